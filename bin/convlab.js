@@ -1,0 +1,11 @@
+#!/usr/bin/env node
+// Entry point of the convlab command; the TypeScript sources are compiled to dist/ by `npm install`.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('convlab: not built yet: run `npm install` (or `npm run build`) in the convlab folder\n');
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+process.exitCode = main(process.argv.slice(2));

@@ -1,0 +1,83 @@
+/** The convlab command line. Bad input exits with 2 and a message saying where and what; other failures exit 1. */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { getBackend } from '../engine/index.js';
+import { DataError } from '../data/errors.js';
+import { SpecError } from '../nn/spec.js';
+import { loadSpec, SpecFileError } from '../lab/spec.js';
+import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function printResults(r: RunResult, out: (s: string) => void): void {
+  const metrics = [...new Set(Object.values(r.final).flatMap((l) => Object.keys(l)))];
+  const rows = Object.entries(r.final).map(([split, logs]) => [split, ...metrics.map((m) => (logs[m] ?? NaN).toFixed(4))]);
+  const header = ['split', ...metrics];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)) + 2);
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('');
+  out('');
+  out(`Results: ${r.name} (${r.params.toLocaleString('en-US')} params, backend ${r.backend}, trained in ${r.seconds.toFixed(1)} s)`);
+  out(line(header));
+  for (const row of rows) out(line(row));
+}
+
+export function main(argv: string[]): number {
+  const program = new Command();
+  program
+    .name('convlab')
+    .description('A TypeScript laboratory for convolutional neural networks')
+    .version(`convlab ${version()} (backend: ${getBackend().name})`, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('summary')
+    .description("print the model's Keras-style summary")
+    .argument('<spec>', 'experiment or model file (YAML or JSON)')
+    .option('--set <path=value>', 'override a field of the spec (repeatable)', collect, [])
+    .action((file: string, opts: { set: string[] }) => {
+      const spec = loadSpec(file, opts.set);
+      buildSpecModel(spec).summary();
+    });
+
+  program
+    .command('train')
+    .description('train the spec\'s model and report loss and metrics on train, validation and test')
+    .argument('<spec>', 'experiment file (YAML or JSON)')
+    .option('--set <path=value>', 'override a field of the spec, e.g. train.epochs=1 (repeatable)', collect, [])
+    .option('--json', 'print the history and final metrics as JSON on stdout')
+    .option('-q, --quiet', 'no progress output')
+    .action((file: string, opts: { set: string[]; json?: boolean; quiet?: boolean }) => {
+      const spec = loadSpec(file, opts.set);
+      if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
+      const result = runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1 });
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend })}\n`);
+      } else {
+        printResults(result, (s) => console.log(s));
+      }
+    });
+
+  try {
+    program.parse(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError) {
+      process.stderr.write(`convlab: ${e instanceof SpecError ? 'invalid spec:\n  ' + e.message.split('\n').join('\n  ') : e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`convlab: error: ${(e as Error).stack ?? String(e)}\n`);
+    return 1;
+  }
+}

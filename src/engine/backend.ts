@@ -1,0 +1,81 @@
+/**
+ * The kernel contract. A backend implements these kernels over contiguous row-major Float32Arrays and nothing else:
+ * autograd, shape checks and every composed op live in the engine core, so a second backend (the native addon)
+ * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array.
+ */
+import type { Shape } from './shape.js';
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'sign' | 'step' | 'erf';
+
+export type BinaryOp =
+  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'greaterEqual' | 'equal';
+
+export type ReduceOp = 'sum' | 'max';
+
+/** Explicit spatial padding: [top, bottom, left, right]. */
+export type Pads2D = readonly [number, number, number, number];
+
+export interface Conv2DAttrs {
+  strides: readonly [number, number];
+  dilations: readonly [number, number];
+  pads: Pads2D;
+}
+
+export interface Pool2DAttrs {
+  pool: readonly [number, number];
+  strides: readonly [number, number];
+  pads: Pads2D;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** y = f(x), elementwise. */
+  unary(op: UnaryOp, x: Float32Array): Float32Array;
+  /** out = a (op) b with NumPy broadcasting into outShape. */
+  binary(op: BinaryOp, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array;
+  /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */
+  reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
+  permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array;
+  broadcastTo(x: Float32Array, shape: Shape, outShape: Shape): Float32Array;
+  slice(x: Float32Array, shape: Shape, begin: readonly number[], size: readonly number[]): Float32Array;
+  /** Zero padding: pads[i] = [before, after] for dimension i. */
+  pad(x: Float32Array, shape: Shape, pads: readonly (readonly [number, number])[]): Float32Array;
+  /** [m,n] = op(a) · op(b), where op transposes when the flag is set; a is [m,k] (or [k,m]), b is [k,n] (or [n,k]). */
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): Float32Array;
+  /** Cross-correlation, x NHWC, w [kh, kw, cin, cout]; output NHWC. */
+  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs): Float32Array;
+  conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: Conv2DAttrs): Float32Array;
+  conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: Conv2DAttrs): Float32Array;
+  /** Max pooling, NHWC; padded cells never win. */
+  maxPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
+  maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Pool2DAttrs): Float32Array;
+  /** Average pooling, NHWC; padded cells are not counted (TensorFlow's 'same'). */
+  avgPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
+  avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
+}
+
+const registry = new Map<string, () => Backend>();
+let active: Backend | null = null;
+
+export function registerBackend(name: string, factory: () => Backend): void {
+  registry.set(name, factory);
+}
+
+export function availableBackends(): string[] {
+  return [...registry.keys()];
+}
+
+export function setBackend(name: string): Backend {
+  const factory = registry.get(name);
+  if (!factory) {
+    throw new Error(`unknown backend '${name}': expected one of ${availableBackends().map((b) => `'${b}'`).join(', ')}`);
+  }
+  active = factory();
+  return active;
+}
+
+export function getBackend(): Backend {
+  if (!active) throw new Error('no backend is active: import convlab\'s engine index, which registers the TypeScript backend');
+  return active;
+}

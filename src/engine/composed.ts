@@ -1,0 +1,72 @@
+/** Ops composed from the primitives. Their gradients come from the primitives' rules; none has its own. */
+import { add, div, exp, log, max, maximum, minimum, mul, neg, pad, relu, reshape, sub, sum, type TensorLike } from './ops.js';
+import { normalizeAxes, normalizeAxis, sizeOf } from './shape.js';
+import type { Tensor } from './tensor.js';
+
+export const square = (x: Tensor): Tensor => mul(x, x);
+
+export function mean(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const ax = normalizeAxes(axes, x.rank);
+  const count = sizeOf(ax.map((a) => x.shape[a]));
+  return div(sum(x, ax, keepDims), count);
+}
+
+/** Biased variance (divides by n), as Keras' moments and BatchNormalization use. */
+export function variance(x: Tensor, axes?: number | readonly number[], keepDims = false): Tensor {
+  const m = mean(x, axes, true);
+  return mean(square(sub(x, m)), axes, keepDims);
+}
+
+export function clip(x: Tensor, low: number, high: number): Tensor {
+  return minimum(maximum(x, low), high);
+}
+
+export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
+  const m = max(x, axis, true);
+  const lse = add(log(sum(exp(sub(x, m)), axis, true)), m);
+  return keepDims ? lse : reshape(lse, x.shape.filter((_, i) => i !== normalizeAxis(axis, x.rank)));
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return sub(x, logSumExp(x, axis, true));
+}
+
+/** Softmax that remembers its logits, so cross-entropy from probabilities can take the stable path. */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  const e = exp(sub(x, max(x, axis, true)));
+  const y = div(e, sum(e, axis, true));
+  if (normalizeAxis(axis, x.rank) === x.rank - 1) y.source = { kind: 'softmax', logits: x };
+  return y;
+}
+
+/** log(1 + exp(x)) without overflow: relu(x) + log(1 + exp(-|x|)). */
+export function softplus(x: Tensor): Tensor {
+  return add(relu(x), log(add(1, exp(neg(add(relu(x), relu(neg(x))))))));
+}
+
+/** Joins tensors along an axis, as a sum of zero-padded copies: pad's adjoint (slice) routes each gradient back. */
+export function concat(xs: readonly Tensor[], axis: number): Tensor {
+  if (xs.length === 0) throw new Error('concat needs at least one tensor');
+  const ax = normalizeAxis(axis, xs[0].rank);
+  const total = xs.reduce((s, t) => s + t.shape[ax], 0);
+  let offset = 0;
+  let out: Tensor | null = null;
+  for (const t of xs) {
+    if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== ax && d !== xs[0].shape[i])) {
+      throw new Error(`concat: shapes [${xs[0].shape.join(', ')}] and [${t.shape.join(', ')}] differ outside axis ${axis}`);
+    }
+    const pads = t.shape.map((_, i) => (i === ax ? [offset, total - offset - t.shape[ax]] : [0, 0]) as [number, number]);
+    const padded = pad(t, pads);
+    out = out ? add(out, padded) : padded;
+    offset += t.shape[ax];
+  }
+  return out as Tensor;
+}
+
+export function flatten2d(x: Tensor): Tensor {
+  return reshape(x, [x.shape[0], sizeOf(x.shape.slice(1))]);
+}
+
+export function sumAll(xs: readonly TensorLike[]): TensorLike {
+  return xs.reduce<TensorLike>((a, b) => (typeof a === 'number' && typeof b === 'number' ? a + b : add(a, b)), 0);
+}

@@ -1,0 +1,14 @@
+/** The engine: tensors, autograd, the op set, and the backend registry (the TypeScript backend is always there). */
+import { registerBackend, setBackend } from './backend.js';
+import { createTsBackend } from './backends/ts/index.js';
+
+registerBackend('ts', createTsBackend);
+setBackend('ts');
+
+export * from './backend.js';
+export * from './shape.js';
+export * from './tensor.js';
+export * from './ops.js';
+export * from './composed.js';
+export { convolve2d, type ConvolveMode, type ConvolveOptions } from './convolve.js';
+export { Random, setSeed, globalRandom } from './random.js';

@@ -1,0 +1,197 @@
+/**
+ * The `model:` block of a spec. Sequential:
+ *   model: {input: [32, 32, 3], layers: [{Conv2D: {filters: 16, kernel_size: 3}}, ...]}
+ * Functional: layers take a `name` and `inputs` (default: the previous layer), the model lists `inputs` (name →
+ * shape) and `outputs` (layer names). Every mistake becomes a SpecError with its path, e.g.
+ * model.layers[3].Conv2D.kernel_size.
+ */
+import { Input } from '../nn/layers/core/input_layer.js';
+import { createLayer, getLayerClass, layerClassNames } from '../nn/layers/index.js';
+import type { Layer, SymbolicTensor } from '../nn/layer.js';
+import { Model, Sequential } from '../nn/model.js';
+import { snakeToCamel } from '../nn/naming.js';
+import { SpecError, type SpecIssue } from '../nn/spec.js';
+
+type Path = (string | number)[];
+
+function fail(path: Path, message: string): never {
+  throw new SpecError([{ path, message }]);
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return `a list (${JSON.stringify(v).slice(0, 60)})`;
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function parseShape(v: unknown, path: Path): number[] {
+  if (!Array.isArray(v) || v.length === 0 || !v.every((d) => Number.isInteger(d) && (d as number) > 0)) {
+    fail(path, `expected a shape such as [28, 28, 1] (positive integers, batch left out), found ${describe(v)}`);
+  }
+  return v as number[];
+}
+
+/** Suggests the layer name the user probably meant. */
+function closest(name: string): string {
+  const lower = name.toLowerCase().replace(/_/g, '');
+  const hit = layerClassNames().find((n) => n.toLowerCase() === lower);
+  return hit ? ` (did you mean '${hit}'?)` : '';
+}
+
+interface LayerEntry {
+  className: string;
+  args: Record<string, unknown>;
+  name?: string;
+  inputs?: string[];
+  path: Path;
+}
+
+function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
+  let className: string;
+  let raw: unknown;
+  if (typeof entry === 'string') {
+    className = entry;
+    raw = {};
+  } else if (isMap(entry) && Object.keys(entry).length === 1) {
+    className = Object.keys(entry)[0];
+    raw = entry[className] ?? {};
+  } else {
+    fail(path, `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}), found ${describe(entry)}`);
+  }
+  if (!getLayerClass(className)) fail(path, `unknown layer '${className}'${closest(className)}: expected one of ${layerClassNames().join(', ')}`);
+  if (!isMap(raw)) fail([...path, className], `expected a mapping of arguments, found ${describe(raw)}`);
+  const args: Record<string, unknown> = {};
+  let name: string | undefined;
+  let inputs: string[] | undefined;
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'inputs') {
+      const list = typeof value === 'string' ? [value] : value;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((s) => typeof s === 'string')) {
+        fail([...path, className, 'inputs'], `expected a layer or input name, or a list of them, found ${describe(value)}`);
+      }
+      inputs = list as string[];
+      continue;
+    }
+    if (key === 'name') {
+      if (typeof value !== 'string' || value === '') fail([...path, className, 'name'], `expected a non-empty string, found ${describe(value)}`);
+      name = value;
+    }
+    args[snakeToCamel(key)] = value;
+  }
+  return { className, args, name, inputs, path };
+}
+
+function build(entry: LayerEntry): Layer {
+  try {
+    return createLayer(entry.className, entry.args);
+  } catch (e) {
+    if (e instanceof SpecError) throw e.within([...entry.path, entry.className]);
+    fail([...entry.path, entry.className], (e as Error).message);
+  }
+}
+
+function applyLayer(layer: Layer, inputs: SymbolicTensor | SymbolicTensor[], entry: LayerEntry): SymbolicTensor {
+  try {
+    return layer.apply(inputs);
+  } catch (e) {
+    fail([...entry.path, entry.className], (e as Error).message);
+  }
+}
+
+const MODEL_KEYS = ['name', 'input', 'inputs', 'layers', 'outputs'];
+
+export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model {
+  if (!isMap(spec)) fail(path, `expected a mapping with input and layers, found ${describe(spec)}`);
+  const issues: SpecIssue[] = [];
+  for (const k of Object.keys(spec)) if (!MODEL_KEYS.includes(k)) issues.push({ path: [...path, k], message: `unknown key: expected one of ${MODEL_KEYS.join(', ')}` });
+  if (issues.length) throw new SpecError(issues);
+  if (spec.name !== undefined && typeof spec.name !== 'string') fail([...path, 'name'], `expected a string, found ${describe(spec.name)}`);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) fail([...path, 'layers'], `expected a non-empty list of layers, found ${describe(spec.layers)}`);
+  // Check every layer's arguments first, so one run reports all of them.
+  const entries: LayerEntry[] = [];
+  const built = new Map<LayerEntry, Layer>();
+  spec.layers.forEach((e, i) => {
+    try {
+      const entry = parseLayerEntry(e, [...path, 'layers', i]);
+      entries.push(entry);
+      built.set(entry, build(entry));
+    } catch (err) {
+      if (!(err instanceof SpecError)) throw err;
+      issues.push(...err.issues);
+    }
+  });
+  if (issues.length) throw new SpecError(issues);
+  const build2 = (entry: LayerEntry) => built.get(entry) as Layer;
+  const functional = spec.inputs !== undefined || spec.outputs !== undefined || entries.some((e) => e.inputs);
+  if (!functional) {
+    if (spec.input === undefined) fail([...path, 'input'], 'missing: give the shape of one sample, e.g. input: [28, 28, 1]');
+    const shape = parseShape(spec.input, [...path, 'input']);
+    let x = Input({ shape });
+    const layers: Layer[] = [x.layer];
+    for (const entry of entries) {
+      const layer = build2(entry);
+      x = applyLayer(layer, x, entry);
+      layers.push(layer);
+    }
+    return new Sequential(layers, { name: spec.name as string | undefined });
+  }
+  // Functional graph.
+  const named = new Map<string, SymbolicTensor>();
+  const inputs: SymbolicTensor[] = [];
+  const declare = (name: string, shape: unknown, p: Path) => {
+    const t = Input({ shape: parseShape(shape, p), name });
+    named.set(name, t);
+    inputs.push(t);
+  };
+  if (spec.inputs !== undefined) {
+    if (!isMap(spec.inputs) || Object.keys(spec.inputs).length === 0) fail([...path, 'inputs'], `expected a mapping of input names to shapes, e.g. {image: [150, 150, 1]}, found ${describe(spec.inputs)}`);
+    for (const [name, shape] of Object.entries(spec.inputs)) declare(name, shape, [...path, 'inputs', name]);
+  } else if (spec.input !== undefined) {
+    declare('input', spec.input, [...path, 'input']);
+  } else {
+    fail([...path, 'inputs'], 'missing: a functional model needs inputs, e.g. inputs: {image: [150, 150, 1]}');
+  }
+  let previous: SymbolicTensor | undefined = inputs.length === 1 ? inputs[0] : undefined;
+  let last: SymbolicTensor | undefined;
+  for (const entry of entries) {
+    let args: SymbolicTensor | SymbolicTensor[];
+    if (entry.inputs) {
+      const resolved = entry.inputs.map((n) => {
+        const t = named.get(n);
+        if (!t) fail([...entry.path, entry.className, 'inputs'], `unknown input '${n}': expected an input or an earlier layer's name (${[...named.keys()].join(', ')})`);
+        return t;
+      });
+      args = resolved.length === 1 ? resolved[0] : resolved;
+    } else {
+      if (!previous) fail([...entry.path, entry.className, 'inputs'], 'missing: this layer has no previous layer to take its input from; name its inputs');
+      args = previous;
+    }
+    const layer = build2(entry);
+    if (named.has(layer.name)) fail([...entry.path, entry.className, 'name'], `'${layer.name}' is already used by an input or an earlier layer`);
+    const out = applyLayer(layer, args, entry);
+    named.set(layer.name, out);
+    previous = out;
+    last = out;
+  }
+  let outputs: SymbolicTensor[];
+  if (spec.outputs === undefined) outputs = [last as SymbolicTensor];
+  else {
+    const list = typeof spec.outputs === 'string' ? [spec.outputs] : spec.outputs;
+    if (!Array.isArray(list) || list.length === 0) fail([...path, 'outputs'], `expected a layer name or a list of layer names, found ${describe(spec.outputs)}`);
+    outputs = list.map((n, i) => {
+      const t = typeof n === 'string' ? named.get(n) : undefined;
+      if (!t) fail([...path, 'outputs', i], `unknown layer '${String(n)}': expected one of ${[...named.keys()].join(', ')}`);
+      return t;
+    });
+  }
+  try {
+    return new Model({ inputs, outputs, name: spec.name as string | undefined });
+  } catch (e) {
+    fail(path, (e as Error).message);
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Experiment specs: one YAML (or JSON) file with name, seed, data, model and train. Loading checks every block
+ * and reports each problem with its path; `--set path=value` overrides any field before the checks.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { parseDocument, parse as parseYamlValue } from 'yaml';
+import { z } from 'zod';
+import { parseArgs } from '../nn/schema.js';
+import { SpecError } from '../nn/spec.js';
+import { getLoss } from '../nn/losses/index.js';
+import { getOptimizer } from '../train/optimizers/index.js';
+
+export class SpecFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SpecFileError';
+  }
+}
+
+const resolvableWith = (resolve: (v: never) => unknown) =>
+  z.any().superRefine((v, ctx) => {
+    try {
+      resolve(v as never);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
+
+const lossSpec = resolvableWith(getLoss);
+
+export const trainSchema = z.strictObject({
+  optimizer: resolvableWith(getOptimizer).default('adam'),
+  loss: z.union([lossSpec, z.array(lossSpec), z.record(z.string(), lossSpec)]).default('sparse_categorical_crossentropy'),
+  loss_weights: z.union([z.array(z.number()), z.record(z.string(), z.number())]).optional(),
+  metrics: z.union([z.array(z.string()), z.record(z.string(), z.array(z.string()))]).default(['accuracy']),
+  epochs: z.number().int().nonnegative().default(10),
+  batch_size: z.number().int().positive().default(32),
+  shuffle: z.boolean().default(true),
+});
+export type TrainSpec = z.output<typeof trainSchema>;
+
+const TOP_KEYS = ['name', 'seed', 'description', 'data', 'model', 'train'];
+
+export interface Spec {
+  name: string;
+  seed: number;
+  description?: string;
+  data: unknown;
+  model: unknown;
+  train: TrainSpec;
+  /** The spec as given (after overrides), for records. */
+  raw: Record<string, unknown>;
+}
+
+/** Reads a YAML or JSON file; syntax errors name the file, line and column. */
+export function readSpecFile(file: string): Record<string, unknown> {
+  if (!existsSync(file)) throw new SpecFileError(`${file}: file not found`);
+  const text = readFileSync(file, 'utf8');
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    throw new SpecFileError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+  }
+  const value: unknown = doc.toJS();
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SpecFileError(`${file}: expected a mapping with model (and data, train, ...) at the top, found ${value === null ? 'an empty document' : typeof value}`);
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Splits 'model.layers[3].Dense.units' into ['model', 'layers', 3, 'Dense', 'units']. */
+export function parsePath(path: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /([^.[\]]+)|\[(\d+)\]/g;
+  let m: RegExpExecArray | null;
+  let consumed = '';
+  while ((m = re.exec(path))) {
+    consumed += m[0];
+    out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  }
+  if (out.length === 0 || consumed.length !== path.replace(/\./g, '').length) throw new SpecFileError(`--set: cannot read the path '${path}': expected e.g. train.epochs or model.layers[2].Dense.units`);
+  return out;
+}
+
+/** Applies one 'path=value' override; the value is read as YAML (numbers, lists, maps, strings). */
+export function applyOverride(spec: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf('=');
+  if (eq <= 0) throw new SpecFileError(`--set '${assignment}': expected path=value, e.g. train.epochs=5`);
+  const path = parsePath(assignment.slice(0, eq));
+  let value: unknown;
+  try {
+    value = parseYamlValue(assignment.slice(eq + 1));
+  } catch (e) {
+    throw new SpecFileError(`--set '${assignment}': cannot read the value: ${(e as Error).message.split('\n')[0]}`);
+  }
+  let node: unknown = spec;
+  for (let i = 0; i < path.length - 1; i++) {
+    const key = path[i];
+    const container = node as Record<string | number, unknown>;
+    if (typeof key === 'number') {
+      if (!Array.isArray(container) || key >= container.length) throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i).join('.')} has no element [${key}]`);
+    } else if (container[key] === undefined || container[key] === null) {
+      container[key] = typeof path[i + 1] === 'number' ? [] : {};
+    }
+    node = container[key];
+    if (typeof node !== 'object' || node === null) throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i + 1).join('.')} is not a mapping or list`);
+  }
+  (node as Record<string | number, unknown>)[path[path.length - 1]] = value;
+}
+
+export function loadSpec(file: string, overrides: string[] = []): Spec {
+  const raw = readSpecFile(file);
+  for (const o of overrides) applyOverride(raw, o);
+  return checkSpec(raw, file);
+}
+
+export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
+  const issues = Object.keys(raw).filter((k) => !TOP_KEYS.includes(k)).map((k) => ({ path: [k], message: `unknown key: expected one of ${TOP_KEYS.join(', ')}` }));
+  if (raw.model === undefined) issues.push({ path: ['model'], message: 'missing: every spec needs a model block' });
+  if (raw.seed !== undefined && !Number.isInteger(raw.seed)) issues.push({ path: ['seed'], message: `expected an integer, found ${JSON.stringify(raw.seed)}` });
+  if (raw.name !== undefined && typeof raw.name !== 'string') issues.push({ path: ['name'], message: `expected a string, found ${JSON.stringify(raw.name)}` });
+  if (issues.length) throw new SpecError(issues);
+  let train: TrainSpec;
+  try {
+    train = parseArgs(trainSchema, raw.train ?? {}, 'train');
+  } catch (e) {
+    throw e instanceof SpecError ? e.within(['train']) : e;
+  }
+  const base = file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
+  return {
+    name: (raw.name as string | undefined) ?? base,
+    seed: (raw.seed as number | undefined) ?? 0,
+    description: raw.description as string | undefined,
+    data: raw.data ?? { dataset: 'mnist' },
+    model: raw.model,
+    train,
+    raw,
+  };
+}

@@ -1,0 +1,35 @@
+/** Metrics by Keras name. 'accuracy' resolves to the variant that fits the loss and output, as in Keras. */
+import type { Tensor } from '../engine/tensor.js';
+import { binaryAccuracy, categoricalAccuracy, sparseCategoricalAccuracy } from './accuracy.js';
+import { meanMetric, type Metric } from './metric.js';
+import { meanAbsoluteErrorMetric, meanSquaredErrorMetric } from './regression.js';
+
+export { argmaxRows, binaryAccuracy, categoricalAccuracy, sparseCategoricalAccuracy } from './accuracy.js';
+export { meanMetric, type Metric } from './metric.js';
+export { meanAbsoluteErrorMetric, meanSquaredErrorMetric } from './regression.js';
+
+export type MetricFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
+export type MetricSpec = string | Metric | MetricFn;
+
+export const metricNames = ['accuracy', 'acc', 'categorical_accuracy', 'sparse_categorical_accuracy', 'binary_accuracy', 'mse', 'mean_squared_error', 'mae', 'mean_absolute_error'];
+
+/** lossName and outputUnits pick the accuracy variant for the plain name 'accuracy'. */
+export function getMetric(spec: MetricSpec, lossName: string, outputUnits: number | null): Metric {
+  if (typeof spec === 'function') return meanMetric(spec.name || 'custom_metric', (t, p) => spec(t, p).data);
+  if (typeof spec !== 'string') return spec;
+  switch (spec) {
+    case 'accuracy':
+    case 'acc':
+      if (lossName === 'sparse_categorical_crossentropy') return sparseCategoricalAccuracy(spec);
+      if (lossName === 'binary_crossentropy' || outputUnits === 1) return binaryAccuracy(spec);
+      return categoricalAccuracy(spec);
+    case 'categorical_accuracy': return categoricalAccuracy();
+    case 'sparse_categorical_accuracy': return sparseCategoricalAccuracy();
+    case 'binary_accuracy': return binaryAccuracy();
+    case 'mse':
+    case 'mean_squared_error': return meanSquaredErrorMetric(spec);
+    case 'mae':
+    case 'mean_absolute_error': return meanAbsoluteErrorMetric(spec);
+    default: throw new Error(`unknown metric '${spec}': expected one of ${metricNames.join(', ')}, or a function (yTrue, yPred) => Tensor`);
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * The Layer base class and the symbolic graph. A layer lives Keras' life: constructor (store config) →
+ * build(inputShape) (create weights) → call(inputs, ctx) → computeOutputShape → getConfig. Applying a layer to
+ * SymbolicTensors records a node; Model runs those nodes in order on real tensors.
+ */
+import { getInitializer, type InitializerSpec } from './initializers.js';
+import { toSnakeCase, uniqueName } from './naming.js';
+import { getRegularizer, serializeRegularizer, type Regularizer, type RegularizerSpec } from './regularizers.js';
+import type { BaseArgs } from './schema.js';
+import { div } from '../engine/ops.js';
+import { globalRandom, Random } from '../engine/random.js';
+import { Tensor } from '../engine/tensor.js';
+
+/** A shape with the batch dimension (null when unknown) first. */
+export type LayerShape = readonly (number | null)[];
+
+export interface CallContext {
+  /** Dropout and BatchNormalization behave differently in training. */
+  readonly training: boolean;
+  /** Source of dropout masks; seeded by the model. */
+  readonly rng: Random;
+  /** Collects activity-regularization losses. */
+  addLoss(loss: Tensor): void;
+}
+
+export function inferenceContext(): CallContext {
+  return { training: false, rng: new Random(0), addLoss: () => undefined };
+}
+
+/** A weight: a tensor updated in place by optimizers (trainable) or by the layer itself (moving statistics). */
+export class Weight {
+  constructor(
+    readonly name: string,
+    readonly value: Tensor,
+    readonly trainable: boolean,
+    readonly regularizer?: Regularizer,
+  ) {}
+
+  get shape(): readonly number[] {
+    return this.value.shape;
+  }
+
+  /** Overwrites the values in place, so every reference to this weight sees them. */
+  assign(values: ArrayLike<number>): void {
+    if (values.length !== this.value.size) {
+      throw new Error(`weight ${this.name} has ${this.value.size} values, got ${values.length}`);
+    }
+    this.value.data.set(values);
+  }
+}
+
+export interface LayerNode {
+  readonly layer: Layer;
+  readonly inputs: readonly SymbolicTensor[];
+  readonly output: SymbolicTensor;
+}
+
+/** A placeholder for a tensor in a functional graph: its shape and the node that makes it. */
+export class SymbolicTensor {
+  node!: LayerNode;
+  constructor(readonly shape: LayerShape, readonly layer: Layer) {}
+}
+
+export interface LayerClass {
+  readonly className: string;
+  new (args: never): Layer;
+}
+
+export abstract class Layer {
+  readonly name: string;
+  trainable: boolean;
+  built = false;
+  readonly weights: Weight[] = [];
+  readonly inboundNodes: LayerNode[] = [];
+  /** Input shape declared on the layer (Keras' input_shape), with the batch dimension. */
+  readonly batchInputShape: LayerShape | undefined;
+  readonly activityRegularizer: Regularizer | undefined;
+
+  protected constructor(args: BaseArgs) {
+    this.name = args.name ?? uniqueName(toSnakeCase(this.className));
+    this.trainable = args.trainable ?? true;
+    this.batchInputShape = args.inputShape ? [args.batchSize ?? null, ...args.inputShape] : undefined;
+    this.activityRegularizer = args.activityRegularizer ? getRegularizer(args.activityRegularizer as RegularizerSpec) : undefined;
+  }
+
+  get className(): string {
+    return (this.constructor as unknown as LayerClass).className;
+  }
+
+  /** Creates the weights once the input shape is known. */
+  build(_inputShape: LayerShape | LayerShape[]): void {
+    this.built = true;
+  }
+
+  abstract call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor;
+
+  abstract computeOutputShape(inputShape: LayerShape | LayerShape[]): LayerShape;
+
+  /** Keras-style config with snake_case keys; subclasses add their own arguments. */
+  getConfig(): Record<string, unknown> {
+    const config: Record<string, unknown> = { name: this.name, trainable: this.trainable };
+    if (this.batchInputShape) config.batch_input_shape = [...this.batchInputShape];
+    if (this.activityRegularizer) config.activity_regularizer = serializeRegularizer(this.activityRegularizer);
+    return config;
+  }
+
+  protected addWeight(name: string, shape: readonly number[], init: InitializerSpec, options: { trainable?: boolean; regularizer?: Regularizer } = {}): Weight {
+    const trainable = options.trainable ?? true;
+    const data = getInitializer(init).init(shape, globalRandom());
+    const w = new Weight(`${this.name}/${name}`, new Tensor(data, shape, trainable && this.trainable), trainable, options.regularizer);
+    this.weights.push(w);
+    return w;
+  }
+
+  get trainableWeights(): Weight[] {
+    return this.trainable ? this.weights.filter((w) => w.trainable) : [];
+  }
+
+  get nonTrainableWeights(): Weight[] {
+    return this.trainable ? this.weights.filter((w) => !w.trainable) : [...this.weights];
+  }
+
+  countParams(): number {
+    return this.weights.reduce((n, w) => n + w.value.size, 0);
+  }
+
+  /** Applies the layer to symbolic inputs, building it on first use. */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+    const list = Array.isArray(inputs) ? inputs : [inputs];
+    const shapes = list.map((s) => s.shape);
+    const shapeArg = Array.isArray(inputs) ? shapes : shapes[0];
+    if (!this.built) {
+      this.build(shapeArg);
+      this.built = true;
+    }
+    const output = new SymbolicTensor(this.computeOutputShape(shapeArg), this);
+    const node: LayerNode = { layer: this, inputs: list, output };
+    output.node = node;
+    this.inboundNodes.push(node);
+    return output;
+  }
+
+  /** Runs the layer on real tensors, adding any activity-regularization loss. */
+  invoke(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {
+    if (!this.built) {
+      this.build(Array.isArray(inputs) ? inputs.map((t) => [null, ...t.shape.slice(1)]) : [null, ...inputs.shape.slice(1)]);
+      this.built = true;
+    }
+    const y = this.call(inputs, ctx);
+    if (this.activityRegularizer) {
+      // tf.keras divides the activity penalty by the batch size, so its strength does not depend on it.
+      ctx.addLoss(div(this.activityRegularizer.penalty(y), y.shape[0]));
+    }
+    return y;
+  }
+}
+
+
+/** Narrows layer inputs to one tensor, for single-input layers. */
+export function single<T>(inputs: T | T[], layer: Layer): T {
+  if (Array.isArray(inputs)) {
+    if (inputs.length !== 1) throw new Error(`${layer.className} '${layer.name}' takes one input, got ${inputs.length}`);
+    return inputs[0];
+  }
+  return inputs;
+}
+
+export function formatLayerShape(shape: LayerShape): string {
+  const parts = shape.map((d) => (d === null ? 'None' : String(d)));
+  return `(${parts.join(', ')}${parts.length === 1 ? ',' : ''})`;
+}

@@ -1,0 +1,100 @@
+/**
+ * BatchNormalization over the last axis. Training normalizes with the batch's mean and (biased) variance and
+ * updates the moving statistics: moving = moving·momentum + batch·(1 − momentum). Inference uses the moving
+ * statistics. gamma and beta are trainable; the moving mean and variance are not.
+ */
+import { z } from 'zod';
+import { getInitializer, serializeInitializer, type InitializerSpec } from '../../initializers.js';
+import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
+import { getRegularizer, serializeRegularizer, type RegularizerSpec } from '../../regularizers.js';
+import { baseArgs, initializer, parseArgs, regularizer } from '../../schema.js';
+import { mean, variance } from '../../../engine/composed.js';
+import { add, div, mul, sqrt, sub } from '../../../engine/ops.js';
+import { noGrad, type Tensor } from '../../../engine/tensor.js';
+
+const schema = z.strictObject({
+  ...baseArgs,
+  axis: z.literal(-1).default(-1),
+  momentum: z.number().min(0).max(1).default(0.99),
+  epsilon: z.number().positive().default(1e-3),
+  center: z.boolean().default(true),
+  scale: z.boolean().default(true),
+  betaInitializer: initializer.default('zeros'),
+  gammaInitializer: initializer.default('ones'),
+  movingMeanInitializer: initializer.default('zeros'),
+  movingVarianceInitializer: initializer.default('ones'),
+  betaRegularizer: regularizer.optional(),
+  gammaRegularizer: regularizer.optional(),
+});
+export type BatchNormalizationArgs = z.input<typeof schema>;
+
+export class BatchNormalization extends Layer {
+  static readonly className = 'BatchNormalization';
+  private readonly args: z.output<typeof schema>;
+  gamma: Weight | undefined;
+  beta: Weight | undefined;
+  movingMean!: Weight;
+  movingVariance!: Weight;
+
+  constructor(args: BatchNormalizationArgs = {}) {
+    const a = parseArgs(schema, args, 'BatchNormalization');
+    super(a);
+    this.args = a;
+  }
+
+  override build(inputShape: LayerShape): void {
+    const c = inputShape[inputShape.length - 1];
+    if (c === null || inputShape.length < 2) throw new Error(`BatchNormalization '${this.name}' needs a known last dimension, got ${JSON.stringify(inputShape)}`);
+    const a = this.args;
+    const reg = (spec: unknown) => (spec ? getRegularizer(spec as RegularizerSpec) : undefined);
+    if (a.scale) this.gamma = this.addWeight('gamma', [c], a.gammaInitializer as InitializerSpec, { regularizer: reg(a.gammaRegularizer) });
+    if (a.center) this.beta = this.addWeight('beta', [c], a.betaInitializer as InitializerSpec, { regularizer: reg(a.betaRegularizer) });
+    this.movingMean = this.addWeight('moving_mean', [c], a.movingMeanInitializer as InitializerSpec, { trainable: false });
+    this.movingVariance = this.addWeight('moving_variance', [c], a.movingVarianceInitializer as InitializerSpec, { trainable: false });
+    this.built = true;
+  }
+
+  call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {
+    const x = single(inputs, this);
+    const axes = x.shape.map((_, i) => i).slice(0, -1);
+    let m: Tensor;
+    let v: Tensor;
+    if (ctx.training && this.trainable) {
+      m = mean(x, axes);
+      v = variance(x, axes);
+      const momentum = this.args.momentum;
+      noGrad(() => {
+        const mm = this.movingMean.value.data;
+        const mv = this.movingVariance.value.data;
+        for (let i = 0; i < mm.length; i++) {
+          mm[i] = mm[i] * momentum + m.data[i] * (1 - momentum);
+          mv[i] = mv[i] * momentum + v.data[i] * (1 - momentum);
+        }
+      });
+    } else {
+      m = this.movingMean.value;
+      v = this.movingVariance.value;
+    }
+    let y = div(sub(x, m), sqrt(add(v, this.args.epsilon)));
+    if (this.gamma) y = mul(y, this.gamma.value);
+    if (this.beta) y = add(y, this.beta.value);
+    return y;
+  }
+
+  computeOutputShape(inputShape: LayerShape): LayerShape {
+    return inputShape;
+  }
+
+  override getConfig(): Record<string, unknown> {
+    const a = this.args;
+    const init = (s: unknown) => serializeInitializer(getInitializer(s as InitializerSpec));
+    return {
+      ...super.getConfig(),
+      axis: -1, momentum: a.momentum, epsilon: a.epsilon, center: a.center, scale: a.scale,
+      beta_initializer: init(a.betaInitializer), gamma_initializer: init(a.gammaInitializer),
+      moving_mean_initializer: init(a.movingMeanInitializer), moving_variance_initializer: init(a.movingVarianceInitializer),
+      beta_regularizer: a.betaRegularizer ? serializeRegularizer(getRegularizer(a.betaRegularizer as RegularizerSpec)) : null,
+      gamma_regularizer: a.gammaRegularizer ? serializeRegularizer(getRegularizer(a.gammaRegularizer as RegularizerSpec)) : null,
+    };
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * Functional models and Sequential. A Model is a graph of layer nodes between symbolic inputs and outputs, run in
+ * topological order. Sequential builds such a graph from its layer list once the input shape is known, so both kinds
+ * share one execution path. Training methods live in src/train; the model delegates to them.
+ */
+import { noGrad, Tensor } from '../engine/tensor.js';
+import type { Logs } from '../train/callbacks.js';
+import type { Optimizer } from '../train/optimizers/index.js';
+import type { BatchSource } from '../train/source.js';
+import { tensorSource } from '../train/source.js';
+import { compile as compileModel, evaluateSource, fit as fitModel, predictSource, type CompileArgs, type EvaluateOptions, type FitOptions, type History } from '../train/trainer.js';
+import { inferenceContext, Layer, SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
+import { Input, InputLayer } from './layers/core/input_layer.js';
+import { uniqueName } from './naming.js';
+import { formatSummary } from './summary.js';
+
+export interface ModelArgs {
+  inputs: SymbolicTensor | SymbolicTensor[];
+  outputs: SymbolicTensor | SymbolicTensor[];
+  name?: string;
+}
+
+interface Graph {
+  inputs: SymbolicTensor[];
+  outputs: SymbolicTensor[];
+  /** Nodes in execution order, inputs excluded. */
+  nodes: LayerNode[];
+  /** Every layer once, in execution order, InputLayers first. */
+  layers: Layer[];
+}
+
+export class Model {
+  name: string;
+  private graph: Graph | null = null;
+  /** Filled by compile() (src/train). */
+  compiled: unknown = null;
+  /** The optimizer (with its state) of a loaded model, used by compile() when none is given, to resume training. */
+  restoredOptimizer: Optimizer | null = null;
+
+  constructor(args?: ModelArgs, defaultName = 'functional') {
+    this.name = args?.name ?? uniqueName(defaultName);
+    if (args) this.graph = buildGraph(toList(args.inputs), toList(args.outputs));
+  }
+
+  protected setGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]): void {
+    this.graph = buildGraph(inputs, outputs);
+  }
+
+  protected getGraph(): Graph {
+    if (!this.graph) throw new Error(`model '${this.name}' has no graph yet`);
+    return this.graph;
+  }
+
+  get isSequential(): boolean {
+    return false;
+  }
+
+  get inputs(): SymbolicTensor[] {
+    return this.getGraph().inputs;
+  }
+
+  get outputs(): SymbolicTensor[] {
+    return this.getGraph().outputs;
+  }
+
+  get nodes(): LayerNode[] {
+    return this.getGraph().nodes;
+  }
+
+  /** All layers including InputLayers. */
+  get allLayers(): Layer[] {
+    return this.getGraph().layers;
+  }
+
+  /** Layers without the InputLayers, as Keras' model.layers lists them for Sequential. */
+  get layers(): Layer[] {
+    return this.allLayers.filter((l) => !(l instanceof InputLayer));
+  }
+
+  getLayer(nameOrIndex: string | number): Layer {
+    const layers = this.layers;
+    const layer = typeof nameOrIndex === 'number' ? layers[nameOrIndex] : layers.find((l) => l.name === nameOrIndex);
+    if (!layer) throw new Error(`model '${this.name}' has no layer ${JSON.stringify(nameOrIndex)}: its layers are ${layers.map((l) => l.name).join(', ')}`);
+    return layer;
+  }
+
+  /** Output names: the names of the layers producing each output. */
+  get outputNames(): string[] {
+    return this.outputs.map((o) => o.layer.name);
+  }
+
+  get inputNames(): string[] {
+    return this.inputs.map((i) => i.layer.name);
+  }
+
+  get weights(): Weight[] {
+    const seen = new Set<Weight>();
+    for (const l of this.allLayers) for (const w of l.weights) seen.add(w);
+    return [...seen];
+  }
+
+  get trainableWeights(): Weight[] {
+    return this.allLayers.flatMap((l) => l.trainableWeights).filter((w, i, all) => all.indexOf(w) === i);
+  }
+
+  get nonTrainableWeights(): Weight[] {
+    return this.allLayers.flatMap((l) => l.nonTrainableWeights).filter((w, i, all) => all.indexOf(w) === i);
+  }
+
+  countParams(): number {
+    return this.weights.reduce((n, w) => n + w.value.size, 0);
+  }
+
+  /** Runs the graph. Returns one tensor per output. */
+  call(inputs: Tensor | Tensor[], ctx: CallContext = inferenceContext()): Tensor[] {
+    const graph = this.getGraph();
+    const xs = Array.isArray(inputs) ? inputs : [inputs];
+    if (xs.length !== graph.inputs.length) {
+      throw new Error(`model '${this.name}' takes ${graph.inputs.length} input(s) (${this.inputNames.join(', ')}), got ${xs.length}`);
+    }
+    const values = new Map<SymbolicTensor, Tensor>();
+    graph.inputs.forEach((s, i) => {
+      checkInputShape(xs[i], s.shape, `input '${s.layer.name}' of model '${this.name}'`);
+      values.set(s, xs[i]);
+    });
+    for (const node of graph.nodes) {
+      const args = node.inputs.map((s) => values.get(s) as Tensor);
+      values.set(node.output, node.layer.invoke(args.length === 1 && !isMultiInput(node) ? args[0] : args, ctx));
+    }
+    return graph.outputs.map((o) => values.get(o) as Tensor);
+  }
+
+  /** Inference on a batch: dropout off, moving statistics used, no graph recorded. */
+  predictBatch(inputs: Tensor | Tensor[]): Tensor[] {
+    return noGrad(() => this.call(inputs, inferenceContext()));
+  }
+
+  /** Sets the optimizer, per-output losses, loss weights and metrics (see src/train/trainer.ts). */
+  compile(args: CompileArgs): this {
+    this.compiled = compileModel(this, { ...args, optimizer: args.optimizer ?? this.restoredOptimizer ?? undefined });
+    return this;
+  }
+
+  /** Trains on tensors (x, y) or on a BatchSource; returns the History. */
+  fit(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[] | FitOptions, options?: FitOptions): History {
+    if (isSource(x)) return fitModel(this, x, (y as FitOptions | undefined) ?? {});
+    if (!y || !(y instanceof Tensor || Array.isArray(y))) throw new Error('fit(x, y, options) needs targets y');
+    return fitModel(this, tensorSource(x, y), options ?? {});
+  }
+
+  /** Loss and metrics in inference mode. */
+  evaluate(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[], options: EvaluateOptions = {}): Logs {
+    if (isSource(x)) return evaluateSource(this, x, options);
+    if (!y) throw new Error('evaluate(x, y) needs targets y');
+    return evaluateSource(this, tensorSource(x, y), options);
+  }
+
+  /** Outputs for every sample (one tensor per model output), in batches. */
+  predict(x: Tensor | Tensor[], options: { batchSize?: number } = {}): Tensor[] {
+    return predictSource(this, x, options.batchSize);
+  }
+
+  summary(options: { print?: (line: string) => void; lineLength?: number } = {}): string {
+    const text = formatSummary(this);
+    (options.print ?? console.log)(text);
+    return text;
+  }
+
+  /** Keras-style architecture config. */
+  getConfig(): Record<string, unknown> {
+    const graph = this.getGraph();
+    const ref = (s: SymbolicTensor) => [s.layer.name, s.layer.inboundNodes.indexOf(s.node), 0];
+    return {
+      class_name: 'Functional',
+      config: {
+        name: this.name,
+        layers: graph.layers.map((l) => ({
+          class_name: l.className,
+          name: l.name,
+          config: l.getConfig(),
+          inbound_nodes: l.inboundNodes.filter((n) => graph.nodes.includes(n)).map((n) => n.inputs.map(ref)),
+        })),
+        input_layers: graph.inputs.map(ref),
+        output_layers: graph.outputs.map(ref),
+      },
+    };
+  }
+}
+
+function isSource(x: unknown): x is BatchSource {
+  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x) && typeof (x as BatchSource).batch === 'function';
+}
+
+function isMultiInput(node: LayerNode): boolean {
+  return node.inputs.length > 1 || node.layer.className === 'Add' || node.layer.className === 'Concatenate';
+}
+
+function toList<T>(x: T | T[]): T[] {
+  return Array.isArray(x) ? x : [x];
+}
+
+function checkInputShape(x: Tensor, expected: LayerShape, what: string): void {
+  const ok = x.rank === expected.length && expected.every((d, i) => d === null || d === x.shape[i]);
+  if (!ok) {
+    const fmt = (s: readonly (number | null)[]) => `(${s.map((d) => d ?? 'None').join(', ')})`;
+    throw new Error(`${what} expects shape ${fmt(expected)}, got ${fmt(x.shape)}`);
+  }
+}
+
+function buildGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]): Graph {
+  if (inputs.length === 0 || outputs.length === 0) throw new Error('a model needs at least one input and one output');
+  for (const i of inputs) {
+    if (!(i.layer instanceof InputLayer)) throw new Error(`model inputs must come from Input(), got the output of layer '${i.layer.name}'`);
+  }
+  // Iterative post-order DFS from the outputs: every node after the nodes that feed it.
+  const order: LayerNode[] = [];
+  const visited = new Set<LayerNode>();
+  const stack: [LayerNode, number][] = outputs.map((o) => [o.node, 0] as [LayerNode, number]).reverse();
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [node, next] = top;
+    if (next === 0 && visited.has(node)) {
+      stack.pop();
+      continue;
+    }
+    if (next < node.inputs.length) {
+      top[1]++;
+      const child = node.inputs[next].node;
+      if (!visited.has(child)) stack.push([child, 0]);
+    } else {
+      stack.pop();
+      if (!visited.has(node)) {
+        visited.add(node);
+        order.push(node);
+      }
+    }
+  }
+  const nodes = order.filter((n) => !(n.layer instanceof InputLayer));
+  for (const n of order) {
+    if (n.layer instanceof InputLayer && !inputs.includes(n.output)) {
+      throw new Error(`the graph is disconnected: it needs input '${n.layer.name}', which is not among the model's inputs`);
+    }
+  }
+  const layers: Layer[] = [];
+  for (const i of inputs) if (!layers.includes(i.layer)) layers.push(i.layer);
+  for (const n of nodes) if (!layers.includes(n.layer)) layers.push(n.layer);
+  const names = new Set<string>();
+  for (const l of layers) {
+    if (names.has(l.name)) throw new Error(`two layers are named '${l.name}': layer names must be unique in a model`);
+    names.add(l.name);
+  }
+  return { inputs, outputs, nodes, layers };
+}
+
+/** A linear stack of layers; the first has an input shape, or an InputLayer comes first. */
+export class Sequential extends Model {
+  private readonly stack: Layer[] = [];
+  private dirty = true;
+
+  constructor(layers: Layer[] = [], options: { name?: string } = {}) {
+    super(undefined, 'sequential');
+    if (options.name) this.name = options.name;
+    for (const l of layers) this.add(l);
+  }
+
+  override get isSequential(): boolean {
+    return true;
+  }
+
+  add(layer: Layer): this {
+    if (layer instanceof InputLayer && this.stack.length > 0) throw new Error('an InputLayer can only be the first layer of a Sequential model');
+    this.stack.push(layer);
+    this.dirty = true;
+    return this;
+  }
+
+  protected override getGraph() {
+    if (this.dirty) {
+      const [first, ...rest] = this.stack;
+      if (!first) throw new Error(`Sequential model '${this.name}' has no layers`);
+      let x: SymbolicTensor;
+      let layers = rest;
+      if (first instanceof InputLayer) x = first.output;
+      else if (first.batchInputShape) {
+        x = Input({ batchShape: [...first.batchInputShape] });
+        layers = this.stack;
+      } else {
+        throw new Error(`Sequential model '${this.name}' does not know its input shape: start it with Input({shape}) or give the first layer inputShape`);
+      }
+      const input = x;
+      for (const layer of layers) {
+        try {
+          x = layer.apply(x);
+        } catch (e) {
+          throw new Error(`layer ${this.stack.indexOf(layer)} (${layer.className} '${layer.name}'): ${(e as Error).message}`);
+        }
+      }
+      this.setGraph([input], [x]);
+      this.dirty = false;
+    }
+    return super.getGraph();
+  }
+
+  override getConfig(): Record<string, unknown> {
+    const graph = this.getGraph();
+    return {
+      class_name: 'Sequential',
+      config: {
+        name: this.name,
+        layers: graph.layers.map((l) => ({ class_name: l.className, config: l.getConfig() })),
+      },
+    };
+  }
+}

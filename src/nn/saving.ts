@@ -1,0 +1,188 @@
+/**
+ * Saving and loading models. A saved model is a folder: model.json holds the Keras-style architecture, the weight
+ * manifest and the optimizer (config, step and slot manifest); weights.bin holds every float32 array back to back.
+ * The folder is written beside the target and renamed into place, so a crash never leaves a half-written model.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Input, InputLayer } from './layers/core/input_layer.js';
+import { createLayer } from './layers/index.js';
+import { Layer, type SymbolicTensor } from './layer.js';
+import { Model, Sequential } from './model.js';
+import { snakeToCamel } from './naming.js';
+import type { Compiled } from '../train/trainer.js';
+import { getOptimizer } from '../train/optimizers/index.js';
+import type { MetricSpec } from '../metrics/index.js';
+import { lossNames, type LossSpec } from './losses/index.js';
+
+function lossBuilders(): Record<string, true> {
+  return Object.fromEntries(lossNames.map((n) => [n, true]));
+}
+
+const FORMAT = 'convlab-model';
+const VERSION = 1;
+
+interface ArrayEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+interface SavedModel {
+  format: string;
+  version: number;
+  model: Record<string, unknown>;
+  weights: ArrayEntry[];
+  compile?: { loss: unknown[]; loss_weights: number[]; metrics: unknown[][] };
+  optimizer?: { class_name: string; config: Record<string, unknown>; iterations: number; extra: Record<string, number>; slots: ArrayEntry[] };
+}
+
+export function saveModel(model: Model, dir: string): void {
+  const target = resolve(dir);
+  const arrays: Float32Array[] = [];
+  let offset = 0;
+  const add = (name: string, shape: number[], data: Float32Array): ArrayEntry => {
+    arrays.push(data);
+    const entry = { name, shape, offset, length: data.length };
+    offset += data.length;
+    return entry;
+  };
+  const saved: SavedModel = {
+    format: FORMAT,
+    version: VERSION,
+    model: model.getConfig(),
+    weights: model.weights.map((w) => add(w.name, [...w.shape], w.value.data)),
+  };
+  const compiled = model.compiled as Compiled | null;
+  if (compiled) {
+    // Losses and metrics given by name can be restored; functions cannot and are left for the user to pass again.
+    const named = compiled.losses.every((l) => l.name in lossBuilders()) && compiled.metricSpecs.every((ms) => ms.every((m) => typeof m === 'string'));
+    if (named) {
+      saved.compile = {
+        loss: compiled.losses.map((l) => ({ [l.name]: l.config })),
+        loss_weights: compiled.lossWeights,
+        metrics: compiled.metricSpecs as unknown[][],
+      };
+    }
+    const opt = compiled.optimizer;
+    const state = opt.getState();
+    saved.optimizer = {
+      class_name: opt.className,
+      config: opt.getConfig(),
+      iterations: state.iterations,
+      extra: state.extra,
+      slots: Object.entries(state.slots).flatMap(([name, slots]) => slots.map((s, i) => add(`${name}#${i}`, [s.length], s))),
+    };
+  }
+  const bin = new Float32Array(offset);
+  let pos = 0;
+  for (const a of arrays) {
+    bin.set(a, pos);
+    pos += a.length;
+  }
+  mkdirSync(dirname(target), { recursive: true });
+  const tmp = `${target}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  writeFileSync(join(tmp, 'model.json'), JSON.stringify(saved, null, 1));
+  writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
+  const old = `${target}.old-${process.pid}`;
+  if (existsSync(target)) renameSync(target, old);
+  renameSync(tmp, target);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** Layer arguments from a Keras config: snake_case → camelCase, batch_input_shape → inputShape. */
+function layerArgs(config: Record<string, unknown>): Record<string, unknown> {
+  const args: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (k === 'batch_input_shape' && Array.isArray(v)) {
+      args.inputShape = v.slice(1);
+      if (v[0] !== null) args.batchSize = v[0];
+    } else if (v !== null) args[snakeToCamel(k)] = v;
+  }
+  return args;
+}
+
+/** Rebuilds a model from the config that Model.getConfig() writes. */
+export function modelFromConfig(config: Record<string, unknown>): Model {
+  const cls = config.class_name;
+  const body = config.config as { name: string; layers: { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: [string, number, number][][] }[]; input_layers?: [string, number, number][]; output_layers?: [string, number, number][] };
+  if (cls === 'Sequential') {
+    const layers = body.layers.map((l) => (l.class_name === 'InputLayer' ? new InputLayer(layerArgs(l.config)) : createLayer(l.class_name, layerArgs(l.config))));
+    return new Sequential(layers, { name: body.name });
+  }
+  if (cls !== 'Functional' && cls !== 'Model') throw new Error(`unknown model class '${String(cls)}': expected Sequential or Functional`);
+  const outputsOf = new Map<string, SymbolicTensor[]>();
+  const byName = new Map<string, Layer>();
+  const pending = [...body.layers];
+  // Layers are stored in execution order, so each one's inputs exist when it is reached.
+  for (const l of pending) {
+    if (l.class_name === 'InputLayer') {
+      const input = Input(layerArgs(l.config));
+      byName.set(input.layer.name, input.layer);
+      outputsOf.set(input.layer.name, [input]);
+      continue;
+    }
+    const layer = createLayer(l.class_name, layerArgs(l.config));
+    byName.set(layer.name, layer);
+    const outs: SymbolicTensor[] = [];
+    for (const node of l.inbound_nodes ?? []) {
+      const ins = node.map(([name, idx]) => {
+        const t = outputsOf.get(name)?.[idx];
+        if (!t) throw new Error(`layer '${layer.name}' refers to '${name}'[${idx}], which comes later or does not exist`);
+        return t;
+      });
+      outs.push(layer.apply(ins.length === 1 ? ins[0] : ins));
+    }
+    outputsOf.set(layer.name, outs);
+  }
+  const ref = ([name, idx]: [string, number, number]) => {
+    const t = outputsOf.get(name)?.[idx];
+    if (!t) throw new Error(`model refers to unknown tensor '${name}'[${idx}]`);
+    return t;
+  };
+  return new Model({ inputs: (body.input_layers ?? []).map(ref), outputs: (body.output_layers ?? []).map(ref), name: body.name });
+}
+
+export function loadModel(dir: string): Model {
+  const file = join(dir, 'model.json');
+  if (!existsSync(file)) throw new Error(`${file}: no saved model here (expected model.json and weights.bin)`);
+  let saved: SavedModel;
+  try {
+    saved = JSON.parse(readFileSync(file, 'utf8')) as SavedModel;
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (saved.format !== FORMAT || saved.version !== VERSION) throw new Error(`${file}: expected format ${FORMAT} version ${VERSION}, got ${saved.format} ${saved.version}`);
+  const raw = readFileSync(join(dir, 'weights.bin'));
+  if (raw.byteLength % 4 !== 0) throw new Error(`${join(dir, 'weights.bin')}: size ${raw.byteLength} is not a multiple of 4`);
+  const bin = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+  const read = (e: ArrayEntry): Float32Array => {
+    if (e.offset + e.length > bin.length) throw new Error(`${join(dir, 'weights.bin')}: truncated: '${e.name}' needs floats ${e.offset}..${e.offset + e.length}, file has ${bin.length}`);
+    return bin.slice(e.offset, e.offset + e.length);
+  };
+  const model = modelFromConfig(saved.model);
+  const weights = new Map(model.weights.map((w) => [w.name, w]));
+  for (const e of saved.weights) {
+    const w = weights.get(e.name);
+    if (!w) throw new Error(`${file}: weight '${e.name}' does not belong to the model`);
+    if (w.value.size !== e.length) throw new Error(`${file}: weight '${e.name}' has ${e.length} values, the model expects ${w.value.size}`);
+    w.assign(read(e));
+  }
+  if (saved.optimizer) {
+    const opt = getOptimizer({ class_name: saved.optimizer.class_name, config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([k, v]) => v !== null && typeof v !== 'string')) });
+    const slots: Record<string, Float32Array[]> = {};
+    for (const e of saved.optimizer.slots) {
+      const [name, i] = [e.name.slice(0, e.name.lastIndexOf('#')), Number(e.name.slice(e.name.lastIndexOf('#') + 1))];
+      (slots[name] ??= [])[i] = read(e);
+    }
+    opt.setState({ iterations: saved.optimizer.iterations, slots, extra: saved.optimizer.extra });
+    model.restoredOptimizer = opt;
+    if (saved.compile) {
+      model.compile({ optimizer: opt, loss: saved.compile.loss as LossSpec[], lossWeights: saved.compile.loss_weights, metrics: saved.compile.metrics as MetricSpec[][] });
+    }
+  }
+  return model;
+}
