@@ -252,10 +252,14 @@ function buildGraph(inputs: SymbolicTensor[], outputs: SymbolicTensor[]): Graph 
   return { inputs, outputs, nodes, layers };
 }
 
-/** A linear stack of layers; the first has an input shape, or an InputLayer comes first. */
+/**
+ * A linear stack of layers; the first is an InputLayer or has an input shape. Layers are built as they are added
+ * (as in Keras), so their weights are drawn in order from the seed at construction time.
+ */
 export class Sequential extends Model {
   private readonly stack: Layer[] = [];
-  private dirty = true;
+  private input: SymbolicTensor | null = null;
+  private output: SymbolicTensor | null = null;
 
   constructor(layers: Layer[] = [], options: { name?: string } = {}) {
     super(undefined, 'sequential');
@@ -268,35 +272,31 @@ export class Sequential extends Model {
   }
 
   add(layer: Layer): this {
-    if (layer instanceof InputLayer && this.stack.length > 0) throw new Error('an InputLayer can only be the first layer of a Sequential model');
+    if (layer instanceof InputLayer) {
+      if (this.stack.length > 0) throw new Error('an InputLayer can only be the first layer of a Sequential model');
+      this.stack.push(layer);
+      this.input = this.output = layer.output;
+      return this;
+    }
+    const index = this.stack.length;
     this.stack.push(layer);
-    this.dirty = true;
+    if (index === 0 && layer.batchInputShape) this.input = this.output = Input({ batchShape: [...layer.batchInputShape] });
+    if (this.output) {
+      try {
+        this.output = layer.apply(this.output);
+      } catch (e) {
+        this.stack.pop();
+        throw new Error(`layer ${index} (${layer.className} '${layer.name}'): ${(e as Error).message}`);
+      }
+      this.setGraph([this.input as SymbolicTensor], [this.output]);
+    }
     return this;
   }
 
   protected override getGraph() {
-    if (this.dirty) {
-      const [first, ...rest] = this.stack;
-      if (!first) throw new Error(`Sequential model '${this.name}' has no layers`);
-      let x: SymbolicTensor;
-      let layers = rest;
-      if (first instanceof InputLayer) x = first.output;
-      else if (first.batchInputShape) {
-        x = Input({ batchShape: [...first.batchInputShape] });
-        layers = this.stack;
-      } else {
-        throw new Error(`Sequential model '${this.name}' does not know its input shape: start it with Input({shape}) or give the first layer inputShape`);
-      }
-      const input = x;
-      for (const layer of layers) {
-        try {
-          x = layer.apply(x);
-        } catch (e) {
-          throw new Error(`layer ${this.stack.indexOf(layer)} (${layer.className} '${layer.name}'): ${(e as Error).message}`);
-        }
-      }
-      this.setGraph([input], [x]);
-      this.dirty = false;
+    if (this.stack.length === 0) throw new Error(`Sequential model '${this.name}' has no layers`);
+    if (!this.output) {
+      throw new Error(`Sequential model '${this.name}' does not know its input shape: start it with Input({shape}) or give the first layer inputShape`);
     }
     return super.getGraph();
   }

@@ -32,6 +32,10 @@ export function getRegularizer(spec: RegularizerSpec): Regularizer {
     const { l1, l2 } = numericArgs(spec as Record<string, unknown>, { l1: 0, l2: 0 }, 'regularizer');
     return makeRegularizer(l1 ?? 0, l2 ?? 0);
   }
+  const known = ['l1', 'l2', 'l1_l2', 'l1l2'];
+  if (typeof spec === 'object' && spec !== null && !('class_name' in spec) && Object.keys(spec).length === 1 && !known.includes(Object.keys(spec)[0])) {
+    throw new Error(`unknown regularizer '${Object.keys(spec)[0]}': expected l1, l2, l1_l2 or a mapping {l1: ..., l2: ...}`);
+  }
   const { name, config } = parseNamed(spec, 'regularizer');
   switch (name) {
     case 'l1': return makeRegularizer(numericArgs(config, { l1: 0.01 }, 'l1').l1 ?? 0.01, 0);

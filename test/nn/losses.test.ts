@@ -1,0 +1,90 @@
+/** Every loss: hand-computed values, finite-difference gradients, and the stable logits path. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import * as E from '../../src/engine/index.js';
+import { getLoss, lossNames } from '../../src/nn/index.js';
+import { assertClose, checkGradients, randomTensor } from '../helpers/gradcheck.js';
+
+const t = (v: number[], shape?: number[]) => E.tensor(v, shape);
+
+describe('loss values (per sample) match hand computation', () => {
+  const cases: [string, E.Tensor, E.Tensor, number[]][] = [
+    ['categorical_crossentropy', t([0, 1, 0, 1, 0, 0], [2, 3]), t([0.2, 0.7, 0.1, 0.5, 0.25, 0.25], [2, 3]), [-Math.log(0.7), -Math.log(0.5)]],
+    ['sparse_categorical_crossentropy', t([1, 0]), t([0.2, 0.7, 0.1, 0.5, 0.25, 0.25], [2, 3]), [-Math.log(0.7), -Math.log(0.5)]],
+    ['binary_crossentropy', t([1, 0], [2, 1]), t([0.8, 0.3], [2, 1]), [-Math.log(0.8), -Math.log(0.7)]],
+    ['mse', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.25, 1]],
+    ['mae', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.5, 1]],
+    ['huber', t([0, 0, 0], [3, 1]), t([0.5, 1, 2], [3, 1]), [0.125, 0.5, 1.5]],
+    ['poisson', t([1, 0], [2, 1]), t([2, 0.5], [2, 1]), [2 - Math.log(2), 0.5]],
+    ['kl_divergence', t([0.5, 0.5], [1, 2]), t([0.25, 0.75], [1, 2]), [0.5 * Math.log(2) + 0.5 * Math.log(0.5 / 0.75)]],
+    ['cosine_similarity', t([1, 0], [1, 2]), t([1, 1], [1, 2]), [-Math.SQRT1_2]],
+  ];
+  for (const [name, yTrue, yPred, expected] of cases) {
+    test(name, () => assertClose(getLoss(name).call(yTrue, yPred).data, expected, 2e-6, name));
+  }
+});
+
+describe('loss gradients match finite differences', () => {
+  const probs = () => {
+    const p = E.softmax(randomTensor([3, 4], 5)).detach();
+    p.requiresGrad = true;
+    return p;
+  };
+  const oneHot = t([0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0], [3, 4]);
+  const cases: [string, () => E.Tensor, E.Tensor][] = [
+    ['categorical_crossentropy', probs, oneHot],
+    ['sparse_categorical_crossentropy', probs, t([1, 3, 0])],
+    ['kl_divergence', probs, E.softmax(randomTensor([3, 4], 6)).detach()],
+    ['binary_crossentropy', () => randomTensor([3, 2], 7, 0.1, 0.9), t([1, 0, 0, 1, 1, 1], [3, 2])],
+    ['mse', () => randomTensor([3, 2], 8), randomTensor([3, 2], 9).detach()],
+    ['mae', () => randomTensor([3, 2], 8), randomTensor([3, 2], 19).detach()],
+    ['huber', () => randomTensor([3, 2], 8, -3, 3), randomTensor([3, 2], 10).detach()],
+    ['poisson', () => randomTensor([3, 2], 11, 0.5, 2), randomTensor([3, 2], 12, 0, 3).detach()],
+    ['cosine_similarity', () => randomTensor([3, 4], 13), randomTensor([3, 4], 14).detach()],
+  ];
+  for (const [name, makePred, yTrue] of cases) {
+    test(name, () => {
+      const p = makePred();
+      checkGradients(() => getLoss(name).call(yTrue, p), [p]);
+    });
+  }
+  test('cross-entropy from logits (from_logits and through softmax) has correct gradients', () => {
+    const z = randomTensor([3, 4], 15, -3, 3);
+    checkGradients(() => getLoss({ categorical_crossentropy: { from_logits: true } }).call(oneHot, z), [z]);
+    checkGradients(() => getLoss('categorical_crossentropy').call(oneHot, E.softmax(z)), [z]);
+    checkGradients(() => getLoss({ binary_crossentropy: { from_logits: true } }).call(t([1, 0, 1], [3, 1]), E.slice(z, [0, 0], [3, 1])), [z]);
+  });
+});
+
+describe('numerical stability and errors', () => {
+  test('cross-entropy through a softmax stays finite and exact for extreme logits', () => {
+    const z = t([0, 200, -200, 0], [2, 2]);
+    const loss = getLoss('categorical_crossentropy').call(t([1, 0, 0, 1], [2, 2]), E.softmax(z));
+    assertClose(loss.data, [200, 0], 1e-4);
+    // From probabilities alone Keras clips at 1e-7: the loss is capped at -log(1e-7).
+    const clipped = getLoss('categorical_crossentropy').call(t([1, 0], [1, 2]), t([0, 1], [1, 2]));
+    assertClose(clipped.data, [-Math.log(1e-7)], 1e-3);
+  });
+  test('the logits path and the clipped path agree for moderate probabilities', () => {
+    const z = randomTensor([4, 5], 16).detach();
+    const y = E.tensor(Array.from({ length: 20 }, (_, i) => (i % 6 === 0 ? 1 : 0)), [4, 5]);
+    const viaLogits = getLoss('categorical_crossentropy').call(y, E.softmax(z));
+    const viaProbs = getLoss('categorical_crossentropy').call(y, E.softmax(z).detach());
+    assertClose(viaLogits.data, viaProbs.data, 1e-5);
+  });
+  test('label smoothing mixes the targets with the uniform distribution', () => {
+    const l = getLoss({ categorical_crossentropy: { label_smoothing: 0.2 } }).call(t([1, 0], [1, 2]), t([0.5, 0.5], [1, 2]));
+    assertClose(l.data, [Math.log(2)], 1e-6);
+  });
+  test('out-of-range sparse labels, mismatched shapes and unknown names are rejected', () => {
+    assert.throws(() => getLoss('sparse_categorical_crossentropy').call(t([3]), t([0.5, 0.5], [1, 2])), /label 3 .* out of range/);
+    assert.throws(() => getLoss('categorical_crossentropy').call(t([1]), t([0.5, 0.5], [1, 2])), /one-hot/);
+    assert.throws(() => getLoss('mse').call(t([1, 2, 3]), t([0.5, 0.5], [1, 2])), /do not match/);
+    assert.throws(() => getLoss('crossentropy'), /unknown loss 'crossentropy'/);
+    assert.ok(lossNames.includes('mse'));
+  });
+  test('a user function works as a loss', () => {
+    const l = getLoss((y: E.Tensor, p: E.Tensor) => E.sum(E.abs(E.sub(y, p)), -1));
+    assertClose(l.call(t([1, 2], [1, 2]), t([0, 0], [1, 2])).data, [3]);
+  });
+});
