@@ -1,0 +1,111 @@
+/** The convlab command as a user runs it: spawned, with exit codes and messages checked. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function convlab(...args: string[]): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, ['bin/convlab.js', ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+describe('convlab CLI', () => {
+  test('--version names the version and the active backend', () => {
+    const r = convlab('--version');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^convlab \d+\.\d+\.\d+ \(backend: \w+\)/);
+  });
+
+  test('summary prints the Keras table of the quick-start LeNet-5 (61,706 parameters)', () => {
+    const r = convlab('summary', 'examples/lenet5-mnist.yaml');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Total params: 61,706/);
+    assert.match(r.out, /conv2d_2 \(Conv2D\) +\(None, 1, 1, 120\) +48,120/);
+  });
+
+  test('train --json on a 3,000-image subset learns MNIST and reports every split', () => {
+    const r = convlab('train', 'examples/lenet5-mnist.yaml', '--set', 'data.subset.train=3000', '--set', 'train.epochs=2', '--json');
+    assert.equal(r.code, 0, r.err);
+    const result = JSON.parse(r.out) as { history: { loss: number }[]; final: Record<string, { accuracy: number; loss: number }>; params: number; seconds: number; backend: string };
+    assert.equal(result.history.length, 2);
+    assert.equal(result.params, 61706);
+    assert.deepEqual(Object.keys(result.final), ['train', 'validation', 'test']);
+    assert.ok(result.final.test.accuracy > 0.85, `test accuracy ${result.final.test.accuracy}`);
+  });
+
+  test('a spec with several mistakes reports each with its path and exits 2', () => {
+    const spec = file('bad.yaml', [
+      'model:',
+      '  input: [28, 28, 1]',
+      '  layers:',
+      '    - Conv2D: {filters: 8, kernel_size: [3, "x"]}',
+      '    - Conv2D: {filters: 8, kernel_size: 3, activaton: relu}',
+      '    - Dense: {units: -1}',
+      '    - Pooling: {}',
+      'train: {epochs: many}',
+    ].join('\n'));
+    const r = convlab('summary', spec);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /train\.epochs: .*number/);
+    const s = convlab('summary', spec, '--set', 'train.epochs=1');
+    assert.equal(s.code, 2);
+    assert.match(s.err, /model\.layers\[0\]\.Conv2D\.kernel_size: expected a positive integer or a pair/);
+    assert.match(s.err, /model\.layers\[1\]\.Conv2D\.activaton: unknown argument of Conv2D/);
+    assert.match(s.err, /model\.layers\[2\]\.Dense\.units: .*found -1/);
+    assert.match(s.err, /model\.layers\[3\]: unknown layer 'Pooling'/);
+  });
+
+  test('shapes that do not fit, YAML syntax errors, missing files and bad overrides exit 2 with the place named', () => {
+    const shape = convlab('summary', file('shape.yaml', 'model:\n  input: [28, 28, 1]\n  layers:\n    - Flatten: {}\n    - Conv2D: {filters: 2, kernel_size: 3}\n'));
+    assert.equal(shape.code, 2);
+    assert.match(shape.err, /model\.layers\[1\]\.Conv2D: .*rank 4/);
+    const syntax = convlab('summary', file('syntax.yaml', 'model:\n  input: [28, 28\n  layers: []\n'));
+    assert.equal(syntax.code, 2);
+    assert.match(syntax.err, /syntax\.yaml:\d+:\d+: invalid YAML/);
+    const missing = convlab('summary', join(dir, 'nope.yaml'));
+    assert.equal(missing.code, 2);
+    assert.match(missing.err, /nope\.yaml: file not found/);
+    const override = convlab('summary', 'examples/lenet5-mnist.yaml', '--set', 'model.layers[99].Dense.units=3');
+    assert.equal(override.code, 2);
+    assert.match(override.err, /has no element \[99\]/);
+    const data = convlab('train', 'examples/lenet5-mnist.yaml', '--set', 'data.transforms=[{scale: [0, 1]}]', '--json');
+    assert.equal(data.code, 2);
+    assert.match(data.err, /model\.input: the data gives samples of shape \[28, 28, 1\] but the model expects \[32, 32, 1\]/);
+  });
+
+  test('a functional spec with two inputs builds and summarizes', () => {
+    const spec = file('functional.yaml', [
+      'model:',
+      '  inputs: {image: [8, 8, 1], extra: [3]}',
+      '  layers:',
+      '    - Conv2D: {name: conv, inputs: image, filters: 2, kernel_size: 3}',
+      '    - Flatten: {name: flat}',
+      '    - Concatenate: {name: joined, inputs: [flat, extra]}',
+      '    - Dense: {name: hour, units: 12, activation: softmax}',
+      '    - Dense: {name: minute, inputs: joined, units: 1}',
+      '  outputs: [hour, minute]',
+    ].join('\n'));
+    const r = convlab('summary', spec);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /joined \(Concatenate\) +\(None, 75\) +0 +flat\[0\]\[0\], extra\[0\]\[0\]/);
+    const bad = convlab('summary', spec, '--set', 'model.layers[4].Dense.inputs=nowhere');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /model\.layers\[4\]\.Dense\.inputs: unknown input 'nowhere'/);
+  });
+
+  test('unknown commands and options exit 2', () => {
+    assert.equal(convlab('frobnicate').code, 2);
+    assert.equal(convlab('train', 'examples/lenet5-mnist.yaml', '--nope').code, 2);
+  });
+});
