@@ -54,14 +54,16 @@ export function main(argv: string[]): number {
     .option('--set <path=value>', 'override a field of the spec, e.g. train.epochs=1 (repeatable)', collect, [])
     .option('--json', 'print the history and final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
-    .action((file: string, opts: { set: string[]; json?: boolean; quiet?: boolean }) => {
+    .option('--save <dir>', 'save the trained model (architecture, weights, optimizer state) to this folder')
+    .action((file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string }) => {
       const spec = loadSpec(file, opts.set);
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
-      const result = runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1 });
+      const result = runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend })}\n`);
       } else {
         printResults(result, (s) => console.log(s));
+        if (opts.save) console.log(`Saved the model to ${opts.save}`);
       }
     });
 

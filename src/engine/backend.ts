@@ -3,6 +3,7 @@
  * autograd, shape checks and every composed op live in the engine core, so a second backend (the native addon)
  * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array.
  */
+import { createTsBackend } from './backends/ts/index.js';
 import type { Shape } from './shape.js';
 
 export type UnaryOp =
@@ -55,7 +56,7 @@ export interface Backend {
   avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
 }
 
-const registry = new Map<string, () => Backend>();
+const registry = new Map<string, () => Backend>([['ts', createTsBackend]]);
 let active: Backend | null = null;
 
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -75,7 +76,8 @@ export function setBackend(name: string): Backend {
   return active;
 }
 
+/** The active backend; the TypeScript reference backend until another is chosen. */
 export function getBackend(): Backend {
-  if (!active) throw new Error('no backend is active: import convlab\'s engine index, which registers the TypeScript backend');
+  active ??= createTsBackend();
   return active;
 }

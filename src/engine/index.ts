@@ -1,10 +1,4 @@
 /** The engine: tensors, autograd, the op set, and the backend registry (the TypeScript backend is always there). */
-import { registerBackend, setBackend } from './backend.js';
-import { createTsBackend } from './backends/ts/index.js';
-
-registerBackend('ts', createTsBackend);
-setBackend('ts');
-
 export * from './backend.js';
 export * from './shape.js';
 export * from './tensor.js';

@@ -7,6 +7,7 @@ import { resetNames } from '../nn/naming.js';
 import { SpecError } from '../nn/spec.js';
 import type { Logs } from '../train/callbacks.js';
 import type { History } from '../train/trainer.js';
+import { saveModel } from '../nn/saving.js';
 import { buildModelFromSpec } from './model_spec.js';
 import type { Spec } from './spec.js';
 
@@ -39,7 +40,7 @@ function checkShapes(model: Model, data: PreparedData): void {
   }
 }
 
-export function runSpec(spec: Spec, options: { verbose?: 0 | 1 } = {}): RunResult {
+export function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string } = {}): RunResult {
   const model = buildSpecModel(spec);
   const data = prepareData(spec.data, spec.seed);
   checkShapes(model, data);
@@ -56,6 +57,7 @@ export function runSpec(spec: Spec, options: { verbose?: 0 | 1 } = {}): RunResul
   const final: Record<string, Logs> = { train: model.evaluate(data.train) };
   if (data.validation) final.validation = model.evaluate(data.validation);
   final.test = model.evaluate(data.test);
+  if (options.saveTo) saveModel(model, options.saveTo);
   return {
     name: spec.name,
     history,

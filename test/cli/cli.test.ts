@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { loadModel } from '../../src/nn/saving.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -35,8 +36,9 @@ describe('convlab CLI', () => {
   });
 
   test('train --json on a 3,000-image subset learns MNIST and reports every split', () => {
-    const r = convlab('train', 'examples/lenet5-mnist.yaml', '--set', 'data.subset.train=3000', '--set', 'train.epochs=2', '--json');
+    const r = convlab('train', 'examples/lenet5-mnist.yaml', '--set', 'data.subset.train=3000', '--set', 'train.epochs=2', '--json', '--save', join(dir, 'lenet'));
     assert.equal(r.code, 0, r.err);
+    assert.equal(loadModel(join(dir, 'lenet')).countParams(), 61706);
     const result = JSON.parse(r.out) as { history: { loss: number }[]; final: Record<string, { accuracy: number; loss: number }>; params: number; seconds: number; backend: string };
     assert.equal(result.history.length, 2);
     assert.equal(result.params, 61706);
