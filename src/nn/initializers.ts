@@ -100,3 +100,8 @@ export function getInitializer(spec: InitializerSpec): Initializer {
 export function serializeInitializer(init: Initializer): Record<string, unknown> {
   return { class_name: init.className, config: init.config };
 }
+
+/** The Keras JSON form of an initializer spec. */
+export function initializerConfig(spec: unknown): Record<string, unknown> {
+  return serializeInitializer(getInitializer(spec as InitializerSpec));
+}

@@ -54,3 +54,13 @@ export function serializeRegularizer(r: Regularizer): Record<string, unknown> {
   if (r.l2 !== 0) return { class_name: 'L2', config: { l2: r.l2 } };
   return { class_name: 'L1', config: { l1: r.l1 } };
 }
+
+/** A regularizer from an optional spec. */
+export function optionalRegularizer(spec: unknown): Regularizer | undefined {
+  return spec ? getRegularizer(spec as RegularizerSpec) : undefined;
+}
+
+/** The Keras JSON form of an optional regularizer spec (null when absent). */
+export function regularizerConfig(spec: unknown): Record<string, unknown> | null {
+  return spec ? serializeRegularizer(getRegularizer(spec as RegularizerSpec)) : null;
+}

@@ -1,12 +1,11 @@
 /** Conv2D: 2-D cross-correlation over NHWC input with a [kh, kw, in, filters] kernel, plus bias and activation. */
 import { z } from 'zod';
 import { getActivation, type Activation } from '../../activations.js';
-import { getInitializer, serializeInitializer, type InitializerSpec } from '../../initializers.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
-import { getRegularizer, serializeRegularizer, type RegularizerSpec } from '../../regularizers.js';
-import { activation, baseArgs, initializer, intPair, padding, parseArgs, regularizer } from '../../schema.js';
+import { baseArgs, intPair, padding, parseArgs } from '../../schema.js';
 import { add, conv2d } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
+import { addKernelAndBias, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
 import { convOutputLength, pads2d, spatialDims } from './conv_utils.js';
 
 const schema = z.strictObject({
@@ -17,12 +16,7 @@ const schema = z.strictObject({
   padding: padding.default('valid'),
   dataFormat: z.literal('channels_last').optional(),
   dilationRate: intPair.default([1, 1]),
-  activation: activation.optional(),
-  useBias: z.boolean().default(true),
-  kernelInitializer: initializer.default('glorot_uniform'),
-  biasInitializer: initializer.default('zeros'),
-  kernelRegularizer: regularizer.optional(),
-  biasRegularizer: regularizer.optional(),
+  ...kernelBiasArgs,
 }).refine((a) => (a.strides[0] === 1 && a.strides[1] === 1) || (a.dilationRate[0] === 1 && a.dilationRate[1] === 1), {
   message: 'strides > 1 cannot be combined with dilation_rate > 1',
   path: ['dilationRate'],
@@ -55,9 +49,7 @@ export class Conv2D extends Layer {
 
   override build(inputShape: LayerShape): void {
     const [, , c] = spatialDims(inputShape, `Conv2D '${this.name}'`);
-    const reg = (spec: unknown) => (spec ? getRegularizer(spec as RegularizerSpec) : undefined);
-    this.kernel = this.addWeight('kernel', [...this.kernelSize, c, this.filters], this.args.kernelInitializer as InitializerSpec, { regularizer: reg(this.args.kernelRegularizer) });
-    if (this.args.useBias) this.bias = this.addWeight('bias', [this.filters], this.args.biasInitializer as InitializerSpec, { regularizer: reg(this.args.biasRegularizer) });
+    ({ kernel: this.kernel, bias: this.bias } = addKernelAndBias(this.addWeight.bind(this), [...this.kernelSize, c, this.filters], this.filters, this.args));
     this.built = true;
   }
 
@@ -80,7 +72,6 @@ export class Conv2D extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    const a = this.args;
     return {
       ...super.getConfig(),
       filters: this.filters,
@@ -89,12 +80,7 @@ export class Conv2D extends Layer {
       padding: this.padding,
       data_format: 'channels_last',
       dilation_rate: [...this.dilationRate],
-      activation: this.activation.name,
-      use_bias: a.useBias,
-      kernel_initializer: serializeInitializer(getInitializer(a.kernelInitializer as InitializerSpec)),
-      bias_initializer: serializeInitializer(getInitializer(a.biasInitializer as InitializerSpec)),
-      kernel_regularizer: a.kernelRegularizer ? serializeRegularizer(getRegularizer(a.kernelRegularizer as RegularizerSpec)) : null,
-      bias_regularizer: a.biasRegularizer ? serializeRegularizer(getRegularizer(a.biasRegularizer as RegularizerSpec)) : null,
+      ...kernelBiasConfig(this.args, this.activation.name),
     };
   }
 }

@@ -1,22 +1,16 @@
 /** Dense: y = activation(x · kernel + bias), applied to the last axis. */
 import { z } from 'zod';
 import { getActivation, type Activation } from '../../activations.js';
-import { serializeInitializer, getInitializer, type InitializerSpec } from '../../initializers.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
-import { getRegularizer, serializeRegularizer, type RegularizerSpec } from '../../regularizers.js';
-import { activation, baseArgs, initializer, parseArgs, regularizer } from '../../schema.js';
+import { baseArgs, parseArgs } from '../../schema.js';
 import { add, matmul, reshape } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
+import { addKernelAndBias, kernelBiasArgs, kernelBiasConfig } from './kernel_bias.js';
 
 const schema = z.strictObject({
   ...baseArgs,
   units: z.number().int().positive(),
-  activation: activation.optional(),
-  useBias: z.boolean().default(true),
-  kernelInitializer: initializer.default('glorot_uniform'),
-  biasInitializer: initializer.default('zeros'),
-  kernelRegularizer: regularizer.optional(),
-  biasRegularizer: regularizer.optional(),
+  ...kernelBiasArgs,
 });
 export type DenseArgs = z.input<typeof schema>;
 
@@ -39,9 +33,7 @@ export class Dense extends Layer {
   override build(inputShape: LayerShape): void {
     const inDim = inputShape[inputShape.length - 1];
     if (inDim === null || inputShape.length < 2) throw new Error(`Dense '${this.name}' needs a known last dimension, got input shape ${JSON.stringify(inputShape)}`);
-    const reg = (spec: unknown) => (spec ? getRegularizer(spec as RegularizerSpec) : undefined);
-    this.kernel = this.addWeight('kernel', [inDim, this.units], this.args.kernelInitializer as InitializerSpec, { regularizer: reg(this.args.kernelRegularizer) });
-    if (this.args.useBias) this.bias = this.addWeight('bias', [this.units], this.args.biasInitializer as InitializerSpec, { regularizer: reg(this.args.biasRegularizer) });
+    ({ kernel: this.kernel, bias: this.bias } = addKernelAndBias(this.addWeight.bind(this), [inDim, this.units], this.units, this.args));
     this.built = true;
   }
 
@@ -60,16 +52,6 @@ export class Dense extends Layer {
   }
 
   override getConfig(): Record<string, unknown> {
-    const a = this.args;
-    return {
-      ...super.getConfig(),
-      units: this.units,
-      activation: this.activation.name,
-      use_bias: a.useBias,
-      kernel_initializer: serializeInitializer(getInitializer(a.kernelInitializer as InitializerSpec)),
-      bias_initializer: serializeInitializer(getInitializer(a.biasInitializer as InitializerSpec)),
-      kernel_regularizer: a.kernelRegularizer ? serializeRegularizer(getRegularizer(a.kernelRegularizer as RegularizerSpec)) : null,
-      bias_regularizer: a.biasRegularizer ? serializeRegularizer(getRegularizer(a.biasRegularizer as RegularizerSpec)) : null,
-    };
+    return { ...super.getConfig(), units: this.units, ...kernelBiasConfig(this.args, this.activation.name) };
   }
 }

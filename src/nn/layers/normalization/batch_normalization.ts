@@ -4,9 +4,9 @@
  * statistics. gamma and beta are trainable; the moving mean and variance are not.
  */
 import { z } from 'zod';
-import { getInitializer, serializeInitializer, type InitializerSpec } from '../../initializers.js';
+import { initializerConfig, type InitializerSpec } from '../../initializers.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
-import { getRegularizer, serializeRegularizer, type RegularizerSpec } from '../../regularizers.js';
+import { optionalRegularizer, regularizerConfig } from '../../regularizers.js';
 import { baseArgs, initializer, parseArgs, regularizer } from '../../schema.js';
 import { mean, variance } from '../../../engine/composed.js';
 import { add, div, mul, sqrt, sub } from '../../../engine/ops.js';
@@ -46,9 +46,8 @@ export class BatchNormalization extends Layer {
     const c = inputShape[inputShape.length - 1];
     if (c === null || inputShape.length < 2) throw new Error(`BatchNormalization '${this.name}' needs a known last dimension, got ${JSON.stringify(inputShape)}`);
     const a = this.args;
-    const reg = (spec: unknown) => (spec ? getRegularizer(spec as RegularizerSpec) : undefined);
-    if (a.scale) this.gamma = this.addWeight('gamma', [c], a.gammaInitializer as InitializerSpec, { regularizer: reg(a.gammaRegularizer) });
-    if (a.center) this.beta = this.addWeight('beta', [c], a.betaInitializer as InitializerSpec, { regularizer: reg(a.betaRegularizer) });
+    if (a.scale) this.gamma = this.addWeight('gamma', [c], a.gammaInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.gammaRegularizer) });
+    if (a.center) this.beta = this.addWeight('beta', [c], a.betaInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.betaRegularizer) });
     this.movingMean = this.addWeight('moving_mean', [c], a.movingMeanInitializer as InitializerSpec, { trainable: false });
     this.movingVariance = this.addWeight('moving_variance', [c], a.movingVarianceInitializer as InitializerSpec, { trainable: false });
     this.built = true;
@@ -87,14 +86,14 @@ export class BatchNormalization extends Layer {
 
   override getConfig(): Record<string, unknown> {
     const a = this.args;
-    const init = (s: unknown) => serializeInitializer(getInitializer(s as InitializerSpec));
+    const init = initializerConfig;
     return {
       ...super.getConfig(),
       axis: -1, momentum: a.momentum, epsilon: a.epsilon, center: a.center, scale: a.scale,
       beta_initializer: init(a.betaInitializer), gamma_initializer: init(a.gammaInitializer),
       moving_mean_initializer: init(a.movingMeanInitializer), moving_variance_initializer: init(a.movingVarianceInitializer),
-      beta_regularizer: a.betaRegularizer ? serializeRegularizer(getRegularizer(a.betaRegularizer as RegularizerSpec)) : null,
-      gamma_regularizer: a.gammaRegularizer ? serializeRegularizer(getRegularizer(a.gammaRegularizer as RegularizerSpec)) : null,
+      beta_regularizer: regularizerConfig(a.betaRegularizer),
+      gamma_regularizer: regularizerConfig(a.gammaRegularizer),
     };
   }
 }

@@ -1,0 +1,42 @@
+/** What Dense and Conv2D share: a kernel and an optional bias, their initializers and regularizers, an activation. */
+import { z } from 'zod';
+import { initializerConfig, type InitializerSpec } from '../../initializers.js';
+import type { Weight } from '../../layer.js';
+import { optionalRegularizer, regularizerConfig, type Regularizer } from '../../regularizers.js';
+import { activation, initializer, regularizer } from '../../schema.js';
+
+export const kernelBiasArgs = {
+  activation: activation.optional(),
+  useBias: z.boolean().default(true),
+  kernelInitializer: initializer.default('glorot_uniform'),
+  biasInitializer: initializer.default('zeros'),
+  kernelRegularizer: regularizer.optional(),
+  biasRegularizer: regularizer.optional(),
+};
+
+export interface KernelBiasOptions {
+  useBias: boolean;
+  kernelInitializer: unknown;
+  biasInitializer: unknown;
+  kernelRegularizer?: unknown;
+  biasRegularizer?: unknown;
+}
+
+type AddWeight = (name: string, shape: readonly number[], init: InitializerSpec, options: { regularizer?: Regularizer }) => Weight;
+
+export function addKernelAndBias(addWeight: AddWeight, kernelShape: number[], units: number, a: KernelBiasOptions): { kernel: Weight; bias: Weight | undefined } {
+  const kernel = addWeight('kernel', kernelShape, a.kernelInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.kernelRegularizer) });
+  const bias = a.useBias ? addWeight('bias', [units], a.biasInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.biasRegularizer) }) : undefined;
+  return { kernel, bias };
+}
+
+export function kernelBiasConfig(a: KernelBiasOptions, activationName: string): Record<string, unknown> {
+  return {
+    activation: activationName,
+    use_bias: a.useBias,
+    kernel_initializer: initializerConfig(a.kernelInitializer),
+    bias_initializer: initializerConfig(a.biasInitializer),
+    kernel_regularizer: regularizerConfig(a.kernelRegularizer),
+    bias_regularizer: regularizerConfig(a.biasRegularizer),
+  };
+}
