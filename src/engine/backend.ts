@@ -3,6 +3,7 @@
  * autograd, shape checks and every composed op live in the engine core, so a second backend (the native addon)
  * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array.
  */
+import { createNativeBackend, loadAddon, nativeLoadError } from './backends/native/index.js';
 import { createTsBackend } from './backends/ts/index.js';
 import type { Shape } from './shape.js';
 
@@ -56,7 +57,7 @@ export interface Backend {
   avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
 }
 
-const registry = new Map<string, () => Backend>([['ts', createTsBackend]]);
+const registry = new Map<string, () => Backend>([['ts', createTsBackend], ['native', createNativeBackend]]);
 let active: Backend | null = null;
 
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -76,8 +77,19 @@ export function setBackend(name: string): Backend {
   return active;
 }
 
-/** The active backend; the TypeScript reference backend until another is chosen. */
+/**
+ * The backend chosen by CONVLAB_BACKEND ('native' or 'ts'); otherwise the native one when its addon loads, and
+ * the TypeScript one (with a one-line notice) when it does not.
+ */
+function defaultBackend(): Backend {
+  const wanted = process.env.CONVLAB_BACKEND;
+  if (wanted) return setBackend(wanted);
+  if (loadAddon()) return createNativeBackend();
+  if (!process.env.CONVLAB_QUIET_FALLBACK) process.stderr.write(`convlab: using the TypeScript backend (${nativeLoadError()})\n`);
+  return createTsBackend();
+}
+
 export function getBackend(): Backend {
-  active ??= createTsBackend();
+  active ??= defaultBackend();
   return active;
 }

@@ -6,3 +6,4 @@ export * from './ops.js';
 export * from './composed.js';
 export { convolve2d, type ConvolveMode, type ConvolveOptions } from './convolve.js';
 export { Random, setSeed, globalRandom } from './random.js';
+export { getThreads, setThreads, nativeIsa } from './backends/native/index.js';

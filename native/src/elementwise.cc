@@ -1,0 +1,286 @@
+// Elementwise, reduction and data-movement kernels. Large arrays are split across the thread pool.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+namespace convlab {
+
+namespace {
+constexpr long GRAIN = 1 << 15;
+
+template <class F>
+void par(long n, F f) {
+  if (n < 2 * GRAIN) f(0, n);
+  else pool().parallel_for(n, GRAIN, f);
+}
+
+std::vector<long> strides_of(const Shape& s) {
+  std::vector<long> st(s.size());
+  long acc = 1;
+  for (long i = static_cast<long>(s.size()) - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+// Strides of `shape` seen broadcast into `out` (0 where a dimension is broadcast).
+std::vector<long> broadcast_strides(const Shape& shape, const Shape& out) {
+  std::vector<long> st = strides_of(shape), res(out.size(), 0);
+  const long off = static_cast<long>(out.size() - shape.size());
+  for (size_t i = 0; i < shape.size(); i++) res[off + i] = (shape[i] == 1 && out[off + i] != 1) ? 0 : st[i];
+  return res;
+}
+
+// Copies x read at offset + Σ idx[d]·strides[d] into a contiguous array of shape out_shape.
+void gather(const float* x, long offset, const std::vector<long>& strides, const Shape& out_shape, float* out) {
+  const long n = size_of(out_shape);
+  if (n == 0) return;
+  const long rank = static_cast<long>(out_shape.size());
+  if (rank == 0) {
+    out[0] = x[offset];
+    return;
+  }
+  const long inner = out_shape[rank - 1], sl = strides[rank - 1];
+  const long rows = n / inner;
+  auto body = [&](long r0, long r1) {
+    // Position of row r0 in the source.
+    std::vector<long> idx(rank, 0);
+    long base = offset, rem = r0;
+    for (long d = rank - 2; d >= 0; d--) {
+      idx[d] = rem % out_shape[d];
+      rem /= out_shape[d];
+      base += idx[d] * strides[d];
+    }
+    for (long r = r0; r < r1; r++) {
+      float* o = out + r * inner;
+      if (sl == 1) std::memcpy(o, x + base, sizeof(float) * inner);
+      else for (long j = 0; j < inner; j++) o[j] = x[base + j * sl];
+      for (long d = rank - 2; d >= 0; d--) {
+        idx[d]++;
+        base += strides[d];
+        if (idx[d] < out_shape[d]) break;
+        base -= strides[d] * out_shape[d];
+        idx[d] = 0;
+      }
+    }
+  };
+  if (n < 2 * GRAIN) body(0, rows);
+  else pool().parallel_for(rows, std::max<long>(1, GRAIN / inner), body);
+}
+
+template <class F>
+void binary_loop(F f, const float* a, const Shape& as, const float* b, const Shape& bs, float* out, const Shape& os) {
+  const long n = size_of(os), na = size_of(as), nb = size_of(bs);
+  if (na == n && nb == n) {
+    par(n, [&](long s, long e) { for (long i = s; i < e; i++) out[i] = f(a[i], b[i]); });
+    return;
+  }
+  if (na == n && nb == 1) {
+    const float v = b[0];
+    par(n, [&](long s, long e) { for (long i = s; i < e; i++) out[i] = f(a[i], v); });
+    return;
+  }
+  if (nb == n && na == 1) {
+    const float v = a[0];
+    par(n, [&](long s, long e) { for (long i = s; i < e; i++) out[i] = f(v, b[i]); });
+    return;
+  }
+  // b repeating along the leading dimensions (bias add): [.., C] against [N, .., C].
+  {
+    Shape t = bs;
+    while (!t.empty() && t[0] == 1) t.erase(t.begin());
+    bool trailing = na == n && t.size() <= os.size();
+    for (size_t i = 0; trailing && i < t.size(); i++) trailing = t[i] == os[os.size() - t.size() + i];
+    if (trailing && nb > 0) {
+      par(n / nb, [&](long s, long e) {
+        for (long r = s; r < e; r++)
+          for (long j = 0; j < nb; j++) out[r * nb + j] = f(a[r * nb + j], b[j]);
+      });
+      return;
+    }
+  }
+  const long rank = static_cast<long>(os.size());
+  std::vector<long> sa = broadcast_strides(as, os), sb = broadcast_strides(bs, os);
+  const long inner = os[rank - 1];
+  std::vector<long> idx(rank, 0);
+  long ia = 0, ib = 0;
+  for (long o = 0; o < n; o += inner) {
+    long pa = ia, pb = ib;
+    for (long j = 0; j < inner; j++, pa += sa[rank - 1], pb += sb[rank - 1]) out[o + j] = f(a[pa], b[pb]);
+    for (long d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      ia += sa[d];
+      ib += sb[d];
+      if (idx[d] < os[d]) break;
+      ia -= sa[d] * os[d];
+      ib -= sb[d] * os[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace
+
+long size_of(const Shape& s) {
+  long n = 1;
+  for (long d : s) n *= d;
+  return n;
+}
+
+void unary(Unary op, const float* x, float* y, long n) {
+  par(n, [&](long s, long e) {
+    switch (op) {
+      case Unary::Neg: for (long i = s; i < e; i++) y[i] = -x[i]; break;
+      case Unary::Exp: for (long i = s; i < e; i++) y[i] = std::exp(x[i]); break;
+      case Unary::Log: for (long i = s; i < e; i++) y[i] = std::log(x[i]); break;
+      case Unary::Sqrt: for (long i = s; i < e; i++) y[i] = std::sqrt(x[i]); break;
+      case Unary::Sin: for (long i = s; i < e; i++) y[i] = std::sin(x[i]); break;
+      case Unary::Cos: for (long i = s; i < e; i++) y[i] = std::cos(x[i]); break;
+      case Unary::Tanh: for (long i = s; i < e; i++) y[i] = std::tanh(x[i]); break;
+      case Unary::Sigmoid:
+        for (long i = s; i < e; i++) {
+          const float v = x[i];
+          if (v >= 0) y[i] = 1.f / (1.f + std::exp(-v));
+          else { const float t = std::exp(v); y[i] = t / (1.f + t); }
+        }
+        break;
+      case Unary::Relu: for (long i = s; i < e; i++) y[i] = x[i] > 0.f ? x[i] : 0.f; break;
+      case Unary::Abs: for (long i = s; i < e; i++) y[i] = std::fabs(x[i]); break;
+      case Unary::Sign: for (long i = s; i < e; i++) y[i] = x[i] > 0.f ? 1.f : (x[i] < 0.f ? -1.f : 0.f); break;
+      case Unary::Step: for (long i = s; i < e; i++) y[i] = x[i] > 0.f ? 1.f : 0.f; break;
+      case Unary::Erf: for (long i = s; i < e; i++) y[i] = std::erf(x[i]); break;
+    }
+  });
+}
+
+void binary(Binary op, const float* a, const Shape& as, const float* b, const Shape& bs, float* out, const Shape& os) {
+  switch (op) {
+    case Binary::Add: return binary_loop([](float x, float y) { return x + y; }, a, as, b, bs, out, os);
+    case Binary::Sub: return binary_loop([](float x, float y) { return x - y; }, a, as, b, bs, out, os);
+    case Binary::Mul: return binary_loop([](float x, float y) { return x * y; }, a, as, b, bs, out, os);
+    case Binary::Div: return binary_loop([](float x, float y) { return x / y; }, a, as, b, bs, out, os);
+    case Binary::Pow: return binary_loop([](float x, float y) { return std::pow(x, y); }, a, as, b, bs, out, os);
+    case Binary::Maximum: return binary_loop([](float x, float y) { return (x >= y || std::isnan(x)) ? x : y; }, a, as, b, bs, out, os);
+    case Binary::Minimum: return binary_loop([](float x, float y) { return (x <= y || std::isnan(x)) ? x : y; }, a, as, b, bs, out, os);
+    case Binary::Greater: return binary_loop([](float x, float y) { return x > y ? 1.f : 0.f; }, a, as, b, bs, out, os);
+    case Binary::GreaterEqual: return binary_loop([](float x, float y) { return x >= y ? 1.f : 0.f; }, a, as, b, bs, out, os);
+    case Binary::Equal: return binary_loop([](float x, float y) { return x == y ? 1.f : 0.f; }, a, as, b, bs, out, os);
+  }
+}
+
+void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out) {
+  if (axes.empty()) {
+    std::memcpy(out, x, sizeof(float) * size_of(shape));
+    return;
+  }
+  bool contiguous = true;
+  for (size_t i = 1; i < axes.size(); i++) contiguous = contiguous && axes[i] == axes[i - 1] + 1;
+  std::vector<float> moved;
+  long outer, red, inner;
+  if (!contiguous) {
+    std::vector<long> perm;
+    Shape keptShape, redShape;
+    for (long d = 0; d < static_cast<long>(shape.size()); d++)
+      if (std::find(axes.begin(), axes.end(), d) == axes.end()) { perm.push_back(d); keptShape.push_back(shape[d]); }
+    for (long d : axes) { perm.push_back(d); redShape.push_back(shape[d]); }
+    moved.resize(size_of(shape));
+    permute(x, shape, perm, moved.data());
+    x = moved.data();
+    outer = size_of(keptShape);
+    red = size_of(redShape);
+    inner = 1;
+  } else {
+    outer = 1;
+    red = 1;
+    inner = 1;
+    for (long d = 0; d < axes.front(); d++) outer *= shape[d];
+    for (long d = axes.front(); d <= axes.back(); d++) red *= shape[d];
+    for (long d = axes.back() + 1; d < static_cast<long>(shape.size()); d++) inner *= shape[d];
+  }
+  // Sums accumulate in double, like the TypeScript backend.
+  if (inner == 1) {
+    pool().parallel_for(outer, std::max<long>(1, GRAIN / std::max<long>(1, red)), [&](long s, long e) {
+      for (long o = s; o < e; o++) {
+        const float* xo = x + o * red;
+        if (max) {
+          float m = -INFINITY;
+          for (long r = 0; r < red; r++) if (xo[r] > m || std::isnan(xo[r])) m = xo[r];
+          out[o] = m;
+        } else {
+          double acc = 0;
+          for (long r = 0; r < red; r++) acc += xo[r];
+          out[o] = static_cast<float>(acc);
+        }
+      }
+    });
+    return;
+  }
+  pool().parallel_for(outer * inner, std::max<long>(1, GRAIN / std::max<long>(1, red)), [&](long s, long e) {
+    std::vector<double> acc;
+    for (long t = s; t < e;) {
+      const long o = t / inner, i0 = t % inner, i1 = std::min(inner, i0 + (e - t));
+      const float* xo = x + o * red * inner;
+      float* oo = out + o * inner;
+      if (max) {
+        for (long i = i0; i < i1; i++) oo[i] = -INFINITY;
+        for (long r = 0; r < red; r++)
+          for (long i = i0; i < i1; i++) { const float v = xo[r * inner + i]; if (v > oo[i] || std::isnan(v)) oo[i] = v; }
+      } else {
+        acc.assign(i1 - i0, 0.0);
+        for (long r = 0; r < red; r++)
+          for (long i = i0; i < i1; i++) acc[i - i0] += xo[r * inner + i];
+        for (long i = i0; i < i1; i++) oo[i] = static_cast<float>(acc[i - i0]);
+      }
+      t += i1 - i0;
+    }
+  });
+}
+
+void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out) {
+  std::vector<long> st = strides_of(shape), ps(perm.size());
+  Shape os(perm.size());
+  for (size_t i = 0; i < perm.size(); i++) { ps[i] = st[perm[i]]; os[i] = shape[perm[i]]; }
+  gather(x, 0, ps, os, out);
+}
+
+void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out) {
+  gather(x, 0, broadcast_strides(shape, out_shape), out_shape, out);
+}
+
+void slice(const float* x, const Shape& shape, const std::vector<long>& begin, const Shape& size, float* out) {
+  std::vector<long> st = strides_of(shape);
+  long offset = 0;
+  for (size_t d = 0; d < shape.size(); d++) offset += begin[d] * st[d];
+  gather(x, offset, st, size, out);
+}
+
+void pad(const float* x, const Shape& shape, const std::vector<long>& pads, float* out) {
+  const long rank = static_cast<long>(shape.size());
+  Shape os(rank);
+  for (long d = 0; d < rank; d++) os[d] = shape[d] + pads[2 * d] + pads[2 * d + 1];
+  std::memset(out, 0, sizeof(float) * size_of(os));
+  const long n = size_of(shape);
+  if (n == 0) return;
+  if (rank == 0) { out[0] = x[0]; return; }
+  std::vector<long> ost = strides_of(os);
+  const long inner = shape[rank - 1];
+  std::vector<long> idx(rank, 0);
+  long base = 0;
+  for (long d = 0; d < rank; d++) base += pads[2 * d] * ost[d];
+  for (long i = 0; i < n; i += inner) {
+    std::memcpy(out + base, x + i, sizeof(float) * inner);
+    for (long d = rank - 2; d >= 0; d--) {
+      idx[d]++;
+      base += ost[d];
+      if (idx[d] < shape[d]) break;
+      base -= ost[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+}  // namespace convlab

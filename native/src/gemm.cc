@@ -1,0 +1,260 @@
+// GEMM after BLIS: B is packed into NR-wide column strips and A into MR-tall row strips, so the micro-kernel
+// streams both from contiguous memory and keeps an MR×NR block of C in registers. The micro-kernel is picked at
+// run time (AVX-512, AVX2+FMA, or portable C++), so one build runs on any x86-64 and the portable path on arm64.
+#include "gemm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "threadpool.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CONVLAB_X86 1
+#endif
+
+namespace convlab {
+
+namespace {
+
+constexpr long KC = 256;  // depth of one packed panel
+constexpr long MC = 96;   // rows of A packed at once (a multiple of every MR)
+constexpr long NC = 3072; // columns of B packed at once
+
+using Kernel = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool accumulate);
+
+struct Isa {
+  const char* name;
+  long mr, nr;
+  Kernel kernel;
+};
+
+void kernel_portable(long kc, const float* a, const float* b, float* c, long ldc, bool accumulate) {
+  constexpr int MR = 4, NR = 16;
+  float acc[MR][NR] = {};
+  for (long p = 0; p < kc; p++) {
+    for (int r = 0; r < MR; r++) {
+      const float av = a[p * MR + r];
+      for (int j = 0; j < NR; j++) acc[r][j] += av * b[p * NR + j];
+    }
+  }
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+#ifdef CONVLAB_X86
+__attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, const float* b, float* c, long ldc,
+                                                     bool accumulate) {
+  constexpr int MR = 6;
+  __m256 acc[MR][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (long p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; r++) {
+      const __m256 av = _mm256_broadcast_ss(a + p * MR + r);
+      acc[r][0] = _mm256_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < MR; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm256_add_ps(acc[r][0], _mm256_loadu_ps(cr));
+      acc[r][1] = _mm256_add_ps(acc[r][1], _mm256_loadu_ps(cr + 8));
+    }
+    _mm256_storeu_ps(cr, acc[r][0]);
+    _mm256_storeu_ps(cr + 8, acc[r][1]);
+  }
+}
+
+__attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, const float* b, float* c, long ldc,
+                                                      bool accumulate) {
+  constexpr int MR = 12;
+  __m512 acc[MR][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (long p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b + p * 32), b1 = _mm512_loadu_ps(b + p * 32 + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) {
+      const __m512 av = _mm512_set1_ps(a[p * MR + r]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) {
+      acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(cr));
+      acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(cr + 16));
+    }
+    _mm512_storeu_ps(cr, acc[r][0]);
+    _mm512_storeu_ps(cr + 16, acc[r][1]);
+  }
+}
+#endif
+
+Isa detect() {
+#ifdef CONVLAB_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return {"avx512", 12, 32, kernel_avx512};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 16, kernel_avx2};
+#endif
+  return {"portable", 4, 16, kernel_portable};
+}
+
+const Isa& isa() {
+  static const Isa chosen = detect();
+  return chosen;
+}
+
+inline float at(const float* X, long ld, bool trans, long r, long c) { return trans ? X[c * ld + r] : X[r * ld + c]; }
+
+// Packs rows [i0, i0+mc) × depth [p0, p0+kc) of op(A) into MR-tall strips, zero-padding the last strip.
+void pack_a(const float* A, long lda, bool transA, long i0, long mc, long p0, long kc, long mr, float* out) {
+  for (long s = 0; s < mc; s += mr) {
+    const long rows = std::min(mr, mc - s);
+    for (long p = 0; p < kc; p++) {
+      float* dst = out + s * kc + p * mr;
+      long r = 0;
+      if (!transA) {
+        for (; r < rows; r++) dst[r] = A[(i0 + s + r) * lda + p0 + p];
+      } else {
+        const float* src = A + (p0 + p) * lda + i0 + s;
+        for (; r < rows; r++) dst[r] = src[r];
+      }
+      for (; r < mr; r++) dst[r] = 0.f;
+    }
+  }
+}
+
+// Packs depth [p0, p0+kc) × columns [j0, j0+nc) of op(B) into NR-wide strips, zero-padding the last strip.
+void pack_b(const float* B, long ldb, bool transB, long p0, long kc, long j0, long nc, long nr, float* out, long s0,
+            long s1) {
+  for (long s = s0; s < s1; s += nr) {
+    const long cols = std::min(nr, nc - s);
+    float* base = out + s * kc;
+    for (long p = 0; p < kc; p++) {
+      float* dst = base + p * nr;
+      long j = 0;
+      if (!transB) {
+        const float* src = B + (p0 + p) * ldb + j0 + s;
+        for (; j < cols; j++) dst[j] = src[j];
+      } else {
+        for (; j < cols; j++) dst[j] = B[(j0 + s + j) * ldb + p0 + p];
+      }
+      for (; j < nr; j++) dst[j] = 0.f;
+    }
+  }
+}
+
+// Runs the micro-kernel over one packed A strip and one packed B strip, handling partial tiles via a scratch tile.
+inline void tile(const Isa& k, long kc, const float* ap, const float* bp, float* C, long ldc, long rows, long cols,
+                 bool accumulate) {
+  if (rows == k.mr && cols == k.nr) {
+    k.kernel(kc, ap, bp, C, ldc, accumulate);
+    return;
+  }
+  alignas(64) float scratch[12 * 32];
+  k.kernel(kc, ap, bp, scratch, k.nr, false);
+  for (long r = 0; r < rows; r++)
+    for (long j = 0; j < cols; j++) C[r * ldc + j] = accumulate ? C[r * ldc + j] + scratch[r * k.nr + j] : scratch[r * k.nr + j];
+}
+
+// Small products are cheaper without packing.
+void gemm_small(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
+                float* C, long ldc, bool accumulate) {
+  for (long i = 0; i < m; i++) {
+    float* ci = C + i * ldc;
+    if (!accumulate) std::fill(ci, ci + n, 0.f);
+    for (long p = 0; p < k; p++) {
+      const float av = at(A, lda, transA, i, p);
+      if (!transB) {
+        const float* bp = B + p * ldb;
+        for (long j = 0; j < n; j++) ci[j] += av * bp[j];
+      } else {
+        for (long j = 0; j < n; j++) ci[j] += av * B[j * ldb + p];
+      }
+    }
+  }
+}
+
+void gemm_impl(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
+               float* C, long ldc, bool accumulate, bool parallel) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (long i = 0; i < m; i++) std::fill(C + i * ldc, C + i * ldc + n, 0.f);
+    return;
+  }
+  if (m * n * k <= 16 * 16 * 16) {
+    gemm_small(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+  const Isa& K = isa();
+  ThreadPool& tp = pool();
+  const int threads = parallel ? tp.size() : 1;
+  thread_local std::vector<float> bbuf;
+  std::vector<float> packedB;
+  for (long j0 = 0; j0 < n; j0 += NC) {
+    const long nc = std::min(NC, n - j0);
+    const long ncPadded = (nc + K.nr - 1) / K.nr * K.nr;
+    for (long p0 = 0; p0 < k; p0 += KC) {
+      const long kc = std::min(KC, k - p0);
+      const bool acc = accumulate || p0 > 0;
+      packedB.resize(ncPadded * kc);
+      const long strips = ncPadded / K.nr;
+      auto packB = [&](long s0, long s1) { pack_b(B, ldb, transB, p0, kc, j0, nc, K.nr, packedB.data(), s0 * K.nr, std::min(s1 * K.nr, nc)); };
+      if (threads > 1) tp.parallel_for(strips, 8, packB);
+      else packB(0, strips);
+      // Work items: (row block, column strip group) pairs, so both tall and wide products keep every core busy.
+      const long rowBlocks = (m + MC - 1) / MC;
+      const long groups = std::max<long>(1, std::min<long>(strips, (threads * 4 + rowBlocks - 1) / rowBlocks));
+      const long perGroup = (strips + groups - 1) / groups;
+      auto work = [&](long t0, long t1) {
+        thread_local std::vector<float> abuf;
+        abuf.resize(MC * kc);
+        long packedRow = -1;
+        for (long t = t0; t < t1; t++) {
+          const long rb = t / groups, g = t % groups;
+          const long i0 = rb * MC, mc = std::min(MC, m - i0);
+          if (packedRow != rb) {
+            pack_a(A, lda, transA, i0, mc, p0, kc, K.mr, abuf.data());
+            packedRow = rb;
+          }
+          for (long s = g * perGroup; s < std::min(strips, (g + 1) * perGroup); s++) {
+            const long cols = std::min(K.nr, nc - s * K.nr);
+            for (long r = 0; r < mc; r += K.mr) {
+              tile(K, kc, abuf.data() + r * kc, packedB.data() + s * K.nr * kc, C + (i0 + r) * ldc + j0 + s * K.nr, ldc,
+                   std::min(K.mr, mc - r), cols, acc);
+            }
+          }
+        }
+      };
+      if (threads > 1) tp.parallel_for(rowBlocks * groups, 1, work);
+      else work(0, rowBlocks * groups);
+    }
+  }
+  (void)bbuf;
+}
+
+}  // namespace
+
+void sgemm(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
+           float* C, long ldc, bool accumulate) {
+  gemm_impl(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate, true);
+}
+
+void sgemm_serial(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B,
+                  long ldb, float* C, long ldc, bool accumulate) {
+  gemm_impl(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate, false);
+}
+
+const char* gemm_isa() { return isa().name; }
+
+}  // namespace convlab

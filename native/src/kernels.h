@@ -1,0 +1,41 @@
+// The native kernels, one per entry of the Backend contract in src/engine/backend.ts. Arrays are contiguous,
+// row-major float32; shapes are vectors of dimensions. Outputs are written into caller-allocated arrays.
+#pragma once
+#include <vector>
+
+namespace convlab {
+
+using Shape = std::vector<long>;
+
+enum class Unary { Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs, Sign, Step, Erf };
+enum class Binary { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Greater, GreaterEqual, Equal };
+
+struct Conv2DAttrs {
+  long sh, sw, dh, dw, pt, pb, pl, pr;
+};
+struct Pool2DAttrs {
+  long ph, pw, sh, sw, pt, pb, pl, pr;
+};
+
+long size_of(const Shape& s);
+
+void unary(Unary op, const float* x, float* y, long n);
+void binary(Binary op, const float* a, const Shape& as, const float* b, const Shape& bs, float* out, const Shape& os);
+void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out);
+void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out);
+void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out);
+void slice(const float* x, const Shape& shape, const std::vector<long>& begin, const Shape& size, float* out);
+void pad(const float* x, const Shape& shape, const std::vector<long>& pads, float* out);
+
+void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys);
+void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
+                           const Conv2DAttrs& a, float* dx);
+void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
+                            const Conv2DAttrs& a, float* dw);
+
+void max_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys);
+void max_pool2d_backprop(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Pool2DAttrs& a, float* dx);
+void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys);
+void avg_pool2d_backprop(const float* dy, const Shape& dys, const Shape& xs, const Pool2DAttrs& a, float* dx);
+
+}  // namespace convlab

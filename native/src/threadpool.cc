@@ -1,0 +1,96 @@
+#include "threadpool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace convlab {
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < std::max(1, threads); i++) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  start_cv_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::worker_loop() {
+  long seen = 0;
+  for (;;) {
+    const std::function<void(int)>* job;
+    int tasks;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      job = job_;
+      tasks = job_tasks_;
+    }
+    for (int t; (t = next_task_.fetch_add(1)) < tasks;) (*job)(t);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--pending_ == 0) done_cv_.notify_one();
+  }
+}
+
+void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
+  if (tasks <= 0) return;
+  if (workers_.empty() || tasks == 1) {
+    for (int t = 0; t < tasks; t++) fn(t);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    job_ = &fn;
+    job_tasks_ = tasks;
+    next_task_.store(0);
+    pending_ = static_cast<int>(workers_.size());
+    generation_++;
+  }
+  start_cv_.notify_all();
+  for (int t; (t = next_task_.fetch_add(1)) < tasks;) fn(t);
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::parallel_for(long n, long grain, const std::function<void(long, long)>& fn) {
+  if (n <= 0) return;
+  long chunks = std::min<long>(size(), std::max<long>(1, n / std::max<long>(1, grain)));
+  if (chunks <= 1) {
+    fn(0, n);
+    return;
+  }
+  long step = (n + chunks - 1) / chunks;
+  run_tasks(static_cast<int>(chunks), [&](int t) {
+    long b = t * step, e = std::min(n, b + step);
+    if (b < e) fn(b, e);
+  });
+}
+
+static std::unique_ptr<ThreadPool> g_pool;
+
+static int default_threads() {
+  if (const char* env = std::getenv("CONVLAB_THREADS")) {
+    int n = std::atoi(env);
+    if (n > 0) return n;
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+ThreadPool& pool() {
+  if (!g_pool) g_pool = std::make_unique<ThreadPool>(default_threads());
+  return *g_pool;
+}
+
+void set_threads(int n) { g_pool = std::make_unique<ThreadPool>(std::max(1, n)); }
+
+int get_threads() { return pool().size(); }
+
+}  // namespace convlab

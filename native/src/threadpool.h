@@ -1,0 +1,40 @@
+// A fixed pool of worker threads running parallel_for over index ranges. The calling thread takes part, so a
+// pool of size 1 runs everything inline. Only one parallel region runs at a time (calls come from the JS thread).
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace convlab {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks are at least `grain` long.
+  void parallel_for(long n, long grain, const std::function<void(long, long)>& fn);
+  // Calls fn(t) once for each of `tasks` task indices.
+  void run_tasks(int tasks, const std::function<void(int)>& fn);
+
+ private:
+  void worker_loop();
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable start_cv_, done_cv_;
+  const std::function<void(int)>* job_ = nullptr;
+  int job_tasks_ = 0;
+  std::atomic<int> next_task_{0};
+  int pending_ = 0;
+  long generation_ = 0;
+  bool stop_ = false;
+};
+
+ThreadPool& pool();
+void set_threads(int n);
+int get_threads();
+
+}  // namespace convlab

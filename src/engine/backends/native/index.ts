@@ -1,0 +1,187 @@
+/**
+ * The native backend: the same kernel contract, implemented by the C++ addon in native/ (built by node-gyp at
+ * install). Kernels read the Float32Arrays in place and write into outputs allocated here, so nothing is copied
+ * across the JS/C++ boundary. The addon picks AVX-512, AVX2 or portable code at run time and runs a thread pool
+ * (all cores by default; CONVLAB_THREADS or setThreads to change).
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { Backend, BinaryOp, Conv2DAttrs, Pool2DAttrs, UnaryOp } from '../../backend.js';
+import { sizeOf, type Shape } from '../../shape.js';
+
+interface Addon {
+  unary(op: number, x: Float32Array, out: Float32Array): void;
+  binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, out: Float32Array, outShape: Shape): void;
+  reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
+  permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
+  broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
+  slice(x: Float32Array, shape: Shape, begin: readonly number[], size: readonly number[], out: Float32Array): void;
+  pad(x: Float32Array, shape: Shape, pads: number[], out: Float32Array): void;
+  matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean, out: Float32Array): void;
+  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
+  conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
+  conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: number[], out: Float32Array): void;
+  maxPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
+  maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: number[], out: Float32Array): void;
+  avgPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
+  avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  isa(): string;
+}
+
+// Codes in the order of the C++ enums in native/src/kernels.h.
+const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'step', 'erf'];
+const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
+
+export const ADDON_PATH = fileURLToPath(new URL('../../../../../native/build/Release/convlab_native.node', import.meta.url));
+
+let addon: Addon | null | undefined;
+let loadError = '';
+
+/** The addon, or null with the reason in nativeLoadError() when it is not built or cannot load here. */
+export function loadAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  if (!existsSync(ADDON_PATH)) {
+    loadError = 'the native addon is not built (npm install builds it; it needs a C++17 compiler)';
+    addon = null;
+    return addon;
+  }
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    loadError = `the native addon failed to load: ${(e as Error).message.split('\n')[0]}`;
+    addon = null;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string {
+  return loadError;
+}
+
+function convAttrs(a: Conv2DAttrs): number[] {
+  return [a.strides[0], a.strides[1], a.dilations[0], a.dilations[1], ...a.pads];
+}
+
+function poolAttrs(a: Pool2DAttrs): number[] {
+  return [a.pool[0], a.pool[1], a.strides[0], a.strides[1], ...a.pads];
+}
+
+function convOut(xShape: Shape, wShape: Shape, a: Conv2DAttrs): number[] {
+  const [n, h, w] = xShape;
+  const [pt, pb, pl, pr] = a.pads;
+  const oh = Math.floor((h + pt + pb - ((wShape[0] - 1) * a.dilations[0] + 1)) / a.strides[0]) + 1;
+  const ow = Math.floor((w + pl + pr - ((wShape[1] - 1) * a.dilations[1] + 1)) / a.strides[1]) + 1;
+  return [n, oh, ow, wShape[3]];
+}
+
+function poolOut(xShape: Shape, a: Pool2DAttrs): number[] {
+  const [n, h, w, c] = xShape;
+  const [pt, pb, pl, pr] = a.pads;
+  return [n, Math.floor((h + pt + pb - a.pool[0]) / a.strides[0]) + 1, Math.floor((w + pl + pr - a.pool[1]) / a.strides[1]) + 1, c];
+}
+
+export function createNativeBackend(): Backend {
+  const lib = loadAddon();
+  if (!lib) throw new Error(`native backend unavailable: ${loadError}`);
+  return {
+    name: 'native',
+    unary(op, x) {
+      const out = new Float32Array(x.length);
+      lib.unary(UNARY.indexOf(op), x, out);
+      return out;
+    },
+    binary(op, a, aShape, b, bShape, outShape) {
+      const out = new Float32Array(sizeOf(outShape));
+      lib.binary(BINARY.indexOf(op), a, aShape, b, bShape, out, outShape);
+      return out;
+    },
+    reduce(op, x, shape, axes) {
+      const out = new Float32Array(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));
+      lib.reduce(op === 'max', x, shape, axes, out);
+      return out;
+    },
+    permute(x, shape, perm) {
+      const out = new Float32Array(x.length);
+      lib.permute(x, shape, perm, out);
+      return out;
+    },
+    broadcastTo(x, shape, outShape) {
+      const out = new Float32Array(sizeOf(outShape));
+      lib.broadcastTo(x, shape, outShape, out);
+      return out;
+    },
+    slice(x, shape, begin, size) {
+      const out = new Float32Array(sizeOf(size));
+      lib.slice(x, shape, begin, size, out);
+      return out;
+    },
+    pad(x, shape, pads) {
+      const out = new Float32Array(sizeOf(shape.map((d, i) => d + pads[i][0] + pads[i][1])));
+      lib.pad(x, shape, pads.flatMap((p) => [p[0], p[1]]), out);
+      return out;
+    },
+    matmul(a, b, m, k, n, transA, transB) {
+      const out = new Float32Array(m * n);
+      lib.matmul(a, b, m, k, n, transA, transB, out);
+      return out;
+    },
+    conv2d(x, xShape, w, wShape, attrs) {
+      const outShape = convOut(xShape, wShape, attrs);
+      const out = new Float32Array(sizeOf(outShape));
+      lib.conv2d(x, xShape, w, wShape, convAttrs(attrs), out, outShape);
+      return out;
+    },
+    conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) {
+      const out = new Float32Array(sizeOf(xShape));
+      lib.conv2dBackpropInput(dy, dyShape, w, wShape, xShape, convAttrs(attrs), out);
+      return out;
+    },
+    conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) {
+      const out = new Float32Array(sizeOf(wShape));
+      lib.conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, convAttrs(attrs), out);
+      return out;
+    },
+    maxPool2d(x, xShape, attrs) {
+      const outShape = poolOut(xShape, attrs);
+      const out = new Float32Array(sizeOf(outShape));
+      lib.maxPool2d(x, xShape, poolAttrs(attrs), out, outShape);
+      return out;
+    },
+    maxPool2dBackprop(x, xShape, dy, dyShape, attrs) {
+      const out = new Float32Array(x.length);
+      lib.maxPool2dBackprop(x, xShape, dy, dyShape, poolAttrs(attrs), out);
+      return out;
+    },
+    avgPool2d(x, xShape, attrs) {
+      const outShape = poolOut(xShape, attrs);
+      const out = new Float32Array(sizeOf(outShape));
+      lib.avgPool2d(x, xShape, poolAttrs(attrs), out, outShape);
+      return out;
+    },
+    avgPool2dBackprop(dy, dyShape, xShape, attrs) {
+      const out = new Float32Array(sizeOf(xShape));
+      lib.avgPool2dBackprop(dy, dyShape, xShape, poolAttrs(attrs), out);
+      return out;
+    },
+  };
+}
+
+/** Threads the native kernels use (1 when the addon is not loaded: the TypeScript backend is single-threaded). */
+export function getThreads(): number {
+  return loadAddon()?.getThreads() ?? 1;
+}
+
+export function setThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a positive integer, got ${n}`);
+  const lib = loadAddon();
+  if (!lib) throw new Error(`cannot set threads: ${loadError}`);
+  lib.setThreads(n);
+}
+
+/** The instruction set the native GEMM uses: avx512, avx2 or portable. */
+export function nativeIsa(): string | null {
+  return loadAddon()?.isa() ?? null;
+}

@@ -1,0 +1,189 @@
+/**
+ * Conformance: every native kernel against the TypeScript reference on random shapes (odd sizes, batch 1,
+ * stride 2, 'same' and 'valid' padding, channel counts that are not multiples of the vector width). Results agree
+ * to a relative 1e-4. Skipped, visibly, when the addon is not built.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Backend, BinaryOp, Conv2DAttrs, Pool2DAttrs, UnaryOp } from '../../src/engine/backend.js';
+import { createNativeBackend, loadAddon, nativeLoadError } from '../../src/engine/backends/native/index.js';
+import { createTsBackend } from '../../src/engine/backends/ts/index.js';
+import { Random } from '../../src/engine/index.js';
+
+const available = loadAddon() !== null;
+const skip = available ? false : `native addon not available: ${nativeLoadError()}`;
+const ts = createTsBackend();
+const native: Backend | null = available ? createNativeBackend() : null;
+const rng = new Random(2024);
+
+function rand(n: number, low = -1, high = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.uniform(low, high));
+}
+
+function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+function close(actual: Float32Array, expected: Float32Array, what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  let scale = 0;
+  for (const v of expected) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < expected.length; i++) {
+    const tol = 1e-4 * Math.max(1, Math.abs(expected[i]), scale * 1e-2);
+    if (!(Math.abs(actual[i] - expected[i]) <= tol) && !(Number.isNaN(actual[i]) && Number.isNaN(expected[i]))) {
+      assert.fail(`${what}[${i}]: native ${actual[i]}, ts ${expected[i]}`);
+    }
+  }
+}
+
+function both<T extends unknown[]>(what: string, run: (b: Backend, ...args: T) => Float32Array, ...args: T): void {
+  close(run(native as Backend, ...args), run(ts, ...args), what);
+}
+
+const int = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
+
+describe('native kernels match the TypeScript backend', { skip }, () => {
+  test('unary ops', () => {
+    const ops: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'step', 'erf'];
+    for (const op of ops) {
+      const x = ['log', 'sqrt'].includes(op) ? rand(1000, 0.01, 3) : rand(100003, -4, 4);
+      both(`unary ${op}`, (b) => b.unary(op, x));
+    }
+  });
+
+  test('binary ops with broadcasting', () => {
+    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
+    const shapes: [number[], number[]][] = [[[7, 5], [7, 5]], [[64, 33], [33]], [[3, 1, 5], [4, 1]], [[5, 3], []], [[1], [2, 9]], [[2, 6, 6, 7], [2, 1, 1, 7]], [[300, 301], [300, 301]]];
+    for (const op of ops) {
+      for (const [sa, sb] of shapes) {
+        const a = op === 'pow' ? rand(size(sa), 0.1, 2) : rand(size(sa));
+        const bb = op === 'div' ? rand(size(sb), 0.5, 2) : rand(size(sb));
+        const out = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[sb.length - sa.length + i] ?? 1)) : sb.map((d, i) => Math.max(d, sa[sa.length - sb.length + i] ?? 1));
+        both(`${op} [${sa}] [${sb}]`, (b) => b.binary(op, a, sa, bb, sb, out));
+      }
+    }
+  });
+
+  test('reductions over every axis combination', () => {
+    const shape = [3, 4, 5, 6];
+    const x = rand(size(shape));
+    const big = rand(256 * 1000);
+    for (const axes of [[0], [1], [3], [0, 1], [1, 2], [0, 2], [0, 3], [0, 1, 2, 3], [2, 3]]) {
+      both(`sum ${axes}`, (b) => b.reduce('sum', x, shape, axes));
+      both(`max ${axes}`, (b) => b.reduce('max', x, shape, axes));
+    }
+    both('sum over rows of a large matrix', (b) => b.reduce('sum', big, [256, 1000], [0]));
+    both('sum over columns of a large matrix', (b) => b.reduce('sum', big, [256, 1000], [1]));
+  });
+
+  test('permute, broadcast, slice and pad', () => {
+    const shape = [3, 5, 4, 7];
+    const x = rand(size(shape));
+    for (const perm of [[0, 2, 1, 3], [3, 2, 1, 0], [1, 0, 3, 2]]) both(`permute ${perm}`, (b) => b.permute(x, shape, perm));
+    const small = rand(5 * 7);
+    both('broadcastTo', (b) => b.broadcastTo(small, [5, 1, 7], [3, 5, 4, 7]));
+    both('slice', (b) => b.slice(x, shape, [1, 2, 0, 3], [2, 3, 4, 4]));
+    both('pad', (b) => b.pad(x, shape, [[0, 1], [2, 0], [1, 1], [0, 3]]));
+    const large = rand(128 * 28 * 28 * 6);
+    both('large permute', (b) => b.permute(large, [128, 28, 28, 6], [0, 3, 1, 2]));
+  });
+
+  test('matmul: random sizes, both transposes, sizes around the register blocks', () => {
+    const sizes = [[1, 1, 1], [5, 7, 3], [13, 33, 31], [12, 256, 32], [97, 300, 65], [200, 513, 129], [1, 784, 100], [64, 14400, 100]];
+    for (const [m, k, n] of sizes) {
+      for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const a = rand(m * k);
+        const bb = rand(k * n);
+        both(`matmul ${m}×${k}×${n} ta=${ta} tb=${tb}`, (b) => b.matmul(a, bb, m, k, n, ta, tb));
+      }
+    }
+  });
+
+  test('conv2d forward and both gradients on random shapes', () => {
+    for (let trial = 0; trial < 24; trial++) {
+      const n = trial % 4 === 0 ? 1 : int(2, 5);
+      const cin = int(1, 9);
+      const cout = int(1, 19);
+      const kh = int(1, 5);
+      const kw = int(1, 5);
+      const stride = int(1, 2);
+      const dil = stride === 1 && trial % 5 === 0 ? 2 : 1;
+      const same = trial % 2 === 0;
+      const h = int(kh * dil, 17);
+      const w = int(kw * dil, 17);
+      const pad = (len: number, k: number) => {
+        if (!same) return [0, 0];
+        const span = (k - 1) * dil + 1;
+        const total = Math.max((Math.ceil(len / stride) - 1) * stride + span - len, 0);
+        return [Math.floor(total / 2), total - Math.floor(total / 2)];
+      };
+      const [pt, pb] = pad(h, kh);
+      const [pl, pr] = pad(w, kw);
+      const attrs: Conv2DAttrs = { strides: [stride, stride], dilations: [dil, dil], pads: [pt, pb, pl, pr] };
+      const xs = [n, h, w, cin];
+      const ws = [kh, kw, cin, cout];
+      const oh = Math.floor((h + pt + pb - ((kh - 1) * dil + 1)) / stride) + 1;
+      const ow = Math.floor((w + pl + pr - ((kw - 1) * dil + 1)) / stride) + 1;
+      const ys = [n, oh, ow, cout];
+      const x = rand(size(xs));
+      const wt = rand(size(ws));
+      const dy = rand(size(ys));
+      const name = `x=[${xs}] f=[${ws}] s=${stride} d=${dil} ${same ? 'same' : 'valid'}`;
+      both(`conv2d ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs));
+      both(`conv2dBackpropInput ${name}`, (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
+      both(`conv2dBackpropFilter ${name}`, (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
+    }
+  });
+
+  test('conv2d at training sizes (batch 64, 32×32, 3→16 and 16→32 channels)', () => {
+    for (const [h, cin, cout, stride] of [[32, 3, 16, 1], [32, 16, 16, 2], [16, 16, 32, 1]]) {
+      const xs = [64, h, h, cin];
+      const ws = [3, 3, cin, cout];
+      const o = Math.ceil(h / stride);
+      const total = Math.max((o - 1) * stride + 3 - h, 0);
+      const attrs: Conv2DAttrs = { strides: [stride, stride], dilations: [1, 1], pads: [Math.floor(total / 2), total - Math.floor(total / 2), Math.floor(total / 2), total - Math.floor(total / 2)] };
+      const ys = [64, o, o, cout];
+      const x = rand(size(xs));
+      const wt = rand(size(ws));
+      const dy = rand(size(ys));
+      both('conv2d', (b) => b.conv2d(x, xs, wt, ws, attrs));
+      both('conv2dBackpropInput', (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
+      both('conv2dBackpropFilter', (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
+    }
+  });
+
+  test('max and average pooling with their gradients', () => {
+    for (let trial = 0; trial < 16; trial++) {
+      const n = trial % 3 === 0 ? 1 : int(2, 4);
+      const c = int(1, 11);
+      const ph = int(1, 3);
+      const stride = int(1, 3);
+      const same = trial % 2 === 0;
+      const h = int(ph, 13);
+      const w = int(ph, 13);
+      const pad = (len: number) => {
+        if (!same) return [0, 0];
+        const total = Math.max((Math.ceil(len / stride) - 1) * stride + ph - len, 0);
+        return [Math.floor(total / 2), total - Math.floor(total / 2)];
+      };
+      const [pt, pb] = pad(h);
+      const [pl, pr] = pad(w);
+      const attrs: Pool2DAttrs = { pool: [ph, ph], strides: [stride, stride], pads: [pt, pb, pl, pr] };
+      const xs = [n, h, w, c];
+      const ys = [n, Math.floor((h + pt + pb - ph) / stride) + 1, Math.floor((w + pl + pr - ph) / stride) + 1, c];
+      const x = rand(size(xs));
+      const dy = rand(size(ys));
+      const name = `x=[${xs}] pool ${ph} s=${stride} ${same ? 'same' : 'valid'}`;
+      both(`maxPool2d ${name}`, (b) => b.maxPool2d(x, xs, attrs));
+      both(`maxPool2dBackprop ${name}`, (b) => b.maxPool2dBackprop(x, xs, dy, ys, attrs));
+      both(`avgPool2d ${name}`, (b) => b.avgPool2d(x, xs, attrs));
+      both(`avgPool2dBackprop ${name}`, (b) => b.avgPool2dBackprop(dy, ys, xs, attrs));
+    }
+  });
+
+  test('bad arguments raise JavaScript errors instead of crashing', () => {
+    const lib = loadAddon()!;
+    assert.throws(() => lib.unary(0, new Float64Array(3) as unknown as Float32Array, new Float32Array(3)), /Float32Array/);
+    assert.throws(() => (lib.conv2d as unknown as (...a: unknown[]) => void)(new Float32Array(1)), /arguments/);
+  });
+});
