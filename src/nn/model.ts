@@ -8,7 +8,7 @@ import type { Logs } from '../train/callbacks.js';
 import type { Optimizer } from '../train/optimizers/index.js';
 import type { BatchSource } from '../train/source.js';
 import { tensorSource } from '../train/source.js';
-import { compile as compileModel, evaluateSource, fit as fitModel, predictSource, type CompileArgs, type EvaluateOptions, type FitOptions, type History } from '../train/trainer.js';
+import { compile as compileModel, evaluateSource, fit as fitModel, predictSource, trainOnBatch as trainBatch, type CompileArgs, type EvaluateOptions, type FitOptions, type History } from '../train/trainer.js';
 import { inferenceContext, Layer, SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
 import { Input, InputLayer } from './layers/core/input_layer.js';
 import { uniqueName } from './naming.js';
@@ -146,6 +146,11 @@ export class Model {
     if (isSource(x)) return fitModel(this, x, (y as FitOptions | undefined) ?? {});
     if (!y || !(y instanceof Tensor || Array.isArray(y))) throw new Error('fit(x, y, options) needs targets y');
     return fitModel(this, tensorSource(x, y), options ?? {});
+  }
+
+  /** One training step on one batch (Keras' train_on_batch); returns the batch loss. */
+  trainOnBatch(x: Tensor | Tensor[], y: Tensor | Tensor[]): number {
+    return trainBatch(this, Array.isArray(x) ? x : [x], Array.isArray(y) ? y : [y]).loss;
   }
 
   /** Loss and metrics in inference mode. */

@@ -106,13 +106,13 @@ function regularizationLoss(weights: readonly Weight[]): Tensor | null {
   return total;
 }
 
-interface StepResult {
+interface ForwardResult {
   total: Tensor;
   perOutput: number[];
   outputs: Tensor[];
 }
 
-function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: { training: boolean; rng: Random }): StepResult {
+function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: { training: boolean; rng: Random }): ForwardResult {
   const extra: Tensor[] = [];
   const callCtx: CallContext = { training: ctx.training, rng: ctx.rng, addLoss: (t) => extra.push(t) };
   const outputs = model.call(x, callCtx);
@@ -129,6 +129,27 @@ function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: {
   if (reg) total = add(total as unknown as Tensor, reg);
   for (const e of extra) total = add(total as unknown as Tensor, e);
   return { total: total as unknown as Tensor, perOutput, outputs };
+}
+
+export interface StepResult {
+  /** The batch's total loss (regularization included). */
+  loss: number;
+  /** The batch's loss per output. */
+  perOutput: number[];
+  /** The outputs, detached. */
+  outputs: Tensor[];
+}
+
+/** One training step on one batch: forward in training mode, backward, one optimizer update. */
+export function trainOnBatch(model: Model, x: Tensor[], y: Tensor[]): StepResult {
+  const c = getCompiled(model);
+  const weights = model.trainableWeights;
+  const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng });
+  result.total.backward();
+  const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
+  for (const w of weights) w.value.grad = null;
+  noGrad(() => c.optimizer.apply(weights, grads));
+  return { loss: result.total.item(), perOutput: result.perOutput, outputs: result.outputs.map((o) => o.detach()) };
 }
 
 export interface FitOptions {
@@ -177,7 +198,6 @@ export function fit(model: Model, data: BatchSource, options: FitOptions = {}): 
   const steps = Math.ceil(train.size / batchSize);
   const callbacks: Callback[] = [...(options.callbacks ?? [])];
   if ((options.verbose ?? 1) > 0) callbacks.push(new ProgressLogger(epochs, steps));
-  const weights = model.trainableWeights;
   const outputMetrics = makeMetrics(model, c);
   const history: History = { epochs: [], history: {} };
   const control = model as unknown as { stopTraining?: boolean };
@@ -196,17 +216,13 @@ export function fit(model: Model, data: BatchSource, options: FitOptions = {}): 
       for (const cb of callbacks) cb.onBatchBegin?.(step, model);
       const idx = order.subarray(step * batchSize, Math.min(train.size, (step + 1) * batchSize));
       const { x, y } = train.batch(idx);
-      const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng });
-      result.total.backward();
-      const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
-      for (const w of weights) w.value.grad = null;
-      noGrad(() => c.optimizer.apply(weights, grads));
+      const result = trainOnBatch(model, x, y);
       const n = idx.length;
-      lossSum += result.total.item() * n;
+      lossSum += result.loss * n;
       result.perOutput.forEach((v, i) => (outLossSums[i] += v * n));
       seen += n;
       result.outputs.forEach((out, i) => {
-        for (const m of outputMetrics[i].metrics) m.update(y[i], out.detach());
+        for (const m of outputMetrics[i].metrics) m.update(y[i], out);
       });
       const logs = collectLogs(model, lossSum / seen, outLossSums.map((s) => s / seen), outputMetrics);
       for (const cb of callbacks) cb.onBatchEnd?.(step, logs, model);

@@ -1,0 +1,147 @@
+/**
+ * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch]
+ *
+ * Measures training and inference images/s of models A–D and sgemm GFLOPS for convlab (native and TypeScript),
+ * PyTorch CPU and TensorFlow.js, each at 1 thread and at all cores, every configuration in its own process.
+ * Writes a Markdown table to stdout and bench/README-style rows to bench/results/latest.json.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' } } });
+const quick = values.quick ?? false;
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const worker = join(root, 'dist', 'bench', 'worker.js');
+const torchScript = join(root, 'bench', 'torch_bench.py');
+const PYTHON = '/usr/bin/python3';
+
+type Engine = 'convlab-native' | 'convlab-ts' | 'pytorch' | 'tfjs';
+interface Row {
+  engine: Engine;
+  model: string;
+  threads: number;
+  batch: number;
+  train_ips: number;
+  infer_ips: number;
+  peak_rss_mb: number;
+  /** Repetitions actually timed (fewer than 3 only when a slow peer ran out of its time budget). */
+  reps_done?: number;
+}
+
+const allCores = cpus().length;
+const threadCounts = [...new Set([1, allCores])];
+const models = (values.models ?? 'A,B,C,D,sgemm').split(',');
+const batches: Record<string, number> = { A: 128, B: 128, C: 64, D: 64, sgemm: 0 };
+
+function available(engine: Engine): string | null {
+  if (engine === 'pytorch') {
+    if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+    const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+    return r.status === 0 ? null : 'PyTorch is not installed (apt-get install -y python3-torch libopenblas0-openmp)';
+  }
+  if (engine === 'tfjs') return existsSync(join(root, 'node_modules', '@tensorflow', 'tfjs')) ? null : '@tensorflow/tfjs is not installed (npm install)';
+  if (engine === 'convlab-native') {
+    return existsSync(join(root, 'native', 'build', 'Release', 'convlab_native.node')) ? null : 'the native addon is not built (npm run build:native)';
+  }
+  return null;
+}
+
+/** Steps per repetition, sized so the slow engines still finish in reasonable time. */
+function plan(engine: Engine, model: string): { steps: number; reps: number; size: number; budget: number } | null {
+  const slow = engine === 'convlab-ts' || engine === 'tfjs';
+  const reps = 3;
+  if (model === 'sgemm') return { steps: 1, reps, size: slow ? (quick ? 512 : 1024) : quick ? 1024 : 2048, budget: 0 };
+  if (slow) {
+    // The single-threaded JavaScript engines get a time budget per configuration; --quick measures them on A and B.
+    if (quick && (model === 'C' || model === 'D')) return null;
+    return { steps: quick ? 1 : 2, reps, size: 0, budget: quick ? 12 : 150 };
+  }
+  const steps = quick ? { A: 4, B: 6, C: 4, D: 1 } : { A: 10, B: 15, C: 10, D: 3 };
+  return { steps: steps[model as 'A'], reps, size: 0, budget: 0 };
+}
+
+function avx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+function measure(engine: Engine, model: string, threads: number, p: { steps: number; reps: number; size: number; budget: number }): Row | string {
+  const args = ['--model', model, '--threads', String(threads), '--steps', String(p.steps), '--reps', String(p.reps), '--size', String(p.size), '--budget', String(p.budget)];
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), CONVLAB_THREADS: String(threads) };
+  // OpenBLAS 0.3.21 mistakes newer AVX-512 CPUs for Haswell; name the core so the peer runs at its best.
+  if (engine === 'pytorch' && avx512()) Object.assign(env, { OPENBLAS_CORETYPE: 'SkylakeX' });
+  const r = engine === 'pytorch'
+    ? spawnSync(PYTHON, [torchScript, ...args], { encoding: 'utf8', env, timeout: 900_000 })
+    : spawnSync(process.execPath, [worker, '--engine', engine, ...args], { encoding: 'utf8', env, timeout: 900_000 });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.status !== 0 || !line.startsWith('{')) return `failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
+  const m = JSON.parse(line) as { train_ips: number; infer_ips: number; peak_rss_mb: number; reps_done?: number };
+  return { engine, model, threads, batch: batches[model], ...m };
+}
+
+const engines = (values.engines ?? 'convlab-native,convlab-ts,pytorch,tfjs').split(',') as Engine[];
+const rows: Row[] = [];
+const notes: string[] = [];
+for (const engine of engines) {
+  const why = available(engine);
+  if (why) {
+    notes.push(`${engine} skipped: ${why}`);
+    process.stderr.write(`bench: ${engine} skipped: ${why}\n`);
+  }
+}
+const active = engines.filter((e) => !available(e));
+const started = performance.now();
+for (const model of models) {
+  for (const threads of threadCounts) {
+    for (const engine of active) {
+      const p = plan(engine, model);
+      if (!p) continue;
+      process.stderr.write(`bench: ${engine} ${model} ${threads} thread(s) ... `);
+      const r = measure(engine, model, threads, p);
+      if (typeof r === 'string') {
+        notes.push(`${engine} ${model} ${threads}t ${r}`);
+        process.stderr.write(`${r}\n`);
+      } else {
+        rows.push(r);
+        process.stderr.write(`train ${r.train_ips.toFixed(1)} infer ${r.infer_ips.toFixed(1)}\n`);
+      }
+    }
+  }
+}
+
+const fmt = (v: number | undefined) => (v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
+/** A throughput cell; * marks figures from fewer than 3 repetitions (a slow peer's time budget). */
+const cell = (r: Row | undefined, key: 'train_ips' | 'infer_ips') => (r ? `${fmt(r[key])}${(r.reps_done ?? 3) < 3 ? '*' : ''}` : '–');
+const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
+const get = (engine: Engine, model: string, threads: number) => rows.find((r) => r.engine === engine && r.model === model && r.threads === threads);
+const lines: string[] = [];
+lines.push(`| model | threads | native train | ts train | pytorch train | tfjs train | native/pytorch | native/tfjs | native infer | pytorch infer | peak RSS native / pytorch (MB) |`);
+lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
+for (const model of models.filter((m) => m !== 'sgemm')) {
+  for (const t of threadCounts) {
+    const n = get('convlab-native', model, t);
+    const ts = get('convlab-ts', model, t);
+    const pt = get('pytorch', model, t);
+    const tf = get('tfjs', model, t);
+    lines.push(`| ${model} | ${t} | ${cell(n, 'train_ips')} | ${cell(ts, 'train_ips')} | ${cell(pt, 'train_ips')} | ${cell(tf, 'train_ips')} | ${ratio(n?.train_ips, pt?.train_ips)} | ${ratio(n?.train_ips, tf?.train_ips)} | ${cell(n, 'infer_ips')} | ${cell(pt, 'infer_ips')} | ${fmt(n?.peak_rss_mb)} / ${fmt(pt?.peak_rss_mb)} |`);
+  }
+}
+if (models.includes('sgemm')) {
+  for (const t of threadCounts) {
+    const g = (e: Engine) => cell(get(e, 'sgemm', t), 'train_ips');
+    lines.push(`| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`);
+  }
+}
+const header = `Training and inference images/s (median of 3 after warm-up; * = fewer repetitions fit the slow peer's time budget), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
+process.stdout.write(`${header}\n\n${lines.join('\n')}\n${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
+const out = join(root, 'bench', 'results');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'latest.json.tmp'), `${JSON.stringify(rows, null, 1)}\n`);
+renameSync(join(out, 'latest.json.tmp'), join(out, 'latest.json'));
