@@ -71,13 +71,34 @@ void col2im(const float* col, const Geo& g, float* dx) {
   }
 }
 
-// Splits images across threads when there are enough of them; returns false to ask for GEMM-level parallelism.
+// Images per GEMM call: enough rows to amortize packing the weights, within a bounded column buffer.
+long chunk_images(const Geo& g) {
+  const long byRows = std::max(1L, 4096 / std::max(1L, g.pix));
+  const long byMemory = std::max(1L, (1L << 22) / std::max(1L, g.pix * g.k));
+  return std::max(1L, std::min({byRows, byMemory, g.n}));
+}
+
+// Runs body(b0, count, parallelGemm) over chunks of images: whole chunks per thread when there are enough images,
+// otherwise one chunk at a time with the GEMM itself parallel.
 template <class F>
-bool per_image(long n, F f) {
+void over_chunks(const Geo& g, F body) {
   const int threads = get_threads();
-  if (n < threads) return false;
-  pool().parallel_for(n, 1, f);
-  return true;
+  const long chunk = chunk_images(g);
+  if (g.n >= threads && threads > 1) {
+    const long per = (g.n + threads - 1) / threads;
+    pool().run_tasks(threads, [&](int t) {
+      const long end = std::min(g.n, (t + 1) * per);
+      for (long b = t * per; b < end; b += std::min(chunk, end - b)) body(t, b, std::min(chunk, end - b), false);
+    });
+  } else {
+    for (long b = 0; b < g.n; b += std::min(chunk, g.n - b)) body(0, b, std::min(chunk, g.n - b), true);
+  }
+}
+
+void gemm(bool parallel, bool ta, bool tb, long m, long n, long k, const float* A, long lda, const float* B, long ldb, float* C,
+          long ldc, bool acc) {
+  if (parallel) sgemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc, acc);
+  else sgemm_serial(ta, tb, m, n, k, A, lda, B, ldb, C, ldc, acc);
 }
 
 }  // namespace
@@ -88,19 +109,12 @@ void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, co
     sgemm(false, false, g.n * g.pix, g.cout, g.cin, x, g.cin, w, g.cout, y, g.cout, false);
     return;
   }
-  const bool done = per_image(g.n, [&](long b0, long b1) {
-    std::vector<float> col(g.pix * g.k);
-    for (long b = b0; b < b1; b++) {
-      im2col(x + b * g.h * g.w * g.cin, g, col.data());
-      sgemm_serial(false, false, g.pix, g.cout, g.k, col.data(), g.k, w, g.cout, y + b * g.pix * g.cout, g.cout, false);
-    }
+  over_chunks(g, [&](int, long b0, long count, bool parallel) {
+    thread_local std::vector<float> col;
+    col.resize(count * g.pix * g.k);
+    for (long j = 0; j < count; j++) im2col(x + (b0 + j) * g.h * g.w * g.cin, g, col.data() + j * g.pix * g.k);
+    gemm(parallel, false, false, count * g.pix, g.cout, g.k, col.data(), g.k, w, g.cout, y + b0 * g.pix * g.cout, g.cout, false);
   });
-  if (done) return;
-  std::vector<float> col(g.pix * g.k);
-  for (long b = 0; b < g.n; b++) {
-    im2col(x + b * g.h * g.w * g.cin, g, col.data());
-    sgemm(false, false, g.pix, g.cout, g.k, col.data(), g.k, w, g.cout, y + b * g.pix * g.cout, g.cout, false);
-  }
 }
 
 void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
@@ -111,19 +125,12 @@ void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, co
     return;
   }
   std::memset(dx, 0, sizeof(float) * g.n * g.h * g.w * g.cin);
-  const bool done = per_image(g.n, [&](long b0, long b1) {
-    std::vector<float> col(g.pix * g.k);
-    for (long b = b0; b < b1; b++) {
-      sgemm_serial(false, true, g.pix, g.k, g.cout, dy + b * g.pix * g.cout, g.cout, w, g.cout, col.data(), g.k, false);
-      col2im(col.data(), g, dx + b * g.h * g.w * g.cin);
-    }
+  over_chunks(g, [&](int, long b0, long count, bool parallel) {
+    thread_local std::vector<float> col;
+    col.resize(count * g.pix * g.k);
+    gemm(parallel, false, true, count * g.pix, g.k, g.cout, dy + b0 * g.pix * g.cout, g.cout, w, g.cout, col.data(), g.k, false);
+    for (long j = 0; j < count; j++) col2im(col.data() + j * g.pix * g.k, g, dx + (b0 + j) * g.h * g.w * g.cin);
   });
-  if (done) return;
-  std::vector<float> col(g.pix * g.k);
-  for (long b = 0; b < g.n; b++) {
-    sgemm(false, true, g.pix, g.k, g.cout, dy + b * g.pix * g.cout, g.cout, w, g.cout, col.data(), g.k, false);
-    col2im(col.data(), g, dx + b * g.h * g.w * g.cin);
-  }
 }
 
 void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
@@ -134,29 +141,18 @@ void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, co
     return;
   }
   const long wsize = g.k * g.cout;
+  // Each thread sums its images' contributions into a private buffer; the buffers are added in a fixed order.
   const int threads = get_threads();
-  if (g.n >= threads) {
-    // Each thread sums its images' contributions into a private buffer; the buffers are added at the end.
-    std::vector<std::vector<float>> partial(threads, std::vector<float>(wsize, 0.f));
-    const long step = (g.n + threads - 1) / threads;
-    pool().run_tasks(threads, [&](int t) {
-      std::vector<float> col(g.pix * g.k);
-      for (long b = t * step; b < std::min(g.n, (t + 1) * step); b++) {
-        im2col(x + b * g.h * g.w * g.cin, g, col.data());
-        sgemm_serial(true, false, g.k, g.cout, g.pix, col.data(), g.k, dy + b * g.pix * g.cout, g.cout, partial[t].data(), g.cout, true);
-      }
-    });
-    std::memcpy(dw, partial[0].data(), sizeof(float) * wsize);
-    for (int t = 1; t < threads; t++)
-      for (long i = 0; i < wsize; i++) dw[i] += partial[t][i];
-    return;
-  }
-  std::memset(dw, 0, sizeof(float) * wsize);
-  std::vector<float> col(g.pix * g.k);
-  for (long b = 0; b < g.n; b++) {
-    im2col(x + b * g.h * g.w * g.cin, g, col.data());
-    sgemm(true, false, g.k, g.cout, g.pix, col.data(), g.k, dy + b * g.pix * g.cout, g.cout, dw, g.cout, true);
-  }
+  std::vector<std::vector<float>> partial(threads, std::vector<float>(wsize, 0.f));
+  over_chunks(g, [&](int t, long b0, long count, bool parallel) {
+    thread_local std::vector<float> col;
+    col.resize(count * g.pix * g.k);
+    for (long j = 0; j < count; j++) im2col(x + (b0 + j) * g.h * g.w * g.cin, g, col.data() + j * g.pix * g.k);
+    gemm(parallel, true, false, g.k, g.cout, count * g.pix, col.data(), g.k, dy + b0 * g.pix * g.cout, g.cout, partial[t].data(), g.cout, true);
+  });
+  std::memcpy(dw, partial[0].data(), sizeof(float) * wsize);
+  for (int t = 1; t < threads; t++)
+    for (long i = 0; i < wsize; i++) dw[i] += partial[t][i];
 }
 
 }  // namespace convlab

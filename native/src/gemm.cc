@@ -19,7 +19,7 @@ namespace convlab {
 namespace {
 
 constexpr long KC = 256;  // depth of one packed panel
-constexpr long MC = 96;   // rows of A packed at once (a multiple of every MR)
+constexpr long MC = 96;   // rows of A packed at once: a multiple of every MR (4, 6, 8, 12, 16)
 constexpr long NC = 3072; // columns of B packed at once
 
 using Kernel = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool accumulate);
@@ -97,20 +97,82 @@ __attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, c
     _mm512_storeu_ps(cr + 16, acc[r][1]);
   }
 }
-#endif
 
-Isa detect() {
-#ifdef CONVLAB_X86
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) return {"avx512", 12, 32, kernel_avx512};
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"avx2", 6, 16, kernel_avx2};
-#endif
-  return {"portable", 4, 16, kernel_portable};
+// For narrow products (n ≤ 16, e.g. convolutions with few filters): one vector per row, 16 rows.
+__attribute__((target("avx512f"))) void kernel_avx512_narrow(long kc, const float* a, const float* b, float* c, long ldc,
+                                                             bool accumulate) {
+  constexpr int MR = 16;
+  __m512 acc[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++) acc[r] = _mm512_setzero_ps();
+  for (long p = 0; p < kc; p++) {
+    const __m512 b0 = _mm512_loadu_ps(b + p * 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * MR + r]), b0, acc[r]);
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) acc[r] = _mm512_add_ps(acc[r], _mm512_loadu_ps(cr));
+    _mm512_storeu_ps(cr, acc[r]);
+  }
 }
 
-const Isa& isa() {
-  static const Isa chosen = detect();
+// For narrow products on AVX2: 8 rows of two vectors would waste half; one vector per row, 12 rows.
+__attribute__((target("avx2,fma"))) void kernel_avx2_narrow(long kc, const float* a, const float* b, float* c, long ldc,
+                                                            bool accumulate) {
+  constexpr int MR = 12;
+  __m256 acc[MR];
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) acc[r] = _mm256_setzero_ps();
+  for (long p = 0; p < kc; p++) {
+    const __m256 b0 = _mm256_loadu_ps(b + p * 8);
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; r++) acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(a + p * MR + r), b0, acc[r]);
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) {
+    float* cr = c + r * ldc;
+    if (accumulate) acc[r] = _mm256_add_ps(acc[r], _mm256_loadu_ps(cr));
+    _mm256_storeu_ps(cr, acc[r]);
+  }
+}
+#endif
+
+void kernel_portable_narrow(long kc, const float* a, const float* b, float* c, long ldc, bool accumulate) {
+  constexpr int MR = 8, NR = 8;
+  float acc[MR][NR] = {};
+  for (long p = 0; p < kc; p++)
+    for (int r = 0; r < MR; r++) {
+      const float av = a[p * MR + r];
+      for (int j = 0; j < NR; j++) acc[r][j] += av * b[p * NR + j];
+    }
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) c[r * ldc + j] = accumulate ? c[r * ldc + j] + acc[r][j] : acc[r][j];
+}
+
+struct IsaPair {
+  Isa wide, narrow;
+};
+
+IsaPair detect() {
+#ifdef CONVLAB_X86
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return {{"avx512", 12, 32, kernel_avx512}, {"avx512", 16, 16, kernel_avx512_narrow}};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {{"avx2", 6, 16, kernel_avx2}, {"avx2", 12, 8, kernel_avx2_narrow}};
+#endif
+  return {{"portable", 4, 16, kernel_portable}, {"portable", 8, 8, kernel_portable_narrow}};
+}
+
+const IsaPair& isas() {
+  static const IsaPair chosen = detect();
   return chosen;
+}
+
+// The narrow kernel when the product has at most its width in columns, where the wide one would mostly pad.
+const Isa& isa_for(long n) {
+  const IsaPair& p = isas();
+  return n <= p.narrow.nr ? p.narrow : p.wide;
 }
 
 inline float at(const float* X, long ld, bool trans, long r, long c) { return trans ? X[c * ld + r] : X[r * ld + c]; }
@@ -160,7 +222,7 @@ inline void tile(const Isa& k, long kc, const float* ap, const float* bp, float*
     k.kernel(kc, ap, bp, C, ldc, accumulate);
     return;
   }
-  alignas(64) float scratch[12 * 32];
+  alignas(64) float scratch[16 * 32];
   k.kernel(kc, ap, bp, scratch, k.nr, false);
   for (long r = 0; r < rows; r++)
     for (long j = 0; j < cols; j++) C[r * ldc + j] = accumulate ? C[r * ldc + j] + scratch[r * k.nr + j] : scratch[r * k.nr + j];
@@ -196,7 +258,7 @@ void gemm_impl(bool transA, bool transB, long m, long n, long k, const float* A,
     gemm_small(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate);
     return;
   }
-  const Isa& K = isa();
+  const Isa& K = isa_for(n);
   ThreadPool& tp = pool();
   const int threads = parallel ? tp.size() : 1;
   thread_local std::vector<float> bbuf;
@@ -255,6 +317,6 @@ void sgemm_serial(bool transA, bool transB, long m, long n, long k, const float*
   gemm_impl(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate, false);
 }
 
-const char* gemm_isa() { return isa().name; }
+const char* gemm_isa() { return isas().wide.name; }
 
 }  // namespace convlab
