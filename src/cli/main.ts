@@ -1,7 +1,7 @@
 /** The convlab command line. Bad input exits with 2 and a message saying where and what; other failures exit 1. */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { getBackend } from '../engine/index.js';
+import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
 import { SpecError } from '../nn/spec.js';
 import { loadSpec, SpecFileError } from '../lab/spec.js';
@@ -10,6 +10,12 @@ import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/** 'backend: native, avx512, 2 threads' or 'backend: ts'. */
+function describeBackend(): string {
+  const b = getBackend().name;
+  return b === 'native' ? `backend: native, ${nativeIsa()}, ${getThreads()} thread${getThreads() === 1 ? '' : 's'}` : `backend: ${b}`;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -23,17 +29,54 @@ function printResults(r: RunResult, out: (s: string) => void): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)) + 2);
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('');
   out('');
-  out(`Results: ${r.name} (${r.params.toLocaleString('en-US')} params, backend ${r.backend}, trained in ${r.seconds.toFixed(1)} s)`);
+  const where = r.backend === 'native' ? `backend native (${r.isa}, ${r.threads} threads)` : `backend ${r.backend}`;
+  out(`Results: ${r.name} (${r.params.toLocaleString('en-US')} params, ${where}, trained in ${r.seconds.toFixed(1)} s)`);
   out(line(header));
   for (const row of rows) out(line(row));
 }
 
+/** The value after `flag` (as --flag v or --flag=v), if given. */
+function flagValue(argv: string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) return argv[i + 1] ?? '';
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** --backend and --threads take effect before anything else, --version included. */
+function applyEngineFlags(argv: string[]): void {
+  const backend = flagValue(argv, '--backend');
+  if (backend !== undefined) {
+    try {
+      setBackend(backend);
+    } catch (e) {
+      throw new SpecFileError(`--backend: ${(e as Error).message}`);
+    }
+  }
+  const threads = flagValue(argv, '--threads');
+  if (threads !== undefined) {
+    const n = Number(threads);
+    if (!Number.isInteger(n) || n < 1) throw new SpecFileError(`--threads: expected a positive integer, got '${threads}'`);
+    if (getBackend().name !== 'native') throw new SpecFileError('--threads applies to the native backend only; the TypeScript backend runs on one thread');
+    setThreads(n);
+  }
+}
+
 export function main(argv: string[]): number {
+  try {
+    applyEngineFlags(argv);
+  } catch (e) {
+    process.stderr.write(`convlab: ${(e as Error).message}\n`);
+    return 2;
+  }
   const program = new Command();
   program
     .name('convlab')
     .description('A TypeScript laboratory for convolutional neural networks')
-    .version(`convlab ${version()} (backend: ${getBackend().name})`, '-V, --version')
+    .version(`convlab ${version()} (${describeBackend()})`, '-V, --version')
+    .option('--threads <n>', 'threads for the native backend (default: all cores, or CONVLAB_THREADS)')
+    .option('--backend <name>', "'native' or 'ts' (default: native when its addon is built, or CONVLAB_BACKEND)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
@@ -60,7 +103,7 @@ export function main(argv: string[]): number {
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
       const result = runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend })}\n`);
+        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
       } else {
         printResults(result, (s) => console.log(s));
         if (opts.save) console.log(`Saved the model to ${opts.save}`);

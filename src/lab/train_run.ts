@@ -1,5 +1,6 @@
 /** Runs one spec end to end: seed → data → model → compile → fit → evaluate on every split. */
 import { getBackend } from '../engine/backend.js';
+import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { setSeed } from '../engine/random.js';
 import { prepareData, type PreparedData } from '../data/spec.js';
 import type { Model } from '../nn/model.js';
@@ -19,6 +20,10 @@ export interface RunResult {
   trainableParams: number;
   seconds: number;
   backend: string;
+  /** Threads of the native backend (1 for the TypeScript backend). */
+  threads: number;
+  /** The native GEMM's instruction set, or null on the TypeScript backend. */
+  isa: string | null;
 }
 
 /** Builds the model of a spec (names restart, weights follow the seed). */
@@ -66,5 +71,7 @@ export function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string 
     trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
     seconds,
     backend: getBackend().name,
+    threads: getBackend().name === 'native' ? getThreads() : 1,
+    isa: getBackend().name === 'native' ? nativeIsa() : null,
   };
 }

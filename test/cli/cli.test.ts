@@ -25,7 +25,15 @@ describe('convlab CLI', () => {
   test('--version names the version and the active backend', () => {
     const r = convlab('--version');
     assert.equal(r.code, 0);
-    assert.match(r.out, /^convlab \d+\.\d+\.\d+ \(backend: \w+\)/);
+    assert.match(r.out, /^convlab \d+\.\d+\.\d+ \(backend: (ts|native, (avx512|avx2|portable), \d+ threads?)\)/);
+    assert.match(convlab('--backend', 'ts', '--version').out, /backend: ts\)/);
+  });
+
+  test('--threads and --backend are checked', () => {
+    assert.equal(convlab('--threads', '0', 'summary', 'examples/lenet5-mnist.yaml').code, 2);
+    const bad = convlab('--backend', 'gpu', 'summary', 'examples/lenet5-mnist.yaml');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /unknown backend 'gpu'/);
   });
 
   test('summary prints the Keras table of the quick-start LeNet-5 (61,706 parameters)', () => {
