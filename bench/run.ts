@@ -51,8 +51,10 @@ function available(engine: Engine): string | null {
 }
 
 /** Steps per repetition, sized so the slow engines still finish in reasonable time. */
-function plan(engine: Engine, model: string): { steps: number; reps: number; size: number; budget: number } | null {
+function plan(engine: Engine, model: string, threads: number): { steps: number; reps: number; size: number; budget: number } | null {
   const slow = engine === 'convlab-ts' || engine === 'tfjs';
+  // --quick measures TensorFlow.js (single-threaded, and ~100× slower) on LeNet-5 and sgemm at one thread only.
+  if (quick && engine === 'tfjs' && (threads > 1 || (model !== 'B' && model !== 'sgemm'))) return null;
   const reps = 3;
   if (model === 'sgemm') return { steps: 1, reps, size: slow ? (quick ? 512 : 1024) : quick ? 1024 : 2048, budget: 0 };
   if (slow) {
@@ -101,7 +103,7 @@ const started = performance.now();
 for (const model of models) {
   for (const threads of threadCounts) {
     for (const engine of active) {
-      const p = plan(engine, model);
+      const p = plan(engine, model, threads);
       if (!p) continue;
       process.stderr.write(`bench: ${engine} ${model} ${threads} thread(s) ... `);
       const r = measure(engine, model, threads, p);
@@ -117,8 +119,12 @@ for (const model of models) {
 }
 
 const fmt = (v: number | undefined) => (v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
-/** A throughput cell; * marks figures from fewer than 3 repetitions (a slow peer's time budget). */
-const cell = (r: Row | undefined, key: 'train_ips' | 'infer_ips') => (r ? `${fmt(r[key])}${(r.reps_done ?? 3) < 3 ? '*' : ''}` : '–');
+/** A throughput cell: * marks fewer than 3 repetitions, † the warm-up step alone (a slow peer's time budget). */
+const cell = (r: Row | undefined, key: 'train_ips' | 'infer_ips') => {
+  if (!r) return '–';
+  const done = r.reps_done ?? 3;
+  return `${fmt(r[key])}${done === 0 ? '†' : done < 3 ? '*' : ''}`;
+};
 const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
 const get = (engine: Engine, model: string, threads: number) => rows.find((r) => r.engine === engine && r.model === model && r.threads === threads);
 const lines: string[] = [];
@@ -139,7 +145,7 @@ if (models.includes('sgemm')) {
     lines.push(`| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`);
   }
 }
-const header = `Training and inference images/s (median of 3 after warm-up; * = fewer repetitions fit the slow peer's time budget), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
+const header = `Training and inference images/s (median of 3 after warm-up; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
 process.stdout.write(`${header}\n\n${lines.join('\n')}\n${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
 const out = join(root, 'bench', 'results');
 mkdirSync(out, { recursive: true });
