@@ -2,6 +2,10 @@
 // into an output Float32Array allocated by the caller. Failures become JS exceptions.
 #include <node_api.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -106,6 +110,24 @@ napi_value undefined(napi_env env) {
 
 KERNEL(JsUnary, 3, { size_t n; const float* x = a.f32(1, &n); unary(static_cast<Unary>(a.i64(0)), x, a.f32(2), static_cast<long>(n)); })
 KERNEL(JsBinary, 7, { binary(static_cast<Binary>(a.i64(0)), a.f32(1), a.shape(2), a.f32(3), a.shape(4), a.f32(5), a.shape(6)); })
+KERNEL(JsBiasActivation, 5, {
+  size_t n;
+  const float* x = a.f32(0, &n);
+  const long c = a.i64(1);
+  napi_valuetype t;
+  napi_typeof(env, a.v[2], &t);
+  const float* bias = t == napi_null || t == napi_undefined ? nullptr : a.f32(2);
+  bias_activation(x, static_cast<long>(n) / std::max(1L, c), c, bias, static_cast<int>(a.i64(3)), a.f32(4));
+})
+KERNEL(JsBiasActivationGrad, 6, {
+  size_t n;
+  const float* dy = a.f32(0, &n);
+  const long c = a.i64(2);
+  napi_valuetype t;
+  napi_typeof(env, a.v[5], &t);
+  float* db = t == napi_null || t == napi_undefined ? nullptr : a.f32(5);
+  bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<int>(a.i64(3)), a.f32(4), db);
+})
 KERNEL(JsReduce, 5, { reduce(a.flag(0), a.f32(1), a.shape(2), a.shape(3), a.f32(4)); })
 KERNEL(JsPermute, 4, { permute(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
 KERNEL(JsBroadcastTo, 4, { broadcast_to(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
@@ -138,9 +160,18 @@ napi_value JsIsa(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
+#if defined(__GLIBC__)
+  // Every op returns a fresh array of up to tens of MB. With glibc's default, large blocks are mmap'ed and
+  // unmapped, so each step pays page faults and kernel zeroing on first touch. Serving them from the heap
+  // lets freed blocks be reused step after step.
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
   const napi_property_descriptor props[] = {
       {"unary", nullptr, JsUnary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, JsBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivation", nullptr, JsBiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"biasActivationGrad", nullptr, JsBiasActivationGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, JsReduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"permute", nullptr, JsPermute, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastTo", nullptr, JsBroadcastTo, nullptr, nullptr, nullptr, napi_default, nullptr},

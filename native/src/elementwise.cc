@@ -172,6 +172,56 @@ void binary(Binary op, const float* a, const Shape& as, const float* b, const Sh
   }
 }
 
+void bias_activation(const float* x, long rows, long c, const float* bias, int act, float* y) {
+  pool().parallel_for(rows, std::max<long>(1, GRAIN / std::max<long>(1, c)), [&](long s, long e) {
+    for (long r = s; r < e; r++) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      if (bias) for (long j = 0; j < c; j++) yr[j] = xr[j] + bias[j];
+      else std::memcpy(yr, xr, sizeof(float) * c);
+      if (act == 1) for (long j = 0; j < c; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+    }
+  });
+}
+
+// dy where y > 0, else 0. Loading g unconditionally (and restrict pointers) lets the compiler turn the select
+// into vector blends: as a branch, a ReLU's random sign pattern mispredicts half the time (6 ns an element
+// instead of well under 1).
+static void relu_mask(const float* __restrict g, const float* __restrict y, float* __restrict d, long n) {
+  for (long j = 0; j < n; j++) {
+    const float gv = g[j];
+    d[j] = y[j] > 0.f ? gv : 0.f;
+  }
+}
+
+void bias_activation_grad(const float* dy, const float* y, long rows, long c, int act, float* dx, float* db) {
+  // Fixed row ranges per task and a fixed summation order keep the bias gradient deterministic.
+  const int tasks = std::max(1, std::min<int>(get_threads(), static_cast<int>(rows * c / GRAIN)));
+  const long per = (rows + tasks - 1) / tasks;
+  std::vector<std::vector<double>> partial(db ? tasks : 0);
+  pool().run_tasks(tasks, [&](int t) {
+    // Each task sums into its own local array, written out once: adjacent partial sums updated row by row from
+    // two threads would share cache lines.
+    std::vector<double> acc(db ? c : 0, 0.0);
+    const long r0 = t * per, r1 = std::min(rows, (t + 1) * per);
+    if (r0 >= r1) return;
+    if (act == 1) relu_mask(dy + r0 * c, y + r0 * c, dx + r0 * c, (r1 - r0) * c);
+    else std::memcpy(dx + r0 * c, dy + r0 * c, sizeof(float) * (r1 - r0) * c);
+    if (db)
+      for (long r = r0; r < r1; r++) {
+        const float* d = dx + r * c;
+        for (long j = 0; j < c; j++) acc[j] += d[j];
+      }
+    if (db) partial[t] = std::move(acc);
+  });
+  if (!db) return;
+  for (long j = 0; j < c; j++) {
+    double s = 0;
+    for (int t = 0; t < tasks; t++) s += partial[t][j];
+    db[j] = static_cast<float>(s);
+  }
+}
+
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out) {
   if (axes.empty()) {
     std::memcpy(out, x, sizeof(float) * size_of(shape));

@@ -3,7 +3,7 @@
  * written with these same ops so it holds on every backend. Everything else (softmax, losses, layers) is composed
  * from these in composed.ts and never needs a gradient of its own.
  */
-import { getBackend, type BinaryOp, type Conv2DAttrs, type Pool2DAttrs, type UnaryOp } from './backend.js';
+import { getBackend, type BinaryOp, type Conv2DAttrs, type FusedActivation, type Pool2DAttrs, type UnaryOp } from './backend.js';
 import { broadcastShapes, formatShape, normalizeAxes, shapesEqual, sizeOf, type Shape } from './shape.js';
 import { record, Tensor } from './tensor.js';
 
@@ -94,6 +94,26 @@ export const minimum = (a: TensorLike, b: TensorLike): Tensor =>
 export const greater = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greater', a, b, null);
 export const greaterEqual = (a: TensorLike, b: TensorLike): Tensor => binaryOp('greaterEqual', a, b, null);
 export const equal = (a: TensorLike, b: TensorLike): Tensor => binaryOp('equal', a, b, null);
+
+// ---- fused bias + activation --------------------------------------------------------------------------------
+
+/**
+ * act(x + bias) in one pass, bias along the last axis: what Conv2D and Dense apply to their products. Its
+ * backward also takes one pass, giving the input and bias gradients together.
+ */
+export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivation): Tensor {
+  const c = x.shape[x.rank - 1];
+  if (bias && (bias.rank !== 1 || bias.size !== c)) {
+    throw new Error(`biasActivation: the bias must have shape [${c}] to match the last axis of [${x.shape.join(', ')}], got [${bias.shape.join(', ')}]`);
+  }
+  const y = new Tensor(getBackend().biasActivation(x.data, x.shape, bias ? bias.data : null, act), x.shape);
+  const inputs = bias ? [x, bias] : [x];
+  return record(y, `biasActivation(${act})`, inputs, (dy) => {
+    const [dx, db] = getBackend().biasActivationGrad(dy.data, y.data, x.shape, act, Boolean(bias?.requiresGrad));
+    const gx = new Tensor(dx, x.shape);
+    return bias ? [gx, db ? new Tensor(db, bias.shape) : null] : [gx];
+  });
+}
 
 // ---- reductions --------------------------------------------------------------------------------------------
 

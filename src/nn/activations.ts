@@ -71,3 +71,10 @@ export function getActivation(spec: ActivationSpec): Activation {
   if (!fn) throw new Error(`unknown activation '${spec}': expected one of ${activationNames().join(', ')}, or register your own with registerActivation`);
   return { name: spec, fn };
 }
+
+/** The fused kernel an activation maps to ('relu' or 'linear'), or null when it must run as its own ops. */
+export function fusedActivation(a: Activation): 'relu' | 'linear' | null {
+  if (a.fn === builtins.relu) return 'relu';
+  if (a.fn === builtins.linear) return 'linear';
+  return null;
+}

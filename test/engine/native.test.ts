@@ -64,6 +64,23 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('fused bias + activation and its gradient', () => {
+    for (const shape of [[7, 5], [64, 32, 32, 16], [3, 1001]]) {
+      const n = size(shape);
+      const c = shape[shape.length - 1];
+      const x = rand(n);
+      const bias = rand(c);
+      const dy = rand(n);
+      for (const act of ['relu', 'linear'] as const) {
+        both(`biasActivation ${act} [${shape}]`, (b) => b.biasActivation(x, shape, bias, act));
+        both(`biasActivation ${act} no bias [${shape}]`, (b) => b.biasActivation(x, shape, null, act));
+        const y = ts.biasActivation(x, shape, bias, act);
+        both(`biasActivationGrad dx ${act} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, true)[0]);
+        both(`biasActivationGrad db ${act} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, true)[1] as Float32Array);
+      }
+    }
+  });
+
   test('reductions over every axis combination', () => {
     const shape = [3, 4, 5, 6];
     const x = rand(size(shape));

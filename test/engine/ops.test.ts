@@ -193,6 +193,21 @@ describe('pooling', () => {
   });
 });
 
+describe('fused bias + activation', () => {
+  test('relu and linear, with and without bias: values and gradients for input and bias', () => {
+    // x on a 0.05 lattice offset by 0.025 and bias on multiples of 0.05: x + b never comes near the ReLU kink.
+    const x = spacedTensor([4, 3, 5], 41, 0.05);
+    const b = new Tensor(Float32Array.from([0.1, -0.05, 0, 0.2, -0.15]), [5], true);
+    for (const act of ['relu', 'linear'] as const) {
+      checkGradients(() => E.biasActivation(x, b, act), [x, b]);
+      checkGradients(() => E.biasActivation(x, null, act), [x]);
+    }
+    const y = E.biasActivation(E.tensor([-1, 2, 3, -4], [2, 2]), E.tensor([0.5, 1]), 'relu');
+    assert.deepEqual(Array.from(y.data), [0, 3, 3.5, 0]);
+    assert.throws(() => E.biasActivation(E.zeros([2, 3]), E.zeros([2]), 'relu'), /bias must have shape \[3\]/);
+  });
+});
+
 describe('composed ops', () => {
   test('softmax, logSoftmax, logSumExp, mean, variance, clip, softplus and concat gradients', () => {
     const x = randomTensor([3, 5], 7, -3, 3);

@@ -13,6 +13,8 @@ import { sizeOf, type Shape } from '../../shape.js';
 interface Addon {
   unary(op: number, x: Float32Array, out: Float32Array): void;
   binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, out: Float32Array, outShape: Shape): void;
+  biasActivation(x: Float32Array, c: number, bias: Float32Array | null, act: number, out: Float32Array): void;
+  biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, act: number, dx: Float32Array, db: Float32Array | null): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
   broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
@@ -97,6 +99,18 @@ export function createNativeBackend(): Backend {
       const out = new Float32Array(sizeOf(outShape));
       lib.binary(BINARY.indexOf(op), a, aShape, b, bShape, out, outShape);
       return out;
+    },
+    biasActivation(x, shape, bias, act) {
+      const out = new Float32Array(x.length);
+      lib.biasActivation(x, shape[shape.length - 1] ?? 1, bias, act === 'relu' ? 1 : 0, out);
+      return out;
+    },
+    biasActivationGrad(dy, y, shape, act, withBias) {
+      const c = shape[shape.length - 1] ?? 1;
+      const dx = new Float32Array(dy.length);
+      const db = withBias ? new Float32Array(c) : null;
+      lib.biasActivationGrad(dy, y, c, act === 'relu' ? 1 : 0, dx, db);
+      return [dx, db];
     },
     reduce(op, x, shape, axes) {
       const out = new Float32Array(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));

@@ -1,5 +1,5 @@
 /** Elementwise kernels of the TypeScript backend. */
-import type { BinaryOp, UnaryOp } from '../../backend.js';
+import type { BinaryOp, FusedActivation, UnaryOp } from '../../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
 export function unary(op: UnaryOp, x: Float32Array): Float32Array {
@@ -154,4 +154,28 @@ function isLeading(shape: Shape, outShape: Shape): boolean {
   while (i < shape.length && shape[i] === outShape[i]) i++;
   for (let j = i; j < shape.length; j++) if (shape[j] !== 1) return false;
   return true;
+}
+
+export function biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation): Float32Array {
+  const n = x.length;
+  const c = shape.length > 0 ? shape[shape.length - 1] : 1;
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i += c) {
+    for (let j = 0; j < c; j++) {
+      const v = bias ? x[i + j] + bias[j] : x[i + j];
+      y[i + j] = act === 'relu' && !(v > 0) ? 0 : v;
+    }
+  }
+  return y;
+}
+
+export function biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, withBias: boolean): [Float32Array, Float32Array | null] {
+  const n = dy.length;
+  const c = shape.length > 0 ? shape[shape.length - 1] : 1;
+  const dx = act === 'relu' ? new Float32Array(n) : dy.slice();
+  if (act === 'relu') for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+  if (!withBias) return [dx, null];
+  const acc = new Float64Array(c);
+  for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) acc[j] += dx[i + j];
+  return [dx, Float32Array.from(acc)];
 }

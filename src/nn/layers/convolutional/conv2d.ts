@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { getActivation, type Activation } from '../../activations.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
 import { baseArgs, intPair, padding, parseArgs } from '../../schema.js';
-import { add, conv2d } from '../../../engine/ops.js';
+import { conv2d } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { addKernelAndBias, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
+import { addKernelAndBias, biasAndActivation, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
 import { convOutputLength, pads2d, spatialDims } from './conv_utils.js';
 
 const schema = z.strictObject({
@@ -56,9 +56,8 @@ export class Conv2D extends Layer {
   call(inputs: Tensor | Tensor[], _ctx: CallContext): Tensor {
     const x = single(inputs, this);
     const pads = pads2d(x.shape[1], x.shape[2], this.kernelSize, this.strides, this.padding, this.dilationRate);
-    let y = conv2d(x, this.kernel.value, { strides: this.strides, dilations: this.dilationRate, pads });
-    if (this.bias) y = add(y, this.bias.value);
-    return this.activation.fn(y);
+    const y = conv2d(x, this.kernel.value, { strides: this.strides, dilations: this.dilationRate, pads });
+    return biasAndActivation(y, this.bias, this.activation);
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

@@ -3,9 +3,9 @@ import { z } from 'zod';
 import { getActivation, type Activation } from '../../activations.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
 import { baseArgs, parseArgs } from '../../schema.js';
-import { add, matmul, reshape } from '../../../engine/ops.js';
+import { matmul, reshape } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { addKernelAndBias, kernelBiasArgs, kernelBiasConfig } from './kernel_bias.js';
+import { addKernelAndBias, biasAndActivation, kernelBiasArgs, kernelBiasConfig } from './kernel_bias.js';
 
 const schema = z.strictObject({
   ...baseArgs,
@@ -40,10 +40,9 @@ export class Dense extends Layer {
   call(inputs: Tensor | Tensor[], _ctx: CallContext): Tensor {
     const x = single(inputs, this);
     const flat = x.rank === 2 ? x : reshape(x, [-1, x.shape[x.rank - 1]]);
-    let y = matmul(flat, this.kernel.value);
-    if (this.bias) y = add(y, this.bias.value);
+    let y = biasAndActivation(matmul(flat, this.kernel.value), this.bias, this.activation);
     if (x.rank !== 2) y = reshape(y, [...x.shape.slice(0, -1), this.units]);
-    return this.activation.fn(y);
+    return y;
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

@@ -1,7 +1,10 @@
 /** What Dense and Conv2D share: a kernel and an optional bias, their initializers and regularizers, an activation. */
 import { z } from 'zod';
 import { initializerConfig, type InitializerSpec } from '../../initializers.js';
+import { fusedActivation, type Activation } from '../../activations.js';
 import type { Weight } from '../../layer.js';
+import { add, biasActivation } from '../../../engine/ops.js';
+import type { Tensor } from '../../../engine/tensor.js';
 import { optionalRegularizer, regularizerConfig, type Regularizer } from '../../regularizers.js';
 import { activation, initializer, regularizer } from '../../schema.js';
 
@@ -39,4 +42,12 @@ export function kernelBiasConfig(a: KernelBiasOptions, activationName: string): 
     kernel_regularizer: regularizerConfig(a.kernelRegularizer),
     bias_regularizer: regularizerConfig(a.biasRegularizer),
   };
+}
+
+/** activation(y + bias), in one fused pass when the activation is ReLU or linear. */
+export function biasAndActivation(y: Tensor, bias: Weight | undefined, activation: Activation): Tensor {
+  const fused = fusedActivation(activation);
+  if (fused === 'linear' && !bias) return y;
+  if (fused) return biasActivation(y, bias ? bias.value : null, fused);
+  return activation.fn(bias ? add(y, bias.value) : y);
 }
