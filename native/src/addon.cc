@@ -2,9 +2,6 @@
 // into an output Float32Array allocated by the caller. Failures become JS exceptions.
 #include <node_api.h>
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #include <new>
 #include <stdexcept>
@@ -160,13 +157,7 @@ napi_value JsIsa(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-#if defined(__GLIBC__)
-  // Every op returns a fresh array of up to tens of MB. With glibc's default, large blocks are mmap'ed and
-  // unmapped, so each step pays page faults and kernel zeroing on first touch. Serving them from the heap
-  // lets freed blocks be reused step after step.
-  mallopt(M_MMAP_THRESHOLD, 256 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
-#endif
+
   const napi_property_descriptor props[] = {
       {"unary", nullptr, JsUnary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"binary", nullptr, JsBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
