@@ -305,10 +305,38 @@ void gemm_impl(bool transA, bool transB, long m, long n, long k, const float* A,
   (void)bbuf;
 }
 
+// Thin products (small m·n, long k, like a dense layer's) give each K-panel too little work to share between
+// threads; instead each thread multiplies its own share of K, and the partial products are summed in a fixed order.
+bool split_k(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
+             float* C, long ldc, bool accumulate) {
+  const int threads = get_threads();
+  if (threads < 2 || m * n > 64 * 1024 || k < 4 * KC * threads) return false;
+  const long per = (k + threads - 1) / threads;
+  std::vector<std::vector<float>> partial(threads);
+  pool().run_tasks(threads, [&](int t) {
+    const long p0 = t * per, p1 = std::min(k, p0 + per);
+    partial[t].assign(m * n, 0.f);
+    if (p0 >= p1) return;
+    const float* a = transA ? A + p0 * lda : A + p0;
+    const float* b = transB ? B + p0 : B + p0 * ldb;
+    gemm_impl(transA, transB, m, n, p1 - p0, a, lda, b, ldb, partial[t].data(), n, false, false);
+  });
+  for (long i = 0; i < m; i++) {
+    float* ci = C + i * ldc;
+    for (long j = 0; j < n; j++) {
+      float s = accumulate ? ci[j] : 0.f;
+      for (int t = 0; t < threads; t++) s += partial[t][i * n + j];
+      ci[j] = s;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void sgemm(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
            float* C, long ldc, bool accumulate) {
+  if (split_k(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate)) return;
   gemm_impl(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate, true);
 }
 

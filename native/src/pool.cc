@@ -46,24 +46,34 @@ void max_pool2d_backprop(const float* x, const Shape& xs, const float* dy, const
   // Windows of one image can overlap, so images (not rows) are the unit of parallel work here.
   pool().parallel_for(n, 1, [&](long b0, long b1) {
     std::vector<float> best(c);
-    std::vector<long> arg(c);
-    for (long b = b0; b < b1; b++)
+    std::vector<int> arg(c);
+    for (long b = b0; b < b1; b++) {
+      const float* xb = x + b * h * w * c;
+      float* dxb = dx + b * h * w * c;
       for (long oy = 0; oy < oh; oy++) {
         const long y0 = std::max(0L, oy * a.sh - a.pt), y1 = std::min(h, oy * a.sh - a.pt + a.ph);
         for (long ox = 0; ox < ow; ox++) {
           const long x0 = std::max(0L, ox * a.sw - a.pl), x1 = std::min(w, ox * a.sw - a.pl + a.pw);
           std::fill(best.begin(), best.end(), -INFINITY);
-          std::fill(arg.begin(), arg.end(), -1L);
+          std::fill(arg.begin(), arg.end(), -1);
           for (long iy = y0; iy < y1; iy++)
             for (long ix = x0; ix < x1; ix++) {
-              const long base = ((b * h + iy) * w + ix) * c;
-              for (long k = 0; k < c; k++)
-                if (x[base + k] > best[k]) { best[k] = x[base + k]; arg[k] = base + k; }
+              const int base = static_cast<int>((iy * w + ix) * c);
+              const float* in = xb + base;
+              // Selects, not branches: on real activations "is this the new maximum" is a coin toss.
+              for (long k = 0; k < c; k++) {
+                const float v = in[k];
+                const bool gt = v > best[k];
+                best[k] = gt ? v : best[k];
+                arg[k] = gt ? base + static_cast<int>(k) : arg[k];
+              }
             }
           const float* g = dy + ((b * oh + oy) * ow + ox) * c;
-          for (long k = 0; k < c; k++) if (arg[k] >= 0) dx[arg[k]] += g[k];
+          for (long k = 0; k < c; k++)
+            if (arg[k] >= 0) dxb[arg[k]] += g[k];
         }
       }
+    }
   });
 }
 
