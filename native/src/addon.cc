@@ -47,6 +47,11 @@ struct Args {
     check(env, napi_get_value_int64(env, v[i], &x), "expected an integer");
     return static_cast<long>(x);
   }
+  double f64(size_t i) {
+    double x;
+    check(env, napi_get_value_double(env, v[i], &x), "expected a number");
+    return x;
+  }
   bool flag(size_t i) {
     bool b;
     check(env, napi_get_value_bool(env, v[i], &b), "expected a boolean");
@@ -114,7 +119,7 @@ KERNEL(JsBiasActivation, 5, {
   napi_valuetype t;
   napi_typeof(env, a.v[2], &t);
   const float* bias = t == napi_null || t == napi_undefined ? nullptr : a.f32(2);
-  bias_activation(x, static_cast<long>(n) / std::max(1L, c), c, bias, static_cast<int>(a.i64(3)), a.f32(4));
+  bias_activation(x, static_cast<long>(n) / std::max(1L, c), c, bias, static_cast<float>(a.f64(3)), a.f32(4));
 })
 KERNEL(JsBiasActivationGrad, 6, {
   size_t n;
@@ -123,7 +128,7 @@ KERNEL(JsBiasActivationGrad, 6, {
   napi_valuetype t;
   napi_typeof(env, a.v[5], &t);
   float* db = t == napi_null || t == napi_undefined ? nullptr : a.f32(5);
-  bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<int>(a.i64(3)), a.f32(4), db);
+  bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<float>(a.f64(3)), a.f32(4), db);
 })
 KERNEL(JsReduce, 5, { reduce(a.flag(0), a.f32(1), a.shape(2), a.shape(3), a.f32(4)); })
 KERNEL(JsPermute, 4, { permute(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })

@@ -172,14 +172,15 @@ void binary(Binary op, const float* a, const Shape& as, const float* b, const Sh
   }
 }
 
-void bias_activation(const float* x, long rows, long c, const float* bias, int act, float* y) {
+void bias_activation(const float* x, long rows, long c, const float* bias, float slope, float* y) {
   pool().parallel_for(rows, std::max<long>(1, GRAIN / std::max<long>(1, c)), [&](long s, long e) {
     for (long r = s; r < e; r++) {
       const float* xr = x + r * c;
       float* yr = y + r * c;
       if (bias) for (long j = 0; j < c; j++) yr[j] = xr[j] + bias[j];
       else std::memcpy(yr, xr, sizeof(float) * c);
-      if (act == 1) for (long j = 0; j < c; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+      if (slope == 0.f) for (long j = 0; j < c; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
+      else if (slope != 1.f) for (long j = 0; j < c; j++) { const float v = yr[j]; yr[j] = v > 0.f ? v : v * slope; }
     }
   });
 }
@@ -187,14 +188,14 @@ void bias_activation(const float* x, long rows, long c, const float* bias, int a
 // dy where y > 0, else 0. Loading g unconditionally (and restrict pointers) lets the compiler turn the select
 // into vector blends: as a branch, a ReLU's random sign pattern mispredicts half the time (6 ns an element
 // instead of well under 1).
-static void relu_mask(const float* __restrict g, const float* __restrict y, float* __restrict d, long n) {
+static void relu_mask(const float* __restrict g, const float* __restrict y, float* __restrict d, long n, float slope) {
   for (long j = 0; j < n; j++) {
     const float gv = g[j];
-    d[j] = y[j] > 0.f ? gv : 0.f;
+    d[j] = y[j] > 0.f ? gv : gv * slope;
   }
 }
 
-void bias_activation_grad(const float* dy, const float* y, long rows, long c, int act, float* dx, float* db) {
+void bias_activation_grad(const float* dy, const float* y, long rows, long c, float slope, float* dx, float* db) {
   // Fixed row ranges per task and a fixed summation order keep the bias gradient deterministic.
   const int tasks = std::max(1, std::min<int>(get_threads(), static_cast<int>(rows * c / GRAIN)));
   const long per = (rows + tasks - 1) / tasks;
@@ -205,7 +206,7 @@ void bias_activation_grad(const float* dy, const float* y, long rows, long c, in
     std::vector<double> acc(db ? c : 0, 0.0);
     const long r0 = t * per, r1 = std::min(rows, (t + 1) * per);
     if (r0 >= r1) return;
-    if (act == 1) relu_mask(dy + r0 * c, y + r0 * c, dx + r0 * c, (r1 - r0) * c);
+    if (slope != 1.f) relu_mask(dy + r0 * c, y + r0 * c, dx + r0 * c, (r1 - r0) * c, slope);
     else std::memcpy(dx + r0 * c, dy + r0 * c, sizeof(float) * (r1 - r0) * c);
     if (db)
       for (long r = r0; r < r1; r++) {

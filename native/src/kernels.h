@@ -21,10 +21,11 @@ long size_of(const Shape& s);
 
 void unary(Unary op, const float* x, float* y, long n);
 void binary(Binary op, const float* a, const Shape& as, const float* b, const Shape& bs, float* out, const Shape& os);
-// y = act(x + bias) with bias (c values, or null) along the last axis; act 0 = linear, 1 = relu.
-void bias_activation(const float* x, long rows, long c, const float* bias, int act, float* y);
-// dx = dy·act'(y); db (when not null) = Σ over rows of dx.
-void bias_activation_grad(const float* dy, const float* y, long rows, long c, int act, float* dx, float* db);
+// y = x + bias for positive values, slope·(x + bias) below: slope 0 is ReLU, 1 linear, anything else leaky ReLU.
+// bias holds c values (or is null) repeated along the last axis.
+void bias_activation(const float* x, long rows, long c, const float* bias, float slope, float* y);
+// dx = dy where y > 0, slope·dy elsewhere; db (when not null) = Σ over rows of dx.
+void bias_activation_grad(const float* dy, const float* y, long rows, long c, float slope, float* dx, float* db);
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out);
 void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out);
 void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out);

@@ -15,8 +15,8 @@ export type BinaryOp =
 
 export type ReduceOp = 'sum' | 'max';
 
-/** Activations that can be fused with a bias add into one pass. */
-export type FusedActivation = 'linear' | 'relu';
+/** Activations that can be fused with a bias add into one pass; leaky_relu takes its slope as alpha. */
+export type FusedActivation = 'linear' | 'relu' | 'leaky_relu';
 
 /** Explicit spatial padding: [top, bottom, left, right]. */
 export type Pads2D = readonly [number, number, number, number];
@@ -39,10 +39,13 @@ export interface Backend {
   unary(op: UnaryOp, x: Float32Array): Float32Array;
   /** out = a (op) b with NumPy broadcasting into outShape. */
   binary(op: BinaryOp, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array;
-  /** y = act(x + bias), bias (length = last dimension, or null) repeated along the leading dimensions. */
-  biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation): Float32Array;
+  /**
+   * y = act(x + bias), bias (length = last dimension, or null) repeated along the leading dimensions; for
+   * leaky_relu, negative values are multiplied by alpha.
+   */
+  biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation, alpha: number): Float32Array;
   /** Its adjoint from the output y: dx = dy·act'(y), and db = Σ dx over the leading dimensions when withBias. */
-  biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, withBias: boolean): [Float32Array, Float32Array | null];
+  biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, alpha: number, withBias: boolean): [Float32Array, Float32Array | null];
   /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */
   reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
   permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array;

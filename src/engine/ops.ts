@@ -101,15 +101,16 @@ export const equal = (a: TensorLike, b: TensorLike): Tensor => binaryOp('equal',
  * act(x + bias) in one pass, bias along the last axis: what Conv2D and Dense apply to their products. Its
  * backward also takes one pass, giving the input and bias gradients together.
  */
-export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivation): Tensor {
+export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivation, alpha = 0): Tensor {
   const c = x.shape[x.rank - 1];
   if (bias && (bias.rank !== 1 || bias.size !== c)) {
     throw new Error(`biasActivation: the bias must have shape [${c}] to match the last axis of [${x.shape.join(', ')}], got [${bias.shape.join(', ')}]`);
   }
-  const y = new Tensor(getBackend().biasActivation(x.data, x.shape, bias ? bias.data : null, act), x.shape);
+  if (act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`biasActivation: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
+  const y = new Tensor(getBackend().biasActivation(x.data, x.shape, bias ? bias.data : null, act, alpha), x.shape);
   const inputs = bias ? [x, bias] : [x];
   return record(y, `biasActivation(${act})`, inputs, (dy) => {
-    const [dx, db] = getBackend().biasActivationGrad(dy.data, y.data, x.shape, act, Boolean(bias?.requiresGrad));
+    const [dx, db] = getBackend().biasActivationGrad(dy.data, y.data, x.shape, act, alpha, Boolean(bias?.requiresGrad));
     const gx = new Tensor(dx, x.shape);
     return bias ? [gx, db ? new Tensor(db, bias.shape) : null] : [gx];
   });

@@ -5,6 +5,7 @@
  * so nothing from one training step is kept alive into the next. Buffers are ordinary typed arrays reclaimed by the
  * garbage collector: nobody disposes anything by hand.
  */
+import { getBackend } from './backend.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
 export interface GradNode {
@@ -120,10 +121,9 @@ export class Tensor {
   }
 }
 
+/** Sums two gradients of one tensor (it fed several ops), on the active backend's add kernel. */
 function accumulate(a: Tensor, b: Tensor): Tensor {
-  const out = new Float32Array(a.size);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
-  return new Tensor(out, a.shape);
+  return new Tensor(getBackend().binary('add', a.data, a.shape, b.data, b.shape, a.shape), a.shape);
 }
 
 /** Post-order of the tensors reachable from root that need gradients; inputs before the tensors made from them. */

@@ -1,6 +1,6 @@
 /** Activation functions by Keras name; any function of a Tensor built from engine ops works as well. */
 import { clip, softmax as softmaxOp, softplus as softplusOp } from '../engine/composed.js';
-import { abs, add, cos, div, erf, exp, maximum, minimum, mul, relu as reluOp, sigmoid as sigmoidOp, sin, sub, tanh as tanhOp } from '../engine/ops.js';
+import { abs, add, biasActivation, cos, div, erf, exp, minimum, mul, relu as reluOp, sigmoid as sigmoidOp, sin, sub, tanh as tanhOp } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -10,8 +10,9 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return add(reluOp(x), mul(sub(exp(minimum(x, 0)), 1), alpha));
 }
 
+/** x for x > 0, negativeSlope·x below, in one fused pass. */
 export function leakyRelu(x: Tensor, negativeSlope = 0.2): Tensor {
-  return negativeSlope <= 1 ? maximum(x, mul(x, negativeSlope)) : minimum(x, mul(x, negativeSlope));
+  return biasActivation(x, null, 'leaky_relu', negativeSlope);
 }
 
 function sigmoid(x: Tensor): Tensor {
@@ -72,9 +73,10 @@ export function getActivation(spec: ActivationSpec): Activation {
   return { name: spec, fn };
 }
 
-/** The fused kernel an activation maps to ('relu' or 'linear'), or null when it must run as its own ops. */
-export function fusedActivation(a: Activation): 'relu' | 'linear' | null {
-  if (a.fn === builtins.relu) return 'relu';
-  if (a.fn === builtins.linear) return 'linear';
+/** The fused kernel an activation maps to, or null when it must run as its own ops. */
+export function fusedActivation(a: Activation): { act: 'relu' | 'linear' | 'leaky_relu'; alpha: number } | null {
+  if (a.fn === builtins.relu) return { act: 'relu', alpha: 0 };
+  if (a.fn === builtins.linear) return { act: 'linear', alpha: 0 };
+  if (a.fn === builtins.leaky_relu) return { act: 'leaky_relu', alpha: 0.2 };
   return null;
 }

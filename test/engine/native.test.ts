@@ -71,12 +71,12 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
       const x = rand(n);
       const bias = rand(c);
       const dy = rand(n);
-      for (const act of ['relu', 'linear'] as const) {
-        both(`biasActivation ${act} [${shape}]`, (b) => b.biasActivation(x, shape, bias, act));
-        both(`biasActivation ${act} no bias [${shape}]`, (b) => b.biasActivation(x, shape, null, act));
-        const y = ts.biasActivation(x, shape, bias, act);
-        both(`biasActivationGrad dx ${act} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, true)[0]);
-        both(`biasActivationGrad db ${act} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, true)[1] as Float32Array);
+      for (const [act, alpha] of [['relu', 0], ['linear', 0], ['leaky_relu', 0.3], ['leaky_relu', 0.01]] as const) {
+        both(`biasActivation ${act} ${alpha} [${shape}]`, (b) => b.biasActivation(x, shape, bias, act, alpha));
+        both(`biasActivation ${act} ${alpha} no bias [${shape}]`, (b) => b.biasActivation(x, shape, null, act, alpha));
+        const y = ts.biasActivation(x, shape, bias, act, alpha);
+        both(`biasActivationGrad dx ${act} ${alpha} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, alpha, true)[0]);
+        both(`biasActivationGrad db ${act} ${alpha} [${shape}]`, (b) => b.biasActivationGrad(dy, y, shape, act, alpha, true)[1] as Float32Array);
       }
     }
   });

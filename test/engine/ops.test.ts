@@ -198,10 +198,12 @@ describe('fused bias + activation', () => {
     // x on a 0.05 lattice offset by 0.025 and bias on multiples of 0.05: x + b never comes near the ReLU kink.
     const x = spacedTensor([4, 3, 5], 41, 0.05);
     const b = new Tensor(Float32Array.from([0.1, -0.05, 0, 0.2, -0.15]), [5], true);
-    for (const act of ['relu', 'linear'] as const) {
-      checkGradients(() => E.biasActivation(x, b, act), [x, b]);
-      checkGradients(() => E.biasActivation(x, null, act), [x]);
+    for (const [act, alpha] of [['relu', 0], ['linear', 0], ['leaky_relu', 0.3]] as const) {
+      checkGradients(() => E.biasActivation(x, b, act, alpha), [x, b]);
+      checkGradients(() => E.biasActivation(x, null, act, alpha), [x]);
     }
+    assert.deepEqual(Array.from(E.biasActivation(E.tensor([-2, 4]), null, 'leaky_relu', 0.25).data), [-0.5, 4]);
+    assert.throws(() => E.biasActivation(E.tensor([1]), null, 'leaky_relu', -1), /alpha ≥ 0/);
     const y = E.biasActivation(E.tensor([-1, 2, 3, -4], [2, 2]), E.tensor([0.5, 1]), 'relu');
     assert.deepEqual(Array.from(y.data), [0, 3, 3.5, 0]);
     assert.throws(() => E.biasActivation(E.zeros([2, 3]), E.zeros([2]), 'relu'), /bias must have shape \[3\]/);

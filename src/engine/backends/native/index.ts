@@ -7,14 +7,14 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { Backend, BinaryOp, Conv2DAttrs, Pool2DAttrs, UnaryOp } from '../../backend.js';
+import type { Backend, BinaryOp, Conv2DAttrs, FusedActivation, Pool2DAttrs, UnaryOp } from '../../backend.js';
 import { sizeOf, type Shape } from '../../shape.js';
 
 interface Addon {
   unary(op: number, x: Float32Array, out: Float32Array): void;
   binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, out: Float32Array, outShape: Shape): void;
-  biasActivation(x: Float32Array, c: number, bias: Float32Array | null, act: number, out: Float32Array): void;
-  biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, act: number, dx: Float32Array, db: Float32Array | null): void;
+  biasActivation(x: Float32Array, c: number, bias: Float32Array | null, slope: number, out: Float32Array): void;
+  biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, slope: number, dx: Float32Array, db: Float32Array | null): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
   broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
@@ -63,6 +63,11 @@ export function nativeLoadError(): string {
   return loadError;
 }
 
+/** The slope below zero that the native kernel applies: 0 relu, alpha leaky_relu, 1 linear. */
+function slopeOf(act: FusedActivation, alpha: number): number {
+  return act === 'relu' ? 0 : act === 'leaky_relu' ? alpha : 1;
+}
+
 function convAttrs(a: Conv2DAttrs): number[] {
   return [a.strides[0], a.strides[1], a.dilations[0], a.dilations[1], ...a.pads];
 }
@@ -100,16 +105,16 @@ export function createNativeBackend(): Backend {
       lib.binary(BINARY.indexOf(op), a, aShape, b, bShape, out, outShape);
       return out;
     },
-    biasActivation(x, shape, bias, act) {
+    biasActivation(x, shape, bias, act, alpha) {
       const out = new Float32Array(x.length);
-      lib.biasActivation(x, shape[shape.length - 1] ?? 1, bias, act === 'relu' ? 1 : 0, out);
+      lib.biasActivation(x, shape[shape.length - 1] ?? 1, bias, slopeOf(act, alpha), out);
       return out;
     },
-    biasActivationGrad(dy, y, shape, act, withBias) {
+    biasActivationGrad(dy, y, shape, act, alpha, withBias) {
       const c = shape[shape.length - 1] ?? 1;
       const dx = new Float32Array(dy.length);
       const db = withBias ? new Float32Array(c) : null;
-      lib.biasActivationGrad(dy, y, c, act === 'relu' ? 1 : 0, dx, db);
+      lib.biasActivationGrad(dy, y, c, slopeOf(act, alpha), dx, db);
       return [dx, db];
     },
     reduce(op, x, shape, axes) {

@@ -156,24 +156,31 @@ function isLeading(shape: Shape, outShape: Shape): boolean {
   return true;
 }
 
-export function biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation): Float32Array {
+/** The slope below zero: 0 for relu, alpha for leaky_relu, 1 (no change) for linear. */
+function negativeSlope(act: FusedActivation, alpha: number): number {
+  return act === 'relu' ? 0 : act === 'leaky_relu' ? alpha : 1;
+}
+
+export function biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation, alpha: number): Float32Array {
   const n = x.length;
   const c = shape.length > 0 ? shape[shape.length - 1] : 1;
+  const slope = negativeSlope(act, alpha);
   const y = new Float32Array(n);
   for (let i = 0; i < n; i += c) {
     for (let j = 0; j < c; j++) {
       const v = bias ? x[i + j] + bias[j] : x[i + j];
-      y[i + j] = act === 'relu' && !(v > 0) ? 0 : v;
+      y[i + j] = v > 0 || slope === 1 ? v : act === 'relu' ? 0 : v * slope;
     }
   }
   return y;
 }
 
-export function biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, withBias: boolean): [Float32Array, Float32Array | null] {
+export function biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, alpha: number, withBias: boolean): [Float32Array, Float32Array | null] {
   const n = dy.length;
   const c = shape.length > 0 ? shape[shape.length - 1] : 1;
-  const dx = act === 'relu' ? new Float32Array(n) : dy.slice();
-  if (act === 'relu') for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+  const slope = negativeSlope(act, alpha);
+  const dx = slope === 1 ? dy.slice() : new Float32Array(n);
+  if (slope !== 1) for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : dy[i] * slope;
   if (!withBias) return [dx, null];
   const acc = new Float64Array(c);
   for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) acc[j] += dx[i + j];

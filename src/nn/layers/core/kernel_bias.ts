@@ -47,7 +47,7 @@ export function kernelBiasConfig(a: KernelBiasOptions, activationName: string): 
 /** activation(y + bias), in one fused pass when the activation is ReLU or linear. */
 export function biasAndActivation(y: Tensor, bias: Weight | undefined, activation: Activation): Tensor {
   const fused = fusedActivation(activation);
-  if (fused === 'linear' && !bias) return y;
-  if (fused) return biasActivation(y, bias ? bias.value : null, fused);
+  if (fused?.act === 'linear' && !bias) return y;
+  if (fused) return biasActivation(y, bias ? bias.value : null, fused.act, fused.alpha);
   return activation.fn(bias ? add(y, bias.value) : y);
 }
