@@ -47,6 +47,12 @@ struct Args {
     check(env, napi_get_value_int64(env, v[i], &x), "expected an integer");
     return static_cast<long>(x);
   }
+  // A Float32Array, or nullptr for null/undefined.
+  float* opt_f32(size_t i) {
+    napi_valuetype t;
+    napi_typeof(env, v[i], &t);
+    return t == napi_null || t == napi_undefined ? nullptr : f32(i);
+  }
   double f64(size_t i) {
     double x;
     check(env, napi_get_value_double(env, v[i], &x), "expected a number");
@@ -130,6 +136,20 @@ KERNEL(JsBiasActivationGrad, 6, {
   float* db = t == napi_null || t == napi_undefined ? nullptr : a.f32(5);
   bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<float>(a.f64(3)), a.f32(4), db);
 })
+// (x, c, gamma|null, beta|null, eps, y, mean, variance)
+KERNEL(JsBatchNorm, 8, {
+  size_t n;
+  const float* x = a.f32(0, &n);
+  const long c = a.i64(1);
+  batch_norm(x, static_cast<long>(n) / std::max(1L, c), c, a.opt_f32(2), a.opt_f32(3), static_cast<float>(a.f64(4)), a.f32(5), a.f32(6), a.f32(7));
+})
+// (dy, x, c, mean, variance, gamma|null, eps, dx, dgamma, dbeta)
+KERNEL(JsBatchNormGrad, 10, {
+  size_t n;
+  const float* dy = a.f32(0, &n);
+  const long c = a.i64(2);
+  batch_norm_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, a.f32(3), a.f32(4), a.opt_f32(5), static_cast<float>(a.f64(6)), a.f32(7), a.f32(8), a.f32(9));
+})
 KERNEL(JsReduce, 5, { reduce(a.flag(0), a.f32(1), a.shape(2), a.shape(3), a.f32(4)); })
 KERNEL(JsPermute, 4, { permute(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
 KERNEL(JsBroadcastTo, 4, { broadcast_to(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
@@ -168,6 +188,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", nullptr, JsBinary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivation", nullptr, JsBiasActivation, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"biasActivationGrad", nullptr, JsBiasActivationGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, JsBatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormGrad", nullptr, JsBatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, JsReduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"permute", nullptr, JsPermute, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastTo", nullptr, JsBroadcastTo, nullptr, nullptr, nullptr, napi_default, nullptr},

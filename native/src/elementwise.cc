@@ -223,6 +223,86 @@ void bias_activation_grad(const float* dy, const float* y, long rows, long c, fl
   }
 }
 
+namespace {
+// Per-channel sums over rows, split across threads by fixed row ranges and combined in a fixed order.
+template <class F>
+void channel_sums(long rows, long c, int lanes, F row_fn, std::vector<double>& out) {
+  const int tasks = std::max(1, std::min<int>(get_threads(), static_cast<int>(rows * c / GRAIN)));
+  const long per = (rows + tasks - 1) / tasks;
+  std::vector<std::vector<double>> partial(tasks);
+  pool().run_tasks(tasks, [&](int t) {
+    std::vector<double> acc(lanes * c, 0.0);
+    for (long r = t * per; r < std::min(rows, (t + 1) * per); r++) row_fn(r, acc.data());
+    partial[t] = std::move(acc);
+  });
+  out.assign(lanes * c, 0.0);
+  for (int t = 0; t < tasks; t++)
+    for (long j = 0; j < lanes * c; j++) out[j] += partial[t][j];
+}
+}  // namespace
+
+void batch_norm(const float* x, long rows, long c, const float* gamma, const float* beta, float eps, float* y,
+                float* mean, float* variance) {
+  std::vector<double> sums;
+  channel_sums(rows, c, 1, [&](long r, double* acc) {
+    const float* xr = x + r * c;
+    for (long j = 0; j < c; j++) acc[j] += xr[j];
+  }, sums);
+  for (long j = 0; j < c; j++) mean[j] = static_cast<float>(sums[j] / rows);
+  channel_sums(rows, c, 1, [&](long r, double* acc) {
+    const float* xr = x + r * c;
+    for (long j = 0; j < c; j++) { const double d = xr[j] - mean[j]; acc[j] += d * d; }
+  }, sums);
+  std::vector<float> scale(c), shift(c);
+  for (long j = 0; j < c; j++) {
+    variance[j] = static_cast<float>(sums[j] / rows);
+    scale[j] = static_cast<float>((gamma ? gamma[j] : 1.0) / std::sqrt(static_cast<double>(variance[j]) + eps));
+    shift[j] = beta ? beta[j] : 0.f;
+  }
+  pool().parallel_for(rows, std::max<long>(1, GRAIN / std::max<long>(1, c)), [&](long s, long e) {
+    for (long r = s; r < e; r++) {
+      const float* xr = x + r * c;
+      float* yr = y + r * c;
+      for (long j = 0; j < c; j++) yr[j] = (xr[j] - mean[j]) * scale[j] + shift[j];
+    }
+  });
+}
+
+void batch_norm_grad(const float* dy, const float* x, long rows, long c, const float* mean, const float* variance,
+                     const float* gamma, float eps, float* dx, float* dgamma, float* dbeta) {
+  std::vector<double> inv(c);
+  for (long j = 0; j < c; j++) inv[j] = 1.0 / std::sqrt(static_cast<double>(variance[j]) + eps);
+  // Lanes: Σdy in [0, c), Σdy·x̂ in [c, 2c).
+  std::vector<double> sums;
+  channel_sums(rows, c, 2, [&](long r, double* acc) {
+    const float* g = dy + r * c;
+    const float* xr = x + r * c;
+    for (long j = 0; j < c; j++) {
+      acc[j] += g[j];
+      acc[c + j] += g[j] * (xr[j] - mean[j]) * inv[j];
+    }
+  }, sums);
+  std::vector<float> k(c), sdy(c), sxh(c), invf(c);
+  for (long j = 0; j < c; j++) {
+    dbeta[j] = static_cast<float>(sums[j]);
+    dgamma[j] = static_cast<float>(sums[c + j]);
+    k[j] = static_cast<float>((gamma ? gamma[j] : 1.0) * inv[j] / rows);
+    sdy[j] = static_cast<float>(sums[j]);
+    sxh[j] = static_cast<float>(sums[c + j]);
+    invf[j] = static_cast<float>(inv[j]);
+  }
+  // dx = γ·invStd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).
+  const float n = static_cast<float>(rows);
+  pool().parallel_for(rows, std::max<long>(1, GRAIN / std::max<long>(1, c)), [&](long s, long e) {
+    for (long r = s; r < e; r++) {
+      const float* g = dy + r * c;
+      const float* xr = x + r * c;
+      float* d = dx + r * c;
+      for (long j = 0; j < c; j++) d[j] = k[j] * (n * g[j] - sdy[j] - (xr[j] - mean[j]) * invf[j] * sxh[j]);
+    }
+  });
+}
+
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out) {
   if (axes.empty()) {
     std::memcpy(out, x, sizeof(float) * size_of(shape));

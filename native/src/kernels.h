@@ -26,6 +26,11 @@ void binary(Binary op, const float* a, const Shape& as, const float* b, const Sh
 void bias_activation(const float* x, long rows, long c, const float* bias, float slope, float* y);
 // dx = dy where y > 0, slope·dy elsewhere; db (when not null) = Σ over rows of dx.
 void bias_activation_grad(const float* dy, const float* y, long rows, long c, float slope, float* dx, float* db);
+// Training-mode batch normalization over rows (every axis but the last, c channels); gamma/beta may be null.
+void batch_norm(const float* x, long rows, long c, const float* gamma, const float* beta, float eps, float* y,
+                float* mean, float* variance);
+void batch_norm_grad(const float* dy, const float* x, long rows, long c, const float* mean, const float* variance,
+                     const float* gamma, float eps, float* dx, float* dgamma, float* dbeta);
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out);
 void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out);
 void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out);

@@ -46,6 +46,13 @@ export interface Backend {
   biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation, alpha: number): Float32Array;
   /** Its adjoint from the output y: dx = dy·act'(y), and db = Σ dx over the leading dimensions when withBias. */
   biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, alpha: number, withBias: boolean): [Float32Array, Float32Array | null];
+  /**
+   * Training-mode batch normalization over every axis but the last: y = γ·(x − mean)/sqrt(var + ε) + β with the
+   * batch's mean and biased variance (γ, β null for 1 and 0). Returns [y, mean, variance].
+   */
+  batchNorm(x: Float32Array, shape: Shape, gamma: Float32Array | null, beta: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
+  /** Its adjoint: [dx, dγ, dβ] from dy, x and the batch statistics the forward pass returned. */
+  batchNormGrad(dy: Float32Array, x: Float32Array, shape: Shape, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
   /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */
   reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
   permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array;

@@ -116,6 +116,37 @@ export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivat
   });
 }
 
+// ---- batch normalization (training mode) -------------------------------------------------------------------
+
+export interface BatchNormResult {
+  y: Tensor;
+  /** The batch mean and biased variance per channel, for the moving statistics. */
+  mean: Float32Array;
+  variance: Float32Array;
+}
+
+/**
+ * γ·(x − mean)/sqrt(var + ε) + β with the batch's statistics over every axis but the last, as one op: its
+ * backward is one pass giving dx, dγ and dβ, instead of a dozen elementwise ops.
+ */
+export function batchNormTraining(x: Tensor, gamma: Tensor | null, beta: Tensor | null, eps: number): BatchNormResult {
+  const c = x.shape[x.rank - 1];
+  for (const p of [gamma, beta]) {
+    if (p && (p.rank !== 1 || p.size !== c)) throw new Error(`batchNorm: parameters must have shape [${c}], got [${p.shape.join(', ')}]`);
+  }
+  const [yData, mean, variance] = getBackend().batchNorm(x.data, x.shape, gamma?.data ?? null, beta?.data ?? null, eps);
+  const y = new Tensor(yData, x.shape);
+  const inputs = [x, ...(gamma ? [gamma] : []), ...(beta ? [beta] : [])];
+  record(y, 'batchNorm', inputs, (dy) => {
+    const [dx, dgamma, dbeta] = getBackend().batchNormGrad(dy.data, x.data, x.shape, mean, variance, gamma?.data ?? null, eps);
+    const grads: (Tensor | null)[] = [new Tensor(dx, x.shape)];
+    if (gamma) grads.push(new Tensor(dgamma, gamma.shape));
+    if (beta) grads.push(new Tensor(dbeta, beta.shape));
+    return grads;
+  });
+  return { y, mean, variance };
+}
+
 // ---- reductions --------------------------------------------------------------------------------------------
 
 function keptShape(shape: Shape, axes: readonly number[]): number[] {

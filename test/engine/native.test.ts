@@ -81,6 +81,24 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('batch normalization forward and backward', () => {
+    for (const shape of [[64, 16, 16, 128], [7, 5], [3, 3, 3, 33]]) {
+      const n = size(shape);
+      const c = shape[shape.length - 1];
+      const x = rand(n, -3, 3);
+      const gamma = rand(c, 0.5, 1.5);
+      const beta = rand(c);
+      const dy = rand(n);
+      for (const withParams of [true, false]) {
+        const g = withParams ? gamma : null;
+        const b0 = withParams ? beta : null;
+        for (let k = 0; k < 3; k++) both(`batchNorm output ${k} [${shape}]`, (b) => b.batchNorm(x, shape, g, b0, 1e-3)[k]);
+        const [, mean, variance] = ts.batchNorm(x, shape, g, b0, 1e-3);
+        for (let k = 0; k < 3; k++) both(`batchNormGrad output ${k} [${shape}]`, (b) => b.batchNormGrad(dy, x, shape, mean, variance, g, 1e-3)[k]);
+      }
+    }
+  });
+
   test('reductions over every axis combination', () => {
     const shape = [3, 4, 5, 6];
     const x = rand(size(shape));

@@ -210,6 +210,23 @@ describe('fused bias + activation', () => {
   });
 });
 
+describe('batch normalization (training mode)', () => {
+  test('values match the composed formula and gradients for x, gamma and beta match finite differences', () => {
+    const x = randomTensor([6, 2, 2, 3], 51, -2, 2);
+    const gamma = randomTensor([3], 52, 0.5, 1.5);
+    const beta = randomTensor([3], 53);
+    const { y, mean, variance } = E.batchNormTraining(x, gamma, beta, 1e-3);
+    const m = E.mean(x, [0, 1, 2]);
+    const v = E.variance(x, [0, 1, 2]);
+    assertClose(mean, m.data, 1e-5, 'mean');
+    assertClose(variance, v.data, 1e-5, 'variance');
+    const composed = E.add(E.mul(E.div(E.sub(x, m), E.sqrt(E.add(v, 1e-3))), gamma), beta);
+    assertClose(y.data, composed.data, 1e-5, 'y');
+    checkGradients(() => E.batchNormTraining(x, gamma, beta, 1e-3).y, [x, gamma, beta]);
+    checkGradients(() => E.batchNormTraining(x, null, null, 1e-3).y, [x]);
+  });
+});
+
 describe('composed ops', () => {
   test('softmax, logSoftmax, logSumExp, mean, variance, clip, softplus and concat gradients', () => {
     const x = randomTensor([3, 5], 7, -3, 3);

@@ -15,6 +15,8 @@ interface Addon {
   binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, out: Float32Array, outShape: Shape): void;
   biasActivation(x: Float32Array, c: number, bias: Float32Array | null, slope: number, out: Float32Array): void;
   biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, slope: number, dx: Float32Array, db: Float32Array | null): void;
+  batchNorm(x: Float32Array, c: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  batchNormGrad(dy: Float32Array, x: Float32Array, c: number, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
   broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
@@ -116,6 +118,22 @@ export function createNativeBackend(): Backend {
       const db = withBias ? new Float32Array(c) : null;
       lib.biasActivationGrad(dy, y, c, slopeOf(act, alpha), dx, db);
       return [dx, db];
+    },
+    batchNorm(x, shape, gamma, beta, eps) {
+      const c = shape[shape.length - 1];
+      const y = new Float32Array(x.length);
+      const mean = new Float32Array(c);
+      const variance = new Float32Array(c);
+      lib.batchNorm(x, c, gamma, beta, eps, y, mean, variance);
+      return [y, mean, variance];
+    },
+    batchNormGrad(dy, x, shape, mean, variance, gamma, eps) {
+      const c = shape[shape.length - 1];
+      const dx = new Float32Array(x.length);
+      const dgamma = new Float32Array(c);
+      const dbeta = new Float32Array(c);
+      lib.batchNormGrad(dy, x, c, mean, variance, gamma, eps, dx, dgamma, dbeta);
+      return [dx, dgamma, dbeta];
     },
     reduce(op, x, shape, axes) {
       const out = new Float32Array(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));

@@ -186,3 +186,41 @@ export function biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Sha
   for (let i = 0; i < n; i += c) for (let j = 0; j < c; j++) acc[j] += dx[i + j];
   return [dx, Float32Array.from(acc)];
 }
+
+export function batchNorm(x: Float32Array, shape: Shape, gamma: Float32Array | null, beta: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array] {
+  const c = shape[shape.length - 1];
+  const rows = x.length / c;
+  const sum = new Float64Array(c);
+  for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) sum[j] += x[i + j];
+  const mean = Float32Array.from(sum, (s) => s / rows);
+  const sq = new Float64Array(c);
+  for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) { const d = x[i + j] - mean[j]; sq[j] += d * d; }
+  const variance = Float32Array.from(sq, (s) => s / rows);
+  const scale = Float64Array.from(variance, (v, j) => (gamma ? gamma[j] : 1) / Math.sqrt(v + eps));
+  const y = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) y[i + j] = (x[i + j] - mean[j]) * scale[j] + (beta ? beta[j] : 0);
+  return [y, mean, variance];
+}
+
+export function batchNormGrad(dy: Float32Array, x: Float32Array, shape: Shape, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array] {
+  const c = shape[shape.length - 1];
+  const rows = x.length / c;
+  const invStd = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + eps));
+  const sumDy = new Float64Array(c);
+  const sumDyXhat = new Float64Array(c);
+  for (let i = 0; i < x.length; i += c) {
+    for (let j = 0; j < c; j++) {
+      sumDy[j] += dy[i + j];
+      sumDyXhat[j] += dy[i + j] * (x[i + j] - mean[j]) * invStd[j];
+    }
+  }
+  // dx = γ·invStd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).
+  const dx = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i += c) {
+    for (let j = 0; j < c; j++) {
+      const xhat = (x[i + j] - mean[j]) * invStd[j];
+      dx[i + j] = ((gamma ? gamma[j] : 1) * invStd[j] / rows) * (rows * dy[i + j] - sumDy[j] - xhat * sumDyXhat[j]);
+    }
+  }
+  return [dx, Float32Array.from(sumDyXhat), Float32Array.from(sumDy)];
+}

@@ -8,9 +8,8 @@ import { initializerConfig, type InitializerSpec } from '../../initializers.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
 import { optionalRegularizer, regularizerConfig } from '../../regularizers.js';
 import { baseArgs, initializer, parseArgs, regularizer } from '../../schema.js';
-import { mean, variance } from '../../../engine/composed.js';
-import { add, div, mul, sqrt, sub } from '../../../engine/ops.js';
-import { noGrad, type Tensor } from '../../../engine/tensor.js';
+import { add, batchNormTraining, div, mul, sqrt, sub } from '../../../engine/ops.js';
+import type { Tensor } from '../../../engine/tensor.js';
 
 const schema = z.strictObject({
   ...baseArgs,
@@ -55,26 +54,18 @@ export class BatchNormalization extends Layer {
 
   call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {
     const x = single(inputs, this);
-    const axes = x.shape.map((_, i) => i).slice(0, -1);
-    let m: Tensor;
-    let v: Tensor;
     if (ctx.training && this.trainable) {
-      m = mean(x, axes);
-      v = variance(x, axes);
+      const out = batchNormTraining(x, this.gamma?.value ?? null, this.beta?.value ?? null, this.args.epsilon);
       const momentum = this.args.momentum;
-      noGrad(() => {
-        const mm = this.movingMean.value.data;
-        const mv = this.movingVariance.value.data;
-        for (let i = 0; i < mm.length; i++) {
-          mm[i] = mm[i] * momentum + m.data[i] * (1 - momentum);
-          mv[i] = mv[i] * momentum + v.data[i] * (1 - momentum);
-        }
-      });
-    } else {
-      m = this.movingMean.value;
-      v = this.movingVariance.value;
+      const mm = this.movingMean.value.data;
+      const mv = this.movingVariance.value.data;
+      for (let i = 0; i < mm.length; i++) {
+        mm[i] = mm[i] * momentum + out.mean[i] * (1 - momentum);
+        mv[i] = mv[i] * momentum + out.variance[i] * (1 - momentum);
+      }
+      return out.y;
     }
-    let y = div(sub(x, m), sqrt(add(v, this.args.epsilon)));
+    let y = div(sub(x, this.movingMean.value), sqrt(add(this.movingVariance.value, this.args.epsilon)));
     if (this.gamma) y = mul(y, this.gamma.value);
     if (this.beta) y = add(y, this.beta.value);
     return y;
