@@ -122,19 +122,13 @@ KERNEL(JsBiasActivation, 5, {
   size_t n;
   const float* x = a.f32(0, &n);
   const long c = a.i64(1);
-  napi_valuetype t;
-  napi_typeof(env, a.v[2], &t);
-  const float* bias = t == napi_null || t == napi_undefined ? nullptr : a.f32(2);
-  bias_activation(x, static_cast<long>(n) / std::max(1L, c), c, bias, static_cast<float>(a.f64(3)), a.f32(4));
+  bias_activation(x, static_cast<long>(n) / std::max(1L, c), c, a.opt_f32(2), static_cast<float>(a.f64(3)), a.f32(4));
 })
 KERNEL(JsBiasActivationGrad, 6, {
   size_t n;
   const float* dy = a.f32(0, &n);
   const long c = a.i64(2);
-  napi_valuetype t;
-  napi_typeof(env, a.v[5], &t);
-  float* db = t == napi_null || t == napi_undefined ? nullptr : a.f32(5);
-  bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<float>(a.f64(3)), a.f32(4), db);
+  bias_activation_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, static_cast<float>(a.f64(3)), a.f32(4), a.opt_f32(5));
 })
 // (x, c, gamma|null, beta|null, eps, y, mean, variance)
 KERNEL(JsBatchNorm, 8, {
