@@ -185,13 +185,14 @@ void bias_activation(const float* x, long rows, long c, const float* bias, float
   });
 }
 
-// dy where y > 0, else 0. Loading g unconditionally (and restrict pointers) lets the compiler turn the select
-// into vector blends: as a branch, a ReLU's random sign pattern mispredicts half the time (6 ns an element
-// instead of well under 1).
+// dy where y > 0, else dy·slope. Written as arithmetic on a 0/1 mask so the compiler emits vector compares: a
+// select or branch is not if-converted here, and a ReLU's random sign pattern then mispredicts half the time
+// (6 ns an element instead of well under 1).
 static void relu_mask(const float* __restrict g, const float* __restrict y, float* __restrict d, long n, float slope) {
+  const float lift = 1.f - slope;
   for (long j = 0; j < n; j++) {
-    const float gv = g[j];
-    d[j] = y[j] > 0.f ? gv : gv * slope;
+    const float pos = static_cast<float>(y[j] > 0.f);
+    d[j] = g[j] * (slope + lift * pos);
   }
 }
 

@@ -2,6 +2,7 @@
 export * from './backend.js';
 export * from './shape.js';
 export * from './tensor.js';
+export { tidy, pooledBytes, setBufferReuse } from './memory.js';
 export * from './ops.js';
 export * from './composed.js';
 export { convolve2d, type ConvolveMode, type ConvolveOptions } from './convolve.js';

@@ -2,10 +2,12 @@
  * Float32 tensors with reverse-mode autograd. A tensor made by an op while gradients are enabled keeps a GradNode:
  * its inputs and one closure mapping the output gradient to the input gradients. backward() walks the graph in
  * reverse topological order (an explicit stack, so deep graphs cannot overflow the JS stack) and then releases it,
- * so nothing from one training step is kept alive into the next. Buffers are ordinary typed arrays reclaimed by the
- * garbage collector: nobody disposes anything by hand.
+ * so nothing from one training step is kept alive into the next. Buffers are ordinary typed arrays; inside tidy()
+ * (memory.ts) the arrays a step allocated are reused by the next one, and a tensor left pointing at a reused array
+ * is marked released.
  */
 import { getBackend } from './backend.js';
+import { trackTensor } from './memory.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 
 export interface GradNode {
@@ -34,7 +36,8 @@ export function noGrad<T>(fn: () => T): T {
 
 export class Tensor {
   readonly shape: readonly number[];
-  data: Float32Array;
+  readonly size: number;
+  #data: Float32Array | null;
   requiresGrad: boolean;
   grad: Tensor | null = null;
   node: GradNode | null = null;
@@ -46,14 +49,35 @@ export class Tensor {
     if (data.length !== sizeOf(shape)) {
       throw new Error(`tensor data has ${data.length} elements but shape ${formatShape(shape)} needs ${sizeOf(shape)}`);
     }
-    this.data = data;
+    this.#data = data;
+    this.size = data.length;
     this.shape = Object.freeze([...shape]);
     this.requiresGrad = requiresGrad;
+    trackTensor(this);
   }
 
-  get size(): number {
-    return this.data.length;
+  /** The values, row-major. Throws once the tidy() scope that made this tensor has handed its array to another. */
+  get data(): Float32Array {
+    const d = this.#data;
+    if (d === null) {
+      throw new Error(`tensor of shape ${formatShape(this.shape)} was released at the end of the tidy() scope (training step) that made it; copy what you need inside the scope, or return the tensor from it`);
+    }
+    return d;
   }
+
+  /** Whether tidy() has reused this tensor's array. */
+  get released(): boolean {
+    return this.#data === null;
+  }
+
+  /** Called by tidy() when this tensor's array goes back to the free list. */
+  release(): void {
+    this.#data = null;
+    this.grad = null;
+    this.node = null;
+    this.source = undefined;
+  }
+
 
   get rank(): number {
     return this.shape.length;

@@ -3,6 +3,7 @@
  * topological order. Sequential builds such a graph from its layer list once the input shape is known, so both kinds
  * share one execution path. Training methods live in src/train; the model delegates to them.
  */
+import { tidy } from '../engine/memory.js';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import type { Logs } from '../train/callbacks.js';
 import type { Optimizer } from '../train/optimizers/index.js';
@@ -132,7 +133,8 @@ export class Model {
 
   /** Inference on a batch: dropout off, moving statistics used, no graph recorded. */
   predictBatch(inputs: Tensor | Tensor[]): Tensor[] {
-    return noGrad(() => this.call(inputs, inferenceContext()));
+    // Intermediate activations go back to the buffer pool; the outputs are kept.
+    return tidy(() => noGrad(() => this.call(inputs, inferenceContext())));
   }
 
   /** Sets the optimizer, per-output losses, loss weights and metrics (see src/train/trainer.ts). */

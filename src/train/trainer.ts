@@ -6,6 +6,7 @@
 import { mean } from '../engine/composed.js';
 import { add, mul } from '../engine/ops.js';
 import { globalRandom, type Random } from '../engine/random.js';
+import { tidy } from '../engine/memory.js';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import { getMetric, type Metric, type MetricSpec } from '../metrics/index.js';
 import type { CallContext, Weight } from '../nn/layer.js';
@@ -144,12 +145,21 @@ export interface StepResult {
 export function trainOnBatch(model: Model, x: Tensor[], y: Tensor[]): StepResult {
   const c = getCompiled(model);
   const weights = model.trainableWeights;
-  const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng });
-  result.total.backward();
-  const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
-  for (const w of weights) w.value.grad = null;
-  noGrad(() => c.optimizer.apply(weights, grads));
-  return { loss: result.total.item(), perOutput: result.perOutput, outputs: result.outputs.map((o) => o.detach()) };
+  // Every array the step allocates is reused by the next step; only copies of the (small) outputs leave it.
+  return tidy(() => {
+    const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng });
+    result.total.backward();
+    const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
+    for (const w of weights) w.value.grad = null;
+    noGrad(() => c.optimizer.apply(weights, grads));
+    const loss = result.total.item();
+    return { loss, perOutput: result.perOutput, outputs: result.outputs.map(copyOf) };
+  });
+}
+
+/** A detached tensor with its own copy of t's values. */
+function copyOf(t: Tensor): Tensor {
+  return new Tensor(t.data.slice(), t.shape);
 }
 
 export interface FitOptions {
@@ -267,11 +277,13 @@ export function evaluateSource(model: Model, source: BatchSource, options: Evalu
     for (let start = 0; start < source.size; start += batchSize) {
       const idx = range(start, Math.min(source.size, start + batchSize));
       const { x, y } = source.batch(idx);
-      const r = forwardLoss(model, c, x, y, { training: false, rng: c.rng });
-      lossSum += r.total.item() * idx.length;
-      r.perOutput.forEach((v, i) => (outLossSums[i] += v * idx.length));
-      r.outputs.forEach((out, i) => {
-        for (const m of outputMetrics[i].metrics) m.update(y[i], out);
+      tidy(() => {
+        const r = forwardLoss(model, c, x, y, { training: false, rng: c.rng });
+        lossSum += r.total.item() * idx.length;
+        r.perOutput.forEach((v, i) => (outLossSums[i] += v * idx.length));
+        r.outputs.forEach((out, i) => {
+          for (const m of outputMetrics[i].metrics) m.update(y[i], out);
+        });
       });
     }
   });
@@ -286,8 +298,7 @@ export function predictSource(model: Model, x: Tensor | Tensor[], batchSize = 25
   const parts: Tensor[][] = model.outputs.map(() => []);
   for (let start = 0; start < n; start += batchSize) {
     const idx = range(start, Math.min(n, start + batchSize));
-    const outs = model.predictBatch(xs.map((t) => takeRows(t, idx)));
-    outs.forEach((o, i) => parts[i].push(o));
+    model.predictBatch(xs.map((t) => takeRows(t, idx))).forEach((o, i) => parts[i].push(o));
   }
   return parts.map((ps) => {
     const row = ps[0].size / ps[0].shape[0];

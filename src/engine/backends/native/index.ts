@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Backend, BinaryOp, Conv2DAttrs, FusedActivation, Pool2DAttrs, UnaryOp } from '../../backend.js';
+import { allocRaw } from '../../memory.js';
 import { sizeOf, type Shape } from '../../shape.js';
 
 interface Addon {
@@ -98,108 +99,108 @@ export function createNativeBackend(): Backend {
   return {
     name: 'native',
     unary(op, x) {
-      const out = new Float32Array(x.length);
+      const out = allocRaw(x.length);
       lib.unary(UNARY.indexOf(op), x, out);
       return out;
     },
     binary(op, a, aShape, b, bShape, outShape) {
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocRaw(sizeOf(outShape));
       lib.binary(BINARY.indexOf(op), a, aShape, b, bShape, out, outShape);
       return out;
     },
     biasActivation(x, shape, bias, act, alpha) {
-      const out = new Float32Array(x.length);
+      const out = allocRaw(x.length);
       lib.biasActivation(x, shape[shape.length - 1] ?? 1, bias, slopeOf(act, alpha), out);
       return out;
     },
     biasActivationGrad(dy, y, shape, act, alpha, withBias) {
       const c = shape[shape.length - 1] ?? 1;
-      const dx = new Float32Array(dy.length);
-      const db = withBias ? new Float32Array(c) : null;
+      const dx = allocRaw(dy.length);
+      const db = withBias ? allocRaw(c) : null;
       lib.biasActivationGrad(dy, y, c, slopeOf(act, alpha), dx, db);
       return [dx, db];
     },
     batchNorm(x, shape, gamma, beta, eps) {
       const c = shape[shape.length - 1];
-      const y = new Float32Array(x.length);
-      const mean = new Float32Array(c);
-      const variance = new Float32Array(c);
+      const y = allocRaw(x.length);
+      const mean = allocRaw(c);
+      const variance = allocRaw(c);
       lib.batchNorm(x, c, gamma, beta, eps, y, mean, variance);
       return [y, mean, variance];
     },
     batchNormGrad(dy, x, shape, mean, variance, gamma, eps) {
       const c = shape[shape.length - 1];
-      const dx = new Float32Array(x.length);
-      const dgamma = new Float32Array(c);
-      const dbeta = new Float32Array(c);
+      const dx = allocRaw(x.length);
+      const dgamma = allocRaw(c);
+      const dbeta = allocRaw(c);
       lib.batchNormGrad(dy, x, c, mean, variance, gamma, eps, dx, dgamma, dbeta);
       return [dx, dgamma, dbeta];
     },
     reduce(op, x, shape, axes) {
-      const out = new Float32Array(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));
+      const out = allocRaw(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));
       lib.reduce(op === 'max', x, shape, axes, out);
       return out;
     },
     permute(x, shape, perm) {
-      const out = new Float32Array(x.length);
+      const out = allocRaw(x.length);
       lib.permute(x, shape, perm, out);
       return out;
     },
     broadcastTo(x, shape, outShape) {
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocRaw(sizeOf(outShape));
       lib.broadcastTo(x, shape, outShape, out);
       return out;
     },
     slice(x, shape, begin, size) {
-      const out = new Float32Array(sizeOf(size));
+      const out = allocRaw(sizeOf(size));
       lib.slice(x, shape, begin, size, out);
       return out;
     },
     pad(x, shape, pads) {
-      const out = new Float32Array(sizeOf(shape.map((d, i) => d + pads[i][0] + pads[i][1])));
+      const out = allocRaw(sizeOf(shape.map((d, i) => d + pads[i][0] + pads[i][1])));
       lib.pad(x, shape, pads.flatMap((p) => [p[0], p[1]]), out);
       return out;
     },
     matmul(a, b, m, k, n, transA, transB) {
-      const out = new Float32Array(m * n);
+      const out = allocRaw(m * n);
       lib.matmul(a, b, m, k, n, transA, transB, out);
       return out;
     },
     conv2d(x, xShape, w, wShape, attrs) {
       const outShape = convOut(xShape, wShape, attrs);
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocRaw(sizeOf(outShape));
       lib.conv2d(x, xShape, w, wShape, convAttrs(attrs), out, outShape);
       return out;
     },
     conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) {
-      const out = new Float32Array(sizeOf(xShape));
+      const out = allocRaw(sizeOf(xShape));
       lib.conv2dBackpropInput(dy, dyShape, w, wShape, xShape, convAttrs(attrs), out);
       return out;
     },
     conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) {
-      const out = new Float32Array(sizeOf(wShape));
+      const out = allocRaw(sizeOf(wShape));
       lib.conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, convAttrs(attrs), out);
       return out;
     },
     maxPool2d(x, xShape, attrs) {
       const outShape = poolOut(xShape, attrs);
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocRaw(sizeOf(outShape));
       lib.maxPool2d(x, xShape, poolAttrs(attrs), out, outShape);
       return out;
     },
     maxPool2dBackprop(x, xShape, dy, dyShape, attrs) {
-      const out = new Float32Array(x.length);
+      const out = allocRaw(x.length);
       lib.maxPool2dBackprop(x, xShape, dy, dyShape, poolAttrs(attrs), out);
       return out;
     },
     avgPool2d(x, xShape, attrs) {
       const outShape = poolOut(xShape, attrs);
-      const out = new Float32Array(sizeOf(outShape));
+      const out = allocRaw(sizeOf(outShape));
       lib.avgPool2d(x, xShape, poolAttrs(attrs), out, outShape);
       return out;
     },
     avgPool2dBackprop(dy, dyShape, xShape, attrs) {
-      const out = new Float32Array(sizeOf(xShape));
+      const out = allocRaw(sizeOf(xShape));
       lib.avgPool2dBackprop(dy, dyShape, xShape, poolAttrs(attrs), out);
       return out;
     },

@@ -2,6 +2,7 @@
  * 2-D convolution of the TypeScript backend: im2col + matmul, NHWC input, [kh, kw, cin, cout] filters.
  * Images are processed in chunks so the column buffer stays bounded.
  */
+import { alloc } from '../../memory.js';
 import type { Conv2DAttrs } from '../../backend.js';
 import type { Shape } from '../../shape.js';
 import { gemmRows, matmul, transpose } from './matmul.js';
@@ -132,9 +133,9 @@ export function conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   const g = geometry(xShape, wShape, attrs);
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(x, w, g.n * pix, g.cin, g.cout, false, false);
-  const out = new Float32Array(g.n * pix * g.cout);
+  const out = alloc(g.n * pix * g.cout);
   const chunk = chunkSize(g);
-  const col = new Float32Array(chunk * pix * g.k);
+  const col = alloc(chunk * pix * g.k);
   for (let n0 = 0; n0 < g.n; n0 += chunk) {
     const nb = Math.min(chunk, g.n - n0);
     im2col(x, g, n0, nb, col);
@@ -148,7 +149,7 @@ export function conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32
   const g = geometry(xShape, wShape, attrs, dyShape);
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(dy, w, g.n * pix, g.cout, g.cin, false, true);
-  const dx = new Float32Array(g.n * g.h * g.w * g.cin);
+  const dx = alloc(g.n * g.h * g.w * g.cin);
   const chunk = chunkSize(g);
   for (let n0 = 0; n0 < g.n; n0 += chunk) {
     const nb = Math.min(chunk, g.n - n0);
@@ -164,15 +165,15 @@ export function conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(x, dy, g.cin, g.n * pix, g.cout, true, false);
   // dWᵀ[cout, k] = dyᵀ · col, computed as rows of length `rows` on both sides.
-  const dwT = new Float32Array(g.cout * g.k);
+  const dwT = alloc(g.cout * g.k);
   const chunk = chunkSize(g);
-  const colT = new Float32Array(chunk * pix * g.k);
+  const colT = alloc(chunk * pix * g.k);
   for (let n0 = 0; n0 < g.n; n0 += chunk) {
     const nb = Math.min(chunk, g.n - n0);
     const rows = nb * pix;
     im2colT(x, g, n0, nb, colT);
     const dyT = transpose(dy.subarray(n0 * pix * g.cout, (n0 + nb) * pix * g.cout), rows, g.cout);
-    const part = new Float32Array(g.cout * g.k);
+    const part = alloc(g.cout * g.k);
     gemmRows(dyT, colT.subarray(0, rows * g.k), g.cout, rows, g.k, part);
     for (let i = 0; i < part.length; i++) dwT[i] += part[i];
   }

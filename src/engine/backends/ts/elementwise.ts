@@ -1,10 +1,11 @@
 /** Elementwise kernels of the TypeScript backend. */
+import { alloc } from '../../memory.js';
 import type { BinaryOp, FusedActivation, UnaryOp } from '../../backend.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../shape.js';
 
 export function unary(op: UnaryOp, x: Float32Array): Float32Array {
   const n = x.length;
-  const y = new Float32Array(n);
+  const y = alloc(n);
   switch (op) {
     case 'neg': for (let i = 0; i < n; i++) y[i] = -x[i]; break;
     case 'exp': for (let i = 0; i < n; i++) y[i] = Math.exp(x[i]); break;
@@ -58,7 +59,7 @@ function scalarFn(op: BinaryOp): (a: number, b: number) => number {
 
 export function binary(op: BinaryOp, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, outShape: Shape): Float32Array {
   const n = sizeOf(outShape);
-  const out = new Float32Array(n);
+  const out = alloc(n);
   // Fast paths: equal sizes, a scalar on either side, or b repeating along the leading dims (bias add).
   if (a.length === n && b.length === n) {
     switch (op) {
@@ -165,7 +166,7 @@ export function biasActivation(x: Float32Array, shape: Shape, bias: Float32Array
   const n = x.length;
   const c = shape.length > 0 ? shape[shape.length - 1] : 1;
   const slope = negativeSlope(act, alpha);
-  const y = new Float32Array(n);
+  const y = alloc(n);
   for (let i = 0; i < n; i += c) {
     for (let j = 0; j < c; j++) {
       const v = bias ? x[i + j] + bias[j] : x[i + j];
@@ -179,7 +180,7 @@ export function biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Sha
   const n = dy.length;
   const c = shape.length > 0 ? shape[shape.length - 1] : 1;
   const slope = negativeSlope(act, alpha);
-  const dx = slope === 1 ? dy.slice() : new Float32Array(n);
+  const dx = slope === 1 ? dy.slice() : alloc(n);
   if (slope !== 1) for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : dy[i] * slope;
   if (!withBias) return [dx, null];
   const acc = new Float64Array(c);
@@ -197,7 +198,7 @@ export function batchNorm(x: Float32Array, shape: Shape, gamma: Float32Array | n
   for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) { const d = x[i + j] - mean[j]; sq[j] += d * d; }
   const variance = Float32Array.from(sq, (s) => s / rows);
   const scale = Float64Array.from(variance, (v, j) => (gamma ? gamma[j] : 1) / Math.sqrt(v + eps));
-  const y = new Float32Array(x.length);
+  const y = alloc(x.length);
   for (let i = 0; i < x.length; i += c) for (let j = 0; j < c; j++) y[i + j] = (x[i + j] - mean[j]) * scale[j] + (beta ? beta[j] : 0);
   return [y, mean, variance];
 }
@@ -215,7 +216,7 @@ export function batchNormGrad(dy: Float32Array, x: Float32Array, shape: Shape, m
     }
   }
   // dx = γ·invStd/N · (N·dy − Σdy − x̂·Σ(dy·x̂)).
-  const dx = new Float32Array(x.length);
+  const dx = alloc(x.length);
   for (let i = 0; i < x.length; i += c) {
     for (let j = 0; j < c; j++) {
       const xhat = (x[i + j] - mean[j]) * invStd[j];

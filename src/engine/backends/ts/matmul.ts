@@ -3,9 +3,10 @@
  * [n,k]), so every inner loop is a contiguous dot product, and C is computed in 4×4 register blocks: 8 loads feed
  * 16 multiply-adds, which is what makes plain JavaScript reach a usable speed. Sums are accumulated in doubles.
  */
+import { alloc } from '../../memory.js';
 
 export function transpose(x: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
+  const out = alloc(rows * cols);
   // Blocked so both sides stay in cache.
   const B = 32;
   for (let r0 = 0; r0 < rows; r0 += B) {
@@ -64,7 +65,7 @@ export function gemmRows(a: Float32Array, bt: Float32Array, m: number, k: number
 }
 
 export function matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): Float32Array {
-  const c = new Float32Array(m * n);
+  const c = alloc(m * n);
   const rowsA = transA ? transpose(a, k, m) : a;
   const rowsB = transB ? b : transpose(b, k, n);
   gemmRows(rowsA, rowsB, m, k, n, c);

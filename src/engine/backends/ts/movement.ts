@@ -1,10 +1,11 @@
 /** Data-movement kernels of the TypeScript backend: permute, broadcast, slice, pad. */
+import { alloc } from '../../memory.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../shape.js';
 
 /** Copies elements of `x` read at `offset + sum(idx[d] * strides[d])` into a fresh array of shape outShape. */
 function gather(x: Float32Array, offset: number, strides: readonly number[], outShape: Shape): Float32Array {
   const n = sizeOf(outShape);
-  const out = new Float32Array(n);
+  const out = alloc(n);
   if (n === 0) return out;
   const rank = outShape.length;
   if (rank === 0) {
@@ -48,7 +49,7 @@ export function slice(x: Float32Array, shape: Shape, begin: readonly number[], s
 
 export function pad(x: Float32Array, shape: Shape, pads: readonly (readonly [number, number])[]): Float32Array {
   const outShape = shape.map((d, i) => d + pads[i][0] + pads[i][1]);
-  const out = new Float32Array(sizeOf(outShape));
+  const out = alloc(sizeOf(outShape));
   const n = x.length;
   if (n === 0) return out;
   const rank = shape.length;

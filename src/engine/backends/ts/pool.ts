@@ -1,4 +1,5 @@
 /** 2-D pooling kernels of the TypeScript backend, NHWC. */
+import { alloc } from '../../memory.js';
 import type { Pool2DAttrs } from '../../backend.js';
 import type { Shape } from '../../shape.js';
 
@@ -41,7 +42,7 @@ function windows(xShape: Shape, attrs: Pool2DAttrs, visit: (o: number, i: number
 export function maxPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array {
   const [oh, ow] = outSize(xShape, attrs);
   const c = xShape[3];
-  const out = new Float32Array(xShape[0] * oh * ow * c).fill(-Infinity);
+  const out = alloc(xShape[0] * oh * ow * c).fill(-Infinity);
   windows(xShape, attrs, (o, i) => {
     for (let k = 0; k < c; k++) if (x[i + k] > out[o + k]) out[o + k] = x[i + k];
   });
@@ -50,8 +51,8 @@ export function maxPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): F
 
 export function maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Pool2DAttrs): Float32Array {
   const c = xShape[3];
-  const dx = new Float32Array(x.length);
-  const best = new Float32Array(dy.length).fill(-Infinity);
+  const dx = alloc(x.length);
+  const best = alloc(dy.length).fill(-Infinity);
   const arg = new Int32Array(dy.length).fill(-1);
   // The first maximum in scan order takes the whole gradient, as TensorFlow does.
   windows(xShape, attrs, (o, i) => {
@@ -70,7 +71,7 @@ export function maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Arr
 export function avgPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array {
   const [oh, ow] = outSize(xShape, attrs);
   const c = xShape[3];
-  const out = new Float32Array(xShape[0] * oh * ow * c);
+  const out = alloc(xShape[0] * oh * ow * c);
   windows(xShape, attrs, (o, i, count) => {
     const inv = 1 / count;
     for (let k = 0; k < c; k++) out[o + k] += x[i + k] * inv;
@@ -80,7 +81,7 @@ export function avgPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): F
 
 export function avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: Pool2DAttrs): Float32Array {
   const c = xShape[3];
-  const dx = new Float32Array(xShape[0] * xShape[1] * xShape[2] * c);
+  const dx = alloc(xShape[0] * xShape[1] * xShape[2] * c);
   windows(xShape, attrs, (o, i, count) => {
     const inv = 1 / count;
     for (let k = 0; k < c; k++) dx[i + k] += dy[o + k] * inv;

@@ -1,4 +1,5 @@
 /** Reduction kernels of the TypeScript backend. */
+import { alloc } from '../../memory.js';
 import type { ReduceOp } from '../../backend.js';
 import { sizeOf, type Shape } from '../../shape.js';
 import { permute } from './movement.js';
@@ -24,7 +25,7 @@ export function reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readon
 
 /** x viewed as [outer, red, inner] reduced over the middle axis. */
 function reduceBlock(op: ReduceOp, x: Float32Array, outer: number, red: number, inner: number): Float32Array {
-  const out = new Float32Array(outer * inner);
+  const out = alloc(outer * inner);
   if (op === 'sum') {
     for (let o = 0; o < outer; o++) {
       const ob = o * inner;
