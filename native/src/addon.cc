@@ -162,6 +162,7 @@ KERNEL(JsMaxPool2DBackprop, 6, { max_pool2d_backprop(a.f32(0), a.shape(1), a.f32
 KERNEL(JsAvgPool2D, 5, { avg_pool2d(a.f32(0), a.shape(1), a.pooling(2), a.f32(3), a.shape(4)); })
 KERNEL(JsAvgPool2DBackprop, 5, { avg_pool2d_backprop(a.f32(0), a.shape(1), a.shape(2), a.pooling(3), a.f32(4)); })
 KERNEL(JsSetThreads, 1, { set_threads(static_cast<int>(a.i64(0))); })
+KERNEL(JsSetConvMode, 1, { set_conv_mode(static_cast<int>(a.i64(0))); })
 
 napi_value JsGetThreads(napi_env env, napi_callback_info) {
   napi_value r;
@@ -198,6 +199,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"avgPool2d", nullptr, JsAvgPool2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool2dBackprop", nullptr, JsAvgPool2DBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, JsSetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setConvMode", nullptr, JsSetConvMode, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"getThreads", nullptr, JsGetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"isa", nullptr, JsIsa, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

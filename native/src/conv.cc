@@ -101,10 +101,33 @@ void gemm(bool parallel, bool ta, bool tb, long m, long n, long k, const float* 
   else sgemm_serial(ta, tb, m, n, k, A, lda, B, ldb, C, ldc, acc);
 }
 
+int conv_mode = 0;
+
+// Which products go direct: measured per shape on AVX-512 (see bench/README.md). Direct wins while the
+// channel counts are small enough that im2col and packing cost more than the arithmetic.
+enum class Product { Forward, Input, Filter };
+bool use_direct(const Geo& g, Product p) {
+  if (!direct_conv_available() || conv_mode == 1) return false;
+  if (p == Product::Input && g.n < get_threads()) return false;  // it parallelizes over images
+  if (conv_mode == 2) return true;
+  switch (p) {
+    // Rows of output pixels are the register block: it needs rows long enough to fill one.
+    case Product::Forward: return g.ow >= 4 && (g.cin <= 64 || (g.ow >= 12 && g.cin <= 128));
+    // Input channels are the vector lanes: too few leave most lanes empty.
+    case Product::Input: return g.ow >= 8 && g.cin >= 12 && g.cin <= 64;
+    // Filters are the vector lanes, and every column block rereads all pixels.
+    default: return g.cout <= 64;
+  }
+}
+
 }  // namespace
+
+void set_conv_mode(int mode) { conv_mode = mode; }
+int get_conv_mode() { return conv_mode; }
 
 void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys) {
   const Geo g = geo(xs, ws, ys, a);
+  if (use_direct(g, Product::Forward)) return conv2d_direct(x, xs, w, ws, a, y, ys);
   if (pointwise(g)) {
     sgemm(false, false, g.n * g.pix, g.cout, g.cin, x, g.cin, w, g.cout, y, g.cout, false);
     return;
@@ -120,6 +143,7 @@ void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, co
 void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                            const Conv2DAttrs& a, float* dx) {
   const Geo g = geo(xs, ws, dys, a);
+  if (use_direct(g, Product::Input)) return conv2d_backprop_input_direct(dy, dys, w, ws, xs, a, dx);
   if (pointwise(g)) {
     sgemm(false, true, g.n * g.pix, g.cin, g.cout, dy, g.cout, w, g.cout, dx, g.cin, false);
     return;
@@ -136,6 +160,7 @@ void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, co
 void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
                             const Conv2DAttrs& a, float* dw) {
   const Geo g = geo(xs, ws, dys, a);
+  if (use_direct(g, Product::Filter)) return conv2d_backprop_filter_direct(x, xs, dy, dys, ws, a, dw);
   if (pointwise(g)) {
     sgemm(true, false, g.cin, g.cout, g.n * g.pix, x, g.cin, dy, g.cout, dw, g.cout, false);
     return;

@@ -172,17 +172,33 @@ void binary(Binary op, const float* a, const Shape& as, const float* b, const Sh
   }
 }
 
-void bias_activation(const float* x, long rows, long c, const float* bias, float slope, float* y) {
-  pool().parallel_for(rows, std::max<long>(1, GRAIN / std::max<long>(1, c)), [&](long s, long e) {
-    for (long r = s; r < e; r++) {
-      const float* xr = x + r * c;
-      float* yr = y + r * c;
-      if (bias) for (long j = 0; j < c; j++) yr[j] = xr[j] + bias[j];
-      else std::memcpy(yr, xr, sizeof(float) * c);
-      if (slope == 0.f) for (long j = 0; j < c; j++) yr[j] = yr[j] > 0.f ? yr[j] : 0.f;
-      else if (slope != 1.f) for (long j = 0; j < c; j++) { const float v = yr[j]; yr[j] = v > 0.f ? v : v * slope; }
+// y = act(x + bias) over a flat run [s, e) whose first element is channel s % c. The bias is tiled into a block
+// of whole channel cycles so the inner loop is a flat, vectorizable loop for any channel count.
+static void bias_act_run(const float* __restrict x, float* __restrict y, long s, long e, long c,
+                         const float* __restrict tile, long tlen, float slope) {
+  long i = s;
+  long phase = s % tlen;
+  while (i < e) {
+    const long len = std::min(e - i, tlen - phase);
+    const float* __restrict bt = tile + phase;
+    const float* __restrict xi = x + i;
+    float* __restrict yi = y + i;
+    // max(v, 0) + slope·min(v, 0): ReLU (slope 0), leaky ReLU, or linear (slope 1), without a branch.
+    for (long j = 0; j < len; j++) {
+      const float v = xi[j] + bt[j];
+      yi[j] = std::max(v, 0.f) + slope * std::min(v, 0.f);
     }
-  });
+    i += len;
+    phase = 0;
+  }
+}
+
+void bias_activation(const float* x, long rows, long c, const float* bias, float slope, float* y) {
+  const long reps = std::max(1L, 256 / std::max(1L, c));
+  std::vector<float> tile(reps * c, 0.f);
+  if (bias)
+    for (long r = 0; r < reps; r++) std::memcpy(tile.data() + r * c, bias, sizeof(float) * c);
+  par(rows * c, [&](long s, long e) { bias_act_run(x, y, s, e, c, tile.data(), reps * c, slope); });
 }
 
 // dy where y > 0, else dy·slope. Written as arithmetic on a 0/1 mask so the compiler emits vector compares: a

@@ -43,6 +43,17 @@ void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, co
 void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
                             const Conv2DAttrs& a, float* dw);
 
+// Direct (implicit-GEMM) convolution on AVX-512, for layers with few channels; conv2d* choose it by shape.
+bool direct_conv_available();
+void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys);
+void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
+                                  const Conv2DAttrs& a, float* dx);
+void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
+                                   const Conv2DAttrs& a, float* dw);
+// 0: choose by shape; 1: always im2col + GEMM; 2: direct wherever it is available (for tests and benchmarks).
+void set_conv_mode(int mode);
+int get_conv_mode();
+
 void max_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys);
 void max_pool2d_backprop(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Pool2DAttrs& a, float* dx);
 void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys);

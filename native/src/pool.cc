@@ -40,37 +40,55 @@ void max_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y,
   });
 }
 
+namespace {
+// The gradient of one window: dy goes to the first cell (in scan order) holding the window's maximum, per
+// channel. Written with 0/1 masks rather than selects or an argmax array, so every loop over channels vectorizes.
+void max_window_grad(const float* __restrict xb, float* __restrict dxb, const float* __restrict g, long w, long c,
+                     long y0, long y1, long x0, long x1, float* __restrict best, float* __restrict open) {
+  for (long k = 0; k < c; k++) {
+    best[k] = -INFINITY;
+    open[k] = 1.f;
+  }
+  for (long iy = y0; iy < y1; iy++)
+    for (long ix = x0; ix < x1; ix++) {
+      const float* __restrict in = xb + (iy * w + ix) * c;
+      for (long k = 0; k < c; k++) best[k] = std::max(best[k], in[k]);
+    }
+  for (long iy = y0; iy < y1; iy++)
+    for (long ix = x0; ix < x1; ix++) {
+      const float* __restrict in = xb + (iy * w + ix) * c;
+      float* __restrict d = dxb + (iy * w + ix) * c;
+      for (long k = 0; k < c; k++) {
+        const float take = static_cast<float>(in[k] == best[k]) * open[k];
+        d[k] += take * g[k];
+        open[k] -= take;
+      }
+    }
+}
+}  // namespace
+
 void max_pool2d_backprop(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Pool2DAttrs& a, float* dx) {
   const long n = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = dys[1], ow = dys[2];
-  std::memset(dx, 0, sizeof(float) * n * h * w * c);
-  // Windows of one image can overlap, so images (not rows) are the unit of parallel work here.
-  pool().parallel_for(n, 1, [&](long b0, long b1) {
-    std::vector<float> best(c);
-    std::vector<int> arg(c);
-    for (long b = b0; b < b1; b++) {
+  // Windows that do not overlap vertically make output rows independent; otherwise whole images are the unit.
+  const bool rows_apart = a.sh >= a.ph;
+  const long units = rows_apart ? n * oh : n;
+  pool().parallel_for(units, 1, [&](long u0, long u1) {
+    std::vector<float> best(c), open(c);
+    for (long u = u0; u < u1; u++) {
+      const long b = rows_apart ? u / oh : u;
       const float* xb = x + b * h * w * c;
       float* dxb = dx + b * h * w * c;
-      for (long oy = 0; oy < oh; oy++) {
+      const long oy0 = rows_apart ? u % oh : 0, oy1 = rows_apart ? oy0 + 1 : oh;
+      // Zero exactly the input rows this unit owns (all of them for the last row, or a whole image).
+      const long r0 = rows_apart ? std::max(0L, oy0 * a.sh - a.pt) : 0;
+      const long r1 = rows_apart ? (oy0 == oh - 1 ? h : std::min(h, (oy0 + 1) * a.sh - a.pt)) : h;
+      if (rows_apart && oy0 == 0) std::memset(dxb, 0, sizeof(float) * r0 * w * c);
+      if (r1 > r0) std::memset(dxb + r0 * w * c, 0, sizeof(float) * (r1 - r0) * w * c);
+      for (long oy = oy0; oy < oy1; oy++) {
         const long y0 = std::max(0L, oy * a.sh - a.pt), y1 = std::min(h, oy * a.sh - a.pt + a.ph);
         for (long ox = 0; ox < ow; ox++) {
           const long x0 = std::max(0L, ox * a.sw - a.pl), x1 = std::min(w, ox * a.sw - a.pl + a.pw);
-          std::fill(best.begin(), best.end(), -INFINITY);
-          std::fill(arg.begin(), arg.end(), -1);
-          for (long iy = y0; iy < y1; iy++)
-            for (long ix = x0; ix < x1; ix++) {
-              const int base = static_cast<int>((iy * w + ix) * c);
-              const float* in = xb + base;
-              // Selects, not branches: on real activations "is this the new maximum" is a coin toss.
-              for (long k = 0; k < c; k++) {
-                const float v = in[k];
-                const bool gt = v > best[k];
-                best[k] = gt ? v : best[k];
-                arg[k] = gt ? base + static_cast<int>(k) : arg[k];
-              }
-            }
-          const float* g = dy + ((b * oh + oy) * ow + ox) * c;
-          for (long k = 0; k < c; k++)
-            if (arg[k] >= 0) dxb[arg[k]] += g[k];
+          max_window_grad(xb, dxb, dy + ((b * oh + oy) * ow + ox) * c, w, c, y0, y1, x0, x1, best.data(), open.data());
         }
       }
     }

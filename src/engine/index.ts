@@ -7,4 +7,4 @@ export * from './ops.js';
 export * from './composed.js';
 export { convolve2d, type ConvolveMode, type ConvolveOptions } from './convolve.js';
 export { Random, setSeed, globalRandom } from './random.js';
-export { getThreads, setThreads, nativeIsa } from './backends/native/index.js';
+export { getThreads, setThreads, nativeIsa, setConvAlgorithm } from './backends/native/index.js';

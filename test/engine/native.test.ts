@@ -4,9 +4,9 @@
  * to a relative 1e-4. Skipped, visibly, when the addon is not built.
  */
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import type { Backend, BinaryOp, Conv2DAttrs, Pool2DAttrs, UnaryOp } from '../../src/engine/backend.js';
-import { createNativeBackend, loadAddon, nativeLoadError } from '../../src/engine/backends/native/index.js';
+import { createNativeBackend, loadAddon, nativeLoadError, setConvAlgorithm } from '../../src/engine/backends/native/index.js';
 import { createTsBackend } from '../../src/engine/backends/ts/index.js';
 import { Random } from '../../src/engine/index.js';
 
@@ -134,11 +134,15 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
-  test('conv2d forward and both gradients on random shapes', () => {
-    for (let trial = 0; trial < 24; trial++) {
+  for (const algorithm of ['gemm', 'direct', 'auto'] as const)
+  test(`conv2d forward and both gradients on random shapes (${algorithm} algorithm)`, () => {
+    setConvAlgorithm(algorithm);
+    after(() => setConvAlgorithm('auto'));
+    for (let trial = 0; trial < 30; trial++) {
       const n = trial % 4 === 0 ? 1 : int(2, 5);
-      const cin = int(1, 9);
-      const cout = int(1, 19);
+      // Some channel counts beyond one 16-lane vector and beyond one 64-wide column block.
+      const cin = trial % 6 === 5 ? int(17, 40) : int(1, 9);
+      const cout = trial % 5 === 4 ? int(33, 70) : int(1, 19);
       const kh = int(1, 5);
       const kw = int(1, 5);
       const stride = int(1, 2);
@@ -170,8 +174,11 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
-  test('conv2d at training sizes (batch 64, 32×32, 3→16 and 16→32 channels)', () => {
-    for (const [h, cin, cout, stride] of [[32, 3, 16, 1], [32, 16, 16, 2], [16, 16, 32, 1]]) {
+  for (const algorithm of ['gemm', 'direct'] as const)
+  test(`conv2d at training sizes (batch 64, 32×32, 3→16, 16→16 stride 2, 16→32 and 32→64 channels; ${algorithm} algorithm)`, () => {
+    setConvAlgorithm(algorithm);
+    after(() => setConvAlgorithm('auto'));
+    for (const [h, cin, cout, stride] of [[32, 3, 16, 1], [32, 16, 16, 2], [16, 16, 32, 1], [8, 32, 64, 1]]) {
       const xs = [64, h, h, cin];
       const ws = [3, 3, cin, cout];
       const o = Math.ceil(h / stride);

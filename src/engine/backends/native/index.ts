@@ -32,6 +32,7 @@ interface Addon {
   avgPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
   avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
   setThreads(n: number): void;
+  setConvMode(mode: number): void;
   getThreads(): number;
   isa(): string;
 }
@@ -217,6 +218,16 @@ export function setThreads(n: number): void {
   const lib = loadAddon();
   if (!lib) throw new Error(`cannot set threads: ${loadError}`);
   lib.setThreads(n);
+}
+
+/**
+ * How the native backend computes convolutions: 'auto' picks by shape, 'gemm' always uses im2col + GEMM, and
+ * 'direct' uses the direct AVX-512 kernels wherever the CPU has them. For conformance tests and benchmarks.
+ */
+export function setConvAlgorithm(mode: 'auto' | 'gemm' | 'direct'): void {
+  const lib = loadAddon();
+  if (!lib) throw new Error(`cannot set the convolution algorithm: ${loadError}`);
+  lib.setConvMode(mode === 'auto' ? 0 : mode === 'gemm' ? 1 : 2);
 }
 
 /** The instruction set the native GEMM uses: avx512, avx2 or portable. */

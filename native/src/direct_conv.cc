@@ -1,0 +1,302 @@
+// Direct convolution for AVX-512 ("implicit GEMM"): the three convolution products read the input, the output
+// gradient and the filters where they lie, with no im2col matrix and no packing. For the few-channel layers of
+// small CNNs (3 to 64 channels) those copies cost more than the arithmetic; here every step of the inner loop is
+// one or a few vector loads of 16 output channels and a broadcast-FMA per register-blocked row.
+//
+// One micro-kernel serves all three: C[P rows][V·16 columns] (+)= Σ_taps Σ_t A(p, t) · B(t, columns), where
+// A(p, t) = a[aoff[tap] + p·as + t·at] and B(t, ·) = b[boff[tap] + t·ldb + ·]. Which array plays A, B and C, and
+// what the taps are, is what tells the forward pass, the input gradient and the filter gradient apart.
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "kernels.h"
+#include "threadpool.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CONVLAB_DIRECT 1
+#endif
+
+namespace convlab {
+
+#ifdef CONVLAB_DIRECT
+namespace {
+
+struct Micro {
+  const float* a;
+  long as, at, T;
+  const long* aoff;
+  const long* boff;
+  long ntaps;
+  const float* b;
+  long ldb;
+  float* c;
+  long cs;
+  __mmask16 last;  // lanes of the last column vector that exist
+  bool accumulate; // add to C instead of overwriting it
+};
+
+template <int P, int V>
+__attribute__((target("avx512f"))) void micro(const Micro& m) {
+  __m512 acc[P][V];
+#pragma GCC unroll 28
+  for (int p = 0; p < P; p++)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) acc[p][v] = _mm512_setzero_ps();
+  const long as = m.as, at = m.at, ldb = m.ldb, T = m.T;
+  for (long tap = 0; tap < m.ntaps; tap++) {
+    const float* pa = m.a + m.aoff[tap];
+    const float* pb = m.b + m.boff[tap];
+    for (long t = 0; t < T; t++, pa += at, pb += ldb) {
+      __m512 bv[V];
+#pragma GCC unroll 4
+      for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_ps(pb + 16 * v);
+      bv[V - 1] = _mm512_maskz_loadu_ps(m.last, pb + 16 * (V - 1));
+#pragma GCC unroll 28
+      for (int p = 0; p < P; p++) {
+        const __m512 av = _mm512_set1_ps(pa[p * as]);
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++) acc[p][v] = _mm512_fmadd_ps(av, bv[v], acc[p][v]);
+      }
+    }
+  }
+#pragma GCC unroll 28
+  for (int p = 0; p < P; p++) {
+    float* cr = m.c + p * m.cs;
+#pragma GCC unroll 4
+    for (int v = 0; v < V; v++) {
+      const __mmask16 k = v == V - 1 ? m.last : static_cast<__mmask16>(0xFFFF);
+      __m512 r = acc[p][v];
+      if (m.accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, cr + 16 * v));
+      _mm512_mask_storeu_ps(cr + 16 * v, k, r);
+    }
+  }
+}
+
+using MicroFn = void (*)(const Micro&);
+// Rows per block for V column vectors: P·V accumulators of the 32 registers, leaving room for B and A.
+constexpr int kMaxRows[5] = {0, 28, 14, 9, 7};
+
+template <int V, size_t... P>
+constexpr std::array<MicroFn, sizeof...(P)> row_table(std::index_sequence<P...>) {
+  return {&micro<static_cast<int>(P) + 1, V>...};
+}
+
+const MicroFn* table(int v) {
+  static const auto t1 = row_table<1>(std::make_index_sequence<28>());
+  static const auto t2 = row_table<2>(std::make_index_sequence<14>());
+  static const auto t3 = row_table<3>(std::make_index_sequence<9>());
+  static const auto t4 = row_table<4>(std::make_index_sequence<7>());
+  switch (v) {
+    case 1: return t1.data();
+    case 2: return t2.data();
+    case 3: return t3.data();
+    default: return t4.data();
+  }
+}
+
+void run_micro(int rows, int v, const Micro& m) { table(v)[rows - 1](m); }
+
+__mmask16 lanes(long n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1u); }
+
+// Column blocks of at most 64 (4 vectors), as even as the vector count allows.
+template <class F>
+void column_blocks(long n, F f) {
+  for (long c0 = 0; c0 < n; c0 += 64) {
+    const long w = std::min(64L, n - c0);
+    f(c0, w, static_cast<int>((w + 15) / 16));
+  }
+}
+
+// Splits `len` rows into blocks of at most `most`, of nearly equal size (32 pixels → 16 + 16, not 28 + 4).
+template <class F>
+void row_blocks(long len, int most, F f) {
+  const long blocks = (len + most - 1) / most;
+  const long base = len / blocks, extra = len % blocks;
+  long r0 = 0;
+  for (long i = 0; i < blocks; i++) {
+    const long r = base + (i < extra ? 1 : 0);
+    f(r0, static_cast<int>(r));
+    r0 += r;
+  }
+}
+
+struct Geo {
+  long n, h, w, cin, kh, kw, cout, oh, ow;
+  long hp, wp;  // padded input size
+  Conv2DAttrs a;
+};
+
+Geo geo(const Shape& xs, const Shape& ws, long oh, long ow, const Conv2DAttrs& a) {
+  return {xs[0], xs[1], xs[2], xs[3], ws[0], ws[1], ws[3], oh, ow, xs[1] + a.pt + a.pb, xs[2] + a.pl + a.pr, a};
+}
+
+bool has_padding(const Geo& g) { return g.a.pt || g.a.pb || g.a.pl || g.a.pr; }
+
+// x zero-padded to [n, hp, wp, cin] (parallel over images).
+void pad_input(const float* x, const Geo& g, float* xp) {
+  pool().parallel_for(g.n, 1, [&](long s, long e) {
+    for (long b = s; b < e; b++) {
+      float* o = xp + b * g.hp * g.wp * g.cin;
+      std::memset(o, 0, sizeof(float) * g.hp * g.wp * g.cin);
+      for (long y = 0; y < g.h; y++)
+        std::memcpy(o + ((y + g.a.pt) * g.wp + g.a.pl) * g.cin, x + ((b * g.h + y) * g.w) * g.cin, sizeof(float) * g.w * g.cin);
+    }
+  });
+}
+
+// Scratch arrays kept between calls (kernels are called from the JS thread only), so a training step does not
+// fault in fresh pages for them every time.
+std::vector<float>& scratch(int which) {
+  static std::vector<float> bufs[2];
+  return bufs[which];
+}
+
+const float* padded(const float* x, const Geo& g, std::vector<float>& buf) {
+  if (!has_padding(g)) return x;
+  if (buf.size() < static_cast<size_t>(g.n * g.hp * g.wp * g.cin)) buf.resize(g.n * g.hp * g.wp * g.cin);
+  pad_input(x, g, buf.data());
+  return buf.data();
+}
+
+}  // namespace
+
+bool direct_conv_available() {
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return ok;
+}
+
+void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y,
+                   const Shape& ys) {
+  const Geo g = geo(xs, ws, ys[1], ys[2], a);
+  const float* xp = padded(x, g, scratch(0));
+  const long ntaps = g.kh * g.kw;
+  std::vector<long> aoff(ntaps), boff(ntaps);
+  for (long ky = 0; ky < g.kh; ky++)
+    for (long kx = 0; kx < g.kw; kx++) {
+      aoff[ky * g.kw + kx] = (ky * a.dh * g.wp + kx * a.dw) * g.cin;
+      boff[ky * g.kw + kx] = (ky * g.kw + kx) * g.cin * g.cout;
+    }
+  // Output rows (image, oy) are independent: split them across threads.
+  pool().parallel_for(g.n * g.oh, 1, [&](long s, long e) {
+    for (long r = s; r < e; r++) {
+      const long b = r / g.oh, oy = r % g.oh;
+      const float* xrow = xp + ((b * g.hp + oy * a.sh) * g.wp) * g.cin;
+      float* yrow = y + r * g.ow * g.cout;
+      column_blocks(g.cout, [&](long c0, long cw, int v) {
+        row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
+          Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, g.cin, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
+                  yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false};
+          run_micro(rows, v, m);
+        });
+      });
+    }
+  });
+}
+
+void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
+                                  const Conv2DAttrs& a, float* dx) {
+  const Geo g = geo(xs, ws, dys[1], dys[2], a);
+  const long ntaps = g.kh * g.kw;
+  // wt[tap][co][ci]: per tap, the filters transposed so the input channels are the contiguous columns.
+  std::vector<float> wt(ntaps * g.cout * g.cin);
+  for (long t = 0; t < ntaps; t++)
+    for (long ci = 0; ci < g.cin; ci++)
+      for (long co = 0; co < g.cout; co++) wt[(t * g.cout + co) * g.cin + ci] = w[(t * g.cin + ci) * g.cout + co];
+  const bool pad = has_padding(g);
+  std::vector<float>& dxbuf = scratch(1);
+  if (pad && dxbuf.size() < static_cast<size_t>(g.n * g.hp * g.wp * g.cin)) dxbuf.resize(g.n * g.hp * g.wp * g.cin);
+  float* dxp = pad ? dxbuf.data() : dx;
+  const long zero = 0;
+  // Images are independent (rows of one image overlap through the taps): whole images per thread.
+  pool().parallel_for(g.n, 1, [&](long s, long e) {
+    for (long b = s; b < e; b++) {
+      float* dimg = dxp + b * g.hp * g.wp * g.cin;
+      std::memset(dimg, 0, sizeof(float) * g.hp * g.wp * g.cin);
+      for (long oy = 0; oy < g.oh; oy++) {
+        const float* dyrow = dy + ((b * g.oh + oy) * g.ow) * g.cout;
+        column_blocks(g.cin, [&](long c0, long cw, int v) {
+          row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
+            for (long ky = 0; ky < g.kh; ky++)
+              for (long kx = 0; kx < g.kw; kx++) {
+                float* c = dimg + ((oy * a.sh + ky * a.dh) * g.wp + ox0 * a.sw + kx * a.dw) * g.cin + c0;
+                Micro m{dyrow + ox0 * g.cout, g.cout, 1, g.cout, &zero, &zero, 1, wt.data() + (ky * g.kw + kx) * g.cout * g.cin + c0,
+                        g.cin, c, a.sw * g.cin, lanes(cw - 16 * (v - 1)), true};
+                run_micro(rows, v, m);
+              }
+          });
+        });
+      }
+      if (pad)
+        for (long yy = 0; yy < g.h; yy++)
+          std::memcpy(dx + ((b * g.h + yy) * g.w) * g.cin, dimg + ((yy + a.pt) * g.wp + a.pl) * g.cin, sizeof(float) * g.w * g.cin);
+    }
+  });
+}
+
+void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
+                                   const Conv2DAttrs& a, float* dw) {
+  const Geo g = geo(xs, ws, dys[1], dys[2], a);
+  const float* xp = padded(x, g, scratch(0));
+  const long wsize = g.kh * g.kw * g.cin * g.cout;
+  // With dw == 1, one filter row's (kx, ci) pairs are contiguous in the input: kw·cin rows of C with stride 1.
+  // Otherwise each kx is its own group of cin rows.
+  const long groups = a.dw == 1 ? 1 : g.kw;
+  const long grows = a.dw == 1 ? g.kw * g.cin : g.cin;
+  const int threads = std::max(1, std::min<int>(get_threads(), static_cast<int>(g.n * g.oh)));
+  // Each task sums a fixed range of output rows into its own double buffer, in chunks of about 256 pixels summed
+  // in float registers (one register chain over all pixels would lose precision); buffers are added in task order.
+  std::vector<std::vector<double>> partial(threads, std::vector<double>(wsize, 0.0));
+  const long rows_total = g.n * g.oh, per = (rows_total + threads - 1) / threads;
+  const long chunk_rows = std::max(1L, 256 / std::max(1L, g.ow));
+  pool().run_tasks(threads, [&](int t) {
+    const long r0 = t * per, r1 = std::min(rows_total, r0 + per);
+    if (r0 >= r1) return;
+    std::vector<long> aoff(r1 - r0), boff(r1 - r0);
+    float tile[28 * 64];
+    double* part = partial[t].data();
+    for (long ky = 0; ky < g.kh; ky++) {
+      for (long r = r0; r < r1; r++) {
+        const long b = r / g.oh, oy = r % g.oh;
+        aoff[r - r0] = ((b * g.hp + oy * a.sh + ky * a.dh) * g.wp) * g.cin;
+        boff[r - r0] = r * g.ow * g.cout;
+      }
+      for (long grp = 0; grp < groups; grp++) {
+        const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
+        column_blocks(g.cout, [&](long c0, long cw, int v) {
+          row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
+            // Row q of the group is (kx, ci) = (q / cin, q % cin) when dw == 1, else ci = q with kx = grp.
+            const long krow = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin + q0;
+            for (long c = 0; c < r1 - r0; c += chunk_rows) {
+              Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data() + c, boff.data() + c, std::min(chunk_rows, r1 - r0 - c),
+                      dy + c0, g.cout, tile, 64, lanes(cw - 16 * (v - 1)), false};
+              run_micro(rows, v, m);
+              for (int q = 0; q < rows; q++)
+                for (long j = 0; j < cw; j++) part[(krow + q) * g.cout + c0 + j] += tile[q * 64 + j];
+            }
+          });
+        });
+      }
+    }
+  });
+  for (long i = 0; i < wsize; i++) {
+    double sum = 0;
+    for (int t = 0; t < threads; t++) sum += partial[t][i];
+    dw[i] = static_cast<float>(sum);
+  }
+}
+
+#else
+bool direct_conv_available() { return false; }
+void conv2d_direct(const float*, const Shape&, const float*, const Shape&, const Conv2DAttrs&, float*, const Shape&) {}
+void conv2d_backprop_input_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}
+void conv2d_backprop_filter_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}
+#endif
+
+}  // namespace convlab
