@@ -258,30 +258,32 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
   pool().run_tasks(threads, [&](int t) {
     const long r0 = t * per, r1 = std::min(rows_total, r0 + per);
     if (r0 >= r1) return;
-    std::vector<long> aoff(r1 - r0), boff(r1 - r0);
+    std::vector<long> aoff(chunk_rows), boff(chunk_rows);
     float tile[28 * 64];
     double* part = partial[t].data();
-    for (long ky = 0; ky < g.kh; ky++) {
-      for (long r = r0; r < r1; r++) {
-        const long b = r / g.oh, oy = r % g.oh;
-        aoff[r - r0] = ((b * g.hp + oy * a.sh + ky * a.dh) * g.wp) * g.cin;
-        boff[r - r0] = r * g.ow * g.cout;
-      }
-      for (long grp = 0; grp < groups; grp++) {
-        const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
-        column_blocks(g.cout, [&](long c0, long cw, int v) {
-          row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
-            // Row q of the group is (kx, ci) = (q / cin, q % cin) when dw == 1, else ci = q with kx = grp.
-            const long krow = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin + q0;
-            for (long c = 0; c < r1 - r0; c += chunk_rows) {
-              Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data() + c, boff.data() + c, std::min(chunk_rows, r1 - r0 - c),
-                      dy + c0, g.cout, tile, 64, lanes(cw - 16 * (v - 1)), false};
+    // Chunks outermost: a chunk's input and gradient rows stay in cache while every filter block is summed.
+    for (long c = r0; c < r1; c += chunk_rows) {
+      const long rows_here = std::min(chunk_rows, r1 - c);
+      for (long ky = 0; ky < g.kh; ky++) {
+        for (long r = c; r < c + rows_here; r++) {
+          const long b = r / g.oh, oy = r % g.oh;
+          aoff[r - c] = ((b * g.hp + oy * a.sh + ky * a.dh) * g.wp) * g.cin;
+          boff[r - c] = r * g.ow * g.cout;
+        }
+        for (long grp = 0; grp < groups; grp++) {
+          const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
+          column_blocks(g.cout, [&](long c0, long cw, int v) {
+            row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
+              // Row q of the group is (kx, ci) = (q / cin, q % cin) when dw == 1, else ci = q with kx = grp.
+              const long krow = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin + q0;
+              Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data(), boff.data(), rows_here, dy + c0, g.cout, tile, 64,
+                      lanes(cw - 16 * (v - 1)), false};
               run_micro(rows, v, m);
               for (int q = 0; q < rows; q++)
                 for (long j = 0; j < cw; j++) part[(krow + q) * g.cout + c0 + j] += tile[q * 64 + j];
-            }
+            });
           });
-        });
+        }
       }
     }
   });

@@ -13,28 +13,40 @@ ThreadPool::ThreadPool(int threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
+    stop_.store(true);
   }
   start_cv_.notify_all();
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+// About a millisecond of spinning before a worker sleeps.
+constexpr long kSpins = 20000;
+}  // namespace
+
 void ThreadPool::worker_loop() {
   long seen = 0;
   for (;;) {
-    const std::function<void(int)>* job;
-    int tasks;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      start_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-      tasks = job_tasks_;
+    long spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed) && spins < kSpins) {
+      cpu_relax();
+      spins++;
     }
+    if (generation_.load(std::memory_order_acquire) == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      start_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+    }
+    if (stop_.load()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    const std::function<void(int)>* job = job_;
+    const int tasks = job_tasks_;
     for (int t; (t = next_task_.fetch_add(1)) < tasks;) (*job)(t);
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--pending_ == 0) done_cv_.notify_one();
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
@@ -44,18 +56,22 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
     for (int t = 0; t < tasks; t++) fn(t);
     return;
   }
+  job_ = &fn;
+  job_tasks_ = tasks;
+  next_task_.store(0);
+  pending_.store(static_cast<int>(workers_.size()));
   {
+    // Under the lock, so a worker between its last check and its wait cannot miss the new generation.
     std::lock_guard<std::mutex> lock(mu_);
-    job_ = &fn;
-    job_tasks_ = tasks;
-    next_task_.store(0);
-    pending_ = static_cast<int>(workers_.size());
-    generation_++;
+    generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
   for (int t; (t = next_task_.fetch_add(1)) < tasks;) fn(t);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_cv_.wait(lock, [&] { return pending_ == 0; });
+  // Every worker checks in, even one that found no task left, before job_ may change.
+  for (long spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
+    if (spins < kSpins) cpu_relax();
+    else std::this_thread::yield();
+  }
   job_ = nullptr;
 }
 

@@ -1,5 +1,7 @@
 // A fixed pool of worker threads running parallel_for over index ranges. The calling thread takes part, so a
 // pool of size 1 runs everything inline. Only one parallel region runs at a time (calls come from the JS thread).
+// Between regions the workers spin for a while before sleeping: a training step issues dozens of kernels in a
+// row, and waking a sleeping thread through the kernel costs tens of microseconds each time.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -24,13 +26,13 @@ class ThreadPool {
   void worker_loop();
   std::vector<std::thread> workers_;
   std::mutex mu_;
-  std::condition_variable start_cv_, done_cv_;
+  std::condition_variable start_cv_;
   const std::function<void(int)>* job_ = nullptr;
   int job_tasks_ = 0;
   std::atomic<int> next_task_{0};
-  int pending_ = 0;
-  long generation_ = 0;
-  bool stop_ = false;
+  std::atomic<int> pending_{0};
+  std::atomic<long> generation_{0};
+  std::atomic<bool> stop_{false};
 };
 
 ThreadPool& pool();
