@@ -144,6 +144,31 @@ KERNEL(JsBatchNormGrad, 10, {
   const long c = a.i64(2);
   batch_norm_grad(dy, a.f32(1), static_cast<long>(n) / std::max(1L, c), c, a.f32(3), a.f32(4), a.opt_f32(5), static_cast<float>(a.f64(6)), a.f32(7), a.f32(8), a.f32(9));
 })
+// (z, t, c, loss, logp)
+KERNEL(JsSoftmaxCrossEntropy, 5, {
+  size_t n;
+  const float* z = a.f32(0, &n);
+  const long c = std::max(1L, a.i64(2));
+  softmax_cross_entropy(z, a.f32(1), static_cast<long>(n) / c, c, a.f32(3), a.f32(4));
+})
+// (dl, logp, t, c, dz)
+KERNEL(JsSoftmaxCrossEntropyGrad, 5, {
+  size_t rows;
+  const float* dl = a.f32(0, &rows);
+  softmax_cross_entropy_grad(dl, a.f32(1), a.f32(2), static_cast<long>(rows), std::max(1L, a.i64(3)), a.f32(4));
+})
+// (p, g, v|null, lr, momentum, nesterov)
+KERNEL(JsSgdUpdate, 6, {
+  size_t n;
+  float* p = a.f32(0, &n);
+  sgd_update(p, a.f32(1), a.opt_f32(2), static_cast<long>(n), a.f64(3), a.f64(4), a.flag(5));
+})
+// (p, g, m, v, vhat|null, alpha, beta1, beta2, eps)
+KERNEL(JsAdamUpdate, 9, {
+  size_t n;
+  float* p = a.f32(0, &n);
+  adam_update(p, a.f32(1), a.f32(2), a.f32(3), a.opt_f32(4), static_cast<long>(n), a.f64(5), a.f64(6), a.f64(7), a.f64(8));
+})
 KERNEL(JsReduce, 5, { reduce(a.flag(0), a.f32(1), a.shape(2), a.shape(3), a.f32(4)); })
 KERNEL(JsPermute, 4, { permute(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
 KERNEL(JsBroadcastTo, 4, { broadcast_to(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
@@ -185,6 +210,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"biasActivationGrad", nullptr, JsBiasActivationGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNorm", nullptr, JsBatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"batchNormGrad", nullptr, JsBatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxCrossEntropy", nullptr, JsSoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxCrossEntropyGrad", nullptr, JsSoftmaxCrossEntropyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, JsSgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, JsAdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, JsReduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"permute", nullptr, JsPermute, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastTo", nullptr, JsBroadcastTo, nullptr, nullptr, nullptr, napi_default, nullptr},

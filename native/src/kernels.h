@@ -31,6 +31,13 @@ void batch_norm(const float* x, long rows, long c, const float* gamma, const flo
                 float* mean, float* variance);
 void batch_norm_grad(const float* dy, const float* x, long rows, long c, const float* mean, const float* variance,
                      const float* gamma, float eps, float* dx, float* dgamma, float* dbeta);
+// Softmax cross-entropy over rows of c logits against target distributions t: loss per row and log-softmax.
+void softmax_cross_entropy(const float* z, const float* t, long rows, long c, float* loss, float* logp);
+void softmax_cross_entropy_grad(const float* dl, const float* logp, const float* t, long rows, long c, float* dz);
+// Optimizer steps in place (Keras 3 formulas); v / vhat may be null (plain SGD, Adam without AMSGrad).
+void sgd_update(float* p, const float* g, float* v, long n, double lr, double momentum, bool nesterov);
+void adam_update(float* p, const float* g, float* m, float* v, float* vhat, long n, double alpha, double beta1, double beta2,
+                 double eps);
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out);
 void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out);
 void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out);

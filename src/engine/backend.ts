@@ -1,7 +1,8 @@
 /**
  * The kernel contract. A backend implements these kernels over contiguous row-major Float32Arrays and nothing else:
  * autograd, shape checks and every composed op live in the engine core, so a second backend (the native addon)
- * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array.
+ * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array, except
+ * the optimizer updates, which work in place on the parameter and slot arrays they are given.
  */
 import { createNativeBackend, loadAddon, nativeLoadError } from './backends/native/index.js';
 import { createTsBackend } from './backends/ts/index.js';
@@ -53,6 +54,20 @@ export interface Backend {
   batchNorm(x: Float32Array, shape: Shape, gamma: Float32Array | null, beta: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
   /** Its adjoint: [dx, dγ, dβ] from dy, x and the batch statistics the forward pass returned. */
   batchNormGrad(dy: Float32Array, x: Float32Array, shape: Shape, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
+  /**
+   * Softmax cross-entropy over the last axis, rows = every other axis: loss[r] =
+   * −Σ_j t[r,j]·log softmax(z[r])_j. Returns [loss per row, log-softmax of z] (the latter for the backward pass).
+   */
+  softmaxCrossEntropy(logits: Float32Array, targets: Float32Array, shape: Shape): [Float32Array, Float32Array];
+  /** dz[r,j] = dloss[r]·(softmax(z)[r,j]·Σ_k t[r,k] − t[r,j]), from the log-softmax the forward pass returned. */
+  softmaxCrossEntropyGrad(dloss: Float32Array, logSoftmax: Float32Array, targets: Float32Array, shape: Shape): Float32Array;
+  /** One SGD step in place (Keras 3): v = μ·v − lr·g; p += v, or p += μ·v − lr·g with Nesterov; p −= lr·g when μ = 0. */
+  sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
+  /**
+   * One Adam step in place (Keras 3): m += (g − m)(1 − β1); v += (g² − v)(1 − β2); with AMSGrad vhat = max(vhat, v);
+   * p −= alpha·m / (sqrt(vhat or v) + ε), alpha carrying the bias correction.
+   */
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
   /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */
   reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
   permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array;

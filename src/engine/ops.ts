@@ -116,6 +116,26 @@ export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivat
   });
 }
 
+// ---- softmax cross-entropy ---------------------------------------------------------------------------------
+
+/**
+ * −Σ t·log softmax(z) over the last axis, one value per row: the loss of a softmax classifier as one op, exact for
+ * any logits (no overflow), with a one-pass backward. targets has the logits' shape (one-hot or smoothed rows).
+ */
+export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  if (!shapesEqual(logits.shape, targets.shape) || logits.rank < 1) {
+    throw new Error(`softmaxCrossEntropy: targets must have the logits' shape ${formatShape(logits.shape)}, got ${formatShape(targets.shape)}`);
+  }
+  const [loss, logp] = getBackend().softmaxCrossEntropy(logits.data, targets.data, logits.shape);
+  const y = new Tensor(loss, logits.shape.slice(0, -1));
+  return record(y, 'softmaxCrossEntropy', [logits, targets], (dy) => {
+    const dz = logits.requiresGrad ? new Tensor(getBackend().softmaxCrossEntropyGrad(dy.data, logp, targets.data, logits.shape), logits.shape) : null;
+    // d/dt = −log softmax(z), broadcast along the row.
+    const dt = targets.requiresGrad ? mul(neg(new Tensor(logp, logits.shape)), reshape(dy, [...dy.shape, 1])) : null;
+    return [dz, dt];
+  });
+}
+
 // ---- batch normalization (training mode) -------------------------------------------------------------------
 
 export interface BatchNormResult {

@@ -99,6 +99,35 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('fused softmax cross-entropy and its gradient', () => {
+    for (const shape of [[128, 10], [3, 7], [1, 1], [5, 4, 33]]) {
+      const n = size(shape);
+      const z = rand(n, -20, 20);
+      const t = rand(n, 0, 1);
+      const dl = rand(n / shape[shape.length - 1]);
+      for (let k = 0; k < 2; k++) both(`softmaxCrossEntropy output ${k} [${shape}]`, (b) => b.softmaxCrossEntropy(z, t, shape)[k]);
+      const [, logp] = ts.softmaxCrossEntropy(z, t, shape);
+      both(`softmaxCrossEntropyGrad [${shape}]`, (b) => b.softmaxCrossEntropyGrad(dl, logp, t, shape));
+    }
+  });
+
+  test('fused SGD (plain, momentum, Nesterov) and Adam (with and without AMSGrad) updates', () => {
+    for (const n of [1, 37, 70000]) {
+      const g = rand(n);
+      const start = [rand(n), rand(n), rand(n, 0, 1), rand(n, 0, 1)];
+      const run = (b: Backend, f: (b: Backend, p: Float32Array, s: Float32Array[]) => void) => {
+        const [p, ...s] = start.map((a) => a.slice());
+        f(b, p, s);
+        return Float32Array.from([...p, ...s.flatMap((a) => [...a])]);
+      };
+      both(`sgd n=${n}`, (b) => run(b, (k, p) => k.sgdUpdate(p, g, null, 0.1, 0, false)));
+      both(`sgd momentum n=${n}`, (b) => run(b, (k, p, s) => k.sgdUpdate(p, g, s[0], 0.1, 0.9, false)));
+      both(`sgd nesterov n=${n}`, (b) => run(b, (k, p, s) => k.sgdUpdate(p, g, s[0], 0.1, 0.9, true)));
+      both(`adam n=${n}`, (b) => run(b, (k, p, s) => k.adamUpdate(p, g, s[0], s[1], null, 0.01, 0.9, 0.999, 1e-7)));
+      both(`adam amsgrad n=${n}`, (b) => run(b, (k, p, s) => k.adamUpdate(p, g, s[0], s[1], s[2], 0.01, 0.9, 0.999, 1e-7)));
+    }
+  });
+
   test('reductions over every axis combination', () => {
     const shape = [3, 4, 5, 6];
     const x = rand(size(shape));

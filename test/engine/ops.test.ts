@@ -227,6 +227,24 @@ describe('batch normalization (training mode)', () => {
   });
 });
 
+describe('softmax cross-entropy (fused)', () => {
+  test('equals −Σ t·logSoftmax(z) per row, also for huge logits, and its gradients match finite differences', () => {
+    const z = randomTensor([4, 6], 21, -3, 3);
+    const t = E.softmax(randomTensor([4, 6], 22, -2, 2));
+    const fused = E.softmaxCrossEntropy(z, t);
+    const composed = E.neg(E.sum(E.mul(t, E.logSoftmax(z)), -1));
+    assert.deepEqual(fused.shape, [4]);
+    assertClose(fused.data, composed.data, 1e-5);
+    const big = E.softmaxCrossEntropy(E.tensor([1000, 0, -1000], [1, 3]), E.tensor([0, 1, 0], [1, 3]));
+    assertClose(big.data, [1000], 1e-6);
+    const targets = new E.Tensor(t.data.slice(), t.shape, true);
+    checkGradients(() => E.softmaxCrossEntropy(z, targets), [z, targets]);
+  });
+  test('mismatched target shapes are rejected with both shapes', () => {
+    assert.throws(() => E.softmaxCrossEntropy(E.zeros([2, 3]), E.zeros([2, 4])), /\[2, 3\].*\[2, 4\]|\[2,3\].*\[2,4\]/);
+  });
+});
+
 describe('composed ops', () => {
   test('softmax, logSoftmax, logSumExp, mean, variance, clip, softplus and concat gradients', () => {
     const x = randomTensor([3, 5], 7, -3, 3);

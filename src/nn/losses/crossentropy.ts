@@ -4,20 +4,27 @@
  * cannot overflow, as Keras does for the same case.
  */
 import { z } from 'zod';
-import { clip, logSoftmax, softplus } from '../../engine/composed.js';
-import { abs, add, div, log, mul, neg, relu, sub, sum } from '../../engine/ops.js';
+import { clip, softplus } from '../../engine/composed.js';
+import { abs, add, div, log, mul, neg, relu, softmaxCrossEntropy, sub, sum } from '../../engine/ops.js';
 import { Tensor } from '../../engine/tensor.js';
 import { parseArgs } from '../schema.js';
 import { EPSILON, type Loss } from './loss.js';
 
 const categoricalSchema = z.strictObject({ fromLogits: z.boolean().default(false), labelSmoothing: z.number().min(0).max(1).default(0), axis: z.literal(-1).optional() });
 
-/** log of the predicted class distribution, by the stablest route available. */
-function logProbabilities(yPred: Tensor, fromLogits: boolean): Tensor {
-  if (fromLogits) return logSoftmax(yPred);
-  if (yPred.source?.kind === 'softmax') return logSoftmax(yPred.source.logits);
+/** The logits behind the predictions, when there are any: given as logits, or probabilities straight from a softmax. */
+function logitsOf(yPred: Tensor, fromLogits: boolean): Tensor | null {
+  if (fromLogits) return yPred;
+  if (yPred.source?.kind === 'softmax') return yPred.source.logits;
+  return null;
+}
+
+/** −Σ t·log p per row: the fused softmax cross-entropy on logits, or Keras' normalize-and-clip on probabilities. */
+function crossentropy(targets: Tensor, yPred: Tensor, fromLogits: boolean): Tensor {
+  const logits = logitsOf(yPred, fromLogits);
+  if (logits) return softmaxCrossEntropy(logits, targets);
   const p = div(yPred, sum(yPred, -1, true));
-  return log(clip(p, EPSILON, 1 - EPSILON));
+  return neg(sum(mul(targets, log(clip(p, EPSILON, 1 - EPSILON))), -1));
 }
 
 function smooth(yTrue: Tensor, amount: number): Tensor {
@@ -35,7 +42,7 @@ export function categoricalCrossentropy(args: z.input<typeof categoricalSchema> 
       if (yTrue.rank !== yPred.rank || yTrue.shape[yTrue.rank - 1] !== yPred.shape[yPred.rank - 1]) {
         throw new Error(`categorical_crossentropy needs one-hot targets shaped like the predictions [${yPred.shape.join(', ')}], got [${yTrue.shape.join(', ')}]; for integer labels use sparse_categorical_crossentropy`);
       }
-      return neg(sum(mul(smooth(yTrue, a.labelSmoothing), logProbabilities(yPred, a.fromLogits)), -1));
+      return crossentropy(smooth(yTrue, a.labelSmoothing), yPred, a.fromLogits);
     },
   };
 }
@@ -64,7 +71,7 @@ export function sparseCategoricalCrossentropy(args: z.input<typeof sparseSchema>
     config: { from_logits: a.fromLogits },
     call(yTrue, yPred) {
       const classes = yPred.shape[yPred.rank - 1];
-      return neg(sum(mul(oneHot(yTrue, classes), logProbabilities(yPred, a.fromLogits)), -1));
+      return crossentropy(oneHot(yTrue, classes), yPred, a.fromLogits);
     },
   };
 }

@@ -1,5 +1,6 @@
 /** Adam (Keras 3): bias correction folded into the step size; optional AMSGrad. */
 import { z } from 'zod';
+import { getBackend } from '../../engine/backend.js';
 import { Optimizer, parseOptimizerArgs, type OptimizerArgs } from './optimizer.js';
 
 export const adamShape = {
@@ -28,19 +29,9 @@ export class Adam extends Optimizer {
     return { count: this.amsgrad ? 3 : 2, init: 0 };
   }
   protected update(p: Float32Array, g: Float32Array, s: Float32Array[], lr: number, t: number): void {
-    const [m, v] = s;
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-    for (let i = 0; i < p.length; i++) {
-      m[i] += (g[i] - m[i]) * (1 - b1);
-      v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
-      let denom = v[i];
-      if (this.amsgrad) {
-        s[2][i] = Math.max(s[2][i], v[i]);
-        denom = s[2][i];
-      }
-      p[i] -= (alpha * m[i]) / (Math.sqrt(denom) + eps);
-    }
+    getBackend().adamUpdate(p, g, s[0], s[1], this.amsgrad ? s[2] : null, alpha, b1, b2, eps);
   }
   protected hyperparameters(): Record<string, unknown> {
     return { beta_1: this.beta1, beta_2: this.beta2, epsilon: this.epsilon, amsgrad: this.amsgrad };

@@ -18,6 +18,10 @@ interface Addon {
   biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, slope: number, dx: Float32Array, db: Float32Array | null): void;
   batchNorm(x: Float32Array, c: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
   batchNormGrad(dy: Float32Array, x: Float32Array, c: number, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  softmaxCrossEntropy(z: Float32Array, t: Float32Array, c: number, loss: Float32Array, logp: Float32Array): void;
+  softmaxCrossEntropyGrad(dl: Float32Array, logp: Float32Array, t: Float32Array, c: number, dz: Float32Array): void;
+  sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
+  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
   broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
@@ -136,6 +140,24 @@ export function createNativeBackend(): Backend {
       const dbeta = allocRaw(c);
       lib.batchNormGrad(dy, x, c, mean, variance, gamma, eps, dx, dgamma, dbeta);
       return [dx, dgamma, dbeta];
+    },
+    softmaxCrossEntropy(z, t, shape) {
+      const c = shape[shape.length - 1] ?? 1;
+      const loss = allocRaw(c === 0 ? 0 : z.length / c);
+      const logp = allocRaw(z.length);
+      lib.softmaxCrossEntropy(z, t, c, loss, logp);
+      return [loss, logp];
+    },
+    softmaxCrossEntropyGrad(dl, logp, t, shape) {
+      const dz = allocRaw(logp.length);
+      lib.softmaxCrossEntropyGrad(dl, logp, t, shape[shape.length - 1] ?? 1, dz);
+      return dz;
+    },
+    sgdUpdate(p, g, v, lr, momentum, nesterov) {
+      lib.sgdUpdate(p, g, v, lr, momentum, nesterov);
+    },
+    adamUpdate(p, g, m, v, vhat, alpha, beta1, beta2, eps) {
+      lib.adamUpdate(p, g, m, v, vhat, alpha, beta1, beta2, eps);
     },
     reduce(op, x, shape, axes) {
       const out = allocRaw(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));

@@ -1,0 +1,63 @@
+/** Fused softmax cross-entropy and the optimizer updates of the TypeScript backend. */
+import { alloc } from '../../memory.js';
+import type { Shape } from '../../shape.js';
+
+export function softmaxCrossEntropy(z: Float32Array, t: Float32Array, shape: Shape): [Float32Array, Float32Array] {
+  const c = shape[shape.length - 1] ?? 1;
+  const rows = c === 0 ? 0 : z.length / c;
+  const loss = alloc(rows);
+  const logp = alloc(z.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * c;
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) max = Math.max(max, z[o + j]);
+    let sum = 0;
+    for (let j = 0; j < c; j++) sum += Math.exp(z[o + j] - max);
+    const lse = max + Math.log(sum);
+    let l = 0;
+    for (let j = 0; j < c; j++) {
+      const lp = z[o + j] - lse;
+      logp[o + j] = lp;
+      if (t[o + j] !== 0) l -= t[o + j] * lp;
+    }
+    loss[r] = l;
+  }
+  return [loss, logp];
+}
+
+export function softmaxCrossEntropyGrad(dl: Float32Array, logp: Float32Array, t: Float32Array, shape: Shape): Float32Array {
+  const c = shape[shape.length - 1] ?? 1;
+  const rows = dl.length;
+  const dz = alloc(logp.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * c;
+    let tsum = 0;
+    for (let j = 0; j < c; j++) tsum += t[o + j];
+    for (let j = 0; j < c; j++) dz[o + j] = dl[r] * (Math.exp(logp[o + j]) * tsum - t[o + j]);
+  }
+  return dz;
+}
+
+export function sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, mu: number, nesterov: boolean): void {
+  if (!v || mu === 0) {
+    for (let i = 0; i < p.length; i++) p[i] -= lr * g[i];
+    return;
+  }
+  for (let i = 0; i < p.length; i++) {
+    v[i] = mu * v[i] - lr * g[i];
+    p[i] += nesterov ? mu * v[i] - lr * g[i] : v[i];
+  }
+}
+
+export function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, b1: number, b2: number, eps: number): void {
+  for (let i = 0; i < p.length; i++) {
+    m[i] += (g[i] - m[i]) * (1 - b1);
+    v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
+    let denom = v[i];
+    if (vhat) {
+      vhat[i] = Math.max(vhat[i], v[i]);
+      denom = vhat[i];
+    }
+    p[i] -= (alpha * m[i]) / (Math.sqrt(denom) + eps);
+  }
+}
