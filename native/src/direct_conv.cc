@@ -204,6 +204,22 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
                                   const Conv2DAttrs& a, float* dx) {
   const Geo g = geo(xs, ws, dys[1], dys[2], a);
   const long ntaps = g.kh * g.kw;
+  // Stride 1: the input gradient is itself a convolution (of dy, padded, with the filters flipped and their channel
+  // axes swapped), so it runs as the gather-form forward kernel with no read-modify-write of dx.
+  const long tp = (g.kh - 1) * a.dh - a.pt, lp = (g.kw - 1) * a.dw - a.pl;
+  const long bp = g.h - g.oh + (g.kh - 1) * a.dh - tp, rp = g.w - g.ow + (g.kw - 1) * a.dw - lp;
+  if (a.sh == 1 && a.sw == 1 && tp >= 0 && lp >= 0 && bp >= 0 && rp >= 0) {
+    std::vector<float> wf(ntaps * g.cout * g.cin);
+    for (long ky = 0; ky < g.kh; ky++)
+      for (long kx = 0; kx < g.kw; kx++) {
+        const long src = (g.kh - 1 - ky) * g.kw + (g.kw - 1 - kx), dst = ky * g.kw + kx;
+        for (long ci = 0; ci < g.cin; ci++)
+          for (long co = 0; co < g.cout; co++) wf[(dst * g.cout + co) * g.cin + ci] = w[(src * g.cin + ci) * g.cout + co];
+      }
+    const Conv2DAttrs t{1, 1, a.dh, a.dw, tp, bp, lp, rp};
+    conv2d_direct(dy, dys, wf.data(), Shape{g.kh, g.kw, g.cout, g.cin}, t, dx, xs);
+    return;
+  }
   // wt[tap][co][ci]: per tap, the filters transposed so the input channels are the contiguous columns.
   std::vector<float> wt(ntaps * g.cout * g.cin);
   for (long t = 0; t < ntaps; t++)
