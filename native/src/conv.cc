@@ -113,8 +113,8 @@ bool use_direct(const Geo& g, Product p) {
   switch (p) {
     // Rows of output pixels are the register block: it needs rows long enough to fill one.
     case Product::Forward: return g.ow >= 4 && (g.cin <= 64 || (g.ow >= 12 && g.cin <= 128));
-    // Input channels are the vector lanes: too few leave most lanes empty.
-    case Product::Input: return g.ow >= 8 && g.cin >= 12 && g.cin <= 64;
+    // Input channels (times the filter width, in the scatter form) are the vector lanes.
+    case Product::Input: return g.ow >= 4 && g.cin <= 64 && (g.cin >= 12 || (g.a.dw == 1 && g.kw * g.cin >= 12));
     // Filters are the vector lanes, and every column block rereads all pixels.
     default: return g.cout <= 64;
   }

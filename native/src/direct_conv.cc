@@ -208,7 +208,7 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
   // axes swapped), so it runs as the gather-form forward kernel with no read-modify-write of dx.
   const long tp = (g.kh - 1) * a.dh - a.pt, lp = (g.kw - 1) * a.dw - a.pl;
   const long bp = g.h - g.oh + (g.kh - 1) * a.dh - tp, rp = g.w - g.ow + (g.kw - 1) * a.dw - lp;
-  if (a.sh == 1 && a.sw == 1 && tp >= 0 && lp >= 0 && bp >= 0 && rp >= 0) {
+  if (a.sh == 1 && a.sw == 1 && g.cin >= 16 && tp >= 0 && lp >= 0 && bp >= 0 && rp >= 0) {
     std::vector<float> wf(ntaps * g.cout * g.cin);
     for (long ky = 0; ky < g.kh; ky++)
       for (long kx = 0; kx < g.kw; kx++) {
@@ -220,11 +220,21 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
     conv2d_direct(dy, dys, wf.data(), Shape{g.kh, g.kw, g.cout, g.cin}, t, dx, xs);
     return;
   }
-  // wt[tap][co][ci]: per tap, the filters transposed so the input channels are the contiguous columns.
-  std::vector<float> wt(ntaps * g.cout * g.cin);
-  for (long t = 0; t < ntaps; t++)
-    for (long ci = 0; ci < g.cin; ci++)
-      for (long co = 0; co < g.cout; co++) wt[(t * g.cout + co) * g.cin + ci] = w[(t * g.cin + ci) * g.cout + co];
+  // Scatter form: for each output pixel, dy times the transposed filters is added into the input rows it came
+  // from. With dw == 1, one filter row's (kx, ci) pairs land on consecutive floats of dx, so they form one group
+  // of kw·cin columns (30 for LeNet-5's 5×5×6, where cin alone would fill 6 of 16 lanes); rows of C then overlap
+  // in dx, which is fine because the micro-kernel adds its rows into C one after another.
+  const long groups = a.dw == 1 ? 1 : g.kw;         // column groups per filter row
+  const long ncol = a.dw == 1 ? g.kw * g.cin : g.cin;  // columns per group
+  // wt[ky][group][co][col]: the filters transposed so that a group's columns are contiguous.
+  std::vector<float> wt(g.kh * groups * g.cout * ncol);
+  for (long ky = 0; ky < g.kh; ky++)
+    for (long kx = 0; kx < g.kw; kx++)
+      for (long ci = 0; ci < g.cin; ci++) {
+        const long grp = a.dw == 1 ? 0 : kx, col = a.dw == 1 ? kx * g.cin + ci : ci;
+        for (long co = 0; co < g.cout; co++)
+          wt[((ky * groups + grp) * g.cout + co) * ncol + col] = w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+      }
   const bool pad = has_padding(g);
   std::vector<float>& dxbuf = scratch(1);
   if (pad && dxbuf.size() < static_cast<size_t>(g.n * g.hp * g.wp * g.cin)) dxbuf.resize(g.n * g.hp * g.wp * g.cin);
@@ -237,13 +247,13 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
       std::memset(dimg, 0, sizeof(float) * g.hp * g.wp * g.cin);
       for (long oy = 0; oy < g.oh; oy++) {
         const float* dyrow = dy + ((b * g.oh + oy) * g.ow) * g.cout;
-        column_blocks(g.cin, [&](long c0, long cw, int v) {
+        column_blocks(ncol, [&](long c0, long cw, int v) {
           row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
             for (long ky = 0; ky < g.kh; ky++)
-              for (long kx = 0; kx < g.kw; kx++) {
-                float* c = dimg + ((oy * a.sh + ky * a.dh) * g.wp + ox0 * a.sw + kx * a.dw) * g.cin + c0;
-                Micro m{dyrow + ox0 * g.cout, g.cout, 1, g.cout, &zero, &zero, 1, wt.data() + (ky * g.kw + kx) * g.cout * g.cin + c0,
-                        g.cin, c, a.sw * g.cin, lanes(cw - 16 * (v - 1)), true};
+              for (long grp = 0; grp < groups; grp++) {
+                float* c = dimg + ((oy * a.sh + ky * a.dh) * g.wp + ox0 * a.sw + grp * a.dw) * g.cin + c0;
+                Micro m{dyrow + ox0 * g.cout, g.cout, 1, g.cout, &zero, &zero, 1, wt.data() + (ky * groups + grp) * g.cout * ncol + c0,
+                        ncol, c, a.sw * g.cin, lanes(cw - 16 * (v - 1)), true};
                 run_micro(rows, v, m);
               }
           });
@@ -271,6 +281,9 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
   std::vector<std::vector<double>> partial(threads, std::vector<double>(wsize, 0.0));
   const long rows_total = g.n * g.oh, per = (rows_total + threads - 1) / threads;
   const long chunk_rows = std::max(1L, 256 / std::max(1L, g.ow));
+  // Put the larger of (filters, a group's kx·ci columns) on the vector lanes: with few filters, broadcasting dy
+  // and loading input vectors takes far fewer loads per FMA than broadcasting every input value.
+  const bool transposed = grows > g.cout;
   pool().run_tasks(threads, [&](int t) {
     const long r0 = t * per, r1 = std::min(rows_total, r0 + per);
     if (r0 >= r1) return;
@@ -288,17 +301,30 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
         }
         for (long grp = 0; grp < groups; grp++) {
           const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
-          column_blocks(g.cout, [&](long c0, long cw, int v) {
-            row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
-              // Row q of the group is (kx, ci) = (q / cin, q % cin) when dw == 1, else ci = q with kx = grp.
-              const long krow = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin + q0;
-              Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data(), boff.data(), rows_here, dy + c0, g.cout, tile, 64,
-                      lanes(cw - 16 * (v - 1)), false};
-              run_micro(rows, v, m);
-              for (int q = 0; q < rows; q++)
-                for (long j = 0; j < cw; j++) part[(krow + q) * g.cout + c0 + j] += tile[q * 64 + j];
+          const long kbase = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin;  // dW row of the group's first column
+          if (!transposed) {
+            // Lanes = filters: C[q][co], A = the input (rows q, consecutive floats), B = dy rows.
+            column_blocks(g.cout, [&](long c0, long cw, int v) {
+              row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
+                Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data(), boff.data(), rows_here, dy + c0, g.cout, tile, 64,
+                        lanes(cw - 16 * (v - 1)), false};
+                run_micro(rows, v, m);
+                for (int q = 0; q < rows; q++)
+                  for (long j = 0; j < cw; j++) part[(kbase + q0 + q) * g.cout + c0 + j] += tile[q * 64 + j];
+              });
             });
-          });
+          } else {
+            // Lanes = the group's (kx, ci) columns: C[co][q], A = dy (rows co), B = input rows.
+            column_blocks(grows, [&](long q0, long qw, int v) {
+              row_blocks(g.cout, kMaxRows[v], [&](long c0, int rows) {
+                Micro m{dy + c0, 1, g.cout, g.ow, boff.data(), aoff.data(), rows_here, xp + kxoff + q0, a.sw * g.cin, tile, 64,
+                        lanes(qw - 16 * (v - 1)), false};
+                run_micro(rows, v, m);
+                for (int co = 0; co < rows; co++)
+                  for (long j = 0; j < qw; j++) part[(kbase + q0 + j) * g.cout + c0 + co] += tile[co * 64 + j];
+              });
+            });
+          }
         }
       }
     }
