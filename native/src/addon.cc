@@ -179,7 +179,14 @@ KERNEL(JsMatmul, 8, {
   const bool ta = a.flag(5), tb = a.flag(6);
   sgemm(ta, tb, m, n, k, a.f32(0), ta ? m : k, a.f32(1), tb ? k : n, a.f32(7), n, false);
 })
-KERNEL(JsConv2D, 7, { conv2d(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.conv(4), a.f32(5), a.shape(6)); })
+// (x, xShape, w, wShape, attrs, out, outShape, bias|null, slope, epilogue)
+KERNEL(JsConv2D, 10, {
+  Epilogue epi;
+  epi.bias = a.opt_f32(7);
+  epi.slope = static_cast<float>(a.f64(8));
+  epi.on = a.flag(9);
+  conv2d(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.conv(4), a.f32(5), a.shape(6), epi);
+})
 KERNEL(JsConv2DBackpropInput, 7, { conv2d_backprop_input(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.shape(4), a.conv(5), a.f32(6)); })
 KERNEL(JsConv2DBackpropFilter, 7, { conv2d_backprop_filter(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.shape(4), a.conv(5), a.f32(6)); })
 KERNEL(JsMaxPool2D, 5, { max_pool2d(a.f32(0), a.shape(1), a.pooling(2), a.f32(3), a.shape(4)); })

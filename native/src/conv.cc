@@ -125,18 +125,35 @@ bool use_direct(const Geo& g, Product p) {
 void set_conv_mode(int mode) { conv_mode = mode; }
 int get_conv_mode() { return conv_mode; }
 
-void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys) {
+// act(y + bias) in place over rows of c values (the GEMM path's epilogue, applied while the rows are in cache).
+void apply_epilogue(float* y, long rows, long c, const Epilogue& epi) {
+  const float s = epi.slope;
+  for (long r = 0; r < rows; r++) {
+    float* yr = y + r * c;
+    if (epi.bias)
+      for (long j = 0; j < c; j++) yr[j] += epi.bias[j];
+    if (s != 1.f)
+      for (long j = 0; j < c; j++) yr[j] = std::max(yr[j], 0.f) + s * std::min(yr[j], 0.f);
+  }
+}
+
+void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys,
+            const Epilogue& epi) {
   const Geo g = geo(xs, ws, ys, a);
-  if (use_direct(g, Product::Forward)) return conv2d_direct(x, xs, w, ws, a, y, ys);
+  if (use_direct(g, Product::Forward)) return conv2d_direct(x, xs, w, ws, a, y, ys, epi);
   if (pointwise(g)) {
     sgemm(false, false, g.n * g.pix, g.cout, g.cin, x, g.cin, w, g.cout, y, g.cout, false);
+    if (epi.on)
+      pool().parallel_for(g.n * g.pix, 256, [&](long s, long e) { apply_epilogue(y + s * g.cout, e - s, g.cout, epi); });
     return;
   }
   over_chunks(g, [&](int, long b0, long count, bool parallel) {
     thread_local std::vector<float> col;
     col.resize(count * g.pix * g.k);
     for (long j = 0; j < count; j++) im2col(x + (b0 + j) * g.h * g.w * g.cin, g, col.data() + j * g.pix * g.k);
-    gemm(parallel, false, false, count * g.pix, g.cout, g.k, col.data(), g.k, w, g.cout, y + b0 * g.pix * g.cout, g.cout, false);
+    float* out = y + b0 * g.pix * g.cout;
+    gemm(parallel, false, false, count * g.pix, g.cout, g.k, col.data(), g.k, w, g.cout, out, g.cout, false);
+    if (epi.on) apply_epilogue(out, count * g.pix, g.cout, epi);
   });
 }
 

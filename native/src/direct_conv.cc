@@ -37,6 +37,9 @@ struct Micro {
   long cs;
   __mmask16 last;  // lanes of the last column vector that exist
   bool accumulate; // add to C instead of overwriting it
+  const float* bias = nullptr;  // epilogue: + bias (per column), then max(v, 0) + slope·min(v, 0)
+  float slope = 1.f;
+  bool epilogue = false;
 };
 
 template <int P, int V>
@@ -71,6 +74,11 @@ __attribute__((target("avx512f"))) void micro(const Micro& m) {
       const __mmask16 k = v == V - 1 ? m.last : static_cast<__mmask16>(0xFFFF);
       __m512 r = acc[p][v];
       if (m.accumulate) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, cr + 16 * v));
+      if (m.epilogue) {
+        if (m.bias) r = _mm512_add_ps(r, _mm512_maskz_loadu_ps(k, m.bias + 16 * v));
+        const __m512 zero = _mm512_setzero_ps();
+        r = _mm512_fmadd_ps(_mm512_set1_ps(m.slope), _mm512_min_ps(r, zero), _mm512_max_ps(r, zero));
+      }
       _mm512_mask_storeu_ps(cr + 16 * v, k, r);
     }
   }
@@ -173,7 +181,7 @@ bool direct_conv_available() {
 }
 
 void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y,
-                   const Shape& ys) {
+                   const Shape& ys, const Epilogue& epi) {
   const Geo g = geo(xs, ws, ys[1], ys[2], a);
   const float* xp = padded(x, g, scratch(0));
   const long ntaps = g.kh * g.kw;
@@ -192,7 +200,7 @@ void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape&
       column_blocks(g.cout, [&](long c0, long cw, int v) {
         row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
           Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, g.cin, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
-                  yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false};
+                  yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false, epi.bias ? epi.bias + c0 : nullptr, epi.slope, epi.on};
           run_micro(rows, v, m);
         });
       });
@@ -338,7 +346,7 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
 
 #else
 bool direct_conv_available() { return false; }
-void conv2d_direct(const float*, const Shape&, const float*, const Shape&, const Conv2DAttrs&, float*, const Shape&) {}
+void conv2d_direct(const float*, const Shape&, const float*, const Shape&, const Conv2DAttrs&, float*, const Shape&, const Epilogue&) {}
 void conv2d_backprop_input_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}
 void conv2d_backprop_filter_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}
 #endif

@@ -44,7 +44,14 @@ void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, fl
 void slice(const float* x, const Shape& shape, const std::vector<long>& begin, const Shape& size, float* out);
 void pad(const float* x, const Shape& shape, const std::vector<long>& pads, float* out);
 
-void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys);
+// Bias and activation applied as the output is written: y = max(v, 0) + slope·min(v, 0) with v = conv + bias.
+struct Epilogue {
+  const float* bias = nullptr;  // cout values, or null
+  float slope = 1.f;            // 0 ReLU, 1 linear, else leaky ReLU
+  bool on = false;
+};
+void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys,
+            const Epilogue& epi = Epilogue());
 void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                            const Conv2DAttrs& a, float* dx);
 void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
@@ -52,7 +59,8 @@ void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, co
 
 // Direct (implicit-GEMM) convolution on AVX-512, for layers with few channels; conv2d* choose it by shape.
 bool direct_conv_available();
-void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys);
+void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys,
+                   const Epilogue& epi = Epilogue());
 void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                                   const Conv2DAttrs& a, float* dx);
 void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,

@@ -28,6 +28,13 @@ export interface Conv2DAttrs {
   pads: Pads2D;
 }
 
+/** Bias and activation applied to a convolution's output as it is written (act(y + bias) per element). */
+export interface ConvEpilogue {
+  bias: Float32Array | null;
+  act: FusedActivation;
+  alpha: number;
+}
+
 export interface Pool2DAttrs {
   pool: readonly [number, number];
   strides: readonly [number, number];
@@ -77,8 +84,8 @@ export interface Backend {
   pad(x: Float32Array, shape: Shape, pads: readonly (readonly [number, number])[]): Float32Array;
   /** [m,n] = op(a) · op(b), where op transposes when the flag is set; a is [m,k] (or [k,m]), b is [k,n] (or [n,k]). */
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean): Float32Array;
-  /** Cross-correlation, x NHWC, w [kh, kw, cin, cout]; output NHWC. */
-  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs): Float32Array;
+  /** Cross-correlation, x NHWC, w [kh, kw, cin, cout]; output NHWC, with the epilogue (if any) applied. */
+  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs, epilogue?: ConvEpilogue): Float32Array;
   conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: Conv2DAttrs): Float32Array;
   conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: Conv2DAttrs): Float32Array;
   /** Max pooling, NHWC; padded cells never win. */

@@ -274,7 +274,12 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
 
 // ---- convolution and pooling (NHWC) ------------------------------------------------------------------------
 
-export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs): Tensor {
+/**
+ * Cross-correlation (NHWC input, [kh, kw, cin, cout] filters). With an epilogue it returns act(conv + bias) as one
+ * op: the backend applies bias and activation while it writes the output, and the backward pass takes the
+ * activation's gradient in the same single pass that biasActivation uses.
+ */
+export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue?: { bias: Tensor | null; act: FusedActivation; alpha?: number }): Tensor {
   if (x.rank !== 4 || w.rank !== 4 || x.shape[3] !== w.shape[2]) {
     throw new Error(`conv2d needs x [batch, height, width, channels] and w [kh, kw, channels, filters] with equal channels, got ${formatShape(x.shape)} and ${formatShape(w.shape)}`);
   }
@@ -286,11 +291,24 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs): Tensor {
   if (oh <= 0 || ow <= 0) {
     throw new Error(`conv2d output would be empty: input ${formatShape(x.shape)}, kernel ${kh}×${kw}, strides ${attrs.strides.join('×')}, pads ${attrs.pads.join(',')}`);
   }
-  const y = new Tensor(getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs), [n, oh, ow, cout]);
-  return record(y, 'conv2d', [x, w], (dy) => [
-    x.requiresGrad ? new Tensor(getBackend().conv2dBackpropInput(dy.data, dy.shape, w.data, w.shape, x.shape, attrs), x.shape) : null,
-    w.requiresGrad ? new Tensor(getBackend().conv2dBackpropFilter(x.data, x.shape, dy.data, dy.shape, w.shape, attrs), w.shape) : null,
-  ]);
+  const bias = epilogue?.bias ?? null;
+  if (bias && (bias.rank !== 1 || bias.size !== cout)) throw new Error(`conv2d: the bias must have shape [${cout}], got ${formatShape(bias.shape)}`);
+  const alpha = epilogue?.alpha ?? 0;
+  if (epilogue?.act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`conv2d: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
+  const outShape = [n, oh, ow, cout];
+  const y = new Tensor(getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs, epilogue && { bias: bias?.data ?? null, act: epilogue.act, alpha }), outShape);
+  const convGrads = (dz: Tensor): (Tensor | null)[] => [
+    x.requiresGrad ? new Tensor(getBackend().conv2dBackpropInput(dz.data, dz.shape, w.data, w.shape, x.shape, attrs), x.shape) : null,
+    w.requiresGrad ? new Tensor(getBackend().conv2dBackpropFilter(x.data, x.shape, dz.data, dz.shape, w.shape, attrs), w.shape) : null,
+  ];
+  if (!epilogue) return record(y, 'conv2d', [x, w], convGrads);
+  const act = epilogue.act;
+  return record(y, `conv2d+biasActivation(${act})`, bias ? [x, w, bias] : [x, w], (dy) => {
+    const [dz, db] = getBackend().biasActivationGrad(dy.data, y.data, outShape, act, alpha, Boolean(bias?.requiresGrad));
+    const grads = convGrads(new Tensor(dz, outShape));
+    if (bias) grads.push(db ? new Tensor(db, bias.shape) : null);
+    return grads;
+  });
 }
 
 function poolShape(x: Tensor, attrs: Pool2DAttrs): number[] {

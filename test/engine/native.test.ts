@@ -198,6 +198,9 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
       const dy = rand(size(ys));
       const name = `x=[${xs}] f=[${ws}] s=${stride} d=${dil} ${same ? 'same' : 'valid'}`;
       both(`conv2d ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs));
+      const bias = trial % 3 === 0 ? null : rand(cout);
+      const act = (['relu', 'leaky_relu', 'linear'] as const)[trial % 3];
+      both(`conv2d+${act} ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs, { bias, act, alpha: 0.1 }));
       both(`conv2dBackpropInput ${name}`, (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
       both(`conv2dBackpropFilter ${name}`, (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
     }

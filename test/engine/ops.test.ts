@@ -165,6 +165,20 @@ describe('conv2d (NHWC, cross-correlation)', () => {
       checkGradients(() => E.conv2d(x, w, attrs), [x, w]);
     });
   }
+  test('with a bias + activation epilogue it equals biasActivation(conv2d), with matching gradients for x, w and bias', () => {
+    const attrs: E.Conv2DAttrs = { strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1] };
+    const x = randomTensor([2, 7, 7, 3], 31);
+    const w = randomTensor([3, 3, 3, 4], 32);
+    const b = randomTensor([4], 33);
+    for (const [act, alpha] of [['relu', 0], ['leaky_relu', 0.2], ['linear', 0]] as const) {
+      const fused = E.conv2d(x, w, attrs, { bias: b, act, alpha });
+      const composed = E.biasActivation(E.conv2d(x, w, attrs), b, act, alpha);
+      assertClose(fused.data, composed.data, 1e-6, `conv2d+${act}`);
+      checkGradients(() => E.conv2d(x, w, attrs, { bias: b, act, alpha }), [x, w, b]);
+    }
+    checkGradients(() => E.conv2d(x, w, attrs, { bias: null, act: 'relu' }), [x, w]);
+    assert.throws(() => E.conv2d(x, w, attrs, { bias: E.zeros([3]), act: 'relu' }), /bias must have shape \[4\]/);
+  });
   test('a kernel larger than the input is rejected', () => {
     assert.throws(() => E.conv2d(E.zeros([1, 2, 2, 1]), E.zeros([3, 3, 1, 1]), { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }), /output would be empty/);
   });

@@ -28,7 +28,7 @@ interface Addon {
   slice(x: Float32Array, shape: Shape, begin: readonly number[], size: readonly number[], out: Float32Array): void;
   pad(x: Float32Array, shape: Shape, pads: number[], out: Float32Array): void;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean, out: Float32Array): void;
-  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
+  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: number[], out: Float32Array, outShape: Shape, bias: Float32Array | null, slope: number, epilogue: boolean): void;
   conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
   conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: number[], out: Float32Array): void;
   maxPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
@@ -189,10 +189,11 @@ export function createNativeBackend(): Backend {
       lib.matmul(a, b, m, k, n, transA, transB, out);
       return out;
     },
-    conv2d(x, xShape, w, wShape, attrs) {
+    conv2d(x, xShape, w, wShape, attrs, epilogue) {
       const outShape = convOut(xShape, wShape, attrs);
       const out = allocRaw(sizeOf(outShape));
-      lib.conv2d(x, xShape, w, wShape, convAttrs(attrs), out, outShape);
+      const slope = epilogue ? slopeOf(epilogue.act, epilogue.alpha) : 1;
+      lib.conv2d(x, xShape, w, wShape, convAttrs(attrs), out, outShape, epilogue?.bias ?? null, slope, Boolean(epilogue));
       return out;
     },
     conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) {

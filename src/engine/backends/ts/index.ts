@@ -11,9 +11,15 @@ import { reduce } from './reduce.js';
 export function createTsBackend(): Backend {
   return {
     name: 'ts',
+    conv2d(x, xShape, w, wShape, attrs, epilogue) {
+      const y = conv2d(x, xShape, w, wShape, attrs);
+      if (!epilogue) return y;
+      const outShape = [xShape[0], y.length / xShape[0] / wShape[3], wShape[3]];
+      return biasActivation(y, outShape, epilogue.bias, epilogue.act, epilogue.alpha);
+    },
     unary, binary, biasActivation, biasActivationGrad, batchNorm, batchNormGrad,
     softmaxCrossEntropy, softmaxCrossEntropyGrad, sgdUpdate, adamUpdate, reduce, permute, broadcastTo, slice, pad, matmul,
-    conv2d, conv2dBackpropInput, conv2dBackpropFilter,
+    conv2dBackpropInput, conv2dBackpropFilter,
     maxPool2d, maxPool2dBackprop, avgPool2d, avgPool2dBackprop,
   };
 }

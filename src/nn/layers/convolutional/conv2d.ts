@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { getActivation, type Activation } from '../../activations.js';
 import { Layer, single, type CallContext, type LayerShape, type Weight } from '../../layer.js';
 import { baseArgs, intPair, padding, parseArgs } from '../../schema.js';
-import { conv2d } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
-import { addKernelAndBias, biasAndActivation, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
+import { addKernelAndBias, convBiasAndActivation, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
 import { convOutputLength, pads2d, spatialDims } from './conv_utils.js';
 
 const schema = z.strictObject({
@@ -56,8 +55,7 @@ export class Conv2D extends Layer {
   call(inputs: Tensor | Tensor[], _ctx: CallContext): Tensor {
     const x = single(inputs, this);
     const pads = pads2d(x.shape[1], x.shape[2], this.kernelSize, this.strides, this.padding, this.dilationRate);
-    const y = conv2d(x, this.kernel.value, { strides: this.strides, dilations: this.dilationRate, pads });
-    return biasAndActivation(y, this.bias, this.activation);
+    return convBiasAndActivation(x, this.kernel, { strides: this.strides, dilations: this.dilationRate, pads }, this.bias, this.activation);
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {

@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { initializerConfig, type InitializerSpec } from '../../initializers.js';
 import { fusedActivation, type Activation } from '../../activations.js';
 import type { Weight } from '../../layer.js';
-import { add, biasActivation } from '../../../engine/ops.js';
+import type { Conv2DAttrs } from '../../../engine/backend.js';
+import { add, biasActivation, conv2d } from '../../../engine/ops.js';
 import type { Tensor } from '../../../engine/tensor.js';
 import { optionalRegularizer, regularizerConfig, type Regularizer } from '../../regularizers.js';
 import { activation, initializer, regularizer } from '../../schema.js';
@@ -42,6 +43,14 @@ export function kernelBiasConfig(a: KernelBiasOptions, activationName: string): 
     kernel_regularizer: regularizerConfig(a.kernelRegularizer),
     bias_regularizer: regularizerConfig(a.biasRegularizer),
   };
+}
+
+/** activation(conv2d(x, kernel) + bias), with bias and activation fused into the convolution where they can be. */
+export function convBiasAndActivation(x: Tensor, kernel: Weight, attrs: Conv2DAttrs, bias: Weight | undefined, activation: Activation): Tensor {
+  const fused = fusedActivation(activation);
+  if (fused?.act === 'linear' && !bias) return conv2d(x, kernel.value, attrs);
+  if (fused) return conv2d(x, kernel.value, attrs, { bias: bias ? bias.value : null, act: fused.act, alpha: fused.alpha });
+  return biasAndActivation(conv2d(x, kernel.value, attrs), bias, activation);
 }
 
 /** activation(y + bias), in one fused pass when the activation is ReLU or linear. */
