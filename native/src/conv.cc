@@ -107,7 +107,7 @@ int conv_mode = 0;
 // channel counts are small enough that im2col and packing cost more than the arithmetic.
 enum class Product { Forward, Input, Filter };
 bool use_direct(const Geo& g, Product p) {
-  if (!direct_conv_available() || conv_mode == 1) return false;
+  if (!direct_conv_available() || conv_mode == 1 || conv_mode == 3) return false;
   if (p == Product::Input && g.n < get_threads()) return false;  // it parallelizes over images
   if (conv_mode == 2) return true;
   switch (p) {
@@ -118,6 +118,12 @@ bool use_direct(const Geo& g, Product p) {
     // Filters are the vector lanes, and every column block rereads all pixels.
     default: return g.cout <= 64;
   }
+}
+
+// In auto mode only with enough tiles to amortize the transforms.
+bool use_winograd(const Shape& ws, const Conv2DAttrs& a, const Shape& ys) {
+  if (conv_mode == 3) return winograd_eligible(ws, a);
+  return conv_mode == 0 && winograd_eligible(ws, a) && winograd_tiles(ys) >= 512;
 }
 
 }  // namespace
@@ -140,6 +146,7 @@ void apply_epilogue(float* y, long rows, long c, const Epilogue& epi) {
 void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y, const Shape& ys,
             const Epilogue& epi) {
   const Geo g = geo(xs, ws, ys, a);
+  if (use_winograd(ws, a, ys)) return conv2d_winograd(x, xs, w, ws, a, y, ys, epi);
   if (use_direct(g, Product::Forward)) return conv2d_direct(x, xs, w, ws, a, y, ys, epi);
   if (pointwise(g)) {
     sgemm(false, false, g.n * g.pix, g.cout, g.cin, x, g.cin, w, g.cout, y, g.cout, false);
@@ -160,6 +167,18 @@ void conv2d(const float* x, const Shape& xs, const float* w, const Shape& ws, co
 void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                            const Conv2DAttrs& a, float* dx) {
   const Geo g = geo(xs, ws, dys, a);
+  if (use_winograd(ws, a, xs)) {
+    // Stride 1: dx is the convolution of dy (padded by kernel − 1 − pad) with the filters flipped and transposed.
+    const long pt = 2 - a.pt, pl = 2 - a.pl, pb = g.h - g.oh + 2 - pt, pr = g.w - g.ow + 2 - pl;
+    if (pt >= 0 && pl >= 0 && pb >= 0 && pr >= 0) {
+      std::vector<float> wf(9 * g.cout * g.cin);
+      for (long t = 0; t < 9; t++)
+        for (long ci = 0; ci < g.cin; ci++)
+          for (long co = 0; co < g.cout; co++) wf[((8 - t) * g.cout + co) * g.cin + ci] = w[(t * g.cin + ci) * g.cout + co];
+      const Conv2DAttrs t{1, 1, 1, 1, pt, pb, pl, pr};
+      return conv2d_winograd(dy, dys, wf.data(), Shape{3, 3, g.cout, g.cin}, t, dx, xs, Epilogue());
+    }
+  }
   if (use_direct(g, Product::Input)) return conv2d_backprop_input_direct(dy, dys, w, ws, xs, a, dx);
   if (pointwise(g)) {
     sgemm(false, true, g.n * g.pix, g.cin, g.cout, dy, g.cout, w, g.cout, dx, g.cin, false);

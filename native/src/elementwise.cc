@@ -221,15 +221,25 @@ void bias_activation_grad(const float* dy, const float* y, long rows, long c, fl
     // Each task sums into its own local array, written out once: adjacent partial sums updated row by row from
     // two threads would share cache lines.
     std::vector<double> acc(db ? c : 0, 0.0);
+    std::vector<float> block(db ? c : 0);
     const long r0 = t * per, r1 = std::min(rows, (t + 1) * per);
     if (r0 >= r1) return;
-    if (slope != 1.f) relu_mask(dy + r0 * c, y + r0 * c, dx + r0 * c, (r1 - r0) * c, slope);
-    else std::memcpy(dx + r0 * c, dy + r0 * c, sizeof(float) * (r1 - r0) * c);
-    if (db)
-      for (long r = r0; r < r1; r++) {
-        const float* d = dx + r * c;
-        for (long j = 0; j < c; j++) acc[j] += d[j];
+    // Blocks of ~16 KB: the mask is applied and the block summed while it is still in L1; each block's float sums
+    // go into double accumulators.
+    const long step = std::max(1L, 4096 / std::max(1L, c));
+    for (long b0 = r0; b0 < r1; b0 += step) {
+      const long b1 = std::min(r1, b0 + step);
+      if (slope != 1.f) relu_mask(dy + b0 * c, y + b0 * c, dx + b0 * c, (b1 - b0) * c, slope);
+      else std::memcpy(dx + b0 * c, dy + b0 * c, sizeof(float) * (b1 - b0) * c);
+      if (!db) continue;
+      std::fill(block.begin(), block.end(), 0.f);
+      float* __restrict bs = block.data();
+      for (long r = b0; r < b1; r++) {
+        const float* __restrict d = dx + r * c;
+        for (long j = 0; j < c; j++) bs[j] += d[j];
       }
+      for (long j = 0; j < c; j++) acc[j] += bs[j];
+    }
     if (db) partial[t] = std::move(acc);
   });
   if (!db) return;

@@ -65,7 +65,13 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
                                   const Conv2DAttrs& a, float* dx);
 void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
                                    const Conv2DAttrs& a, float* dw);
-// 0: choose by shape; 1: always im2col + GEMM; 2: direct wherever it is available (for tests and benchmarks).
+// Winograd F(2×2, 3×3) for 3×3 stride-1 convolutions with at least 64 input and output channels.
+bool winograd_eligible(const Shape& ws, const Conv2DAttrs& a);
+long winograd_tiles(const Shape& ys);  // 2×2 output tiles of an output shape
+void conv2d_winograd(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y,
+                     const Shape& ys, const Epilogue& epi);
+// 0: choose by shape; 1: always im2col + GEMM; 2: direct wherever it is available; 3: Winograd wherever it applies
+// (for tests and benchmarks).
 void set_conv_mode(int mode);
 int get_conv_mode();
 

@@ -226,6 +226,25 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('Winograd F(2×2, 3×3): 3×3 stride-1 convolutions with ≥ 64 channels, odd sizes, same and valid, with epilogue', () => {
+    setConvAlgorithm('winograd');
+    after(() => setConvAlgorithm('auto'));
+    for (const [n, h, w, cin, cout, same] of [[2, 5, 7, 64, 66, true], [1, 9, 4, 70, 64, false], [3, 8, 8, 65, 80, true], [1, 3, 3, 64, 64, false]] as const) {
+      const attrs: Conv2DAttrs = { strides: [1, 1], dilations: [1, 1], pads: same ? [1, 1, 1, 1] : [0, 0, 0, 0] };
+      const xs = [n, h, w, cin];
+      const ws = [3, 3, cin, cout];
+      const ys = [n, same ? h : h - 2, same ? w : w - 2, cout];
+      const x = rand(size(xs));
+      const wt = rand(size(ws));
+      const dy = rand(size(ys));
+      const bias = rand(cout);
+      const name = `x=[${xs}] f=[${ws}] ${same ? 'same' : 'valid'}`;
+      both(`conv2d ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs));
+      both(`conv2d+leaky_relu ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs, { bias, act: 'leaky_relu', alpha: 0.01 }));
+      both(`conv2dBackpropInput ${name}`, (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
+    }
+  });
+
   test('max and average pooling with their gradients', () => {
     for (let trial = 0; trial < 16; trial++) {
       const n = trial % 3 === 0 ? 1 : int(2, 4);

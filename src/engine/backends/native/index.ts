@@ -244,13 +244,14 @@ export function setThreads(n: number): void {
 }
 
 /**
- * How the native backend computes convolutions: 'auto' picks by shape, 'gemm' always uses im2col + GEMM, and
- * 'direct' uses the direct AVX-512 kernels wherever the CPU has them. For conformance tests and benchmarks.
+ * How the native backend computes convolutions: 'auto' picks by shape, 'gemm' always uses im2col + GEMM,
+ * 'direct' uses the direct AVX-512 kernels wherever the CPU has them, and 'winograd' uses Winograd F(2×2, 3×3)
+ * for every 3×3 stride-1 convolution with ≥ 64 channels each way. For conformance tests and benchmarks.
  */
-export function setConvAlgorithm(mode: 'auto' | 'gemm' | 'direct'): void {
+export function setConvAlgorithm(mode: 'auto' | 'gemm' | 'direct' | 'winograd'): void {
   const lib = loadAddon();
   if (!lib) throw new Error(`cannot set the convolution algorithm: ${loadError}`);
-  lib.setConvMode(mode === 'auto' ? 0 : mode === 'gemm' ? 1 : 2);
+  lib.setConvMode(['auto', 'gemm', 'direct', 'winograd'].indexOf(mode));
 }
 
 /** The instruction set the native GEMM uses: avx512, avx2 or portable. */
