@@ -169,6 +169,19 @@ KERNEL(JsAdamUpdate, 9, {
   float* p = a.f32(0, &n);
   adam_update(p, a.f32(1), a.f32(2), a.f32(3), a.opt_f32(4), static_cast<long>(n), a.f64(5), a.f64(6), a.f64(7), a.f64(8));
 })
+// (state Uint32Array(4), rate, keep, out)
+KERNEL(JsBernoulliMask, 4, {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buf;
+  size_t offset;
+  check(a.env, napi_get_typedarray_info(a.env, a.v[0], &type, &length, &data, &buf, &offset), "expected a Uint32Array");
+  if (type != napi_uint32_array || length != 4) throw JsError("convlab native: expected a Uint32Array of 4 state words");
+  size_t n;
+  float* out = a.f32(3, &n);
+  bernoulli_mask(static_cast<uint32_t*>(data), static_cast<long>(n), a.f64(1), static_cast<float>(a.f64(2)), out);
+})
 KERNEL(JsReduce, 5, { reduce(a.flag(0), a.f32(1), a.shape(2), a.shape(3), a.f32(4)); })
 KERNEL(JsPermute, 4, { permute(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
 KERNEL(JsBroadcastTo, 4, { broadcast_to(a.f32(0), a.shape(1), a.shape(2), a.f32(3)); })
@@ -221,6 +234,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmaxCrossEntropyGrad", nullptr, JsSoftmaxCrossEntropyGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, JsSgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, JsAdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"bernoulliMask", nullptr, JsBernoulliMask, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"reduce", nullptr, JsReduce, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"permute", nullptr, JsPermute, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"broadcastTo", nullptr, JsBroadcastTo, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,6 +1,7 @@
 // The native kernels, one per entry of the Backend contract in src/engine/backend.ts. Arrays are contiguous,
 // row-major float32; shapes are vectors of dimensions. Outputs are written into caller-allocated arrays.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 namespace convlab {
@@ -38,6 +39,8 @@ void softmax_cross_entropy_grad(const float* dl, const float* logp, const float*
 void sgd_update(float* p, const float* g, float* v, long n, double lr, double momentum, bool nesterov);
 void adam_update(float* p, const float* g, float* m, float* v, float* vhat, long n, double alpha, double beta1, double beta2,
                  double eps);
+// n draws of xoshiro128** from state (advanced in place): keep where u ≥ rate·2³², else 0.
+void bernoulli_mask(uint32_t* state, long n, double rate, float keep, float* out);
 void reduce(bool max, const float* x, const Shape& shape, const std::vector<long>& axes, float* out);
 void permute(const float* x, const Shape& shape, const std::vector<long>& perm, float* out);
 void broadcast_to(const float* x, const Shape& shape, const Shape& out_shape, float* out);

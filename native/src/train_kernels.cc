@@ -3,6 +3,7 @@
 // expression order as the TypeScript backend, so both backends take the same steps.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "kernels.h"
 #include "threadpool.h"
@@ -77,6 +78,27 @@ void adam_update(float* p, const float* g, float* m, float* v, float* vhat, long
       p[i] = static_cast<float>(p[i] - (alpha * m[i]) / (std::sqrt(denom) + eps));
     }
   });
+}
+
+void bernoulli_mask(uint32_t* state, long n, double rate, float keep, float* out) {
+  uint32_t s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+  const double threshold = rate * 4294967296.0;
+  auto rotl = [](uint32_t x, int k) { return (x << k) | (x >> (32 - k)); };
+  for (long i = 0; i < n; i++) {
+    const uint32_t u = rotl(s1 * 5u, 7) * 9u;
+    const uint32_t t = s1 << 9;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3, 11);
+    out[i] = keep * static_cast<float>(static_cast<double>(u) >= threshold);
+  }
+  state[0] = s0;
+  state[1] = s1;
+  state[2] = s2;
+  state[3] = s3;
 }
 
 }  // namespace convlab

@@ -75,6 +75,12 @@ export interface Backend {
    * p −= alpha·m / (sqrt(vhat or v) + ε), alpha carrying the bias correction.
    */
   adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
+  /**
+   * A {0, keep} mask of n values: draws n uint32s u from the xoshiro128** state (advanced in place, the same
+   * stream as Random.nextUint32) and gives keep where u ≥ rate·2³², else 0. Integer-exact, so every backend
+   * draws the same mask.
+   */
+  bernoulliMask(state: Uint32Array, n: number, rate: number, keep: number): Float32Array;
   /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */
   reduce(op: ReduceOp, x: Float32Array, shape: Shape, axes: readonly number[]): Float32Array;
   permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array;

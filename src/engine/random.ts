@@ -113,6 +113,15 @@ export class Random {
     return p;
   }
 
+  /** The xoshiro128** state [s0, s1, s2, s3], for kernels that draw from this stream (see bernoulliMask). */
+  getState(): Uint32Array {
+    return Uint32Array.of(this.s0, this.s1, this.s2, this.s3);
+  }
+
+  setState(state: Uint32Array): void {
+    [this.s0, this.s1, this.s2, this.s3] = state;
+  }
+
   /** A new generator whose stream is derived from this one's; used to give each consumer its own stream. */
   fork(): Random {
     return new Random(this.nextUint32());

@@ -128,6 +128,15 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('bernoulli (dropout) masks: the same mask and the same generator state on both backends', () => {
+    for (const [n, rate] of [[1, 0.5], [262144, 0.5], [1001, 0.1], [77, 0.9]] as const) {
+      const sn = new Random(n).getState();
+      const st = sn.slice();
+      close(native!.bernoulliMask(sn, n, rate, 1 / (1 - rate)), ts.bernoulliMask(st, n, rate, 1 / (1 - rate)), `bernoulliMask n=${n}`);
+      assert.deepEqual(sn, st);
+    }
+  });
+
   test('reductions over every axis combination', () => {
     const shape = [3, 4, 5, 6];
     const x = rand(size(shape));

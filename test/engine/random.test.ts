@@ -1,7 +1,7 @@
 /** The seeded generator: reproducible streams, bulk generation identical to one-at-a-time, sane distributions. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Random } from '../../src/engine/index.js';
+import { getBackend, Random } from '../../src/engine/index.js';
 
 test('the same seed gives the same stream; another seed another', () => {
   const a = new Random(7);
@@ -18,6 +18,17 @@ test('fillUint32 produces exactly the stream of nextUint32 and leaves the genera
   const bulk = a.fillUint32(new Uint32Array(1000));
   const single = Uint32Array.from({ length: 1000 }, () => b.nextUint32());
   assert.deepEqual(bulk, single);
+  assert.equal(a.nextUint32(), b.nextUint32());
+});
+
+test('bernoulliMask (the dropout kernel) keeps exactly the draws of the stream ≥ rate·2³² and advances the generator past them', () => {
+  const a = new Random(11);
+  const b = new Random(11);
+  const state = a.getState();
+  const mask = getBackend().bernoulliMask(state, 5000, 0.3, 2);
+  a.setState(state);
+  const expected = Float32Array.from({ length: 5000 }, () => (b.nextUint32() >= 0.3 * 4294967296 ? 2 : 0));
+  assert.deepEqual(mask, expected);
   assert.equal(a.nextUint32(), b.nextUint32());
 });
 

@@ -22,6 +22,7 @@ interface Addon {
   softmaxCrossEntropyGrad(dl: Float32Array, logp: Float32Array, t: Float32Array, c: number, dz: Float32Array): void;
   sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
   adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
+  bernoulliMask(state: Uint32Array, rate: number, keep: number, out: Float32Array): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
   broadcastTo(x: Float32Array, shape: Shape, outShape: Shape, out: Float32Array): void;
@@ -158,6 +159,11 @@ export function createNativeBackend(): Backend {
     },
     adamUpdate(p, g, m, v, vhat, alpha, beta1, beta2, eps) {
       lib.adamUpdate(p, g, m, v, vhat, alpha, beta1, beta2, eps);
+    },
+    bernoulliMask(state, n, rate, keep) {
+      const out = allocRaw(n);
+      lib.bernoulliMask(state, rate, keep, out);
+      return out;
     },
     reduce(op, x, shape, axes) {
       const out = allocRaw(sizeOf(shape.map((d, i) => (axes.includes(i) ? 1 : d))));

@@ -2,7 +2,7 @@
 import type { Backend } from '../../backend.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
 import { batchNorm, batchNormGrad, biasActivation, biasActivationGrad, binary, unary } from './elementwise.js';
-import { adamUpdate, sgdUpdate, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './losses.js';
+import { adamUpdate, bernoulliMask, sgdUpdate, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './losses.js';
 import { matmul } from './matmul.js';
 import { broadcastTo, pad, permute, slice } from './movement.js';
 import { avgPool2d, avgPool2dBackprop, maxPool2d, maxPool2dBackprop } from './pool.js';
@@ -18,7 +18,7 @@ export function createTsBackend(): Backend {
       return biasActivation(y, outShape, epilogue.bias, epilogue.act, epilogue.alpha);
     },
     unary, binary, biasActivation, biasActivationGrad, batchNorm, batchNormGrad,
-    softmaxCrossEntropy, softmaxCrossEntropyGrad, sgdUpdate, adamUpdate, reduce, permute, broadcastTo, slice, pad, matmul,
+    softmaxCrossEntropy, softmaxCrossEntropyGrad, sgdUpdate, adamUpdate, bernoulliMask, reduce, permute, broadcastTo, slice, pad, matmul,
     conv2dBackpropInput, conv2dBackpropFilter,
     maxPool2d, maxPool2dBackprop, avgPool2d, avgPool2dBackprop,
   };

@@ -1,4 +1,4 @@
-/** Fused softmax cross-entropy and the optimizer updates of the TypeScript backend. */
+/** Fused softmax cross-entropy, the optimizer updates and dropout masks of the TypeScript backend. */
 import { alloc } from '../../memory.js';
 import type { Shape } from '../../shape.js';
 
@@ -60,4 +60,28 @@ export function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v:
     }
     p[i] -= (alpha * m[i]) / (Math.sqrt(denom) + eps);
   }
+}
+
+export function bernoulliMask(state: Uint32Array, n: number, rate: number, keep: number): Float32Array {
+  const out = alloc(n);
+  const threshold = rate * 4294967296;
+  let s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
+  for (let i = 0; i < n; i++) {
+    const m = Math.imul(s1, 5) >>> 0;
+    const u = Math.imul(((m << 7) | (m >>> 25)) >>> 0, 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    s2 = (s2 ^ s0) >>> 0;
+    s3 = (s3 ^ s1) >>> 0;
+    s1 = (s1 ^ s2) >>> 0;
+    s0 = (s0 ^ s3) >>> 0;
+    s2 = (s2 ^ t) >>> 0;
+    s3 = ((s3 << 11) | (s3 >>> 21)) >>> 0;
+    // keep·(0 or 1) rather than a conditional: a random mask mispredicts a branch half the time.
+    out[i] = keep * +(u >= threshold);
+  }
+  state[0] = s0;
+  state[1] = s1;
+  state[2] = s2;
+  state[3] = s3;
+  return out;
 }

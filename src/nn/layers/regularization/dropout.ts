@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Layer, single, type CallContext, type LayerShape } from '../../layer.js';
 import { baseArgs, parseArgs } from '../../schema.js';
 import { mul } from '../../../engine/ops.js';
-import { allocRaw } from '../../../engine/memory.js';
+import { getBackend } from '../../../engine/backend.js';
 import type { Random } from '../../../engine/random.js';
 import { sizeOf } from '../../../engine/shape.js';
 import { Tensor } from '../../../engine/tensor.js';
@@ -16,19 +16,11 @@ const schema = z.strictObject({
 });
 export type DropoutArgs = z.input<typeof schema>;
 
-let scratchBits = new Uint32Array(0);
-
-/** A {0, 1/(1-rate)} mask of the given shape. */
+/** A {0, 1/(1-rate)} mask of the given shape, drawn from rng's stream (the same on every backend). */
 export function dropoutMask(shape: readonly number[], rate: number, rng: Random): Tensor {
-  const n = sizeOf(shape);
-  const data = allocRaw(n);
-  const keep = 1 / (1 - rate);
-  // u/2³² ≥ rate ⇔ u ≥ rate·2³²: the same mask as comparing rng.next() to the rate, drawn in bulk.
-  const threshold = rate * 4294967296;
-  if (scratchBits.length < n) scratchBits = new Uint32Array(n);
-  const bits = rng.fillUint32(scratchBits.subarray(0, n));
-  // keep·(0 or 1) rather than a conditional: a random mask mispredicts a branch half the time.
-  for (let i = 0; i < n; i++) data[i] = keep * +(bits[i] >= threshold);
+  const state = rng.getState();
+  const data = getBackend().bernoulliMask(state, sizeOf(shape), rate, 1 / (1 - rate));
+  rng.setState(state);
   return new Tensor(data, shape);
 }
 
