@@ -76,9 +76,10 @@ export interface Backend {
    */
   adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
   /**
-   * A {0, keep} mask of n values: draws n uint32s u from the xoshiro128** state (advanced in place, the same
-   * stream as Random.nextUint32) and gives keep where u ≥ rate·2³², else 0. Integer-exact, so every backend
-   * draws the same mask.
+   * A {0, keep} mask of n values: keep where a uint32 draw u ≥ rate·2³², else 0. The draws come from eight
+   * interleaved xoshiro128** streams (element i from stream i mod 8), seeded by 32 draws of `state`, the caller's
+   * xoshiro128** state, which advances in place by those 32 draws. Integer-exact, so every backend draws the
+   * same mask.
    */
   bernoulliMask(state: Uint32Array, n: number, rate: number, keep: number): Float32Array;
   /** Reduce over `axes` (sorted, unique); the result has those axes kept with size 1. */

@@ -21,15 +21,24 @@ test('fillUint32 produces exactly the stream of nextUint32 and leaves the genera
   assert.equal(a.nextUint32(), b.nextUint32());
 });
 
-test('bernoulliMask (the dropout kernel) keeps exactly the draws of the stream ≥ rate·2³² and advances the generator past them', () => {
+test('bernoulliMask (the dropout kernel) is fixed by the generator state, keeps about 1 − rate, and advances the generator by 32 draws', () => {
   const a = new Random(11);
   const b = new Random(11);
-  const state = a.getState();
-  const mask = getBackend().bernoulliMask(state, 5000, 0.3, 2);
-  a.setState(state);
-  const expected = Float32Array.from({ length: 5000 }, () => (b.nextUint32() >= 0.3 * 4294967296 ? 2 : 0));
-  assert.deepEqual(mask, expected);
-  assert.equal(a.nextUint32(), b.nextUint32());
+  const c = new Random(11);
+  const draw = (r: Random, n: number, rate: number) => {
+    const state = r.getState();
+    const mask = getBackend().bernoulliMask(state, n, rate, 1 / (1 - rate));
+    r.setState(state);
+    return mask;
+  };
+  const m = draw(a, 100000, 0.3);
+  assert.deepEqual(m, draw(b, 100000, 0.3));
+  const kept = m.reduce((s, v) => s + (v > 0 ? 1 : 0), 0) / m.length;
+  assert.ok(Math.abs(kept - 0.7) < 0.01, `kept ${kept}`);
+  assert.ok(m.every((v) => v === 0 || Math.abs(v - 1 / 0.7) < 1e-6));
+  for (let i = 0; i < 32; i++) c.nextUint32();
+  assert.equal(a.nextUint32(), c.nextUint32());
+  assert.notDeepEqual(draw(a, 64, 0.5), draw(c.fork(), 64, 0.5));
 });
 
 test('uniform, normal and permutation behave', () => {

@@ -62,26 +62,32 @@ export function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v:
   }
 }
 
+/** One xoshiro128** step on the four words at s[o..o+3]; returns the output. */
+function xoshiroNext(s: Uint32Array, o: number): number {
+  const m = Math.imul(s[o + 1], 5) >>> 0;
+  const u = Math.imul(((m << 7) | (m >>> 25)) >>> 0, 9) >>> 0;
+  const t = (s[o + 1] << 9) >>> 0;
+  s[o + 2] ^= s[o];
+  s[o + 3] ^= s[o + 1];
+  s[o + 1] ^= s[o + 2];
+  s[o] ^= s[o + 3];
+  s[o + 2] ^= t;
+  s[o + 3] = (s[o + 3] << 11) | (s[o + 3] >>> 21);
+  return u;
+}
+
+/** Eight interleaved xoshiro128** streams seeded by 32 draws of `state` (see Backend.bernoulliMask). */
 export function bernoulliMask(state: Uint32Array, n: number, rate: number, keep: number): Float32Array {
   const out = alloc(n);
-  const threshold = rate * 4294967296;
-  let s0 = state[0], s1 = state[1], s2 = state[2], s3 = state[3];
-  for (let i = 0; i < n; i++) {
-    const m = Math.imul(s1, 5) >>> 0;
-    const u = Math.imul(((m << 7) | (m >>> 25)) >>> 0, 9) >>> 0;
-    const t = (s1 << 9) >>> 0;
-    s2 = (s2 ^ s0) >>> 0;
-    s3 = (s3 ^ s1) >>> 0;
-    s1 = (s1 ^ s2) >>> 0;
-    s0 = (s0 ^ s3) >>> 0;
-    s2 = (s2 ^ t) >>> 0;
-    s3 = ((s3 << 11) | (s3 >>> 21)) >>> 0;
-    // keep·(0 or 1) rather than a conditional: a random mask mispredicts a branch half the time.
-    out[i] = keep * +(u >= threshold);
+  const lanes = new Uint32Array(32);
+  for (let k = 0; k < 8; k++) {
+    for (let j = 0; j < 4; j++) lanes[k * 4 + j] = xoshiroNext(state, 0);
+    if ((lanes[k * 4] | lanes[k * 4 + 1] | lanes[k * 4 + 2] | lanes[k * 4 + 3]) === 0) lanes[k * 4] = 1;
   }
-  state[0] = s0;
-  state[1] = s1;
-  state[2] = s2;
-  state[3] = s3;
+  const threshold = rate * 4294967296;
+  for (let i = 0; i < n; i++) {
+    // keep·(0 or 1) rather than a conditional: a random mask mispredicts a branch half the time.
+    out[i] = keep * +(xoshiroNext(lanes, (i & 7) * 4) >= threshold);
+  }
   return out;
 }
