@@ -208,6 +208,82 @@ void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape&
   });
 }
 
+namespace {
+// Strided input gradient in gather form, one class of input pixels per stride phase (py, px): the pixels
+// (s·i + py, s·j + px) receive dy only through the taps with ky ≡ py + pt and kx ≡ px + pl (mod s), from dy at a
+// fixed offset. Each class is a stride-1 convolution of dy with those taps, written to every s-th pixel of dx:
+// dx is written once, with no zeroing and no read-modify-write.
+void backprop_input_phases(const float* dy, const Geo& g, const float* w, float* dx) {
+  const Conv2DAttrs& a = g.a;
+  const long sh = a.sh, sw = a.sw;
+  // wt[tap][co][ci]: the filters transposed so the input channels are the contiguous columns.
+  std::vector<float> wt(g.kh * g.kw * g.cout * g.cin);
+  for (long t = 0; t < g.kh * g.kw; t++)
+    for (long ci = 0; ci < g.cin; ci++)
+      for (long co = 0; co < g.cout; co++) wt[(t * g.cout + co) * g.cin + ci] = w[(t * g.cin + ci) * g.cout + co];
+  // Phase row i reads dy row i + (py + pt − ky) / sh: from i − ceil((kh − 1) / sh) up to the last phase row plus
+  // (py + pt) / sh. Pad dy with zeros to cover that whole range.
+  const long top = (g.kh - 1 + sh - 1) / sh, left = (g.kw - 1 + sw - 1) / sw;
+  long bottom = 0, right = 0;
+  for (long py = 0; py < sh; py++) bottom = std::max(bottom, (g.h - py + sh - 1) / sh - 1 + (py + a.pt) / sh - g.oh + 1);
+  for (long px = 0; px < sw; px++) right = std::max(right, (g.w - px + sw - 1) / sw - 1 + (px + a.pl) / sw - g.ow + 1);
+  const long hp = g.oh + top + bottom, wp = g.ow + left + right;
+  std::vector<float>& buf = scratch(1);
+  if (buf.size() < static_cast<size_t>(g.n * hp * wp * g.cout)) buf.resize(g.n * hp * wp * g.cout);
+  float* dyp = buf.data();
+  pool().parallel_for(g.n, 1, [&](long s, long e) {
+    for (long b = s; b < e; b++) {
+      float* o = dyp + b * hp * wp * g.cout;
+      std::memset(o, 0, sizeof(float) * hp * wp * g.cout);
+      for (long y = 0; y < g.oh; y++)
+        std::memcpy(o + ((y + top) * wp + left) * g.cout, dy + ((b * g.oh + y) * g.ow) * g.cout, sizeof(float) * g.ow * g.cout);
+    }
+  });
+  struct Phase {
+    long py, px, rows, cols;
+    std::vector<long> aoff, boff;
+  };
+  std::vector<Phase> phases;
+  for (long py = 0; py < sh; py++)
+    for (long px = 0; px < sw; px++) {
+      Phase ph{py, px, (g.h - py + sh - 1) / sh, (g.w - px + sw - 1) / sw, {}, {}};
+      for (long ky = 0; ky < g.kh; ky++) {
+        if (((py + a.pt - ky) % sh + sh) % sh != 0) continue;
+        for (long kx = 0; kx < g.kw; kx++) {
+          if (((px + a.pl - kx) % sw + sw) % sw != 0) continue;
+          const long oy = (py + a.pt - ky) / sh, ox = (px + a.pl - kx) / sw;  // exact divisions
+          ph.aoff.push_back(((oy + top) * wp + ox + left) * g.cout);
+          ph.boff.push_back((ky * g.kw + kx) * g.cout * g.cin);
+        }
+      }
+      if (ph.rows > 0 && ph.cols > 0) phases.push_back(std::move(ph));
+    }
+  // Work items: (image, phase, row); rows of dx are disjoint between items.
+  long items = 0;
+  std::vector<long> first(phases.size() + 1, 0);
+  for (size_t p = 0; p < phases.size(); p++) first[p + 1] = first[p] + phases[p].rows;
+  items = g.n * first.back();
+  pool().parallel_for(items, 1, [&](long s, long e) {
+    for (long it = s; it < e; it++) {
+      const long b = it / first.back(), r = it % first.back();
+      size_t p = 0;
+      while (first[p + 1] <= r) p++;
+      const Phase& ph = phases[p];
+      const long i = r - first[p];  // row within the phase: dx row sh·i + py, dy row i (+ tap offsets)
+      const float* arow = dyp + ((b * hp + i) * wp) * g.cout;
+      float* crow = dx + ((b * g.h + sh * i + ph.py) * g.w + ph.px) * g.cin;
+      column_blocks(g.cin, [&](long c0, long cw, int v) {
+        row_blocks(ph.cols, kMaxRows[v], [&](long j0, int rows) {
+          Micro m{arow + j0 * g.cout, g.cout, 1, g.cout, ph.aoff.data(), ph.boff.data(), static_cast<long>(ph.aoff.size()),
+                  wt.data() + c0, g.cin, crow + j0 * sw * g.cin + c0, sw * g.cin, lanes(cw - 16 * (v - 1)), false};
+          run_micro(rows, v, m);
+        });
+      });
+    }
+  });
+}
+}  // namespace
+
 void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                                   const Conv2DAttrs& a, float* dx) {
   const Geo g = geo(xs, ws, dys[1], dys[2], a);
@@ -216,6 +292,8 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
   // axes swapped), so it runs as the gather-form forward kernel with no read-modify-write of dx.
   const long tp = (g.kh - 1) * a.dh - a.pt, lp = (g.kw - 1) * a.dw - a.pl;
   const long bp = g.h - g.oh + (g.kh - 1) * a.dh - tp, rp = g.w - g.ow + (g.kw - 1) * a.dw - lp;
+  if ((a.sh > 1 || a.sw > 1) && a.dh == 1 && a.dw == 1 && g.cin >= 16 && a.pt < a.sh * g.kh && a.pl < a.sw * g.kw)
+    return backprop_input_phases(dy, g, w, dx);
   if (a.sh == 1 && a.sw == 1 && g.cin >= 16 && tp >= 0 && lp >= 0 && bp >= 0 && rp >= 0) {
     std::vector<float> wf(ntaps * g.cout * g.cin);
     for (long ky = 0; ky < g.kh; ky++)
