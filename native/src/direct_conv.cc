@@ -184,12 +184,16 @@ void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape&
                    const Shape& ys, const Epilogue& epi) {
   const Geo g = geo(xs, ws, ys[1], ys[2], a);
   const float* xp = padded(x, g, scratch(0));
-  const long ntaps = g.kh * g.kw;
+  // With dw == 1 a filter row's (kx, ci) pairs are contiguous in the input and in the filters, so each ky is one
+  // tap of kw·cin steps (3 taps of 9 for a 3×3 RGB layer, not 9 taps of 3: fewer short inner loops).
+  const bool rows_merged = a.dw == 1;
+  const long ntaps = rows_merged ? g.kh : g.kh * g.kw, steps = rows_merged ? g.kw * g.cin : g.cin;
   std::vector<long> aoff(ntaps), boff(ntaps);
   for (long ky = 0; ky < g.kh; ky++)
-    for (long kx = 0; kx < g.kw; kx++) {
-      aoff[ky * g.kw + kx] = (ky * a.dh * g.wp + kx * a.dw) * g.cin;
-      boff[ky * g.kw + kx] = (ky * g.kw + kx) * g.cin * g.cout;
+    for (long kx = 0; kx < (rows_merged ? 1 : g.kw); kx++) {
+      const long t = rows_merged ? ky : ky * g.kw + kx;
+      aoff[t] = (ky * a.dh * g.wp + kx * a.dw) * g.cin;
+      boff[t] = (ky * g.kw + kx) * g.cin * g.cout;
     }
   // Output rows (image, oy) are independent: split them across threads.
   pool().parallel_for(g.n * g.oh, 1, [&](long s, long e) {
@@ -199,7 +203,7 @@ void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape&
       float* yrow = y + r * g.ow * g.cout;
       column_blocks(g.cout, [&](long c0, long cw, int v) {
         row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
-          Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, g.cin, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
+          Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, steps, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
                   yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false, epi.bias ? epi.bias + c0 : nullptr, epi.slope, epi.on};
           run_micro(rows, v, m);
         });
