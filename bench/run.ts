@@ -1,9 +1,12 @@
 /**
- * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch]
+ * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch] [-- --rounds 3]
  *
  * Measures training and inference images/s of models A–D and sgemm GFLOPS for convlab (native and TypeScript),
  * PyTorch CPU and TensorFlow.js, each at 1 thread and at all cores, every configuration in its own process.
  * Writes a Markdown table to stdout and bench/README-style rows to bench/results/latest.json.
+ * With --rounds N the fast engines (convlab native, PyTorch) are measured N times, one round after another, and
+ * each figure is the median over rounds: on a shared machine whose speed drifts over minutes, engines measured in
+ * the same rounds see the same drift.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -12,8 +15,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' } } });
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' } } });
 const quick = values.quick ?? false;
+const rounds = Number(values.rounds);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write(`bench: --rounds must be a positive integer, got '${values.rounds}'\n`);
+  process.exit(2);
+}
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const worker = join(root, 'dist', 'bench', 'worker.js');
 const torchScript = join(root, 'bench', 'torch_bench.py');
@@ -89,7 +97,6 @@ function measure(engine: Engine, model: string, threads: number, p: { steps: num
 }
 
 const engines = (values.engines ?? 'convlab-native,convlab-ts,pytorch,tfjs').split(',') as Engine[];
-const rows: Row[] = [];
 const notes: string[] = [];
 for (const engine of engines) {
   const why = available(engine);
@@ -100,23 +107,35 @@ for (const engine of engines) {
 }
 const active = engines.filter((e) => !available(e));
 const started = performance.now();
-for (const model of models) {
-  for (const threads of threadCounts) {
-    for (const engine of active) {
-      const p = plan(engine, model, threads);
-      if (!p) continue;
-      process.stderr.write(`bench: ${engine} ${model} ${threads} thread(s) ... `);
-      const r = measure(engine, model, threads, p);
-      if (typeof r === 'string') {
-        notes.push(`${engine} ${model} ${threads}t ${r}`);
-        process.stderr.write(`${r}\n`);
-      } else {
-        rows.push(r);
-        process.stderr.write(`train ${r.train_ips.toFixed(1)} infer ${r.infer_ips.toFixed(1)}\n`);
+const byConfig = new Map<string, Row[]>();
+for (let round = 1; round <= rounds; round++) {
+  for (const model of models) {
+    for (const threads of threadCounts) {
+      for (const engine of active) {
+        const p = plan(engine, model, threads);
+        // The slow JavaScript engines are measured in the first round only.
+        if (!p || (round > 1 && (engine === 'convlab-ts' || engine === 'tfjs'))) continue;
+        process.stderr.write(`bench:${rounds > 1 ? ` round ${round}` : ''} ${engine} ${model} ${threads} thread(s) ... `);
+        const r = measure(engine, model, threads, p);
+        if (typeof r === 'string') {
+          notes.push(`${engine} ${model} ${threads}t ${r}`);
+          process.stderr.write(`${r}\n`);
+        } else {
+          const key = `${engine} ${model} ${threads}`;
+          byConfig.set(key, [...(byConfig.get(key) ?? []), r]);
+          process.stderr.write(`train ${r.train_ips.toFixed(1)} infer ${r.infer_ips.toFixed(1)}\n`);
+        }
       }
     }
   }
 }
+const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows: Row[] = [...byConfig.values()].map((rs) => ({
+  ...rs[0],
+  train_ips: mid(rs.map((r) => r.train_ips)),
+  infer_ips: mid(rs.map((r) => r.infer_ips)),
+  peak_rss_mb: Math.max(...rs.map((r) => r.peak_rss_mb)),
+}));
 
 const fmt = (v: number | undefined) => (v === undefined ? '–' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(1) : v.toFixed(2));
 /** A throughput cell: * marks fewer than 3 repetitions, † the warm-up step alone (a slow peer's time budget). */
@@ -145,7 +164,7 @@ if (models.includes('sgemm')) {
     lines.push(`| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`);
   }
 }
-const header = `Training and inference images/s (median of 3 after warm-up; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
+const header = `Training and inference images/s (median of 3 after warm-up${rounds > 1 ? `, then the median of ${rounds} rounds for native and PyTorch` : ''}; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
 process.stdout.write(`${header}\n\n${lines.join('\n')}\n${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
 const out = join(root, 'bench', 'results');
 mkdirSync(out, { recursive: true });
