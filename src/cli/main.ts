@@ -63,7 +63,7 @@ function applyEngineFlags(argv: string[]): void {
   }
 }
 
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
     applyEngineFlags(argv);
   } catch (e) {
@@ -98,10 +98,10 @@ export function main(argv: string[]): number {
     .option('--json', 'print the history and final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--save <dir>', 'save the trained model (architecture, weights, optimizer state) to this folder')
-    .action((file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string }) => {
+    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string }) => {
       const spec = loadSpec(file, opts.set);
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
-      const result = runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
+      const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
       } else {
@@ -111,7 +111,7 @@ export function main(argv: string[]): number {
     });
 
   try {
-    program.parse(argv, { from: 'user' });
+    await program.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) {

@@ -8,7 +8,13 @@ import { parseArgs } from '../nn/schema.js';
 import { SpecError } from '../nn/spec.js';
 import type { BatchSource } from '../train/source.js';
 import { imageSource, outputShape, type Dataset, type ImageTransform } from './dataset.js';
+import { existsSync } from 'node:fs';
+import { formatPath } from '../nn/spec.js';
+import { cached, cacheKey } from './cache.js';
+import { loadCifar10 } from './cifar10.js';
+import { DataError } from './errors.js';
 import { loadFashionMnist } from './fashion_mnist.js';
+import { loadImageFolder } from './image_folder.js';
 import { loadMnist } from './mnist.js';
 import { pickIndices } from './split.js';
 
@@ -18,8 +24,14 @@ const transform = z.union([
 ], { error: 'expected {pad: n} or {scale: [low, high]}' });
 
 export const dataSchema = z.strictObject({
-  dataset: z.enum(['mnist', 'fashion-mnist']),
+  dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'image-folder']),
   path: z.string().optional(),
+  /** image-folder: resize every image to [height, width] (bilinear). */
+  size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
+  /** image-folder: rgb (3 channels) or grayscale (1). */
+  color: z.enum(['rgb', 'grayscale']).default('rgb'),
+  /** image-folder without train/ and test/ folders: the stratified share of each class held out for testing. */
+  testFraction: z.number().gt(0).lt(1).default(0.2),
   transforms: z.array(transform).default([{ scale: [0, 1] }]),
   validation: z.union([
     z.strictObject({ fraction: z.number().gt(0).lt(1), stratified: z.boolean().default(true) }),
@@ -40,15 +52,21 @@ export interface PreparedData {
   classNames: string[];
 }
 
-function loadDataset(name: string, path: string | undefined): Dataset {
-  switch (name) {
+async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path: (string | number)[]): Promise<Dataset> {
+  switch (spec.dataset) {
     case 'mnist': return loadMnist();
-    case 'fashion-mnist': return loadFashionMnist(path);
-    default: throw new Error(`unknown dataset '${name}'`);
+    case 'fashion-mnist': return loadFashionMnist(spec.path);
+    case 'cifar10': return loadCifar10(spec.path);
+    case 'image-folder': {
+      if (!spec.path) throw new SpecError([{ path: [...path, 'path'], message: 'image-folder needs a path: a <class>/<image> folder, or a .tar.gz of one' }]);
+      const options = { size: spec.size, color: spec.color, testFraction: spec.testFraction, seed };
+      return cached(cacheKey('image-folder', spec.path, options), () => loadImageFolder(spec.path as string, options));
+    }
   }
 }
 
-export function prepareData(raw: unknown, seed: number, path: (string | number)[] = ['data']): PreparedData {
+/** Loads the dataset (decoding it once, then from the cache) and builds the train/validation/test sources. */
+export async function prepareData(raw: unknown, seed: number, path: (string | number)[] = ['data']): Promise<PreparedData> {
   let spec: z.output<typeof dataSchema>;
   try {
     spec = parseArgs(dataSchema, raw, 'data');
@@ -60,7 +78,8 @@ export function prepareData(raw: unknown, seed: number, path: (string | number)[
     if ('pad' in step) t.pad += step.pad;
     else t.scale = step.scale;
   }
-  const dataset = loadDataset(spec.dataset, spec.path);
+  if (!existsSync(spec.path ?? '.')) throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
+  const dataset = await loadDataset(spec, seed, path);
   const rng = new Random(seed ^ 0x5eed);
   const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
   let trainIdx: Int32Array = all(dataset.train.count);

@@ -45,9 +45,9 @@ function checkShapes(model: Model, data: PreparedData): void {
   }
 }
 
-export function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string } = {}): RunResult {
+export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string } = {}): Promise<RunResult> {
   const model = buildSpecModel(spec);
-  const data = prepareData(spec.data, spec.seed);
+  const data = await prepareData(spec.data, spec.seed);
   checkShapes(model, data);
   model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
   const started = performance.now();

