@@ -4,6 +4,8 @@
  */
 import { Tensor } from '../engine/tensor.js';
 import type { Batch, BatchSource } from '../train/source.js';
+import type { Random } from '../engine/random.js';
+import { augmentImage, type Augmentation } from './augment.js';
 import { DataError } from './errors.js';
 
 export interface ImageSet {
@@ -39,38 +41,95 @@ export interface ImageTransform {
   pad: number;
   /** Pixel value v becomes low + (high − low)·v/255. */
   scale: [number, number] | null;
+  /** Per-channel standardization of the raw 0–255 values (mean and std computed on the training split). */
+  standardize?: { mean: number[]; std: number[] } | null;
+  /** A fixed permutation of the (padded) pixel positions: out position i takes position perm[i]. */
+  permutation?: Int32Array | null;
+  /** Targets as one-hot rows of this many classes instead of integer labels. */
+  oneHot?: number | null;
 }
 
 export function outputShape(set: ImageSet, t: ImageTransform): [number, number, number] {
   return [set.height + 2 * t.pad, set.width + 2 * t.pad, set.channels];
 }
 
-export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransform): BatchSource {
+/** Per-channel mean and standard deviation of the raw pixel values of the given samples. */
+export function channelStats(set: ImageSet, indices: Int32Array): { mean: number[]; std: number[] } {
+  const c = set.channels;
+  const per = set.height * set.width * c;
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  for (const s of indices) {
+    const base = s * per;
+    for (let i = 0; i < per; i++) {
+      const v = set.images[base + i];
+      sum[i % c] += v;
+      sq[i % c] += v * v;
+    }
+  }
+  const n = (indices.length * per) / c;
+  const mean = Array.from(sum, (v) => v / n);
+  const std = Array.from(sq, (v, k) => Math.sqrt(Math.max(v / n - mean[k] * mean[k], 0)) || 1);
+  return { mean, std };
+}
+
+/**
+ * Batches of one split: images stay uint8 and are converted per batch (augmented first, for training, when
+ * `augment` is given with its generator).
+ */
+export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransform, augment?: { steps: readonly Augmentation[]; rng: Random }): BatchSource {
   const [oh, ow, c] = outputShape(set, t);
   const { height: h, width: w } = set;
   const pixels = h * w * c;
-  const [lo, hi] = t.scale ?? [0, 255];
-  const mul = (hi - lo) / 255;
+  // Per channel: x = a·v + b.
+  const a = new Float32Array(c);
+  const b = new Float32Array(c);
+  for (let k = 0; k < c; k++) {
+    if (t.standardize) {
+      a[k] = 1 / t.standardize.std[k];
+      b[k] = -t.standardize.mean[k] / t.standardize.std[k];
+    } else {
+      const [lo, hi] = t.scale ?? [0, 255];
+      a[k] = (hi - lo) / 255;
+      b[k] = lo;
+    }
+  }
+  const perm = t.permutation ?? null;
+  const scratch = augment && augment.steps.length ? new Uint8Array(pixels) : null;
+  const plane = perm ? new Float32Array(oh * ow * c) : null;
   return {
     size: indices.length,
     batch(idx): Batch {
       const n = idx.length;
       const x = new Float32Array(n * oh * ow * c);
-      const y = new Float32Array(n);
-      for (let b = 0; b < n; b++) {
-        const s = indices[idx[b]];
-        y[b] = set.labels[s];
-        const src = s * pixels;
-        const dst = b * oh * ow * c;
-        // Padded pixels are the transformed value of 0, i.e. the bottom of the scale.
-        if (t.pad > 0 && lo !== 0) x.fill(lo, dst, dst + oh * ow * c);
+      const y = new Float32Array(t.oneHot ? n * t.oneHot : n);
+      for (let s = 0; s < n; s++) {
+        const sample = indices[idx[s]];
+        const label = set.labels[sample];
+        if (t.oneHot) y[s * t.oneHot + label] = 1;
+        else y[s] = label;
+        let src = set.images.subarray(sample * pixels, (sample + 1) * pixels);
+        if (scratch && augment) {
+          augmentImage(src, scratch, h, w, c, augment.steps, augment.rng);
+          src = scratch;
+        }
+        const out = plane ?? x.subarray(s * oh * ow * c, (s + 1) * oh * ow * c);
+        // Padded cells are the transformed value of 0.
+        if (t.pad > 0) for (let i = 0; i < oh * ow; i++) for (let k = 0; k < c; k++) out[i * c + k] = b[k];
         for (let r = 0; r < h; r++) {
-          const rowSrc = src + r * w * c;
-          const rowDst = dst + ((r + t.pad) * ow + t.pad) * c;
-          for (let j = 0; j < w * c; j++) x[rowDst + j] = lo + set.images[rowSrc + j] * mul;
+          const rowDst = ((r + t.pad) * ow + t.pad) * c;
+          for (let j = 0; j < w * c; j++) {
+            const k = j % c;
+            out[rowDst + j] = a[k] * src[r * w * c + j] + b[k];
+          }
+        }
+        if (perm && plane) {
+          const dst = s * oh * ow * c;
+          for (let i = 0; i < oh * ow; i++) for (let k = 0; k < c; k++) x[dst + i * c + k] = plane[perm[i] * c + k];
         }
       }
-      return { x: [new Tensor(x, [n, oh, ow, c])], y: [new Tensor(y, [n])] };
+      const yShape = t.oneHot ? [n, t.oneHot] : [n];
+      return { x: [new Tensor(x, [n, oh, ow, c])], y: [new Tensor(y, yShape)] };
     },
   };
 }

@@ -7,7 +7,9 @@ import { Random } from '../engine/random.js';
 import { parseArgs } from '../nn/schema.js';
 import { SpecError } from '../nn/spec.js';
 import type { BatchSource } from '../train/source.js';
-import { imageSource, outputShape, type Dataset, type ImageTransform } from './dataset.js';
+import type { Augmentation } from './augment.js';
+import { channelStats, imageSource, outputShape, type Dataset, type ImageSet, type ImageTransform } from './dataset.js';
+import { resizeBilinear } from './image.js';
 import { existsSync } from 'node:fs';
 import { formatPath } from '../nn/spec.js';
 import { cached, cacheKey } from './cache.js';
@@ -21,7 +23,21 @@ import { pickIndices } from './split.js';
 const transform = z.union([
   z.strictObject({ pad: z.number().int().nonnegative() }),
   z.strictObject({ scale: z.tuple([z.number(), z.number()]) }),
-], { error: 'expected {pad: n} or {scale: [low, high]}' });
+  z.strictObject({ standardize: z.literal(true) }),
+  z.strictObject({ resize: z.tuple([z.number().int().positive(), z.number().int().positive()]) }),
+  z.strictObject({ grayscale: z.literal(true) }),
+  z.strictObject({ channel: z.number().int().nonnegative() }),
+  z.strictObject({ permute_pixels: z.strictObject({ seed: z.number().int() }) }),
+  z.strictObject({ one_hot: z.literal(true) }),
+], { error: 'expected one of {pad: n}, {scale: [low, high]}, {standardize: true}, {resize: [h, w]}, {grayscale: true}, {channel: k}, {permute_pixels: {seed: n}}, {one_hot: true}' });
+
+const augmentation = z.union([
+  z.strictObject({ random_crop: z.strictObject({ padding: z.number().int().positive() }) }),
+  z.strictObject({ flip: z.enum(['horizontal', 'vertical', 'horizontal_and_vertical']) }),
+  z.strictObject({ rotate: z.number().positive().max(180) }),
+  z.strictObject({ translate: z.number().positive().max(1) }),
+  z.strictObject({ zoom: z.number().positive().lt(1) }),
+], { error: 'expected one of {random_crop: {padding: n}}, {flip: horizontal|vertical|horizontal_and_vertical}, {rotate: degrees}, {translate: fraction}, {zoom: fraction}' });
 
 export const dataSchema = z.strictObject({
   dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'image-folder']),
@@ -31,8 +47,10 @@ export const dataSchema = z.strictObject({
   /** image-folder: rgb (3 channels) or grayscale (1). */
   color: z.enum(['rgb', 'grayscale']).default('rgb'),
   /** image-folder without train/ and test/ folders: the stratified share of each class held out for testing. */
-  testFraction: z.number().gt(0).lt(1).default(0.2),
+  test_fraction: z.number().gt(0).lt(1).default(0.2),
   transforms: z.array(transform).default([{ scale: [0, 1] }]),
+  /** Training-time augmentation, drawn fresh for every sample of every epoch from the spec's seed. */
+  augment: z.array(augmentation).default([]),
   validation: z.union([
     z.strictObject({ fraction: z.number().gt(0).lt(1), stratified: z.boolean().default(true) }),
     z.strictObject({ count: z.number().int().positive(), stratified: z.boolean().default(true) }),
@@ -59,7 +77,7 @@ async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path
     case 'cifar10': return loadCifar10(spec.path);
     case 'image-folder': {
       if (!spec.path) throw new SpecError([{ path: [...path, 'path'], message: 'image-folder needs a path: a <class>/<image> folder, or a .tar.gz of one' }]);
-      const options = { size: spec.size, color: spec.color, testFraction: spec.testFraction, seed };
+      const options = { size: spec.size, color: spec.color, testFraction: spec.test_fraction, seed };
       return cached(cacheKey('image-folder', spec.path, options), () => loadImageFolder(spec.path as string, options));
     }
   }
@@ -74,12 +92,23 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     throw e instanceof SpecError ? e.within(path) : e;
   }
   const t: ImageTransform = { pad: 0, scale: null };
+  let standardize = false;
+  let permuteSeed: number | null = null;
+  const reshape: ({ resize: [number, number] } | { grayscale: true } | { channel: number })[] = [];
   for (const step of spec.transforms) {
     if ('pad' in step) t.pad += step.pad;
-    else t.scale = step.scale;
+    else if ('scale' in step) t.scale = step.scale;
+    else if ('standardize' in step) standardize = true;
+    else if ('permute_pixels' in step) permuteSeed = step.permute_pixels.seed;
+    else if ('one_hot' in step) t.oneHot = -1;
+    else reshape.push(step);
   }
-  if (!existsSync(spec.path ?? '.')) throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
-  const dataset = await loadDataset(spec, seed, path);
+  let dataset = await loadDataset(spec, seed, path);
+  // Geometry and colour transforms change the stored uint8 images once, for both splits.
+  for (const step of reshape) {
+    const where = formatPath([...path, 'transforms', spec.transforms.indexOf(step as never)]);
+    dataset = { ...dataset, train: reshapeSet(dataset.train, step, where), test: reshapeSet(dataset.test, step, where) };
+  }
   const rng = new Random(seed ^ 0x5eed);
   const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
   let trainIdx: Int32Array = all(dataset.train.count);
@@ -107,12 +136,53 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     }
     trainIdx = pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
   }
+  if (standardize) t.standardize = channelStats(dataset.train, trainIdx);
+  if (t.oneHot) t.oneHot = dataset.classNames.length;
+  if (permuteSeed !== null) {
+    const [oh, ow] = outputShape(dataset.train, t);
+    t.permutation = new Random(permuteSeed).permutation(oh * ow);
+  }
+  const augment = spec.augment.length ? { steps: spec.augment.map(toAugmentation), rng: new Random(seed ^ 0xa4a) } : undefined;
   return {
     dataset,
-    train: imageSource(dataset.train, trainIdx, t),
+    train: imageSource(dataset.train, trainIdx, t, augment),
     validation: valIdx ? imageSource(valFromTest ? dataset.test : dataset.train, valIdx, t) : undefined,
     test: imageSource(dataset.test, testIdx, t),
     sampleShape: outputShape(dataset.train, t),
     classNames: dataset.classNames,
   };
+}
+
+function toAugmentation(step: z.output<typeof augmentation>): Augmentation {
+  if ('random_crop' in step) return { randomCrop: step.random_crop };
+  return step as Augmentation;
+}
+
+/** resize, grayscale or one channel, applied to every image of a split. */
+function reshapeSet(set: ImageSet, step: { resize: [number, number] } | { grayscale: true } | { channel: number }, where: string): ImageSet {
+  const { height: h, width: w, channels: c } = set;
+  const per = h * w * c;
+  if ('resize' in step) {
+    const [oh, ow] = step.resize;
+    const images = new Uint8Array(set.count * oh * ow * c);
+    for (let i = 0; i < set.count; i++) {
+      const r = resizeBilinear({ height: h, width: w, channels: c, data: set.images.subarray(i * per, (i + 1) * per) }, oh, ow);
+      images.set(r.data, i * oh * ow * c);
+    }
+    return { ...set, images, height: oh, width: ow };
+  }
+  if ('grayscale' in step) {
+    if (c === 1) return set;
+    if (c !== 3) throw new DataError(`${where}: grayscale needs 1 or 3 channels, the images have ${c}`);
+    const images = new Uint8Array(set.count * h * w);
+    for (let p = 0; p < set.count * h * w; p++) {
+      images[p] = Math.round((set.images[p * 3] * 299 + set.images[p * 3 + 1] * 587 + set.images[p * 3 + 2] * 114) / 1000);
+    }
+    return { ...set, images, channels: 1 };
+  }
+  const k = step.channel;
+  if (k >= c) throw new DataError(`${where}: channel ${k} does not exist: the images have ${c} channel${c === 1 ? '' : 's'} (0..${c - 1})`);
+  const images = new Uint8Array(set.count * h * w);
+  for (let p = 0; p < set.count * h * w; p++) images[p] = set.images[p * c + k];
+  return { ...set, images, channels: 1 };
 }
