@@ -103,6 +103,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     else if ('one_hot' in step) t.oneHot = -1;
     else reshape.push(step);
   }
+  if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
   let dataset = await loadDataset(spec, seed, path);
   // Geometry and colour transforms change the stored uint8 images once, for both splits.
   for (const step of reshape) {
