@@ -6,6 +6,7 @@ import { DataError } from '../data/errors.js';
 import { SpecError } from '../nn/spec.js';
 import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
+import { registerDataCommands } from './data.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -79,6 +80,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backend <name>', "'native' or 'ts' (default: native when its addon is built, or CONVLAB_BACKEND)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  registerDataCommands(program);
 
   program
     .command('summary')

@@ -70,6 +70,13 @@ export interface PreparedData {
   classNames: string[];
 }
 
+/** A dataset by name, as the data block names it (for the CLI's data commands too). */
+export async function loadNamedDataset(name: string, options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; seed?: number } = {}): Promise<Dataset> {
+  const spec = parseArgs(dataSchema, { dataset: name, ...(options.path !== undefined ? { path: options.path } : {}), ...(options.size ? { size: options.size } : {}), ...(options.color ? { color: options.color } : {}) }, 'data');
+  if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found`);
+  return loadDataset(spec, options.seed ?? 0, ['data']);
+}
+
 async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path: (string | number)[]): Promise<Dataset> {
   switch (spec.dataset) {
     case 'mnist': return loadMnist();

