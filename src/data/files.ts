@@ -2,9 +2,10 @@
  * The files of a dataset, from a directory tree or a .tar.gz of one, as (relative path, bytes) pairs. Archives are
  * read in one streaming pass (gunzip + tar-stream); nothing is extracted to disk.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { DataError } from './errors.js';
 
@@ -48,33 +49,28 @@ export function readTree(dir: string, keep: (path: string) => boolean = () => tr
 /** Every regular file in a .tar.gz (sorted by path). A truncated or corrupt archive is reported with its name. */
 export async function readTarGz(file: string, keep: (path: string) => boolean = () => true): Promise<Tree> {
   if (!existsSync(file)) throw new DataError(`${file}: file not found`);
-  let tar: Buffer;
-  try {
-    tar = gunzipSync(readFileSync(file));
-  } catch (e) {
-    throw new DataError(`${file}: not a readable .tar.gz (${(e as Error).message})`);
-  }
   const out: FileEntry[] = [];
   const dirs: string[] = [];
   const ex = extract();
-  const done = new Promise<void>((resolve, reject) => {
-    ex.on('entry', (header, stream, next) => {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: unknown) => chunks.push(c as Buffer));
-      stream.on('end', () => {
-        const path = header.name.replace(/^\.\//, '').replace(/\/$/, '');
-        if (header.type === 'directory') dirs.push(path);
-        else if (header.type === 'file' && keep(path)) out.push({ path, bytes: Buffer.concat(chunks) });
-        next();
-      });
-      stream.on('error', reject);
-      stream.resume();
+  ex.on('entry', (header, stream, next) => {
+    const path = header.name.replace(/^\.\//, '').replace(/\/$/, '');
+    const wanted = header.type === 'file' && keep(path);
+    const chunks: Buffer[] = [];
+    if (wanted) stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+    stream.on('end', () => {
+      if (header.type === 'directory') dirs.push(path);
+      else if (wanted) out.push({ path, bytes: Buffer.concat(chunks) });
+      next();
     });
-    ex.on('finish', resolve);
-    ex.on('error', (e: Error) => reject(new DataError(`${file}: corrupt tar archive (${e.message})`)));
+    stream.resume();
   });
-  ex.end(tar);
-  await done;
+  // Streamed: the archive is never held in memory whole, only the files kept from it.
+  try {
+    await pipeline(createReadStream(file), createGunzip(), ex);
+  } catch (e) {
+    const msg = (e as Error).message;
+    throw new DataError(`${file}: ${/gzip|header|zlib|incorrect|unexpected end/i.test(msg) ? 'truncated or corrupt .tar.gz' : 'unreadable archive'} (${msg})`);
+  }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // Directories implied by file paths count too (archives need not list them).
   const all = new Set(dirs.filter((d) => d !== '' && d !== '.'));

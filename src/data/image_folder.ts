@@ -70,27 +70,6 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
     if (!items.some((it) => (split ? `${it.split}/${it.cls}` : it.cls) === d)) throw new DataError(`${path}: class folder '${d}' has no .png or .jpg images`);
   }
   const color = options.color ?? 'rgb';
-  const decoded = items.map((it) => {
-    const px = decodeImage(it.file.bytes, `${path}: ${it.file.path}`, color);
-    return options.size ? resizeBilinear(px, options.size[0], options.size[1]) : px;
-  });
-  const first = decoded[0];
-  decoded.forEach((px, i) => {
-    if (px.height !== first.height || px.width !== first.width) {
-      throw new DataError(`${path}: images of different sizes: ${items[0].file.path} is ${first.height}×${first.width}, ${items[i].file.path} is ${px.height}×${px.width}; give a size to resize them`);
-    }
-  });
-  const pack = (idx: number[]): ImageSet => {
-    const { height, width, channels } = first;
-    const per = height * width * channels;
-    const data = new Uint8Array(idx.length * per);
-    const labels = new Int32Array(idx.length);
-    idx.forEach((k, j) => {
-      data.set((decoded[k] as Pixels).data, j * per);
-      labels[j] = label.get(items[k].cls) as number;
-    });
-    return { images: data, labels, count: idx.length, height, width, channels };
-  };
   let trainIdx: number[];
   let testIdx: number[];
   if (split) {
@@ -104,5 +83,29 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
     testIdx = [...picked].sort((a, b) => a - b);
     trainIdx = [...rest].sort((a, b) => a - b);
   }
+  const decode = (k: number): Pixels => {
+    const it = items[k];
+    const px = decodeImage(it.file.bytes, `${path}: ${it.file.path}`, color);
+    it.file.bytes = new Uint8Array(0);  // the encoded bytes are no longer needed
+    return options.size ? resizeBilinear(px, options.size[0], options.size[1]) : px;
+  };
+  // Every image is decoded straight into its split's array, sized from the first image.
+  const first = decode(trainIdx[0] ?? testIdx[0]);
+  const firstPath = items[trainIdx[0] ?? testIdx[0]].file.path;
+  const { height, width, channels } = first;
+  const per = height * width * channels;
+  const pack = (idx: number[]): ImageSet => {
+    const data = new Uint8Array(idx.length * per);
+    const labels = new Int32Array(idx.length);
+    idx.forEach((k, j) => {
+      const px = k === (trainIdx[0] ?? testIdx[0]) ? first : decode(k);
+      if (px.height !== height || px.width !== width) {
+        throw new DataError(`${path}: images of different sizes: ${firstPath} is ${height}×${width}, ${items[k].file.path} is ${px.height}×${px.width}; give a size to resize them`);
+      }
+      data.set(px.data, j * per);
+      labels[j] = label.get(items[k].cls) as number;
+    });
+    return { images: data, labels, count: idx.length, height, width, channels };
+  };
   return { name: options.name ?? 'image-folder', classNames, train: pack(trainIdx), test: pack(testIdx), source: path };
 }
