@@ -7,6 +7,7 @@ import { findCifar10, cifar10Candidates } from '../data/cifar10.js';
 import { channelStats, type Dataset } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { fashionMnistCandidates, findFashionMnist } from '../data/fashion_mnist.js';
+import { fetchDataset } from '../data/fetch.js';
 import { mnistDirectory } from '../data/mnist.js';
 import { loadNamedDataset } from '../data/spec.js';
 import { Random } from '../engine/random.js';
@@ -95,6 +96,19 @@ export function registerDataCommands(program: Command): void {
     .description('list the datasets and where each was found')
     .action(() => {
       for (const name of NAMES) console.log(`${name.padEnd(14)} ${locate(name)}`);
+    });
+  data
+    .command('fetch')
+    .description('download the official files of fashion-mnist or cifar10 (binary), checked against their published checksums')
+    .argument('<name>', 'fashion-mnist | cifar10')
+    .option('--dir <folder>', 'the data folder to put them in (default: $CONVLAB_DATA)')
+    .action(async (name: string, opts: { dir?: string }) => {
+      const dir = opts.dir ?? process.env.CONVLAB_DATA;
+      if (!dir) throw new DataError('data fetch: no destination: set CONVLAB_DATA or pass --dir');
+      const written = await fetchDataset(name, dir, (line) => console.log(line));
+      for (const f of written) console.log(`wrote ${f}`);
+      if (!opts.dir || opts.dir === process.env.CONVLAB_DATA) return;
+      console.log(`convlab finds it when CONVLAB_DATA=${dir}, or give data.path in a spec`);
     });
   const common = (c: Command) => c
     .argument('<name>', NAMES.join(' | '))

@@ -1,7 +1,9 @@
 /** The convlab command as a user runs it: spawned, with exit codes and messages checked. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -171,3 +173,39 @@ describe('convlab data', () => {
     }
   });
 });
+
+describe('convlab data fetch', () => {
+  test('a checksum mismatch or an unreachable server exits 2 and writes nothing', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200);
+      res.end('not the real file');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const dest = join(dir, 'fetched');
+    try {
+      const r = await convlabAsync({ CONVLAB_DATA_MIRROR: `http://127.0.0.1:${port}/` }, 'data', 'fetch', 'cifar10', '--dir', dest);
+      assert.equal(r.code, 2);
+      assert.match(r.err, /cifar-10-binary\.tar\.gz: checksum mismatch: expected md5 c32a1d4ab5d03f1284b67883e8d87530, got [0-9a-f]{32}; nothing was written/);
+      assert.equal(existsSync(dest), false);
+    } finally {
+      server.close();
+    }
+    const down = await convlabAsync({ CONVLAB_DATA_MIRROR: `http://127.0.0.1:${port}/` }, 'data', 'fetch', 'fashion-mnist', '--dir', dest);
+    assert.equal(down.code, 2);
+    assert.match(down.err, /download failed/);
+    assert.equal(convlab('data', 'fetch', 'mnist', '--dir', dest).code, 2);
+  });
+});
+
+/** Like convlab(), but without blocking the event loop (the test's own HTTP server must keep answering). */
+function convlabAsync(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['bin/convlab.js', ...args], { env: { ...process.env, ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
