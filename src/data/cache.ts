@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dataset, ImageSet } from './dataset.js';
 
-const MAGIC = 'convlab-dataset-cache v1\n';
+const MAGIC = 'convlab-dataset-cache v2\n';
 
 export function cacheDir(): string {
   if (process.env.CONVLAB_CACHE) return process.env.CONVLAB_CACHE;
@@ -18,11 +18,18 @@ export function cacheDir(): string {
   return join(base, 'convlab');
 }
 
-/** A cache key for a source file or folder and the options it was decoded with. */
-export function cacheKey(name: string, source: string, options: unknown): string {
-  const abs = resolve(source);
-  const st = statSync(abs);
-  const h = createHash('sha256').update(JSON.stringify([abs, st.size, st.mtimeMs, options])).digest('hex').slice(0, 16);
+/**
+ * A cache key for a source file or folder (its path, size and modification time) and the options it was decoded
+ * with; with fromFile false (generated data) the options alone.
+ */
+export function cacheKey(name: string, source: string, options: unknown, fromFile = true): string {
+  let parts: unknown[] = [options];
+  if (fromFile) {
+    const abs = resolve(source);
+    const st = statSync(abs);
+    parts = [abs, st.size, st.mtimeMs, options];
+  }
+  const h = createHash('sha256').update(JSON.stringify(parts)).digest('hex').slice(0, 16);
   return `${name}-${h}`;
 }
 
@@ -30,7 +37,7 @@ interface Header {
   name: string;
   classNames: string[];
   source: string;
-  sets: { count: number; height: number; width: number; channels: number }[];
+  sets: { count: number; height: number; width: number; channels: number; targets: string[] }[];
 }
 
 /** The cached dataset for key, or null when there is none (or it cannot be read: then it is decoded again). */
@@ -51,7 +58,13 @@ export function readCache(key: string): Dataset | null {
       off = (off + 3) & ~3;
       const labels = new Int32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + 4 * s.count));
       off += 4 * s.count;
-      return { images, labels, ...s };
+      const targets: Record<string, Float32Array> = {};
+      for (const name of s.targets) {
+        targets[name] = new Float32Array(buf.buffer.slice(buf.byteOffset + off, buf.byteOffset + off + 4 * s.count));
+        off += 4 * s.count;
+      }
+      const { count, height, width, channels } = s;
+      return { images, labels, count, height, width, channels, ...(s.targets.length ? { targets } : {}) };
     });
     if (off !== buf.length || sets.length !== 2) return null;
     return { name: header.name, classNames: header.classNames, source: header.source, train: sets[0], test: sets[1] };
@@ -70,7 +83,7 @@ export function writeCache(key: string, d: Dataset): void {
     name: d.name,
     classNames: d.classNames,
     source: d.source,
-    sets: [d.train, d.test].map((s) => ({ count: s.count, height: s.height, width: s.width, channels: s.channels })),
+    sets: [d.train, d.test].map((s) => ({ count: s.count, height: s.height, width: s.width, channels: s.channels, targets: Object.keys(s.targets ?? {}) })),
   };
   const hbytes = Buffer.from(JSON.stringify(header), 'utf8');
   const fd = openSync(tmp, 'w');
@@ -90,6 +103,7 @@ export function writeCache(key: string, d: Dataset): void {
       const pad = ((off + 3) & ~3) - off;
       if (pad) put(new Uint8Array(pad));
       put(new Uint8Array(s.labels.buffer, s.labels.byteOffset, 4 * s.count));
+      for (const v of Object.values(s.targets ?? {})) put(new Uint8Array(v.buffer, v.byteOffset, 4 * s.count));
     }
     fsyncSync(fd);
   } catch (e) {

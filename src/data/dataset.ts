@@ -6,11 +6,14 @@ import { Tensor } from '../engine/tensor.js';
 import type { Batch, BatchSource } from '../train/source.js';
 import type { Random } from '../engine/random.js';
 import { augmentImage, type Augmentation } from './augment.js';
+import type { TargetLayout } from './clocks.js';
 import { DataError } from './errors.js';
 
 export interface ImageSet {
   images: Uint8Array;
   labels: Int32Array;
+  /** Extra per-sample values (the clocks' minute), by name. */
+  targets?: Record<string, Float32Array>;
   count: number;
   height: number;
   width: number;
@@ -47,6 +50,8 @@ export interface ImageTransform {
   permutation?: Int32Array | null;
   /** Targets as one-hot rows of this many classes instead of integer labels. */
   oneHot?: number | null;
+  /** A label scheme that builds the targets from (label, targets.minute): the clocks' schemes. */
+  targetLayout?: TargetLayout | null;
 }
 
 export function outputShape(set: ImageSet, t: ImageTransform): [number, number, number] {
@@ -103,10 +108,14 @@ export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransfor
       const n = idx.length;
       const x = new Float32Array(n * oh * ow * c);
       const y = new Float32Array(t.oneHot ? n * t.oneHot : n);
+      const layout = t.targetLayout;
+      const ys = layout ? layout.widths.map((wd) => new Float32Array(n * Math.max(1, wd))) : [];
+      const minute = set.targets?.minute;
       for (let s = 0; s < n; s++) {
         const sample = indices[idx[s]];
         const label = set.labels[sample];
-        if (t.oneHot) y[s * t.oneHot + label] = 1;
+        if (layout) layout.fill(label, minute ? minute[sample] : 0, ys, s);
+        else if (t.oneHot) y[s * t.oneHot + label] = 1;
         else y[s] = label;
         let src = set.images.subarray(sample * pixels, (sample + 1) * pixels);
         if (scratch && augment) {
@@ -128,8 +137,9 @@ export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransfor
           for (let i = 0; i < oh * ow; i++) for (let k = 0; k < c; k++) x[dst + i * c + k] = plane[perm[i] * c + k];
         }
       }
-      const yShape = t.oneHot ? [n, t.oneHot] : [n];
-      return { x: [new Tensor(x, [n, oh, ow, c])], y: [new Tensor(y, yShape)] };
+      const xt = new Tensor(x, [n, oh, ow, c]);
+      if (layout) return { x: [xt], y: layout.widths.map((wd, k) => new Tensor(ys[k], wd ? [n, wd] : [n])) };
+      return { x: [xt], y: [new Tensor(y, t.oneHot ? [n, t.oneHot] : [n])] };
     },
   };
 }

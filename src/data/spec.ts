@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { formatPath } from '../nn/spec.js';
 import { cached, cacheKey } from './cache.js';
 import { loadCifar10 } from './cifar10.js';
+import { clockTargets, generateClocks } from './clocks.js';
 import { DataError } from './errors.js';
 import { loadFashionMnist } from './fashion_mnist.js';
 import { loadImageFolder } from './image_folder.js';
@@ -40,7 +41,7 @@ const augmentation = z.union([
 ], { error: 'expected one of {random_crop: {padding: n}}, {flip: horizontal|vertical|horizontal_and_vertical}, {rotate: degrees}, {translate: fraction}, {zoom: fraction}' });
 
 export const dataSchema = z.strictObject({
-  dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'image-folder']),
+  dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks']),
   path: z.string().optional(),
   /** image-folder: resize every image to [height, width] (bilinear). */
   size: z.tuple([z.number().int().positive(), z.number().int().positive()]).optional(),
@@ -48,6 +49,9 @@ export const dataSchema = z.strictObject({
   color: z.enum(['rgb', 'grayscale']).default('rgb'),
   /** image-folder without train/ and test/ folders: the stratified share of each class held out for testing. */
   test_fraction: z.number().gt(0).lt(1).default(0.2),
+  /** clocks: how many images (default 18,000) and the label scheme (default hour). */
+  count: z.number().int().min(2).optional(),
+  target: z.enum(['hour', 'minute', 'classes24', 'classes720', 'regression', 'periodic', 'hour_minute']).optional(),
   transforms: z.array(transform).default([{ scale: [0, 1] }]),
   /** Training-time augmentation, drawn fresh for every sample of every epoch from the spec's seed. */
   augment: z.array(augmentation).default([]),
@@ -82,6 +86,11 @@ async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path
     case 'mnist': return loadMnist();
     case 'fashion-mnist': return loadFashionMnist(spec.path);
     case 'cifar10': return loadCifar10(spec.path);
+    case 'clocks': {
+      if (spec.size && spec.size[0] !== spec.size[1]) throw new SpecError([{ path: [...path, 'size'], message: `clocks are square: expected [n, n], got [${spec.size.join(', ')}]` }]);
+      const options = { count: spec.count ?? 18000, size: spec.size?.[0] ?? 150, seed, testFraction: spec.test_fraction };
+      return cached(cacheKey('clocks', '.', { ...options, v: 1 }, false), async () => generateClocks(options));
+    }
     case 'image-folder': {
       if (!spec.path) throw new SpecError([{ path: [...path, 'path'], message: 'image-folder needs a path: a <class>/<image> folder, or a .tar.gz of one' }]);
       const options = { size: spec.size, color: spec.color, testFraction: spec.test_fraction, seed };
@@ -146,6 +155,13 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
   }
   if (standardize) t.standardize = channelStats(dataset.train, trainIdx);
   if (t.oneHot) t.oneHot = dataset.classNames.length;
+  let classNames = dataset.classNames;
+  if (spec.target !== undefined) {
+    if (spec.dataset !== 'clocks') throw new SpecError([{ path: [...path, 'target'], message: `label schemes apply to the clocks dataset, not ${spec.dataset}` }]);
+    t.targetLayout = clockTargets(spec.target);
+    classNames = t.targetLayout.classNames ?? [];
+    if (t.oneHot) throw new SpecError([{ path: [...path, 'transforms'], message: 'one_hot does not combine with a clocks target scheme' }]);
+  }
   if (permuteSeed !== null) {
     const [oh, ow] = outputShape(dataset.train, t);
     t.permutation = new Random(permuteSeed).permutation(oh * ow);
@@ -157,7 +173,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     validation: valIdx ? imageSource(valFromTest ? dataset.test : dataset.train, valIdx, t) : undefined,
     test: imageSource(dataset.test, testIdx, t),
     sampleShape: outputShape(dataset.train, t),
-    classNames: dataset.classNames,
+    classNames,
   };
 }
 
