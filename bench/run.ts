@@ -26,6 +26,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const worker = join(root, 'dist', 'bench', 'worker.js');
 const torchScript = join(root, 'bench', 'torch_bench.py');
 const PYTHON = '/usr/bin/python3';
+/** One configuration's process is stopped after this long (TensorFlow.js needs more than this for one step of D). */
+const TIMEOUT_S = 900;
 
 type Engine = 'convlab-native' | 'convlab-ts' | 'pytorch' | 'tfjs';
 interface Row {
@@ -88,8 +90,9 @@ function measure(engine: Engine, model: string, threads: number, p: { steps: num
   // OpenBLAS 0.3.21 mistakes newer AVX-512 CPUs for Haswell; name the core so the peer runs at its best.
   if (engine === 'pytorch' && avx512()) Object.assign(env, { OPENBLAS_CORETYPE: 'SkylakeX' });
   const r = engine === 'pytorch'
-    ? spawnSync(PYTHON, [torchScript, ...args], { encoding: 'utf8', env, timeout: 900_000 })
-    : spawnSync(process.execPath, [worker, '--engine', engine, ...args], { encoding: 'utf8', env, timeout: 900_000 });
+    ? spawnSync(PYTHON, [torchScript, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 })
+    : spawnSync(process.execPath, [worker, '--engine', engine, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return `timed out after ${TIMEOUT_S} s (not one training step finished)`;
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) return `failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
   const m = JSON.parse(line) as { train_ips: number; infer_ips: number; peak_rss_mb: number; reps_done?: number };
