@@ -60,7 +60,8 @@ export const dataSchema = z.strictObject({
     z.strictObject({ count: z.number().int().positive(), stratified: z.boolean().default(true) }),
     z.strictObject({ from: z.literal('test'), count: z.number().int().positive(), stratified: z.boolean().default(true) }),
   ], { error: 'expected {fraction: f}, {count: n} or {from: test, count: n} (each with optional stratified)' }).optional(),
-  subset: z.strictObject({ train: z.number().int().positive() }).optional(),
+  /** A subset of the training samples: seeded and stratified (random, the default) or the first n in file order. */
+  subset: z.strictObject({ train: z.number().int().positive(), pick: z.enum(['random', 'first']).default('random') }).optional(),
 });
 export type DataSpec = z.input<typeof dataSchema>;
 
@@ -151,7 +152,9 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     if (spec.subset.train > trainIdx.length) {
       throw new SpecError([{ path: [...path, 'subset', 'train'], message: `asks for ${spec.subset.train} samples but ${trainIdx.length} training samples are available` }]);
     }
-    trainIdx = pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
+    trainIdx = spec.subset.pick === 'first'
+      ? Int32Array.from(trainIdx).sort().subarray(0, spec.subset.train)
+      : pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
   }
   if (standardize) t.standardize = channelStats(dataset.train, trainIdx);
   if (t.oneHot) t.oneHot = dataset.classNames.length;

@@ -84,6 +84,18 @@ describe('transforms', () => {
   });
 });
 
+describe('subsets', () => {
+  test('pick: first takes the first n training samples in file order; random is seeded and stratified', async () => {
+    const first = await prepareData({ dataset: 'image-folder', path: folder, test_fraction: 0.5, subset: { train: 3, pick: 'first' } }, 3);
+    const all = await prepareData({ dataset: 'image-folder', path: folder, test_fraction: 0.5 }, 3);
+    assert.deepEqual(first.train.batch([0, 1, 2]).x[0].data, all.train.batch([0, 1, 2]).x[0].data);
+    const a = await prepareData({ dataset: 'image-folder', path: folder, test_fraction: 0.5, subset: { train: 6 } }, 3);
+    const b = await prepareData({ dataset: 'image-folder', path: folder, test_fraction: 0.5, subset: { train: 6 } }, 3);
+    assert.deepEqual(a.train.batch([0, 1, 2, 3, 4, 5]).y[0].data, b.train.batch([0, 1, 2, 3, 4, 5]).y[0].data);
+    assert.deepEqual([...a.train.batch([0, 1, 2, 3, 4, 5]).y[0].data].sort(), [0, 0, 1, 1, 2, 2], 'two of each class');
+  });
+});
+
 describe('augmentation', () => {
   test('the same seed gives the same augmented batches; each epoch draws new ones', async () => {
     const spec = { dataset: 'image-folder', path: folder, augment: [{ random_crop: { padding: 2 } }, { flip: 'horizontal' }, { rotate: 15 }, { zoom: 0.1 }, { translate: 0.1 }] };
