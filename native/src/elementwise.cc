@@ -13,8 +13,7 @@ constexpr long GRAIN = 1 << 15;
 
 template <class F>
 void par(long n, F f) {
-  if (n < 2 * GRAIN) f(0, n);
-  else pool().parallel_for(n, GRAIN, f);
+  parallel_chunks(n, GRAIN, f);
 }
 
 std::vector<long> strides_of(const Shape& s) {

@@ -39,4 +39,11 @@ ThreadPool& pool();
 void set_threads(int n);
 int get_threads();
 
+// f(begin, end) over [0, n): inline when n is under two grains, else split across the pool.
+template <class F>
+void parallel_chunks(long n, long grain, F f) {
+  if (n < 2 * grain) f(0, n);
+  else pool().parallel_for(n, grain, f);
+}
+
 }  // namespace convlab

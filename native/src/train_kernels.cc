@@ -14,11 +14,6 @@ namespace convlab {
 namespace {
 constexpr long GRAIN = 1 << 14;
 
-template <class F>
-void par(long n, F f) {
-  if (n < 2 * GRAIN) f(0, n);
-  else pool().parallel_for(n, GRAIN, f);
-}
 }  // namespace
 
 void softmax_cross_entropy(const float* z, const float* t, long rows, long c, float* loss, float* logp) {
@@ -52,7 +47,7 @@ void softmax_cross_entropy_grad(const float* dl, const float* logp, const float*
 }
 
 void sgd_update(float* p, const float* g, float* v, long n, double lr, double mu, bool nesterov) {
-  par(n, [&](long s, long e) {
+  parallel_chunks(n, GRAIN, [&](long s, long e) {
     if (!v || mu == 0) {
       for (long i = s; i < e; i++) p[i] = static_cast<float>(p[i] - lr * g[i]);
       return;
@@ -66,7 +61,7 @@ void sgd_update(float* p, const float* g, float* v, long n, double lr, double mu
 
 void adam_update(float* p, const float* g, float* m, float* v, float* vhat, long n, double alpha, double b1, double b2,
                  double eps) {
-  par(n, [&](long s, long e) {
+  parallel_chunks(n, GRAIN, [&](long s, long e) {
     for (long i = s; i < e; i++) {
       const double gi = g[i];
       m[i] = static_cast<float>(m[i] + (gi - m[i]) * (1 - b1));
