@@ -12,7 +12,7 @@ import { mnistDirectory } from '../data/mnist.js';
 import { loadNamedDataset } from '../data/spec.js';
 import { Random } from '../engine/random.js';
 
-const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder'];
+const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks'];
 
 function locate(name: string): string {
   switch (name) {
@@ -26,6 +26,8 @@ function locate(name: string): string {
       const found = findCifar10();
       return found ? `${found.path} (${found.form === 'binary' ? 'binary batches' : 'image folder'})` : `not found (${cifar10Candidates().length ? `looked in ${cifar10Candidates().join(', ')}` : 'CONVLAB_DATA is not set'})`;
     }
+    case 'clocks':
+      return 'generated from a seed (18,000 clocks of 150×150 by default), cached after the first run';
     default:
       return 'any <class>/<image> folder or .tar.gz, given with --path (or data.path in a spec)';
   }
@@ -38,10 +40,12 @@ function parseSize(v: string | undefined): [number, number] | undefined {
   return [Number(m[1]), Number(m[2])];
 }
 
-async function load(name: string, opts: { path?: string; size?: string; color?: string }): Promise<Dataset> {
+async function load(name: string, opts: { path?: string; size?: string; color?: string; count?: string }): Promise<Dataset> {
   if (!NAMES.includes(name)) throw new DataError(`unknown dataset '${name}': expected one of ${NAMES.join(', ')}`);
   if (opts.color !== undefined && opts.color !== 'rgb' && opts.color !== 'grayscale') throw new DataError(`--color: expected rgb or grayscale, got '${opts.color}'`);
-  return loadNamedDataset(name, { path: opts.path, size: parseSize(opts.size), color: opts.color as 'rgb' | 'grayscale' | undefined });
+  const count = opts.count === undefined ? undefined : Number(opts.count);
+  if (count !== undefined && !(Number.isInteger(count) && count >= 2)) throw new DataError(`--count: expected an integer ≥ 2, got '${opts.count}'`);
+  return loadNamedDataset(name, { path: opts.path, size: parseSize(opts.size), color: opts.color as 'rgb' | 'grayscale' | undefined, count });
 }
 
 function info(d: Dataset) {
@@ -113,12 +117,13 @@ export function registerDataCommands(program: Command): void {
   const common = (c: Command) => c
     .argument('<name>', NAMES.join(' | '))
     .option('--path <path>', 'where to read it from (a folder or .tar.gz; required for image-folder)')
-    .option('--size <HxW>', 'image-folder: resize every image, e.g. 64x64')
-    .option('--color <mode>', 'image-folder: rgb or grayscale');
+    .option('--size <HxW>', 'image-folder: resize every image, e.g. 64x64; clocks: their size, e.g. 64x64')
+    .option('--color <mode>', 'image-folder: rgb or grayscale')
+    .option('--count <n>', 'clocks: how many to generate (default 18000)');
   common(data.command('info'))
     .description('counts per split, image shape, classes with their counts, and the pixel mean/std per channel')
     .option('--json', 'print as JSON')
-    .action(async (name: string, opts: { path?: string; size?: string; color?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { path?: string; size?: string; color?: string; count?: string; json?: boolean }) => {
       const i = info(await load(name, opts));
       if (opts.json) {
         console.log(JSON.stringify(i));
@@ -138,7 +143,7 @@ export function registerDataCommands(program: Command): void {
     .option('--seed <seed>', 'which samples (seeded)', '0')
     .option('--zoom <factor>', 'scale each image up by this factor', '4')
     .requiredOption('--out <file.png>', 'where to write the grid')
-    .action(async (name: string, opts: { path?: string; size?: string; color?: string; n: string; split: string; seed: string; zoom: string; out: string }) => {
+    .action(async (name: string, opts: { path?: string; size?: string; color?: string; count?: string; n: string; split: string; seed: string; zoom: string; out: string }) => {
       const n = Number(opts.n);
       const zoom = Number(opts.zoom);
       if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);

@@ -76,8 +76,13 @@ export interface PreparedData {
 }
 
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */
-export async function loadNamedDataset(name: string, options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; seed?: number } = {}): Promise<Dataset> {
-  const spec = parseArgs(dataSchema, { dataset: name, ...(options.path !== undefined ? { path: options.path } : {}), ...(options.size ? { size: options.size } : {}), ...(options.color ? { color: options.color } : {}) }, 'data');
+export async function loadNamedDataset(name: string, options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; count?: number; seed?: number } = {}): Promise<Dataset> {
+  const raw: Record<string, unknown> = { dataset: name };
+  if (options.path !== undefined) raw.path = options.path;
+  if (options.size) raw.size = options.size;
+  if (options.color) raw.color = options.color;
+  if (options.count !== undefined) raw.count = options.count;
+  const spec = parseArgs(dataSchema, raw, 'data');
   if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found`);
   return loadDataset(spec, options.seed ?? 0, ['data']);
 }

@@ -135,7 +135,7 @@ describe('convlab data', () => {
     const r = convlab('data', 'ls');
     assert.equal(r.code, 0);
     assert.match(r.out, /^mnist +built in/m);
-    for (const name of ['fashion-mnist', 'cifar10', 'image-folder']) assert.match(r.out, new RegExp(`^${name} `, 'm'));
+    for (const name of ['fashion-mnist', 'cifar10', 'image-folder', 'clocks']) assert.match(r.out, new RegExp(`^${name} `, 'm'));
   });
 
   test('info gives counts per split, the shape, classes with counts and pixel statistics (also as JSON)', () => {
@@ -147,6 +147,7 @@ describe('convlab data', () => {
     assert.deepEqual(i.classes.map((c: { name: string }) => c.name), ['round', 'square']);
     assert.equal(i.pixel_std[2], 1, 'a constant channel has its std reported as 1 (no division by zero later)');
     assert.match(convlab('data', 'info', 'mnist').out, /train 60,000, test 10,000/);
+    assert.match(convlab('data', 'info', 'clocks', '--count', '50', '--size', '32x32').out, /images 32×32×1, train 40, test 10/);
   });
 
   test('show writes a PNG grid and prints the labels in grid order', () => {
