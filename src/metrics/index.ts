@@ -33,3 +33,4 @@ export function getMetric(spec: MetricSpec, lossName: string, outputUnits: numbe
     default: throw new Error(`unknown metric '${spec}': expected one of ${metricNames.join(', ')}, or a function (yTrue, yPred) => Tensor`);
   }
 }
+export { classificationReport, confusionMatrix, dummyPredictions, formatReport, normalizeConfusion, type BaselineStrategy, type ClassificationReport, type ClassScores } from './classification.js';
