@@ -7,6 +7,7 @@ import { SpecError } from '../nn/spec.js';
 import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
+import { formatReport } from '../metrics/index.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -34,6 +35,25 @@ function printResults(r: RunResult, out: (s: string) => void): void {
   out(`Results: ${r.name} (${r.params.toLocaleString('en-US')} params, ${where}, trained in ${r.seconds.toFixed(1)} s)`);
   out(line(header));
   for (const row of rows) out(line(row));
+  for (const [split, e] of Object.entries(r.evaluation)) {
+    if (e.confusion_matrix) {
+      out('');
+      out(`Confusion matrix (${split}; rows: true class, columns: predicted):`);
+      const w = Math.max(6, ...e.classNames.map((c) => c.length), ...e.confusion_matrix.flat().map((v) => String(v).length)) + 1;
+      out(`${''.padStart(w)}${e.classNames.map((_, j) => String(j).padStart(w)).join('')}`);
+      e.confusion_matrix.forEach((row, i) => out(`${e.classNames[i].padStart(w)}${row.map((v) => String(v).padStart(w)).join('')}`));
+    }
+    if (e.classification_report) {
+      out('');
+      out(`Classification report (${split}):`);
+      out(formatReport(e.classification_report));
+    }
+    if (e.baselines) {
+      out('');
+      out(`Dummy baselines (${split}):`);
+      for (const [name, b] of Object.entries(e.baselines)) out(`  ${name.padEnd(14)} accuracy ${b.accuracy.toFixed(4)}  macro F1 ${b.macro_f1.toFixed(4)}  weighted F1 ${b.weighted_f1.toFixed(4)}`);
+    }
+  }
 }
 
 /** The value after `flag` (as --flag v or --flag=v), if given. */
@@ -106,7 +126,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
       const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
+        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
       } else {
         printResults(result, (s) => console.log(s));
         if (opts.save) console.log(`Saved the model to ${opts.save}`);

@@ -39,7 +39,16 @@ export const trainSchema = z.strictObject({
 });
 export type TrainSpec = z.output<typeof trainSchema>;
 
-const TOP_KEYS = ['name', 'seed', 'description', 'data', 'model', 'train'];
+/** What is measured after training, on which splits (the first output's classes, for classifiers). */
+export const evaluateSchema = z.strictObject({
+  on: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
+  confusion_matrix: z.boolean().default(false),
+  classification_report: z.boolean().default(false),
+  baselines: z.array(z.enum(['most_frequent', 'stratified', 'uniform'])).default([]),
+});
+export type EvaluateSpec = z.output<typeof evaluateSchema>;
+
+const TOP_KEYS = ['name', 'seed', 'description', 'data', 'model', 'train', 'evaluate'];
 
 export interface Spec {
   name: string;
@@ -48,6 +57,7 @@ export interface Spec {
   data: unknown;
   model: unknown;
   train: TrainSpec;
+  evaluate: EvaluateSpec;
   /** The spec as given (after overrides), for records. */
   raw: Record<string, unknown>;
 }
@@ -127,6 +137,12 @@ export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
   } catch (e) {
     throw e instanceof SpecError ? e.within(['train']) : e;
   }
+  let evaluate: EvaluateSpec;
+  try {
+    evaluate = parseArgs(evaluateSchema, raw.evaluate ?? {}, 'evaluate');
+  } catch (e) {
+    throw e instanceof SpecError ? e.within(['evaluate']) : e;
+  }
   const base = file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
   return {
     name: (raw.name as string | undefined) ?? base,
@@ -135,6 +151,7 @@ export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
     data: raw.data ?? { dataset: 'mnist' },
     model: raw.model,
     train,
+    evaluate,
     raw,
   };
 }

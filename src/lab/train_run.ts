@@ -1,7 +1,9 @@
 /** Runs one spec end to end: seed → data → model → compile → fit → evaluate on every split. */
 import { getBackend } from '../engine/backend.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
-import { setSeed } from '../engine/random.js';
+import { Random, setSeed } from '../engine/random.js';
+import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, type ClassificationReport } from '../metrics/index.js';
+import type { BatchSource } from '../train/source.js';
 import { prepareData, type PreparedData } from '../data/spec.js';
 import type { Model } from '../nn/model.js';
 import { resetNames } from '../nn/naming.js';
@@ -12,10 +14,19 @@ import { saveModel } from '../nn/saving.js';
 import { buildModelFromSpec } from './model_spec.js';
 import type { Spec } from './spec.js';
 
+/** Per split: the first output's confusion matrix, classification report and dummy baselines, as asked. */
+export interface SplitEvaluation {
+  classNames: string[];
+  confusion_matrix?: number[][];
+  classification_report?: ClassificationReport;
+  baselines?: Record<string, { accuracy: number; macro_f1: number; weighted_f1: number }>;
+}
+
 export interface RunResult {
   name: string;
   history: History;
   final: Record<string, Logs>;
+  evaluation: Record<string, SplitEvaluation>;
   params: number;
   trainableParams: number;
   seconds: number;
@@ -59,14 +70,19 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
     verbose: options.verbose ?? 1,
   });
   const seconds = (performance.now() - started) / 1000;
-  const final: Record<string, Logs> = { train: model.evaluate(data.train) };
-  if (data.validation) final.validation = model.evaluate(data.validation);
-  final.test = model.evaluate(data.test);
+  const splits: Record<string, BatchSource | undefined> = { train: data.train, validation: data.validation, test: data.test };
+  const final: Record<string, Logs> = {};
+  for (const split of spec.evaluate.on) {
+    const source = splits[split];
+    if (source) final[split] = model.evaluate(source);
+  }
+  const evaluation = evaluateClasses(model, data, splits, spec);
   if (options.saveTo) saveModel(model, options.saveTo);
   return {
     name: spec.name,
     history,
     final,
+    evaluation,
     params: model.countParams(),
     trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
     seconds,
@@ -74,4 +90,52 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
     threads: getBackend().name === 'native' ? getThreads() : 1,
     isa: getBackend().name === 'native' ? nativeIsa() : null,
   };
+}
+
+/** Labels (argmax of one-hot rows) and the model's predicted classes for the first output over a whole source. */
+function labelsAndPredictions(model: Model, source: BatchSource): { labels: Int32Array; preds: Int32Array } {
+  const labels = new Int32Array(source.size);
+  const preds = new Int32Array(source.size);
+  const step = 256;
+  for (let start = 0; start < source.size; start += step) {
+    const idx = Array.from({ length: Math.min(step, source.size - start) }, (_, i) => start + i);
+    const { x, y } = source.batch(idx);
+    const out = model.predictBatch(x)[0];
+    const p = argmaxRows(out);
+    const t = y[0].rank === 2 ? argmaxRows(y[0]) : Int32Array.from(y[0].data);
+    labels.set(t, start);
+    preds.set(p, start);
+  }
+  return { labels, preds };
+}
+
+function evaluateClasses(model: Model, data: PreparedData, splits: Record<string, BatchSource | undefined>, spec: Spec): Record<string, SplitEvaluation> {
+  const e = spec.evaluate;
+  if (!e.confusion_matrix && !e.classification_report && e.baselines.length === 0) return {};
+  const k = data.classNames.length;
+  const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+  if (k < 2 || units !== k) {
+    throw new SpecError([{ path: ['evaluate'], message: `confusion matrices, reports and baselines need a classifier: the first output has ${units} units and the data ${k} classes` }]);
+  }
+  const trainLabels = labelsAndPredictions(model, data.train).labels;
+  const out: Record<string, SplitEvaluation> = {};
+  for (const split of e.on) {
+    const source = splits[split];
+    if (!source) continue;
+    const { labels, preds } = labelsAndPredictions(model, source);
+    const m = confusionMatrix(labels, preds, k);
+    const r: SplitEvaluation = { classNames: data.classNames };
+    if (e.confusion_matrix) r.confusion_matrix = m;
+    if (e.classification_report) r.classification_report = classificationReport(m, data.classNames);
+    if (e.baselines.length) {
+      r.baselines = {};
+      for (const strategy of e.baselines) {
+        const dummy = dummyPredictions(strategy, trainLabels, labels.length, k, new Random(spec.seed ^ 0xd00d));
+        const rep = classificationReport(confusionMatrix(labels, dummy, k));
+        r.baselines[strategy] = { accuracy: rep.accuracy, macro_f1: rep.macro.f1, weighted_f1: rep.weighted.f1 };
+      }
+    }
+    out[split] = r;
+  }
+  return out;
 }

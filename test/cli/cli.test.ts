@@ -126,6 +126,35 @@ describe('convlab CLI', () => {
   });
 });
 
+describe('convlab train: the evaluate block', () => {
+  test('confusion matrix, classification report and dummy baselines on the chosen splits, in --json too', () => {
+    const spec = file('evaluate.yaml', [
+      'seed: 3',
+      'data: {dataset: mnist, subset: {train: 400}, validation: {count: 200}}',
+      'model:',
+      '  input: [28, 28, 1]',
+      '  layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
+      'train: {epochs: 1}',
+      'evaluate: {on: [validation], confusion_matrix: true, classification_report: true, baselines: [most_frequent]}',
+    ].join('\n'));
+    const r = convlab('train', spec, '--json');
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out);
+    assert.deepEqual(Object.keys(out.final), ['validation']);
+    const e = out.evaluation.validation;
+    assert.equal(e.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0), 200);
+    assert.equal(e.classification_report.classes.length, 10);
+    assert.ok(Math.abs(e.classification_report.accuracy - out.final.validation.accuracy) < 1e-6, 'the report agrees with evaluate()');
+    assert.ok(e.baselines.most_frequent.accuracy > 0.05 && e.baselines.most_frequent.accuracy < 0.2);
+    const text = convlab('train', spec, '--quiet');
+    assert.match(text.out, /Confusion matrix \(validation; rows: true class, columns: predicted\)/);
+    assert.match(text.out, /macro avg/);
+    const bad = convlab('train', spec, '--set', 'evaluate.baselines=[always_seven]');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /evaluate\.baselines\[0\]/);
+  });
+});
+
 describe('convlab data', () => {
   const images = join(dir, 'shapes');
   for (const [k, cls] of ['round', 'square'].entries())
