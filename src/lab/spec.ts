@@ -28,6 +28,23 @@ const resolvableWith = (resolve: (v: never) => unknown) =>
 
 const lossSpec = resolvableWith(getLoss);
 
+const monitorArgs = { monitor: z.string().optional(), mode: z.enum(['auto', 'min', 'max']).optional(), min_delta: z.number().nonnegative().optional() };
+const callbackSchema = z.union([
+  z.strictObject({ early_stopping: z.strictObject({ ...monitorArgs, patience: z.number().int().nonnegative().optional(), restore_best_weights: z.boolean().optional(), start_from_epoch: z.number().int().nonnegative().optional() }) }),
+  z.strictObject({ reduce_lr_on_plateau: z.strictObject({ ...monitorArgs, factor: z.number().gt(0).lt(1).optional(), patience: z.number().int().nonnegative().optional(), cooldown: z.number().int().nonnegative().optional(), min_lr: z.number().nonnegative().optional() }) }),
+  z.strictObject({ terminate_on_nan: z.strictObject({}).nullable() }),
+  z.strictObject({ csv_logger: z.strictObject({ filename: z.string().min(1), append: z.boolean().optional() }) }),
+], { error: 'expected one of {early_stopping: {...}}, {reduce_lr_on_plateau: {...}}, {terminate_on_nan: {}}, {csv_logger: {filename}}' });
+export type CallbackSpec = z.output<typeof callbackSchema>;
+
+const warmup = { warmup_epochs: z.number().int().nonnegative().optional() };
+const scheduleSchema = z.union([
+  z.strictObject({ step_decay: z.strictObject({ factor: z.number().positive(), every: z.number().int().positive(), ...warmup }) }),
+  z.strictObject({ exponential: z.strictObject({ rate: z.number().positive(), ...warmup }) }),
+  z.strictObject({ cosine: z.strictObject({ epochs: z.number().int().positive().optional(), min: z.number().nonnegative().optional(), ...warmup }) }),
+], { error: 'expected one of {step_decay: {factor, every}}, {exponential: {rate}}, {cosine: {epochs, min}} (each with optional warmup_epochs)' });
+export type ScheduleSpec = z.output<typeof scheduleSchema>;
+
 export const trainSchema = z.strictObject({
   optimizer: resolvableWith(getOptimizer).default('adam'),
   loss: z.union([lossSpec, z.array(lossSpec), z.record(z.string(), lossSpec)]).default('sparse_categorical_crossentropy'),
@@ -36,6 +53,9 @@ export const trainSchema = z.strictObject({
   epochs: z.number().int().nonnegative().default(10),
   batch_size: z.number().int().positive().default(32),
   shuffle: z.boolean().default(true),
+  callbacks: z.array(callbackSchema).default([]),
+  /** A learning-rate schedule by epoch, starting from the optimizer's learning rate. */
+  schedule: scheduleSchema.optional(),
 });
 export type TrainSpec = z.output<typeof trainSchema>;
 

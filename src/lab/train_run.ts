@@ -8,7 +8,14 @@ import { prepareData, type PreparedData } from '../data/spec.js';
 import type { Model } from '../nn/model.js';
 import { resetNames } from '../nn/naming.js';
 import { SpecError } from '../nn/spec.js';
-import type { Logs } from '../train/callbacks.js';
+import type { Callback, Logs } from '../train/callbacks.js';
+import { CSVLogger } from '../train/callbacks/csv_logger.js';
+import { EarlyStopping } from '../train/callbacks/early_stopping.js';
+import { LearningRateScheduler } from '../train/callbacks/learning_rate_scheduler.js';
+import { ReduceLROnPlateau } from '../train/callbacks/reduce_lr_on_plateau.js';
+import { TerminateOnNaN } from '../train/callbacks/terminate_on_nan.js';
+import { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from '../train/schedules.js';
+import { optimizerOf } from '../train/trainer.js';
 import type { History } from '../train/trainer.js';
 import { saveModel } from '../nn/saving.js';
 import { buildModelFromSpec } from './model_spec.js';
@@ -61,8 +68,10 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(model, data);
   model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
+  const callbacks = makeCallbacks(spec, model);
   const started = performance.now();
   const history = model.fit(data.train, {
+    callbacks,
     epochs: spec.train.epochs,
     batchSize: spec.train.batch_size,
     shuffle: spec.train.shuffle,
@@ -136,6 +145,43 @@ function evaluateClasses(model: Model, data: PreparedData, splits: Record<string
       }
     }
     out[split] = r;
+  }
+  return out;
+}
+
+/** The train block's callbacks and schedule as callback objects (Keras names in snake_case). */
+function makeCallbacks(spec: Spec, model: Model): Callback[] {
+  const out: Callback[] = [];
+  for (const c of spec.train.callbacks) {
+    if ('early_stopping' in c) {
+      const a = c.early_stopping;
+      out.push(new EarlyStopping({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, patience: a.patience, restoreBestWeights: a.restore_best_weights, startFromEpoch: a.start_from_epoch }));
+    } else if ('reduce_lr_on_plateau' in c) {
+      const a = c.reduce_lr_on_plateau;
+      out.push(new ReduceLROnPlateau({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, factor: a.factor, patience: a.patience, cooldown: a.cooldown, minLr: a.min_lr }));
+    } else if ('terminate_on_nan' in c) {
+      out.push(new TerminateOnNaN());
+    } else {
+      out.push(new CSVLogger(c.csv_logger.filename, c.csv_logger.append ?? false));
+    }
+  }
+  const s = spec.train.schedule;
+  if (s) {
+    const base = optimizerOf(model).currentLearningRate();
+    let f: Schedule;
+    let warm = 0;
+    if ('step_decay' in s) {
+      f = stepDecay(base, s.step_decay.factor, s.step_decay.every);
+      warm = s.step_decay.warmup_epochs ?? 0;
+    } else if ('exponential' in s) {
+      f = exponentialDecay(base, s.exponential.rate);
+      warm = s.exponential.warmup_epochs ?? 0;
+    } else {
+      f = cosineDecay(base, s.cosine.epochs ?? spec.train.epochs, s.cosine.min ?? 0);
+      warm = s.cosine.warmup_epochs ?? 0;
+    }
+    const sched = withWarmup(f, warm);
+    out.push(new LearningRateScheduler((epoch) => sched(epoch)));
   }
   return out;
 }

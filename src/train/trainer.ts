@@ -78,6 +78,11 @@ export function compile(model: Model, args: CompileArgs): Compiled {
   };
 }
 
+/** The optimizer a compiled model trains with (for callbacks that change its learning rate). */
+export function optimizerOf(model: Model): Optimizer {
+  return getCompiled(model).optimizer;
+}
+
 function getCompiled(model: Model): Compiled {
   if (!model.compiled) throw new Error(`model '${model.name}' must be compiled before training or evaluation: call model.compile({optimizer, loss, metrics})`);
   return model.compiled as Compiled;

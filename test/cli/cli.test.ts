@@ -155,6 +155,33 @@ describe('convlab train: the evaluate block', () => {
   });
 });
 
+describe('convlab train: callbacks and schedules from the train block', () => {
+  test('early stopping ends training early, the schedule sets each epoch\'s rate, the CSV log has a row per epoch', () => {
+    const csv = join(dir, 'log.csv');
+    const spec = file('callbacks.yaml', [
+      'seed: 4',
+      'data: {dataset: mnist, subset: {train: 300}, validation: {count: 100}}',
+      'model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}',
+      'train:',
+      '  optimizer: {sgd: {learning_rate: 0.1}}',
+      '  epochs: 8',
+      '  schedule: {step_decay: {factor: 0.5, every: 2}}',
+      '  callbacks:',
+      '    - early_stopping: {monitor: loss, min_delta: 100, patience: 1}',
+      `    - csv_logger: {filename: ${JSON.stringify(csv)}}`,
+      'evaluate: {on: [validation]}',
+    ].join('\n'));
+    const r = convlab('train', spec, '--json');
+    assert.equal(r.code, 0, r.err);
+    const out = JSON.parse(r.out);
+    assert.deepEqual(out.history.map((e: { lr: number }) => e.lr), [0.1, 0.1]);
+    assert.equal(readFileSync(csv, 'utf8').trim().split('\n').length, 3);
+    const bad = convlab('train', spec, '--set', 'train.callbacks[0]={early_stoping: {}}');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /train\.callbacks\[0\]: expected one of \{early_stopping/);
+  });
+});
+
 describe('convlab data', () => {
   const images = join(dir, 'shapes');
   for (const [k, cls] of ['round', 'square'].entries())
