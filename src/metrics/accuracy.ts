@@ -32,3 +32,17 @@ export function categoricalAccuracy(name = 'categorical_accuracy'): Metric {
 export function binaryAccuracy(name = 'binary_accuracy', threshold = 0.5): Metric {
   return meanMetric(name, (yTrue, yPred) => Array.from(yPred.data, (p, i) => ((p > threshold ? 1 : 0) === yTrue.data[i] ? 1 : 0)));
 }
+
+/** Top-k accuracy against integer labels: the label is among the k highest scores (ties count against it). */
+export function sparseTopKCategoricalAccuracy(k = 5, name = `sparse_top_${k}_categorical_accuracy`): Metric {
+  return meanMetric(name, (yTrue, yPred) => {
+    const classes = yPred.shape[yPred.rank - 1];
+    const rows = yPred.size / classes;
+    return Array.from({ length: rows }, (_, r) => {
+      const target = yPred.data[r * classes + yTrue.data[r]];
+      let higher = 0;
+      for (let c = 0; c < classes; c++) if (yPred.data[r * classes + c] > target) higher++;
+      return higher < k ? 1 : 0;
+    });
+  });
+}

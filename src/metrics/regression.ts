@@ -19,3 +19,51 @@ export function meanAbsoluteErrorMetric(name = 'mae'): Metric {
     return Array.from(yPred.data, (p, i) => Math.abs(p - yTrue.data[i]));
   });
 }
+
+/** R² = 1 − SS_res / SS_tot over everything seen (not a mean of per-batch values). */
+export function rSquaredMetric(name = 'r2'): Metric {
+  let n = 0, sum = 0, sumSq = 0, ssRes = 0;
+  return {
+    name,
+    update(yTrue, yPred) {
+      check(name, yTrue, yPred);
+      for (let i = 0; i < yTrue.size; i++) {
+        const t = yTrue.data[i];
+        n++;
+        sum += t;
+        sumSq += t * t;
+        ssRes += (t - yPred.data[i]) ** 2;
+      }
+    },
+    result: () => {
+      const ssTot = sumSq - (sum * sum) / Math.max(1, n);
+      return ssTot === 0 ? 0 : 1 - ssRes / ssTot;
+    },
+    reset() {
+      n = sum = sumSq = ssRes = 0;
+    },
+  };
+}
+
+/**
+ * Seed 002's common-sense time difference for clocks: minutes between predicted and true time on a 12-hour dial
+ * (at most 360). `toMinutes` maps a target or prediction row to minutes after 12:00; the default reads the
+ * normalized time of day (the clocks' `regression` scheme): value · 720.
+ */
+export function timeDifferences(yTrue: Tensor, yPred: Tensor, toMinutes: (row: Float32Array) => number = (r) => r[0] * 720): Float64Array {
+  const width = yPred.size / yPred.shape[0];
+  const tWidth = yTrue.size / yTrue.shape[0];
+  const out = new Float64Array(yPred.shape[0]);
+  for (let i = 0; i < out.length; i++) {
+    const p = toMinutes(yPred.data.subarray(i * width, (i + 1) * width));
+    const t = toMinutes(yTrue.data.subarray(i * tWidth, (i + 1) * tWidth));
+    const d = Math.abs((((p - t) % 720) + 720) % 720);
+    out[i] = Math.min(d, 720 - d);
+  }
+  return out;
+}
+
+/** The mean common-sense time difference in minutes, as a metric (for the clocks' `regression` scheme). */
+export function timeDifferenceMetric(name = 'time_difference_minutes'): Metric {
+  return meanMetric(name, (yTrue, yPred) => timeDifferences(yTrue, yPred));
+}

@@ -85,6 +85,20 @@ export class Model {
     return layer;
   }
 
+  /**
+   * Feature maps: the activations of the chosen layers (by index in `layers` or by name) for a batch, in inference
+   * mode. It runs a model over the same graph and layers, so the weights are shared, not copied.
+   */
+  featureMaps(layers: readonly (string | number)[], x: Tensor | Tensor[]): Tensor[] {
+    const wanted = layers.map((l) => this.getLayer(l));
+    const outputs = wanted.map((layer) => {
+      const node = this.nodes.find((n) => n.layer === layer);
+      if (!node) throw new Error(`layer '${layer.name}' is not part of model '${this.name}'`);
+      return node.output;
+    });
+    return new Model({ inputs: this.inputs, outputs, name: `${this.name}_features` }).predictBatch(x);
+  }
+
   /** Output names: the names of the layers producing each output. */
   get outputNames(): string[] {
     return this.outputs.map((o) => o.layer.name);
