@@ -34,7 +34,8 @@ const callbackSchema = z.union([
   z.strictObject({ reduce_lr_on_plateau: z.strictObject({ ...monitorArgs, factor: z.number().gt(0).lt(1).optional(), patience: z.number().int().nonnegative().optional(), cooldown: z.number().int().nonnegative().optional(), min_lr: z.number().nonnegative().optional() }) }),
   z.strictObject({ terminate_on_nan: z.strictObject({}).nullable() }),
   z.strictObject({ csv_logger: z.strictObject({ filename: z.string().min(1), append: z.boolean().optional() }) }),
-], { error: 'expected one of {early_stopping: {...}}, {reduce_lr_on_plateau: {...}}, {terminate_on_nan: {}}, {csv_logger: {filename}}' });
+  z.strictObject({ model_checkpoint: z.strictObject({ filepath: z.string().min(1), ...monitorArgs, save_best_only: z.boolean().optional() }) }),
+], { error: 'expected one of {early_stopping: {...}}, {reduce_lr_on_plateau: {...}}, {terminate_on_nan: {}}, {csv_logger: {filename}}, {model_checkpoint: {filepath}}' });
 export type CallbackSpec = z.output<typeof callbackSchema>;
 
 const warmup = { warmup_epochs: z.number().int().nonnegative().optional() };

@@ -12,6 +12,7 @@ import type { Callback, Logs } from '../train/callbacks.js';
 import { CSVLogger } from '../train/callbacks/csv_logger.js';
 import { EarlyStopping } from '../train/callbacks/early_stopping.js';
 import { LearningRateScheduler } from '../train/callbacks/learning_rate_scheduler.js';
+import { ModelCheckpoint } from '../train/callbacks/model_checkpoint.js';
 import { ReduceLROnPlateau } from '../train/callbacks/reduce_lr_on_plateau.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate_on_nan.js';
 import { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from '../train/schedules.js';
@@ -161,6 +162,9 @@ function makeCallbacks(spec: Spec, model: Model): Callback[] {
       out.push(new ReduceLROnPlateau({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, factor: a.factor, patience: a.patience, cooldown: a.cooldown, minLr: a.min_lr }));
     } else if ('terminate_on_nan' in c) {
       out.push(new TerminateOnNaN());
+    } else if ('model_checkpoint' in c) {
+      const a = c.model_checkpoint;
+      out.push(new ModelCheckpoint(a.filepath, { monitor: a.monitor, mode: a.mode, saveBestOnly: a.save_best_only }));
     } else {
       out.push(new CSVLogger(c.csv_logger.filename, c.csv_logger.append ?? false));
     }

@@ -37,6 +37,8 @@ export class Model {
   compiled: unknown = null;
   /** The optimizer (with its state) of a loaded model, used by compile() when none is given, to resume training. */
   restoredOptimizer: Optimizer | null = null;
+  /** The dropout and shuffle generator states of a loaded checkpoint, taken up by the next compile(). */
+  restoredGenerators: { dropout: Uint32Array; shuffle: Uint32Array } | null = null;
 
   constructor(args?: ModelArgs, defaultName = 'functional') {
     this.name = args?.name ?? uniqueName(defaultName);

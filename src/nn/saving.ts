@@ -36,6 +36,8 @@ interface SavedModel {
   weights: ArrayEntry[];
   compile?: { loss: unknown[]; loss_weights: number[]; metrics: unknown[][] };
   optimizer?: { class_name: string; config: Record<string, unknown>; iterations: number; extra: Record<string, number>; slots: ArrayEntry[] };
+  /** The trainer's dropout and shuffle generator states (xoshiro128** words), so training resumes exactly. */
+  generators?: { dropout: number[]; shuffle: number[] };
 }
 
 export function saveModel(model: Model, dir: string): void {
@@ -65,6 +67,7 @@ export function saveModel(model: Model, dir: string): void {
         metrics: compiled.metricSpecs as unknown[][],
       };
     }
+    saved.generators = { dropout: [...compiled.rng.getState()], shuffle: [...compiled.shuffleRng.getState()] };
     const opt = compiled.optimizer;
     const state = opt.getState();
     saved.optimizer = {
@@ -171,6 +174,7 @@ export function loadModel(dir: string): Model {
     if (w.value.size !== e.length) throw new Error(`${file}: weight '${e.name}' has ${e.length} values, the model expects ${w.value.size}`);
     w.assign(read(e));
   }
+  if (saved.generators) model.restoredGenerators = { dropout: Uint32Array.from(saved.generators.dropout), shuffle: Uint32Array.from(saved.generators.shuffle) };
   if (saved.optimizer) {
     const opt = getOptimizer({ class_name: saved.optimizer.class_name, config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([k, v]) => v !== null && typeof v !== 'string')) });
     const slots: Record<string, Float32Array[]> = {};

@@ -6,6 +6,7 @@ export { ReduceLROnPlateau, type ReduceLROnPlateauArgs } from './callbacks/reduc
 export { LearningRateScheduler } from './callbacks/learning_rate_scheduler.js';
 export { TerminateOnNaN } from './callbacks/terminate_on_nan.js';
 export { CSVLogger } from './callbacks/csv_logger.js';
+export { ModelCheckpoint, type ModelCheckpointArgs } from './callbacks/model_checkpoint.js';
 export { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from './schedules.js';
 export { optimizerOf } from './trainer.js';
 export { tensorSource, subsetSource, takeRows, range, type Batch, type BatchSource } from './source.js';

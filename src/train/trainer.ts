@@ -68,14 +68,15 @@ export function compile(model: Model, args: CompileArgs): Compiled {
     ? m.length > 0 && Array.isArray(m[0]) ? perOutput(m as MetricSpec[][], names, 'metrics', false) : names.map(() => m as MetricSpec[])
     : perOutput(m as Record<string, MetricSpec[]>, names, 'metrics', true);
   const seedSource = globalRandom();
-  return {
-    optimizer: getOptimizer(args.optimizer ?? 'rmsprop'),
-    losses,
-    lossWeights,
-    metricSpecs,
-    rng: seedSource.fork(),
-    shuffleRng: seedSource.fork(),
-  };
+  const rng = seedSource.fork();
+  const shuffleRng = seedSource.fork();
+  // A loaded checkpoint continues its generators' streams, so resumed training draws what it would have drawn.
+  if (model.restoredGenerators) {
+    rng.setState(model.restoredGenerators.dropout);
+    shuffleRng.setState(model.restoredGenerators.shuffle);
+    model.restoredGenerators = null;
+  }
+  return { optimizer: getOptimizer(args.optimizer ?? 'rmsprop'), losses, lossWeights, metricSpecs, rng, shuffleRng };
 }
 
 /** The optimizer a compiled model trains with (for callbacks that change its learning rate). */

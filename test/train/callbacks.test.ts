@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
-import { CSVLogger, cosineDecay, EarlyStopping, exponentialDecay, LearningRateScheduler, optimizerOf, ReduceLROnPlateau, stepDecay, TerminateOnNaN, withWarmup } from '../../src/train/index.js';
+import { loadModel } from '../../src/nn/saving.js';
+import { CSVLogger, ModelCheckpoint, cosineDecay, EarlyStopping, exponentialDecay, LearningRateScheduler, optimizerOf, ReduceLROnPlateau, stepDecay, TerminateOnNaN, withWarmup } from '../../src/train/index.js';
 import { squares } from '../helpers/tiny.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-callbacks-'));
@@ -107,5 +108,39 @@ describe('TerminateOnNaN and CSVLogger', () => {
     assert.equal(lines.length, 3);
     assert.match(lines[0], /^epoch,accuracy,loss,lr,samples_per_second,seconds$/);
     assert.match(lines[2], /^1,/);
+  });
+});
+
+describe('ModelCheckpoint', () => {
+  function net(): L.Model {
+    E.setSeed(5);
+    L.resetNames();
+    return new L.Sequential([
+      L.Input({ shape: [8, 8, 1] }).layer,
+      new L.Conv2D({ filters: 3, kernelSize: 3, activation: 'relu' }),
+      new L.BatchNormalization(),
+      new L.Flatten(),
+      new L.Dropout({ rate: 0.3 }),
+      new L.Dense({ units: 3, activation: 'softmax' }),
+    ]).compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  }
+  test('resuming from a checkpoint (shuffling and dropout on) gives bit for bit the uninterrupted run', () => {
+    const data = squares(50);
+    const whole = net();
+    whole.fit(data.x, data.y, { epochs: 4, batchSize: 16, verbose: 0 });
+    const ck = new ModelCheckpoint(join(dir, 'ckpt-{epoch}'), { saveBestOnly: false });
+    const checkpointed = net();
+    checkpointed.fit(data.x, data.y, { epochs: 4, batchSize: 16, verbose: 0, callbacks: [ck] });
+    assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['ckpt-1', 'ckpt-2', 'ckpt-3', 'ckpt-4']);
+    const resumed = loadModel(join(dir, 'ckpt-2'));
+    resumed.fit(data.x, data.y, { epochs: 4, initialEpoch: 2, batchSize: 16, verbose: 0 });
+    assert.deepEqual(resumed.weights.map((w) => [...w.value.data]), whole.weights.map((w) => [...w.value.data]));
+  });
+  test('save_best_only writes only when the monitored value improves', () => {
+    const m = tinyModel();
+    const ck = new ModelCheckpoint(join(dir, 'best-{epoch}'), { monitor: 'val_loss', saveBestOnly: true });
+    ck.onTrainBegin();
+    [1.0, 0.9, 0.95, 0.8].forEach((v, epoch) => ck.onEpochEnd(epoch, { val_loss: v }, m));
+    assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['best-1', 'best-2', 'best-4']);
   });
 });

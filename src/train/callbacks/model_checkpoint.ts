@@ -1,0 +1,40 @@
+/**
+ * ModelCheckpoint (Keras): saves the model after every epoch, or only when the monitored value improves. A saved
+ * checkpoint holds weights, optimizer state and the trainer's generator states, so loading it and calling fit with
+ * initialEpoch continues exactly as the uninterrupted run would have. `{epoch}` in the path becomes the epoch
+ * number (from 1).
+ */
+import type { Model } from '../../nn/model.js';
+import { saveModel } from '../../nn/saving.js';
+import type { Callback, Logs } from '../callbacks.js';
+import { Monitor, type Mode } from './monitor.js';
+
+export interface ModelCheckpointArgs {
+  monitor?: string;
+  mode?: Mode;
+  saveBestOnly?: boolean;
+}
+
+export class ModelCheckpoint implements Callback {
+  private readonly monitor: Monitor;
+  /** Paths written, in order. */
+  readonly saved: string[] = [];
+  constructor(private readonly filepath: string, private readonly args: ModelCheckpointArgs = {}) {
+    this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'ModelCheckpoint');
+  }
+
+  onTrainBegin(): void {
+    this.monitor.best = this.monitor.better(0, 1) ? Infinity : -Infinity;
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, model: Model): void {
+    if (this.args.saveBestOnly) {
+      const current = this.monitor.read(logs);
+      if (!this.monitor.better(current, this.monitor.best)) return;
+      this.monitor.best = current;
+    }
+    const path = this.filepath.replace(/\{epoch\}/g, String(epoch + 1));
+    saveModel(model, path);
+    this.saved.push(path);
+  }
+}
