@@ -55,6 +55,8 @@ export const trainSchema = z.strictObject({
   batch_size: z.number().int().positive().default(32),
   shuffle: z.boolean().default(true),
   callbacks: z.array(callbackSchema).default([]),
+  /** Weight of each class's samples in the training loss, by class index. */
+  class_weight: z.record(z.string().regex(/^\d+$/, 'expected a class index'), z.number().nonnegative()).optional(),
   /** A learning-rate schedule by epoch, starting from the optimizer's learning rate. */
   schedule: scheduleSchema.optional(),
 });

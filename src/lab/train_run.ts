@@ -73,6 +73,7 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
   const started = performance.now();
   const history = model.fit(data.train, {
     callbacks,
+    classWeight: spec.train.class_weight,
     epochs: spec.train.epochs,
     batchSize: spec.train.batch_size,
     shuffle: spec.train.shuffle,

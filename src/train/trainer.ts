@@ -8,7 +8,7 @@ import { add, mul } from '../engine/ops.js';
 import { globalRandom, type Random } from '../engine/random.js';
 import { tidy } from '../engine/memory.js';
 import { noGrad, Tensor } from '../engine/tensor.js';
-import { getMetric, type Metric, type MetricSpec } from '../metrics/index.js';
+import { argmaxRows, getMetric, type Metric, type MetricSpec } from '../metrics/index.js';
 import type { CallContext, Weight } from '../nn/layer.js';
 import { getLoss, type Loss, type LossSpec } from '../nn/losses/index.js';
 import type { Model } from '../nn/model.js';
@@ -119,7 +119,7 @@ interface ForwardResult {
   outputs: Tensor[];
 }
 
-function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: { training: boolean; rng: Random }): ForwardResult {
+function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: { training: boolean; rng: Random; sampleWeights?: Tensor }): ForwardResult {
   const extra: Tensor[] = [];
   const callCtx: CallContext = { training: ctx.training, rng: ctx.rng, addLoss: (t) => extra.push(t) };
   const outputs = model.call(x, callCtx);
@@ -127,7 +127,8 @@ function forwardLoss(model: Model, c: Compiled, x: Tensor[], y: Tensor[], ctx: {
   let total: Tensor | null = null;
   outputs.forEach((out, i) => {
     const l = c.losses[i].call(y[i], out);
-    const value = l.rank === 0 ? l : mean(l);
+    // Sample weights (from class weights) scale each sample's loss; the mean stays over the batch size, as in Keras.
+    const value = l.rank === 0 ? l : mean(ctx.sampleWeights && l.rank === 1 ? mul(l, ctx.sampleWeights) : l);
     perOutput.push(value.item());
     const weighted = c.lossWeights[i] === 1 ? value : mul(value, c.lossWeights[i]);
     total = total ? add(total, weighted) : weighted;
@@ -148,12 +149,19 @@ export interface StepResult {
 }
 
 /** One training step on one batch: forward in training mode, backward, one optimizer update. */
-export function trainOnBatch(model: Model, x: Tensor[], y: Tensor[]): StepResult {
+/** Per-sample weights of a batch from class weights, by the integer label (or the argmax of one-hot rows). */
+function classSampleWeights(y: Tensor, classWeight: Record<number, number>): Tensor {
+  const labels = y.rank === 2 && y.shape[1] > 1 ? argmaxRows(y) : y.data;
+  return new Tensor(Float32Array.from(labels, (label) => classWeight[label] ?? 1), [y.shape[0]]);
+}
+
+export function trainOnBatch(model: Model, x: Tensor[], y: Tensor[], classWeight?: Record<number, number>): StepResult {
   const c = getCompiled(model);
   const weights = model.trainableWeights;
   // Every array the step allocates is reused by the next step; only copies of the (small) outputs leave it.
   return tidy(() => {
-    const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng });
+    const sampleWeights = classWeight ? classSampleWeights(y[0], classWeight) : undefined;
+    const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng, sampleWeights });
     result.total.backward();
     const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
     for (const w of weights) w.value.grad = null;
@@ -180,6 +188,8 @@ export interface FitOptions {
   verbose?: 0 | 1;
   callbacks?: Callback[];
   initialEpoch?: number;
+  /** Weights of each class's samples in the training loss (single-output models), e.g. {0: 1, 1: 5}. */
+  classWeight?: Record<number, number>;
 }
 
 export interface EpochRecord extends Logs {
@@ -211,6 +221,12 @@ export function fit(model: Model, data: BatchSource, options: FitOptions = {}): 
     validation = subsetSource(data, range(cut, data.size));
   }
   if (train.size === 0) throw new Error('no training samples');
+  if (options.classWeight) {
+    if (model.outputs.length !== 1) throw new Error('class_weight applies to models with one output; give per-sample weights in the loss for several outputs');
+    for (const [k, v] of Object.entries(options.classWeight)) {
+      if (!/^\d+$/.test(k) || !(Number.isFinite(v) && v >= 0)) throw new Error(`class_weight: expected class index → weight ≥ 0, got ${k}: ${v}`);
+    }
+  }
   const steps = Math.ceil(train.size / batchSize);
   const callbacks: Callback[] = [...(options.callbacks ?? [])];
   if ((options.verbose ?? 1) > 0) callbacks.push(new ProgressLogger(epochs, steps));
@@ -232,7 +248,7 @@ export function fit(model: Model, data: BatchSource, options: FitOptions = {}): 
       for (const cb of callbacks) cb.onBatchBegin?.(step, model);
       const idx = order.subarray(step * batchSize, Math.min(train.size, (step + 1) * batchSize));
       const { x, y } = train.batch(idx);
-      const result = trainOnBatch(model, x, y);
+      const result = trainOnBatch(model, x, y, options.classWeight);
       const n = idx.length;
       lossSum += result.loss * n;
       result.perOutput.forEach((v, i) => (outLossSums[i] += v * n));

@@ -144,3 +144,18 @@ describe('ModelCheckpoint', () => {
     assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['best-1', 'best-2', 'best-4']);
   });
 });
+
+describe('class weights', () => {
+  test('a uniform class weight of 2 doubles the loss; weight 0 for every class leaves the weights untouched', async () => {
+    const { trainOnBatch } = await import('../../src/train/trainer.js');
+    const data = squares(20);
+    const a = trainOnBatch(tinyModel(), [data.x], [data.y]).loss;
+    const b = trainOnBatch(tinyModel(), [data.x], [data.y], { 0: 2, 1: 2, 2: 2 }).loss;
+    assert.ok(Math.abs(b - 2 * a) < 1e-5 * a, `${b} vs 2·${a}`);
+    const m = tinyModel();
+    const before = m.weights.map((w) => [...w.value.data]);
+    m.fit(data.x, data.y, { epochs: 2, batchSize: 10, verbose: 0, classWeight: { 0: 0, 1: 0, 2: 0 } });
+    assert.deepEqual(m.weights.map((w) => [...w.value.data]), before);
+    assert.throws(() => m.fit(data.x, data.y, { epochs: 1, verbose: 0, classWeight: { 0: -1 } }), /class_weight: expected class index → weight ≥ 0/);
+  });
+});
