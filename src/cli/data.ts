@@ -1,8 +1,5 @@
 /** `convlab data ls | info | show`: what datasets are available, what is in one, and a grid of its samples. */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import { PNG } from 'pngjs';
 import { findCifar10, cifar10Candidates } from '../data/cifar10.js';
 import { channelStats, type Dataset } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
@@ -11,6 +8,7 @@ import { fetchDataset } from '../data/fetch.js';
 import { mnistDirectory } from '../data/mnist.js';
 import { loadNamedDataset } from '../data/spec.js';
 import { Random } from '../engine/random.js';
+import { tileGrid, writePng } from '../report/grid.js';
 
 const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks'];
 
@@ -67,29 +65,10 @@ function info(d: Dataset) {
 function writeGrid(d: Dataset, split: 'train' | 'test', n: number, seed: number, out: string, zoom: number): { index: number; label: string }[] {
   const set = split === 'train' ? d.train : d.test;
   const picks = [...new Random(seed).permutation(set.count).subarray(0, Math.min(n, set.count))];
-  const cols = Math.ceil(Math.sqrt(picks.length));
-  const rows = Math.ceil(picks.length / cols);
-  const { height: h, width: w, channels: c } = set;
-  const cell = (dim: number) => dim * zoom + 2;
-  const png = new PNG({ width: cols * cell(w) + 2, height: rows * cell(h) + 2 });
-  png.data.fill(255);
-  picks.forEach((s, i) => {
-    const oy = 2 + Math.floor(i / cols) * cell(h);
-    const ox = 2 + (i % cols) * cell(w);
-    for (let y = 0; y < h * zoom; y++)
-      for (let x = 0; x < w * zoom; x++) {
-        const p = (s * h * w + Math.floor(y / zoom) * w + Math.floor(x / zoom)) * c;
-        const o = ((oy + y) * png.width + ox + x) * 4;
-        png.data[o] = set.images[p];
-        png.data[o + 1] = set.images[p + (c === 3 ? 1 : 0)];
-        png.data[o + 2] = set.images[p + (c === 3 ? 2 : 0)];
-        png.data[o + 3] = 255;
-      }
-  });
-  mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, PNG.sync.write(png));
-  renameSync(tmp, out);
+  const { height, width, channels } = set;
+  const per = height * width * channels;
+  const tiles = picks.map((s) => ({ height, width, channels: channels === 3 ? 3 as const : 1 as const, values: Float32Array.from(set.images.subarray(s * per, (s + 1) * per), (v) => v / 255) }));
+  writePng(out, tileGrid(tiles, { zoom }));
   return picks.map((s) => ({ index: s, label: d.classNames[set.labels[s]] }));
 }
 

@@ -1,5 +1,6 @@
 /** The convlab command line. Bad input exits with 2 and a message saying where and what; other failures exit 1. */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
@@ -8,6 +9,7 @@ import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
 import { formatReport } from '../metrics/index.js';
+import { writeArtifacts } from '../report/artifacts.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -53,7 +55,25 @@ function printResults(r: RunResult, out: (s: string) => void): void {
       out(`Dummy baselines (${split}):`);
       for (const [name, b] of Object.entries(e.baselines)) out(`  ${name.padEnd(14)} accuracy ${b.accuracy.toFixed(4)}  macro F1 ${b.macro_f1.toFixed(4)}  weighted F1 ${b.weighted_f1.toFixed(4)}`);
     }
+    if (e.time_difference) {
+      const t = e.time_difference;
+      const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+      out('');
+      out(`Time difference (${split}, minutes on the 12-hour dial): mean ${t.mean.toFixed(1)}, median ${t.median.toFixed(1)}, 90th percentile ${t.p90.toFixed(1)}, max ${t.max.toFixed(1)}`);
+      out(`  within 5 min ${pct(t.within['5'])}, 15 min ${pct(t.within['15'])}, 30 min ${pct(t.within['30'])}, 60 min ${pct(t.within['60'])}`);
+      out(histogram(t.histogram, t.binMinutes).map((l) => `  ${l}`).join('\n'));
+    }
   }
+}
+
+/** A text histogram: bins merged to at most 12 rows, bars scaled to the largest. */
+function histogram(counts: number[], binMinutes: number): string[] {
+  const merge = Math.ceil(counts.length / 12);
+  const rows: { from: number; to: number; n: number }[] = [];
+  for (let i = 0; i < counts.length; i += merge) rows.push({ from: i * binMinutes, to: Math.min(360, (i + merge) * binMinutes), n: counts.slice(i, i + merge).reduce((a, b) => a + b, 0) });
+  while (rows.length > 1 && rows[rows.length - 1].n === 0) rows.pop();
+  const top = Math.max(1, ...rows.map((r) => r.n));
+  return rows.map((r) => `${`${r.from}–${r.to}`.padStart(8)} min ${'█'.repeat(Math.round((30 * r.n) / top)).padEnd(30)} ${r.n}`);
 }
 
 /** The value after `flag` (as --flag v or --flag=v), if given. */
@@ -121,14 +141,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print the history and final metrics as JSON on stdout')
     .option('-q, --quiet', 'no progress output')
     .option('--save <dir>', 'save the trained model (architecture, weights, optimizer state) to this folder')
-    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string }) => {
+    .option('--out <dir>', "where the evaluate block's feature maps and filters go (.npy arrays and PNG grids)", undefined)
+    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string }) => {
       const spec = loadSpec(file, opts.set);
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
       const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
+      const outDir = opts.out ?? join('convlab-out', spec.name);
+      const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
+        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
       } else {
         printResults(result, (s) => console.log(s));
+        if (written.length) {
+          console.log('');
+          console.log(`Feature maps and filters (in ${outDir}):`);
+          for (const w of written) console.log(`  ${w.kind.padEnd(12)} ${w.layer.padEnd(24)} [${w.shape.join(', ')}]  ${w.files.length} file${w.files.length === 1 ? '' : 's'}`);
+        }
         if (opts.save) console.log(`Saved the model to ${opts.save}`);
       }
     });

@@ -104,6 +104,11 @@ export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransfor
   const plane = perm ? new Float32Array(oh * ow * c) : null;
   return {
     size: indices.length,
+    // Augmentation draws from its own generator; a checkpoint keeps its place so a resumed run draws the same.
+    getState: () => (augment ? [...augment.rng.getState()] : null),
+    setState: (s: unknown) => {
+      if (augment && Array.isArray(s)) augment.rng.setState(Uint32Array.from(s as number[]));
+    },
     batch(idx): Batch {
       const n = idx.length;
       const x = new Float32Array(n * oh * ow * c);

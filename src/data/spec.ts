@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { formatPath } from '../nn/spec.js';
 import { cached, cacheKey } from './cache.js';
 import { loadCifar10 } from './cifar10.js';
-import { clockTargets, generateClocks } from './clocks.js';
+import { clockTargets, generateClocks, type TargetLayout } from './clocks.js';
 import { DataError } from './errors.js';
 import { loadFashionMnist } from './fashion_mnist.js';
 import { loadImageFolder } from './image_folder.js';
@@ -73,6 +73,8 @@ export interface PreparedData {
   /** Shape of one sample after the transforms. */
   sampleShape: [number, number, number];
   classNames: string[];
+  /** The clocks' label scheme, when the data block names one. */
+  targetLayout?: TargetLayout;
 }
 
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */
@@ -182,6 +184,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     test: imageSource(dataset.test, testIdx, t),
     sampleShape: outputShape(dataset.train, t),
     classNames,
+    targetLayout: t.targetLayout ?? undefined,
   };
 }
 

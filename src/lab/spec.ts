@@ -62,12 +62,24 @@ export const trainSchema = z.strictObject({
 });
 export type TrainSpec = z.output<typeof trainSchema>;
 
+const layerRef = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a layer name or an index into model.layers' });
+
 /** What is measured after training, on which splits (the first output's classes, for classifiers). */
 export const evaluateSchema = z.strictObject({
   on: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
   confusion_matrix: z.boolean().default(false),
   classification_report: z.boolean().default(false),
   baselines: z.array(z.enum(['most_frequent', 'stratified', 'uniform'])).default([]),
+  /** Clocks: minutes between predicted and true time on the dial, with their distribution. */
+  time_difference: z.boolean().default(false),
+  /** Activations of chosen layers (by index in model.layers or by name) for the first samples of a split. */
+  feature_maps: z.strictObject({
+    layers: z.array(layerRef).min(1),
+    samples: z.number().int().positive().max(256).default(1),
+    split: z.enum(['train', 'validation', 'test']).default('test'),
+  }).optional(),
+  /** Conv2D kernels: true for every Conv2D layer, or chosen layers. */
+  filters: z.union([z.literal(true), z.strictObject({ layers: z.array(layerRef).min(1) })]).optional(),
 });
 export type EvaluateSpec = z.output<typeof evaluateSchema>;
 

@@ -19,6 +19,8 @@ import { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } f
 import { optimizerOf } from '../train/trainer.js';
 import type { History } from '../train/trainer.js';
 import { saveModel } from '../nn/saving.js';
+import type { TimeDifferenceSummary } from '../metrics/regression.js';
+import { featureMapArtifacts, filterArtifacts, timeDifferenceEvaluation, type ArrayArtifact } from './inspect.js';
 import { buildModelFromSpec } from './model_spec.js';
 import type { Spec } from './spec.js';
 
@@ -28,6 +30,8 @@ export interface SplitEvaluation {
   confusion_matrix?: number[][];
   classification_report?: ClassificationReport;
   baselines?: Record<string, { accuracy: number; macro_f1: number; weighted_f1: number }>;
+  /** Clocks: minutes between predicted and true time on the dial. */
+  time_difference?: TimeDifferenceSummary;
 }
 
 export interface RunResult {
@@ -35,6 +39,8 @@ export interface RunResult {
   history: History;
   final: Record<string, Logs>;
   evaluation: Record<string, SplitEvaluation>;
+  /** Feature maps (with their input samples) and filters, as the evaluate block asks. */
+  artifacts: ArrayArtifact[];
   params: number;
   trainableParams: number;
   seconds: number;
@@ -58,16 +64,51 @@ function checkShapes(model: Model, data: PreparedData): void {
   if (model.inputs.length !== 1 || expected.length !== got.length || expected.some((d, i) => d !== got[i])) {
     throw new SpecError([{ path: ['model', 'input'], message: `the data gives samples of shape [${got.join(', ')}] but the model expects [${expected.join(', ')}]` }]);
   }
+  const layout = data.targetLayout;
+  if (layout) {
+    const got = model.outputs.map((o) => o.shape[o.shape.length - 1]);
+    if (got.length !== layout.units.length || got.some((u, i) => u !== layout.units[i])) {
+      throw new SpecError([{ path: ['model', 'outputs'], message: `the data's target scheme needs ${layout.units.length} output${layout.units.length === 1 ? '' : 's'} of [${layout.units.join(', ')}] units, the model has [${got.join(', ')}]` }]);
+    }
+    return;
+  }
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
   if (model.outputs.length === 1 && units !== null && units !== 1 && units !== data.classNames.length) {
     throw new SpecError([{ path: ['model', 'layers'], message: `the last layer has ${units} units but the data has ${data.classNames.length} classes` }]);
   }
 }
 
+/** Everything the evaluate block names must exist before training starts, not fail after it. */
+function checkEvaluate(model: Model, data: PreparedData, spec: Spec): void {
+  const e = spec.evaluate;
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  const layerNames = model.layers.map((l) => l.name);
+  const checkLayers = (refs: readonly (string | number)[], field: string, convOnly: boolean) =>
+    refs.forEach((ref, i) => {
+      const layer = typeof ref === 'number' ? model.layers[ref] : model.layers.find((l) => l.name === ref);
+      if (!layer) issues.push({ path: ['evaluate', field, 'layers', i], message: `no layer ${JSON.stringify(ref)}: expected an index 0..${layerNames.length - 1} or one of ${layerNames.join(', ')}` });
+      else if (convOnly && layer.className !== 'Conv2D') issues.push({ path: ['evaluate', field, 'layers', i], message: `layer '${layer.name}' is a ${layer.className}; filters are drawn from Conv2D layers` });
+    });
+  if (e.feature_maps) {
+    checkLayers(e.feature_maps.layers, 'feature_maps', false);
+    if (e.feature_maps.split === 'validation' && !data.validation) issues.push({ path: ['evaluate', 'feature_maps', 'split'], message: 'the data block has no validation split (add data.validation)' });
+  }
+  if (e.filters) {
+    if (e.filters === true) {
+      if (!model.layers.some((l) => l.className === 'Conv2D')) issues.push({ path: ['evaluate', 'filters'], message: 'the model has no Conv2D layer' });
+    } else checkLayers(e.filters.layers, 'filters', true);
+  }
+  if (e.time_difference && !data.targetLayout?.minutes) {
+    issues.push({ path: ['evaluate', 'time_difference'], message: 'needs the clocks dataset with a target that gives the whole time: classes24, classes720, regression, periodic or hour_minute' });
+  }
+  if (issues.length) throw new SpecError(issues);
+}
+
 export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string } = {}): Promise<RunResult> {
   const model = buildSpecModel(spec);
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(model, data);
+  checkEvaluate(model, data, spec);
   model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
   const callbacks = makeCallbacks(spec, model);
   const started = performance.now();
@@ -88,12 +129,23 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
     if (source) final[split] = model.evaluate(source);
   }
   const evaluation = evaluateClasses(model, data, splits, spec);
+  const e = spec.evaluate;
+  if (e.time_difference && data.targetLayout) {
+    for (const split of e.on) {
+      const source = splits[split];
+      if (source) (evaluation[split] ??= { classNames: data.classNames }).time_difference = timeDifferenceEvaluation(model, source, data.targetLayout);
+    }
+  }
+  const artifacts: ArrayArtifact[] = [];
+  if (e.feature_maps) artifacts.push(...featureMapArtifacts(model, splits[e.feature_maps.split]!, e.feature_maps.layers, e.feature_maps.samples));
+  if (e.filters) artifacts.push(...filterArtifacts(model, e.filters === true ? 'all' : e.filters.layers));
   if (options.saveTo) saveModel(model, options.saveTo);
   return {
     name: spec.name,
     history,
     final,
     evaluation,
+    artifacts,
     params: model.countParams(),
     trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
     seconds,

@@ -6,7 +6,7 @@ import { meanAbsoluteErrorMetric, meanSquaredErrorMetric, rSquaredMetric, timeDi
 
 export { argmaxRows, binaryAccuracy, categoricalAccuracy, sparseCategoricalAccuracy, sparseTopKCategoricalAccuracy } from './accuracy.js';
 export { meanMetric, type Metric } from './metric.js';
-export { meanAbsoluteErrorMetric, meanSquaredErrorMetric, rSquaredMetric, timeDifferenceMetric, timeDifferences } from './regression.js';
+export { meanAbsoluteErrorMetric, meanSquaredErrorMetric, rSquaredMetric, timeDifferenceMetric, timeDifferences, timeDifferenceSummary, type TimeDifferenceSummary } from './regression.js';
 
 export type MetricFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 export type MetricSpec = string | Metric | MetricFn;

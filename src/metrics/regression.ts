@@ -67,3 +67,42 @@ export function timeDifferences(yTrue: Tensor, yPred: Tensor, toMinutes: (row: F
 export function timeDifferenceMetric(name = 'time_difference_minutes'): Metric {
   return meanMetric(name, (yTrue, yPred) => timeDifferences(yTrue, yPred));
 }
+
+/** The distribution of time differences: what seed 002 plots as a histogram, plus the figures it quotes. */
+export interface TimeDifferenceSummary {
+  count: number;
+  mean: number;
+  median: number;
+  p90: number;
+  max: number;
+  /** Share of samples within 5, 15, 30 and 60 minutes. */
+  within: { '5': number; '15': number; '30': number; '60': number };
+  /** Counts per bin of `binMinutes` minutes, from 0 to 360. */
+  binMinutes: number;
+  histogram: number[];
+}
+
+export function timeDifferenceSummary(diffs: ArrayLike<number>, binMinutes = 5): TimeDifferenceSummary {
+  const sorted = Float64Array.from(diffs).sort();
+  const n = sorted.length;
+  // Percentiles interpolate linearly between neighbours, as numpy.percentile does by default.
+  const q = (p: number) => {
+    if (n === 0) return NaN;
+    const pos = p * (n - 1);
+    const lo = Math.floor(pos);
+    return lo + 1 < n ? sorted[lo] + (pos - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+  };
+  const share = (m: number) => (n === 0 ? NaN : sorted.filter((d) => d <= m).length / n);
+  const histogram = new Array<number>(Math.ceil(360 / binMinutes)).fill(0);
+  for (const d of sorted) histogram[Math.min(histogram.length - 1, Math.floor(d / binMinutes))]++;
+  return {
+    count: n,
+    mean: n === 0 ? NaN : sorted.reduce((a, b) => a + b, 0) / n,
+    median: q(0.5),
+    p90: q(0.9),
+    max: n === 0 ? NaN : sorted[n - 1],
+    within: { '5': share(5), '15': share(15), '30': share(30), '60': share(60) },
+    binMinutes,
+    histogram,
+  };
+}

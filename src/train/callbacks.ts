@@ -10,6 +10,26 @@ export interface Callback {
   onBatchEnd?(batch: number, logs: Logs, model: Model): void;
   onEpochEnd?(epoch: number, logs: Logs, model: Model): void;
   onTrainEnd?(logs: Logs, model: Model): void;
+  /**
+   * What a callback has learned so far (best value, epochs waited, ...), as JSON-able data, so a run resumed from a
+   * checkpoint continues as if never interrupted. fit() hands it back through setState after onTrainBegin.
+   */
+  getState?(): unknown;
+  setState?(state: unknown, model: Model): void;
+}
+
+/** Float32 arrays as base64 text for callback states (JSON). */
+export function packArrays(arrays: readonly Float32Array[]): string[] {
+  return arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
+}
+
+export function unpackArrays(packed: readonly string[]): Float32Array[] {
+  return packed.map((s) => {
+    const b = Buffer.from(s, 'base64');
+    const out = new Float32Array(b.byteLength / 4);
+    new Uint8Array(out.buffer).set(b);
+    return out;
+  });
 }
 
 function fmtLogs(logs: Logs, keys?: string[]): string {

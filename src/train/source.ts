@@ -11,6 +11,9 @@ export interface BatchSource {
   readonly size: number;
   /** The samples at these indices, in this order. */
   batch(indices: ArrayLike<number>): Batch;
+  /** Sources that draw random numbers (augmentation) save and restore their generator for exact resumes. */
+  getState?(): unknown;
+  setState?(state: unknown): void;
 }
 
 /** Rows of t (along axis 0) at the given indices. */

@@ -188,6 +188,11 @@ export interface FitOptions {
   verbose?: 0 | 1;
   callbacks?: Callback[];
   initialEpoch?: number;
+  /**
+   * Resuming: each callback's saved state (by position in `callbacks`, from getState). A callback with a state is
+   * given it instead of onTrainBegin.
+   */
+  callbackStates?: unknown[];
   /** Weights of each class's samples in the training loss (single-output models), e.g. {0: 1, 1: 5}. */
   classWeight?: Record<number, number>;
 }
@@ -234,7 +239,11 @@ export function fit(model: Model, data: BatchSource, options: FitOptions = {}): 
   const history: History = { epochs: [], history: {} };
   const control = model as unknown as { stopTraining?: boolean };
   control.stopTraining = false;
-  for (const cb of callbacks) cb.onTrainBegin?.(model);
+  callbacks.forEach((cb, i) => {
+    const state = options.callbackStates?.[i];
+    if (state !== undefined && state !== null && cb.setState) cb.setState(state, model);
+    else cb.onTrainBegin?.(model);
+  });
   for (let epoch = options.initialEpoch ?? 0; epoch < epochs && !control.stopTraining; epoch++) {
     for (const cb of callbacks) cb.onEpochBegin?.(epoch, model);
     const lr = c.optimizer.currentLearningRate();

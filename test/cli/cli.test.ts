@@ -155,6 +155,65 @@ describe('convlab train: the evaluate block', () => {
   });
 });
 
+describe('convlab train: feature maps, filters and time differences from the evaluate block', () => {
+  const spec = () => file('inside.yaml', [
+    'seed: 4',
+    'data: {dataset: mnist, subset: {train: 300}}',
+    'model:',
+    '  input: [28, 28, 1]',
+    '  layers: [{Conv2D: {filters: 4, kernel_size: 3, activation: relu, name: c1}}, {MaxPooling2D: {}}, {Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
+    'train: {epochs: 1}',
+    'evaluate: {on: [test], feature_maps: {layers: [c1, 1], samples: 2}, filters: true}',
+  ].join('\n'));
+
+  test('feature maps of the chosen layers and every Conv2D filter are written as .npy and PNG, and listed in --json', () => {
+    const out = join(dir, 'inside');
+    const r = convlab('train', spec(), '--json', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    const result = JSON.parse(r.out) as { artifacts: { kind: string; layer: string; shape: number[]; files: string[] }[] };
+    assert.deepEqual(result.artifacts.map((a) => [a.kind, a.layer, a.shape]), [
+      ['inputs', 'input_layer', [2, 28, 28, 1]],
+      ['feature_maps', 'c1', [2, 26, 26, 4]],
+      ['feature_maps', 'max_pooling2d', [2, 13, 13, 4]],
+      ['filters', 'c1', [3, 3, 1, 4]],
+    ]);
+    for (const f of result.artifacts.flatMap((a) => a.files)) assert.ok(existsSync(f), f);
+    assert.ok(existsSync(join(out, 'feature_maps', 'c1_sample1.png')));
+    assert.ok(existsSync(join(out, 'filters', 'c1.png')));
+  });
+
+  test('a missing layer, filters of a non-convolution layer and a time difference without clocks are refused before training', () => {
+    const r = convlab('train', spec(), '--set', 'evaluate.feature_maps.layers=[c1, 9, nope]', '--set', 'evaluate.filters={layers: [2]}', '--set', 'evaluate.time_difference=true');
+    assert.equal(r.code, 2);
+    assert.match(r.err, /evaluate\.feature_maps\.layers\[1\]: no layer 9: expected an index 0\.\.3/);
+    assert.match(r.err, /evaluate\.feature_maps\.layers\[2\]: no layer "nope"/);
+    assert.match(r.err, /evaluate\.filters\.layers\[0\]: layer 'flatten' is a Flatten; filters are drawn from Conv2D layers/);
+    assert.match(r.err, /evaluate\.time_difference: needs the clocks dataset/);
+    assert.doesNotMatch(r.out, /Epoch 1/, 'nothing was trained');
+  });
+
+  test('clocks with the periodic scheme report the time difference with its distribution', () => {
+    const clocks = file('clocks.yaml', [
+      'seed: 2',
+      'data: {dataset: clocks, count: 200, size: [32, 32], target: periodic}',
+      'model:',
+      '  input: [32, 32, 1]',
+      '  layers: [{Conv2D: {filters: 4, kernel_size: 3, strides: 2, activation: relu}}, {Flatten: {}}, {Dense: {units: 4, activation: tanh}}]',
+      'train: {epochs: 1, loss: mse, metrics: [mae]}',
+      'evaluate: {on: [test], time_difference: true}',
+    ].join('\n'));
+    const r = convlab('train', clocks, '--json');
+    assert.equal(r.code, 0, r.err);
+    const t = JSON.parse(r.out).evaluation.test.time_difference;
+    assert.equal(t.count, 40);
+    assert.equal(t.histogram.reduce((a: number, b: number) => a + b, 0), 40);
+    assert.ok(t.mean >= 0 && t.mean <= 360 && t.max <= 360);
+    const text = convlab('train', clocks, '--quiet');
+    assert.match(text.out, /Time difference \(test, minutes on the 12-hour dial\): mean [\d.]+, median/);
+    assert.match(text.out, /0–30 min/);
+  });
+});
+
 describe('convlab train: callbacks and schedules from the train block', () => {
   test('early stopping ends training early, the schedule sets each epoch\'s rate, the CSV log has a row per epoch', () => {
     const csv = join(dir, 'log.csv');

@@ -1,6 +1,6 @@
 /** EarlyStopping (Keras): stop when the monitored value has not improved for `patience` epochs. */
 import type { Model } from '../../nn/model.js';
-import type { Callback, Logs } from '../callbacks.js';
+import { packArrays, unpackArrays, type Callback, type Logs } from '../callbacks.js';
 import { Monitor, type Mode } from './monitor.js';
 
 export interface EarlyStoppingArgs {
@@ -48,6 +48,18 @@ export class EarlyStopping implements Callback {
       this.stoppedEpoch = epoch;
       (model as unknown as { stopTraining: boolean }).stopTraining = true;
     }
+  }
+
+  getState(): unknown {
+    return { wait: this.wait, best: this.monitor.best, bestEpoch: this.bestEpoch, bestWeights: this.bestWeights ? packArrays(this.bestWeights) : null };
+  }
+
+  setState(state: unknown): void {
+    const s = state as { wait: number; best: number | null; bestEpoch: number; bestWeights: string[] | null };
+    this.wait = s.wait;
+    this.monitor.best = s.best ?? this.monitor.best;
+    this.bestEpoch = s.bestEpoch;
+    this.bestWeights = s.bestWeights ? unpackArrays(s.bestWeights) : null;
   }
 
   onTrainEnd(_logs: Logs, model: Model): void {

@@ -27,6 +27,14 @@ export class ModelCheckpoint implements Callback {
     this.monitor.best = this.monitor.better(0, 1) ? Infinity : -Infinity;
   }
 
+  getState(): unknown {
+    return { best: this.monitor.best };
+  }
+
+  setState(state: unknown): void {
+    this.monitor.best = (state as { best: number | null }).best ?? this.monitor.best;
+  }
+
   onEpochEnd(epoch: number, logs: Logs, model: Model): void {
     if (this.args.saveBestOnly) {
       const current = this.monitor.read(logs);

@@ -30,6 +30,17 @@ export class ReduceLROnPlateau implements Callback {
     this.monitor.best = this.monitor.better(0, 1) ? Infinity : -Infinity;
   }
 
+  getState(): unknown {
+    return { wait: this.wait, cooldownLeft: this.cooldownLeft, best: this.monitor.best };
+  }
+
+  setState(state: unknown): void {
+    const s = state as { wait: number; cooldownLeft: number; best: number | null };
+    this.wait = s.wait;
+    this.cooldownLeft = s.cooldownLeft;
+    this.monitor.best = s.best ?? this.monitor.best;
+  }
+
   onEpochEnd(_epoch: number, logs: Logs, model: Model): void {
     const current = this.monitor.read(logs);
     const opt = optimizerOf(model);
