@@ -8,6 +8,7 @@ import { SpecError } from '../nn/spec.js';
 import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
+import { registerLabCommands } from './lab.js';
 import { formatReport } from '../metrics/index.js';
 import { writeArtifacts } from '../report/artifacts.js';
 
@@ -122,6 +123,7 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
   registerDataCommands(program);
+  registerLabCommands(program);
 
   program
     .command('summary')

@@ -73,6 +73,8 @@ export interface PreparedData {
   /** Shape of one sample after the transforms. */
   sampleShape: [number, number, number];
   classNames: string[];
+  /** The training samples without augmentation, for evaluation (only when the data block augments). */
+  trainEvaluation?: BatchSource;
   /** The clocks' label scheme, when the data block names one. */
   targetLayout?: TargetLayout;
 }
@@ -180,6 +182,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
   return {
     dataset,
     train: imageSource(dataset.train, trainIdx, t, augment),
+    trainEvaluation: augment ? imageSource(dataset.train, trainIdx, t) : undefined,
     validation: valIdx ? imageSource(valFromTest ? dataset.test : dataset.train, valIdx, t) : undefined,
     test: imageSource(dataset.test, testIdx, t),
     sampleShape: outputShape(dataset.train, t),

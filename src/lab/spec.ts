@@ -83,7 +83,7 @@ export const evaluateSchema = z.strictObject({
 });
 export type EvaluateSpec = z.output<typeof evaluateSchema>;
 
-const TOP_KEYS = ['name', 'seed', 'description', 'data', 'model', 'train', 'evaluate'];
+const TOP_KEYS = ['name', 'seed', 'description', 'data', 'model', 'train', 'evaluate', 'sweep'];
 
 export interface Spec {
   name: string;

@@ -17,8 +17,10 @@ import { ReduceLROnPlateau } from '../train/callbacks/reduce_lr_on_plateau.js';
 import { TerminateOnNaN } from '../train/callbacks/terminate_on_nan.js';
 import { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from '../train/schedules.js';
 import { optimizerOf } from '../train/trainer.js';
-import type { History } from '../train/trainer.js';
-import { saveModel } from '../nn/saving.js';
+import type { EpochRecord, History } from '../train/trainer.js';
+import { loadModel, saveModel } from '../nn/saving.js';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TimeDifferenceSummary } from '../metrics/regression.js';
 import { featureMapArtifacts, filterArtifacts, timeDifferenceEvaluation, type ArrayArtifact } from './inspect.js';
 import { buildModelFromSpec } from './model_spec.js';
@@ -78,8 +80,13 @@ function checkShapes(model: Model, data: PreparedData): void {
   }
 }
 
+/** Builds a spec's model (checking every layer) and the layers its evaluate block names, without any data. */
+export function checkModelEvaluate(spec: Spec): void {
+  checkEvaluate(buildSpecModel(spec), null, spec);
+}
+
 /** Everything the evaluate block names must exist before training starts, not fail after it. */
-function checkEvaluate(model: Model, data: PreparedData, spec: Spec): void {
+function checkEvaluate(model: Model, data: PreparedData | null, spec: Spec): void {
   const e = spec.evaluate;
   const issues: { path: (string | number)[]; message: string }[] = [];
   const layerNames = model.layers.map((l) => l.name);
@@ -91,38 +98,67 @@ function checkEvaluate(model: Model, data: PreparedData, spec: Spec): void {
     });
   if (e.feature_maps) {
     checkLayers(e.feature_maps.layers, 'feature_maps', false);
-    if (e.feature_maps.split === 'validation' && !data.validation) issues.push({ path: ['evaluate', 'feature_maps', 'split'], message: 'the data block has no validation split (add data.validation)' });
+    if (data && e.feature_maps.split === 'validation' && !data.validation) issues.push({ path: ['evaluate', 'feature_maps', 'split'], message: 'the data block has no validation split (add data.validation)' });
   }
   if (e.filters) {
     if (e.filters === true) {
       if (!model.layers.some((l) => l.className === 'Conv2D')) issues.push({ path: ['evaluate', 'filters'], message: 'the model has no Conv2D layer' });
     } else checkLayers(e.filters.layers, 'filters', true);
   }
-  if (e.time_difference && !data.targetLayout?.minutes) {
+  if (data && e.time_difference && !data.targetLayout?.minutes) {
     issues.push({ path: ['evaluate', 'time_difference'], message: 'needs the clocks dataset with a target that gives the whole time: classes24, classes720, regression, periodic or hour_minute' });
   }
   if (issues.length) throw new SpecError(issues);
 }
 
-export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: string } = {}): Promise<RunResult> {
-  const model = buildSpecModel(spec);
+export interface RunOptions {
+  verbose?: 0 | 1;
+  saveTo?: string;
+  /**
+   * Checkpoint after every epoch into this folder, and resume from it when it holds one: the run then ends with
+   * the same numbers as an uninterrupted one.
+   */
+  checkpoint?: { dir: string; onEpoch?: (epoch: number, logs: Logs) => void };
+  /** Called once the model is built (or restored), before training. */
+  onModel?: (model: Model) => void;
+}
+
+export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<RunResult> {
+  const saved = options.checkpoint ? readCheckpoint(options.checkpoint.dir) : null;
+  const built = buildSpecModel(spec);
   const data = await prepareData(spec.data, spec.seed);
-  checkShapes(model, data);
-  checkEvaluate(model, data, spec);
-  model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
+  checkShapes(built, data);
+  checkEvaluate(built, data, spec);
+  let model = built;
+  if (saved) {
+    model = loadModel(saved.modelDir);
+    data.train.setState?.(saved.state.source);
+  } else {
+    model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
+  }
+  options.onModel?.(model);
   const callbacks = makeCallbacks(spec, model);
+  const earlier = saved?.state.history ?? [];
+  if (options.checkpoint) callbacks.push(new RunCheckpoint(options.checkpoint.dir, callbacks, data.train, earlier, options.checkpoint.onEpoch));
   const started = performance.now();
-  const history = model.fit(data.train, {
+  const fitted = model.fit(data.train, {
     callbacks,
     classWeight: spec.train.class_weight,
-    epochs: spec.train.epochs,
+    // A run that had stopped early (and was interrupted before it finished) trains no further.
+    epochs: saved?.state.stopped ? earlier.length : spec.train.epochs,
+    initialEpoch: earlier.length,
+    callbackStates: saved?.state.callbacks,
     batchSize: spec.train.batch_size,
     shuffle: spec.train.shuffle,
     validationData: data.validation,
     verbose: options.verbose ?? 1,
   });
-  const seconds = (performance.now() - started) / 1000;
-  const splits: Record<string, BatchSource | undefined> = { train: data.train, validation: data.validation, test: data.test };
+  const history: History = { epochs: [...earlier, ...fitted.epochs], history: {} };
+  for (const e of history.epochs) for (const [k, v] of Object.entries(e)) if (k !== 'epoch') (history.history[k] ??= []).push(v);
+  // Training time: the epochs' own times, so a resumed run counts the time spent before the interruption too.
+  const seconds = saved ? history.epochs.reduce((s, e) => s + (e.seconds ?? 0), 0) : (performance.now() - started) / 1000;
+  // Final metrics, reports and feature maps see the training images as they are, not augmented.
+  const splits: Record<string, BatchSource | undefined> = { train: data.trainEvaluation ?? data.train, validation: data.validation, test: data.test };
   const final: Record<string, Logs> = {};
   for (const split of spec.evaluate.on) {
     const source = splits[split];
@@ -155,6 +191,60 @@ export async function runSpec(spec: Spec, options: { verbose?: 0 | 1; saveTo?: s
   };
 }
 
+interface CheckpointState {
+  history: EpochRecord[];
+  callbacks: unknown[];
+  source: unknown;
+  stopped: boolean;
+}
+
+/** The newest complete checkpoint in a folder (a crash between the two renames leaves it under `previous`). */
+function readCheckpoint(dir: string): { modelDir: string; state: CheckpointState } | null {
+  for (const name of ['current', 'previous']) {
+    const d = join(dir, name);
+    if (existsSync(join(d, 'state.json')) && existsSync(join(d, 'model.json'))) return { modelDir: d, state: JSON.parse(readFileSync(join(d, 'state.json'), 'utf8'), (_k, v) => (v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number(v) : v)) as CheckpointState };
+  }
+  return null;
+}
+
+/**
+ * After every epoch: the model (weights, optimizer, generators), every callback's state, the augmentation
+ * generator and the history so far, written to a fresh folder that then replaces the last checkpoint.
+ */
+class RunCheckpoint implements Callback {
+  private readonly history: EpochRecord[];
+  constructor(
+    private readonly dir: string,
+    private readonly callbacks: readonly Callback[],
+    private readonly source: BatchSource,
+    earlier: readonly EpochRecord[],
+    private readonly onEpoch?: (epoch: number, logs: Logs) => void,
+  ) {
+    this.history = [...earlier];
+  }
+
+  onEpochEnd(epoch: number, logs: Logs, model: Model): void {
+    this.history.push({ epoch, ...logs });
+    const state: CheckpointState = {
+      history: this.history,
+      callbacks: this.callbacks.map((c) => (c === this ? null : c.getState?.() ?? null)),
+      source: this.source.getState?.() ?? null,
+      stopped: Boolean((model as unknown as { stopTraining?: boolean }).stopTraining),
+    };
+    const next = join(this.dir, 'next');
+    rmSync(next, { recursive: true, force: true });
+    saveModel(model, next);
+    writeFileSync(join(next, 'state.json'), JSON.stringify(state, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+    const current = join(this.dir, 'current');
+    const previous = join(this.dir, 'previous');
+    rmSync(previous, { recursive: true, force: true });
+    if (existsSync(current)) renameSync(current, previous);
+    renameSync(next, current);
+    rmSync(previous, { recursive: true, force: true });
+    this.onEpoch?.(epoch, logs);
+  }
+}
+
 /** Labels (argmax of one-hot rows) and the model's predicted classes for the first output over a whole source. */
 function labelsAndPredictions(model: Model, source: BatchSource): { labels: Int32Array; preds: Int32Array } {
   const labels = new Int32Array(source.size);
@@ -180,7 +270,7 @@ function evaluateClasses(model: Model, data: PreparedData, splits: Record<string
   if (k < 2 || units !== k) {
     throw new SpecError([{ path: ['evaluate'], message: `confusion matrices, reports and baselines need a classifier: the first output has ${units} units and the data ${k} classes` }]);
   }
-  const trainLabels = labelsAndPredictions(model, data.train).labels;
+  const trainLabels = labelsAndPredictions(model, splits.train!).labels;
   const out: Record<string, SplitEvaluation> = {};
   for (const split of e.on) {
     const source = splits[split];

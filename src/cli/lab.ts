@@ -1,0 +1,242 @@
+/** `convlab run | ls | show | compare | diff`: studies in the run store. */
+import { availableParallelism } from 'node:os';
+import type { Command } from 'commander';
+import { stringify } from 'yaml';
+import { checkSpec } from '../lab/spec.js';
+import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
+import { runStudy, workOn } from '../lab/runner.js';
+import { SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { buildSpecModel } from '../lab/train_run.js';
+import { SpecFileError } from '../lab/spec.js';
+import { expandSweep } from '../lab/sweep.js';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const defaultStore = () => process.env.CONVLAB_STORE ?? '.convlab';
+
+function openStore(dir: string): RunStore {
+  return new SqliteStore(dir);
+}
+
+/** Runs fn with an open store and closes it, even when fn throws. */
+async function withStore<T>(dir: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
+  const store = openStore(dir);
+  try {
+    return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+function findTrial(store: RunStore, ref: string): TrialRow {
+  const id = Number(ref.replace(/^#/, ''));
+  const t = Number.isInteger(id) ? store.getTrial(id) : null;
+  if (!t) throw new SpecFileError(`no trial ${ref} in ${store.root}: \`convlab ls EXPERIMENT\` lists trial ids`);
+  return t;
+}
+
+function findExperiment(store: RunStore, ref: string) {
+  const e = store.getExperiment(ref);
+  if (!e) {
+    const names = store.listExperiments().map((x) => x.name);
+    throw new SpecFileError(`no experiment '${ref}' in ${store.root}${names.length ? `: expected one of ${names.join(', ')}` : ' (it is empty: `convlab run SPEC` fills it)'}`);
+  }
+  return e;
+}
+
+const fmtSeconds = (s: number | null) => (s === null ? '–' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
+
+function table(header: string[], rows: string[][], rightFrom = 99): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The key metric of a trial: test accuracy, else validation accuracy, else the last split's loss. */
+function keyMetric(store: RunStore, t: TrialRow): string {
+  const f = store.finals(t.id);
+  for (const [split, m] of [['test', 'accuracy'], ['validation', 'accuracy'], ['test', 'loss'], ['validation', 'loss'], ['train', 'loss']]) {
+    const v = f[split]?.[m];
+    if (v !== undefined) return `${split === 'validation' ? 'val' : split}_${m} ${v.toFixed(4)}`;
+  }
+  return '–';
+}
+
+export function registerLabCommands(program: Command): void {
+  program
+    .command('run')
+    .description("run every trial of a spec's sweep into the run store; finished trials are kept, interrupted ones resume")
+    .argument('<spec>', 'experiment file (YAML or JSON) with an optional sweep block')
+    .option('--set <path=value>', 'override a field of the spec before the sweep expands (repeatable)', collect, [])
+    .option('--parallel <n>', 'worker processes, sharing the cores (default 1)', '1')
+    .option('--fresh', 'forget earlier results of these trials and run them all again')
+    .option('-q, --quiet', 'no per-epoch output')
+    .option('--json', 'print the trials and their final metrics as JSON on stdout (progress goes to stderr)')
+    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .action(async (file: string, opts: { set: string[]; parallel: string; fresh?: boolean; quiet?: boolean; json?: boolean; store?: string }) => {
+      const parallel = Number(opts.parallel);
+      if (!Number.isInteger(parallel) || parallel < 1) throw new SpecFileError(`--parallel: expected a positive integer, got '${opts.parallel}'`);
+      if (parallel > availableParallelism() * 2) throw new SpecFileError(`--parallel ${parallel}: this machine has ${availableParallelism()} cores; more than ${availableParallelism() * 2} workers only compete for them`);
+      const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+      await withStore(opts.store ?? defaultStore(), async (store) => {
+        const study = await runStudy(store, file, opts.set, { parallel, fresh: opts.fresh, quiet: opts.quiet || opts.json || parallel > 1, log });
+        const failed = study.trials.filter((t) => t.status === 'failed');
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify({ experiment: study.experiment, trials: study.trials.map((t) => ({ id: t.id, label: t.label, status: t.status, error: t.error, seed: t.seed, params: t.params, seconds: t.seconds, final: store.finals(t.id) })) })}\n`);
+        } else {
+          console.log('');
+          const c = compareTrials(store, study.experiment, study.trials);
+          console.log(formatTable(c));
+          if (failed.length) console.log(`\n${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => `#${t.id} ${t.label}: ${t.error}`).join('; ')}`);
+        }
+      });
+    });
+
+  program
+    .command('worker', { hidden: true })
+    .description('claim and run pending trials of an experiment (started by run --parallel)')
+    .requiredOption('--store <dir>')
+    .requiredOption('--experiment <id>')
+    .argument('<ids...>')
+    .action(async (ids: string[], opts: { store: string; experiment: string }) => {
+      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: true }));
+    });
+
+  program
+    .command('ls')
+    .description('list experiments, or the trials of one, with status, key metric and duration')
+    .argument('[experiment]', 'an experiment name or id')
+    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .option('--json', 'as JSON')
+    .action(async (ref: string | undefined, opts: { store?: string; json?: boolean }) => {
+      await withStore(opts.store ?? defaultStore(), (store) => {
+        if (ref === undefined) {
+          const rows = store.listExperiments().map((e) => {
+            const trials = store.trials(e.id);
+            const count = (s: string) => trials.filter((t) => t.status === s).length;
+            return { id: e.id, name: e.name, trials: trials.length, finished: count('finished'), failed: count('failed'), running: count('running'), pending: count('pending'), seconds: trials.reduce((a, t) => a + (t.seconds ?? 0), 0), updated: e.updatedAt };
+          });
+          if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+          if (rows.length === 0) return void console.log(`No experiments in ${store.root} yet: \`convlab run SPEC\` records one.`);
+          console.log(table(['id', 'experiment', 'trials', 'finished', 'failed', 'running', 'pending', 'time', 'updated'], rows.map((r) => [String(r.id), r.name, String(r.trials), String(r.finished), String(r.failed), String(r.running), String(r.pending), fmtSeconds(r.seconds), r.updated.replace('T', ' ').slice(0, 19)]), 2));
+          return;
+        }
+        const e = findExperiment(store, ref);
+        const trials = store.trials(e.id);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(trials.map((t) => ({ id: t.id, label: t.label, status: t.status, seed: t.seed, epochs: t.epochsDone, params: t.params, seconds: t.seconds, final: store.finals(t.id), error: t.error })))}\n`);
+        console.log(`Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'})`);
+        console.log(table(['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time'], trials.map((t) => [`#${t.id}`, t.label, t.status === 'failed' ? `failed: ${(t.error ?? '').split('\n')[0].slice(0, 60)}` : t.status, String(t.seed), String(t.epochsDone), t.params === null ? '–' : t.params.toLocaleString('en-US'), keyMetric(store, t), fmtSeconds(t.seconds)])));
+      });
+    });
+
+  program
+    .command('show')
+    .description("a trial's config, model summary, history and final metrics")
+    .argument('<trial>', 'trial id (as `convlab ls EXPERIMENT` lists them)')
+    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .option('--json', 'as JSON')
+    .action(async (ref: string, opts: { store?: string; json?: boolean }) => {
+      await withStore(opts.store ?? defaultStore(), (store) => {
+        const t = findTrial(store, ref);
+        const history = store.epochs(t.id);
+        const finals = store.finals(t.id);
+        const extra = store.extra(t.id);
+        const artifacts = store.artifacts(t.id);
+        if (opts.json) {
+          return void process.stdout.write(`${JSON.stringify({ ...t, history, final: finals, evaluation: extra.evaluation ?? {}, artifacts })}\n`);
+        }
+        console.log(`Trial #${t.id}: ${t.label} (experiment ${t.experiment}, ${t.status}${t.error ? `: ${t.error}` : ''})`);
+        const env = t.env as { backend?: string; threads?: number; convlab?: string; git_commit?: string | null; machine?: { host: string; cpu: string } };
+        console.log(`seed ${t.seed}; started ${t.startedAt ?? '–'}, finished ${t.finishedAt ?? '–'}, training ${fmtSeconds(t.seconds)}`);
+        if (env.backend) console.log(`convlab ${env.convlab}${env.git_commit ? ` (${env.git_commit.slice(0, 10)})` : ''}, backend ${env.backend}, ${env.threads} thread(s), ${env.machine?.cpu} on ${env.machine?.host}`);
+        console.log('\nConfig:');
+        console.log(stringify(t.config).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+        console.log('');
+        try {
+          buildSpecModel(checkSpec(t.config)).summary();
+        } catch (e) {
+          console.log(`(the model cannot be built: ${(e as Error).message})`);
+        }
+        if (history.length) {
+          const keys = Object.keys(history[0]).filter((k) => k !== 'epoch' && k !== 'samples_per_second');
+          console.log('\nHistory:');
+          console.log(table(['epoch', ...keys], history.map((h) => [String(h.epoch + 1), ...keys.map((k) => (k === 'seconds' ? h[k].toFixed(1) : k === 'lr' ? String(+h[k].toPrecision(4)) : h[k]?.toFixed(4) ?? '–'))]), 0));
+        }
+        if (Object.keys(finals).length) {
+          const metrics = [...new Set(Object.values(finals).flatMap((l) => Object.keys(l)))];
+          console.log('\nFinal metrics:');
+          console.log(table(['split', ...metrics], Object.entries(finals).map(([split, l]) => [split, ...metrics.map((m) => l[m]?.toFixed(4) ?? '–')]), 1));
+        }
+        if (artifacts.length) {
+          console.log(`\nArtifacts (under ${store.root}):`);
+          for (const a of artifacts) console.log(`  ${a.kind.padEnd(12)} ${a.name.padEnd(24)} ${a.path}`);
+        }
+      });
+    });
+
+  program
+    .command('compare')
+    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric: seed 001's Table 8")
+    .argument('<experiment>', 'an experiment name or id')
+    .option('--sort <metric>', 'sort by this column (default val_accuracy or test_accuracy; best first)')
+    .option('--asc', 'sort ascending')
+    .option('--desc', 'sort descending')
+    .option('--columns <list>', 'comma-separated columns, e.g. train_loss,val_loss,train_accuracy,val_accuracy,params,seconds')
+    .option('--trials', 'one row per trial even when there are repeats')
+    .option('--json', 'as JSON')
+    .option('--csv', 'as CSV')
+    .option('--md', 'as a Markdown table')
+    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .action(async (ref: string, opts: { sort?: string; asc?: boolean; desc?: boolean; columns?: string; trials?: boolean; json?: boolean; csv?: boolean; md?: boolean; store?: string }) => {
+      if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1) throw new SpecFileError('compare: choose one of --json, --csv and --md');
+      if (opts.asc && opts.desc) throw new SpecFileError('compare: choose --asc or --desc, not both');
+      await withStore(opts.store ?? defaultStore(), (store) => {
+        const e = findExperiment(store, ref);
+        const trials = currentTrials(store, e.id, e.spec);
+        let c;
+        try {
+          c = compareTrials(store, e.name, trials, { sort: opts.sort, ascending: opts.asc ? true : opts.desc ? false : undefined, columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean), group: opts.trials ? false : undefined });
+        } catch (err) {
+          throw new SpecFileError(`compare: ${(err as Error).message}`);
+        }
+        const out = opts.json ? JSON.stringify(toJson(c)) : opts.csv ? formatCsv(c) : opts.md ? formatMarkdown(c) : formatTable(c);
+        process.stdout.write(`${out}\n`);
+      });
+    });
+
+  program
+    .command('diff')
+    .description('the config fields that differ between two trials')
+    .argument('<a>', 'trial id')
+    .argument('<b>', 'trial id')
+    .option('--json', 'as JSON')
+    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .action(async (a: string, b: string, opts: { json?: boolean; store?: string }) => {
+      await withStore(opts.store ?? defaultStore(), (store) => {
+        const ta = findTrial(store, a);
+        const tb = findTrial(store, b);
+        const changes = diffConfigs(ta.config, tb.config);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(changes.map((c) => ({ path: c.path, a: c.a ?? null, b: c.b ?? null })))}\n`);
+        console.log(`#${ta.id} ${ta.label}  →  #${tb.id} ${tb.label}`);
+        if (changes.length === 0) return void console.log('  (same config)');
+        const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
+        const w = Math.max(...changes.map((c) => c.path.length));
+        for (const c of changes) console.log(`  ${c.path.padEnd(w)}  ${show(c.a)}  →  ${show(c.b)}`);
+      });
+    });
+}
+
+/** The experiment's trials from its latest spec (older trials stay in the store but are not compared). */
+function currentTrials(store: RunStore, experimentId: number, spec: Record<string, unknown>): TrialRow[] {
+  const all = store.trials(experimentId);
+  let keys: Set<string> | null;
+  try {
+    keys = new Set(expandSweep(spec).map((p) => p.key));
+  } catch {
+    keys = null;
+  }
+  const current = keys ? all.filter((t) => keys.has(t.key)) : all;
+  return current.length ? current : all;
+}

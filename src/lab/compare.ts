@@ -1,0 +1,254 @@
+/**
+ * Comparing trials: one row per trial (or per configuration, with repeats as mean ± std), chosen columns, sorted by
+ * any metric, as a terminal table, Markdown, CSV or JSON; and the config differences between two trials.
+ */
+import type { RunStore, TrialRow } from './store.js';
+
+/** A column's values: one number per trial, or text. */
+export interface Column {
+  name: string;
+  numeric: boolean;
+}
+
+export interface CompareRow {
+  label: string;
+  trials: number[];
+  status: string;
+  /** Numeric columns: mean over the row's trials, with the sample std when there are several. */
+  values: Record<string, { mean: number; std: number | null; n: number } | string>;
+}
+
+export interface CompareTable {
+  experiment: string;
+  columns: Column[];
+  rows: CompareRow[];
+  sortedBy: string | null;
+}
+
+const SPLIT_PREFIX: Record<string, string> = { train: 'train_', validation: 'val_', test: 'test_' };
+
+/** train_loss, val_accuracy, test_accuracy, ... from a trial's final metrics. */
+export function finalColumns(finals: Record<string, Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [split, logs] of Object.entries(finals)) for (const [m, v] of Object.entries(logs)) out[`${SPLIT_PREFIX[split] ?? `${split}_`}${m}`] = v;
+  return out;
+}
+
+/** Accuracy-like metrics sort best-first from high values; losses and errors from low ones. */
+export function higherIsBetter(metric: string): boolean {
+  return /acc|f1|precision|recall|r2|auc/.test(metric) && !/loss/.test(metric);
+}
+
+export interface CompareOptions {
+  /** Aggregate repeats of one configuration into one row (default true when any trial has repeats). */
+  group?: boolean;
+  sort?: string;
+  /** Sort direction; by default best first for the sorted metric. */
+  ascending?: boolean;
+  columns?: string[];
+  /** Include failed and unfinished trials (default true). */
+  all?: boolean;
+}
+
+export function compareTrials(store: RunStore, experiment: string, trials: TrialRow[], options: CompareOptions = {}): CompareTable {
+  const metrics = new Map<number, Record<string, number>>();
+  for (const t of trials) {
+    const f = finalColumns(store.finals(t.id));
+    if (t.params !== null) f.params = t.params;
+    if (t.seconds !== null) f.seconds = t.seconds;
+    f.epochs = t.epochsDone;
+    metrics.set(t.id, f);
+  }
+  const available = [...new Set([...metrics.values()].flatMap((m) => Object.keys(m)))];
+  const preferred = ['train_loss', 'val_loss', 'test_loss', 'train_accuracy', 'val_accuracy', 'test_accuracy'];
+  const defaultColumns = [
+    ...preferred.filter((c) => available.includes(c)),
+    ...available.filter((c) => !preferred.includes(c) && /^(train|val|test)_/.test(c)),
+    ...['params', 'epochs', 'seconds'].filter((c) => available.includes(c)),
+  ];
+  const chosen = options.columns ?? defaultColumns;
+  const unknown = chosen.filter((c) => !available.includes(c) && c !== 'status');
+  if (unknown.length && trials.some((t) => t.status === 'finished')) {
+    throw new Error(`unknown column${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}: expected some of ${available.join(', ')}`);
+  }
+  const group = options.group ?? trials.some((t) => t.repeat > 0);
+  const buckets = new Map<string, TrialRow[]>();
+  for (const t of trials) {
+    const key = group ? t.group : `${t.id}`;
+    buckets.set(key, [...(buckets.get(key) ?? []), t]);
+  }
+  const rows: CompareRow[] = [...buckets.values()].map((members) => {
+    const done = members.filter((t) => t.status === 'finished');
+    const values: CompareRow['values'] = {};
+    for (const c of chosen) {
+      const xs = done.map((t) => metrics.get(t.id)![c]).filter((v) => v !== undefined && !Number.isNaN(v));
+      if (xs.length === 0) continue;
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : null;
+      values[c] = { mean, std, n: xs.length };
+    }
+    const statuses = [...new Set(members.map((t) => t.status))];
+    return { label: group ? members[0].group : members[0].label, trials: members.map((t) => t.id), status: statuses.join('/'), values };
+  });
+  const sortKey = options.sort ?? chosen.find((c) => c === 'val_accuracy') ?? chosen.find((c) => c === 'test_accuracy') ?? chosen.find((c) => /accuracy$/.test(c)) ?? null;
+  if (options.sort && !available.includes(options.sort)) throw new Error(`--sort ${options.sort}: no such metric; expected one of ${available.join(', ')}`);
+  if (sortKey) {
+    const asc = options.ascending ?? !higherIsBetter(sortKey);
+    const val = (r: CompareRow) => {
+      const v = r.values[sortKey];
+      return typeof v === 'object' ? v.mean : NaN;
+    };
+    rows.sort((a, b) => {
+      const x = val(a), y = val(b);
+      if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
+      return asc ? x - y : y - x;
+    });
+  }
+  return { experiment, columns: chosen.map((name) => ({ name, numeric: true })), rows, sortedBy: sortKey };
+}
+
+function formatNumber(column: string, v: number): string {
+  if (column === 'params' || column === 'epochs') return Math.round(v).toLocaleString('en-US');
+  if (column === 'seconds') return v.toFixed(1);
+  return v.toFixed(4);
+}
+
+function cell(column: string, v: CompareRow['values'][string] | undefined): string {
+  if (v === undefined) return '–';
+  if (typeof v === 'string') return v;
+  return v.std === null ? formatNumber(column, v.mean) : `${formatNumber(column, v.mean)} ± ${formatNumber(column, v.std)}`;
+}
+
+/** Header and cell text: rank, trial(s) or configuration, status, then the chosen columns. */
+function textRows(t: CompareTable): { header: string[]; body: string[][] } {
+  const grouped = t.rows.some((r) => r.trials.length > 1);
+  const header = ['rank', grouped ? 'configuration' : 'trial', 'model', ...(grouped ? ['n'] : []), 'status', ...t.columns.map((c) => c.name)];
+  const body = t.rows.map((r, i) => [
+    String(i + 1),
+    r.trials.map((id) => `#${id}`).join(','),
+    r.label,
+    ...(grouped ? [String(r.trials.length)] : []),
+    r.status,
+    ...t.columns.map((c) => cell(c.name, r.values[c.name])),
+  ]);
+  return { header, body };
+}
+
+export function formatTable(t: CompareTable): string {
+  const { header, body } = textRows(t);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i <= 2 || header[i] === 'status' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+export function formatMarkdown(t: CompareTable): string {
+  const { header, body } = textRows(t);
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const align = header.map((h, i) => (i <= 2 || h === 'status' ? '---' : '---:'));
+  return [header, align, ...body].map((r) => `| ${r.map(esc).join(' | ')} |`).join('\n');
+}
+
+export function formatCsv(t: CompareTable): string {
+  const grouped = t.rows.some((r) => r.trials.length > 1);
+  const header = ['rank', 'trials', 'model', 'n', 'status', ...t.columns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name]))];
+  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const rows = t.rows.map((r, i) => [
+    String(i + 1),
+    r.trials.join(' '),
+    r.label,
+    String(r.trials.length),
+    r.status,
+    ...t.columns.flatMap((c) => {
+      const v = r.values[c.name];
+      const mean = typeof v === 'object' ? String(v.mean) : '';
+      return grouped ? [mean, typeof v === 'object' && v.std !== null ? String(v.std) : ''] : [mean];
+    }),
+  ]);
+  return [header, ...rows].map((r) => r.map(q).join(',')).join('\n');
+}
+
+export function toJson(t: CompareTable): unknown {
+  return {
+    experiment: t.experiment,
+    sorted_by: t.sortedBy,
+    rows: t.rows.map((r, i) => ({
+      rank: i + 1,
+      model: r.label,
+      trials: r.trials,
+      status: r.status,
+      ...Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, typeof v === 'object' ? (v.std === null ? v.mean : { mean: v.mean, std: v.std, n: v.n }) : v])),
+    })),
+  };
+}
+
+/** Every leaf of a config as 'path' → value (lists by index). */
+export function flatten(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  if (Array.isArray(value)) {
+    if (value.length === 0) out[prefix] = [];
+    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
+  } else if (typeof value === 'object' && value !== null) {
+    const keys = Object.keys(value);
+    if (keys.length === 0 && prefix) out[prefix] = {};
+    for (const k of keys) flatten((value as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out);
+  } else {
+    out[prefix] = value;
+  }
+  return out;
+}
+
+export interface ConfigChange {
+  path: string;
+  a: unknown;
+  b: unknown;
+}
+
+/**
+ * The fields whose values differ between two configs (absent on one side: undefined). Lists of different lengths
+ * (layers inserted or deleted) are aligned on their equal elements first, so an inserted layer shows as one
+ * insertion rather than as every later layer changed.
+ */
+export function diffConfigs(a: unknown, b: unknown, prefix = ''): ConfigChange[] {
+  if (Array.isArray(a) && Array.isArray(b) && a.length !== b.length) return diffLists(a, b, prefix);
+  const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if ((isMap(a) && isMap(b)) || (Array.isArray(a) && Array.isArray(b))) {
+    const ka = Object.keys(a as object);
+    const kb = Object.keys(b as object);
+    const keys = [...new Set([...ka, ...kb])];
+    const child = (k: string) => (Array.isArray(a) ? `${prefix}[${k}]` : prefix ? `${prefix}.${k}` : k);
+    return keys.flatMap((k) => {
+      const va = (a as Record<string, unknown>)[k];
+      const vb = (b as Record<string, unknown>)[k];
+      if (va === undefined || vb === undefined) return JSON.stringify(va) === JSON.stringify(vb) ? [] : [{ path: child(k), a: va, b: vb }];
+      return diffConfigs(va, vb, child(k));
+    });
+  }
+  return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path: prefix, a, b }];
+}
+
+/** Aligns two lists by their longest common run of equal elements; the rest are changes, deletions or insertions. */
+function diffLists(a: unknown[], b: unknown[], prefix: string): ConfigChange[] {
+  const eq = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
+  const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = eq(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  const out: ConfigChange[] = [];
+  let i = 0, j = 0;
+  const gapA: number[] = [], gapB: number[] = [];
+  const flush = () => {
+    // Equal-sized gaps are element-by-element changes; the surplus is deleted (from a) or inserted (into b).
+    const paired = Math.min(gapA.length, gapB.length);
+    for (let k = 0; k < paired; k++) out.push(...diffConfigs(a[gapA[k]], b[gapB[k]], `${prefix}[${gapB[k]}]`));
+    for (const k of gapA.slice(paired)) out.push({ path: `${prefix}[${k}]`, a: a[k], b: undefined });
+    for (const k of gapB.slice(paired)) out.push({ path: `${prefix}[${k}]`, a: undefined, b: b[k] });
+    gapA.length = gapB.length = 0;
+  };
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && eq(a[i], b[j])) {
+      flush();
+      i++;
+      j++;
+    } else if (j >= b.length || (i < a.length && lcs[i + 1][j] >= lcs[i][j + 1])) gapA.push(i++);
+    else gapB.push(j++);
+  }
+  flush();
+  return out;
+}

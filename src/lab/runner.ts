@@ -1,0 +1,213 @@
+/**
+ * Running a study: expand the spec's sweep, check every trial before any starts, register the trials in the store,
+ * then run them (in this process, or in N worker processes that claim trials from the store). Finished trials are
+ * never re-run; an interrupted trial resumes from its last epoch checkpoint; a failing trial is recorded as failed
+ * and the study goes on.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, hostname } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from '../nn/schema.js';
+import { SpecError, type SpecIssue } from '../nn/spec.js';
+import { dataSchema } from '../data/spec.js';
+import { getBackend } from '../engine/backend.js';
+import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
+import { writeArtifacts } from '../report/artifacts.js';
+import { saveModel } from '../nn/saving.js';
+import type { Model } from '../nn/model.js';
+import { applyOverride, checkSpec, readSpecFile } from './spec.js';
+import { expandSweep, type TrialPlan } from './sweep.js';
+import { workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
+import { checkModelEvaluate, runSpec } from './train_run.js';
+
+export interface StudyOptions {
+  /** Worker processes (default 1: trials run in this process, one after another). */
+  parallel?: number;
+  /** Forget earlier results of these trials and run them all again. */
+  fresh?: boolean;
+  /** No per-epoch output. */
+  quiet?: boolean;
+  /** Where progress goes (stderr when stdout carries JSON). */
+  log?: (line: string) => void;
+}
+
+export interface Study {
+  experiment: string;
+  trials: TrialRow[];
+}
+
+/** Reads a spec file, applies --set overrides and expands its sweep into trials, each checked. */
+export function planStudy(file: string, overrides: string[]): { raw: Record<string, unknown>; plans: TrialPlan[] } {
+  const raw = readSpecFile(file);
+  for (const o of overrides) applyOverride(raw, o);
+  const plans = expandSweep(raw);
+  checkTrials(plans, file);
+  return { raw, plans };
+}
+
+/**
+ * Everything that can be checked without data: each trial's blocks, its model (built, so every layer argument is
+ * checked) and the layers its evaluate block names. Problems shared by several trials are reported once.
+ */
+export function checkTrials(plans: readonly TrialPlan[], file: string): void {
+  const found = new Map<string, { issue: SpecIssue; trials: string[] }>();
+  for (const p of plans) {
+    try {
+      const spec = checkSpec(p.spec, file);
+      parseArgs(dataSchema, spec.data, 'data');
+      checkModelEvaluate(spec);
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      for (const issue of e.issues) {
+        const id = `${issue.path.join('.')}\u0000${issue.message}`;
+        const entry = found.get(id) ?? { issue, trials: [] };
+        entry.trials.push(p.label);
+        found.set(id, entry);
+      }
+    }
+  }
+  if (found.size === 0) return;
+  const many = plans.length > 1;
+  throw new SpecError([...found.values()].map(({ issue, trials }) => ({
+    path: issue.path,
+    message: many ? `${issue.message} (in ${trials.length === plans.length ? 'every trial' : `trial${trials.length === 1 ? '' : 's'} ${trials.slice(0, 3).map((t) => `'${t}'`).join(', ')}${trials.length > 3 ? ` and ${trials.length - 3} more` : ''}`})` : issue.message,
+  })));
+}
+
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+function gitCommit(): string | null {
+  try {
+    return execFileSync('git', ['rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** Where a trial ran, recorded with it. */
+function environment(): Record<string, unknown> {
+  const native = getBackend().name === 'native';
+  return {
+    convlab: version(),
+    git_commit: gitCommit(),
+    backend: getBackend().name,
+    isa: native ? nativeIsa() : null,
+    threads: native ? getThreads() : 1,
+    machine: { host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${process.platform}-${process.arch}`, node: process.version },
+  };
+}
+
+/** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
+export async function runTrial(store: RunStore, trial: TrialRow, options: { quiet?: boolean } = {}): Promise<TrialRow> {
+  const dir = store.trialDir(trial.id);
+  try {
+    const spec = checkSpec(trial.config, `trial ${trial.id}`);
+    let model: Model | null = null;
+    const result = await runSpec(spec, {
+      verbose: options.quiet ? 0 : 1,
+      checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, logs) },
+      onModel: (m) => {
+        model = m;
+        store.startTrial(trial.id, environment(), m.countParams());
+      },
+    });
+    const rel = (p: string) => relative(store.root, p);
+    for (const w of writeArtifacts(join(dir, 'artifacts'), result.artifacts)) {
+      store.addArtifact({ trialId: trial.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel) } });
+    }
+    saveModel(model!, join(dir, 'model'));
+    store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
+    store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams });
+    rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
+  } catch (e) {
+    const err = e as Error;
+    const message = e instanceof SpecError ? `invalid spec: ${err.message}` : err.message;
+    store.failTrial(trial.id, message);
+  }
+  return store.getTrial(trial.id)!;
+}
+
+/** Claims and runs trials of `ids` until none is pending. */
+export async function workOn(store: RunStore, ids: number[], options: { quiet?: boolean; log?: (s: string) => void; total?: number } = {}): Promise<void> {
+  const me = workerId();
+  for (let trial = store.claimTrial(ids, me); trial; trial = store.claimTrial(ids, me)) {
+    const position = ids.indexOf(trial.id) + 1;
+    const resumed = trial.epochsDone > 0 ? ` (resuming after epoch ${trial.epochsDone})` : '';
+    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${trial.label}${resumed}`);
+    const done = await runTrial(store, trial, options);
+    const summary = done.status === 'finished' ? summarize(store, done) : `failed: ${done.error}`;
+    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${trial.label}: ${summary}`);
+  }
+}
+
+/** 'test accuracy 0.9821, 12.3 s' from whichever split is last evaluated. */
+function summarize(store: RunStore, t: TrialRow): string {
+  const finals = store.finals(t.id);
+  const split = ['test', 'validation', 'train'].find((s) => finals[s]);
+  const metric = split ? Object.keys(finals[split]).find((k) => k !== 'loss') ?? 'loss' : null;
+  const head = split && metric ? `${split} ${metric} ${finals[split][metric].toFixed(4)}, ` : '';
+  return `${head}${(t.seconds ?? 0).toFixed(1)} s`;
+}
+
+/** Registers the study's trials and runs what is not finished. */
+export async function runStudy(store: RunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
+  const log = options.log ?? ((s: string) => console.log(s));
+  const { raw, plans } = planStudy(file, overrides);
+  const name = (raw.name as string | undefined) ?? file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
+  const experiment = store.upsertExperiment(name, raw, file);
+  const trials = store.addTrials(experiment.id, plans.map((p) => ({ key: p.key, label: p.label, group: p.group, variant: p.variant, values: p.values, repeat: p.repeat, seed: p.seed, config: p.spec })));
+  const ids = trials.map((t) => t.id);
+  store.releaseStale(workerAlive);
+  const current = ids.map((id) => store.getTrial(id)!);
+  if (options.fresh) {
+    const busy = current.filter((t) => t.status === 'running');
+    if (busy.length) throw new Error(`--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`);
+    for (const t of current) rmSync(store.trialDir(t.id), { recursive: true, force: true });
+    store.resetTrials(ids);
+  } else {
+    const failed = current.filter((t) => t.status === 'failed');
+    if (failed.length) store.resetTrials(failed.map((t) => t.id));
+  }
+  const states = ids.map((id) => store.getTrial(id)!);
+  const finished = states.filter((t) => t.status === 'finished').length;
+  const running = states.filter((t) => t.status === 'running').length;
+  log(`Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${store.root}`);
+  const parallel = Math.max(1, options.parallel ?? 1);
+  if (parallel === 1) await workOn(store, ids, { quiet: options.quiet, log });
+  else await runWorkers(store, experiment.id, ids, parallel, log);
+  return { experiment: name, trials: ids.map((id) => store.getTrial(id)!) };
+}
+
+/**
+ * N worker processes share the cores (native threads = cores / N each) and claim trials from the store; this
+ * process reports each trial as it ends.
+ */
+async function runWorkers(store: RunStore, experimentId: number, ids: number[], n: number, log: (s: string) => void): Promise<void> {
+  const cores = availableParallelism();
+  const threads = Math.max(1, Math.floor(cores / n));
+  const script = new URL('../../../bin/convlab.js', import.meta.url).pathname;
+  const backendArgs = getBackend().name === 'native' ? ['--threads', String(threads)] : ['--backend', 'ts'];
+  log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
+  const reported = new Set<number>(ids.filter((id) => ['finished', 'failed'].includes(store.getTrial(id)!.status)));
+  const report = () => {
+    for (const id of ids) {
+      if (reported.has(id)) continue;
+      const t = store.getTrial(id)!;
+      if (t.status !== 'finished' && t.status !== 'failed') continue;
+      reported.add(id);
+      log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${t.label}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
+    }
+  };
+  const timer = setInterval(report, 500);
+  const exits = Array.from({ length: n }, () => new Promise<number>((resolveExit) => {
+    const child = spawn(process.execPath, [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), ...ids.map(String)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    child.on('exit', (code) => resolveExit(code ?? 1));
+  }));
+  const codes = await Promise.all(exits);
+  clearInterval(timer);
+  report();
+  if (codes.some((c) => c !== 0)) log(`${codes.filter((c) => c !== 0).length} worker(s) exited with an error; run the same command again to finish what is left`);
+}

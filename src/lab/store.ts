@@ -1,0 +1,399 @@
+/**
+ * The run store: experiments, their trials (resolved config, seed, status, where and with what they ran), per-epoch
+ * logs, final metrics per split and artifacts. `RunStore` is the interface the runner and the CLI use; SqliteStore
+ * implements it on one SQLite database per project folder (`.convlab/runs.db`, WAL mode, versioned migrations).
+ * Large artifacts are files under `.convlab/trials/<id>/`, referenced from the database by relative path.
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+
+export type TrialStatus = 'pending' | 'running' | 'finished' | 'failed';
+
+export interface ExperimentRow {
+  id: number;
+  name: string;
+  spec: Record<string, unknown>;
+  specFile: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface TrialRow {
+  id: number;
+  experimentId: number;
+  experiment: string;
+  key: string;
+  label: string;
+  group: string;
+  variant: string | null;
+  values: Record<string, unknown>;
+  repeat: number;
+  seed: number;
+  config: Record<string, unknown>;
+  status: TrialStatus;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  worker: string | null;
+  /** Where it ran: convlab version, git commit, backend, threads, machine. */
+  env: Record<string, unknown>;
+  params: number | null;
+  seconds: number | null;
+  epochsDone: number;
+}
+
+export interface ArtifactRow {
+  trialId: number;
+  kind: string;
+  name: string;
+  /** Relative to the store's folder. */
+  path: string;
+  meta: Record<string, unknown>;
+}
+
+export interface NewTrial {
+  key: string;
+  label: string;
+  group: string;
+  variant: string | null;
+  values: Record<string, unknown>;
+  repeat: number;
+  seed: number;
+  config: Record<string, unknown>;
+}
+
+/** What the runner and the CLI need from a store; a team server (PostgreSQL) would implement the same. */
+export interface RunStore {
+  readonly root: string;
+  upsertExperiment(name: string, spec: Record<string, unknown>, specFile: string | null): ExperimentRow;
+  getExperiment(nameOrId: string | number): ExperimentRow | null;
+  listExperiments(): ExperimentRow[];
+  /** Adds the trials that are new (by key); returns every trial of the plan, old and new, in plan order. */
+  addTrials(experimentId: number, trials: NewTrial[]): TrialRow[];
+  /** Sets trials back to pending (run --fresh). */
+  resetTrials(ids: number[]): void;
+  /** Atomically takes the first pending trial among `ids` for this worker; null when none is left. */
+  claimTrial(ids: number[], worker: string): TrialRow | null;
+  /** Trials marked running by a worker that no longer exists go back to pending. */
+  releaseStale(isAlive: (worker: string) => boolean): number;
+  startTrial(id: number, env: Record<string, unknown>, params: number): void;
+  recordEpoch(id: number, epoch: number, logs: Record<string, number>): void;
+  finishTrial(id: number, final: Record<string, Record<string, number>>, seconds: number, extra: Record<string, unknown>): void;
+  failTrial(id: number, error: string): void;
+  addArtifact(a: ArtifactRow): void;
+  getTrial(id: number): TrialRow | null;
+  trials(experimentId?: number): TrialRow[];
+  epochs(trialId: number): Record<string, number>[];
+  finals(trialId: number): Record<string, Record<string, number>>;
+  extra(trialId: number): Record<string, unknown>;
+  artifacts(trialId: number): ArtifactRow[];
+  /** A trial's own folder for checkpoints and artifacts. */
+  trialDir(id: number): string;
+  close(): void;
+}
+
+/** Each migration moves the schema one version up; PRAGMA user_version records where a database stands. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE experiments (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     spec TEXT NOT NULL,
+     spec_file TEXT,
+     created_at TEXT NOT NULL,
+     updated_at TEXT NOT NULL
+   );
+   CREATE TABLE trials (
+     id INTEGER PRIMARY KEY,
+     experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+     key TEXT NOT NULL,
+     label TEXT NOT NULL,
+     grp TEXT NOT NULL,
+     variant TEXT,
+     sweep_values TEXT NOT NULL,
+     repeat INTEGER NOT NULL,
+     seed INTEGER NOT NULL,
+     config TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'finished', 'failed')),
+     error TEXT,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     finished_at TEXT,
+     worker TEXT,
+     env TEXT NOT NULL DEFAULT '{}',
+     params INTEGER,
+     seconds REAL,
+     extra TEXT NOT NULL DEFAULT '{}',
+     UNIQUE (experiment_id, key)
+   );
+   CREATE TABLE epochs (
+     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+     epoch INTEGER NOT NULL,
+     logs TEXT NOT NULL,
+     PRIMARY KEY (trial_id, epoch)
+   );
+   CREATE TABLE finals (
+     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+     split TEXT NOT NULL,
+     metric TEXT NOT NULL,
+     value REAL,
+     PRIMARY KEY (trial_id, split, metric)
+   );
+   CREATE TABLE artifacts (
+     id INTEGER PRIMARY KEY,
+     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     path TEXT NOT NULL,
+     meta TEXT NOT NULL DEFAULT '{}',
+     UNIQUE (trial_id, kind, name)
+   );
+   CREATE INDEX trials_by_status ON trials (experiment_id, status);`,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+const now = () => new Date().toISOString();
+
+interface TrialRecord {
+  id: number;
+  experiment_id: number;
+  experiment: string;
+  key: string;
+  label: string;
+  grp: string;
+  variant: string | null;
+  sweep_values: string;
+  repeat: number;
+  seed: number;
+  config: string;
+  status: TrialStatus;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  worker: string | null;
+  env: string;
+  params: number | null;
+  seconds: number | null;
+  epochs_done: number;
+}
+
+function toTrial(r: TrialRecord): TrialRow {
+  return {
+    id: r.id,
+    experimentId: r.experiment_id,
+    experiment: r.experiment,
+    key: r.key,
+    label: r.label,
+    group: r.grp,
+    variant: r.variant,
+    values: JSON.parse(r.sweep_values),
+    repeat: r.repeat,
+    seed: r.seed,
+    config: JSON.parse(r.config),
+    status: r.status,
+    error: r.error,
+    createdAt: r.created_at,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    worker: r.worker,
+    env: JSON.parse(r.env),
+    params: r.params,
+    seconds: r.seconds,
+    epochsDone: r.epochs_done,
+  };
+}
+
+function toExperiment(r: { id: number; name: string; spec: string; spec_file: string | null; created_at: string; updated_at: string }): ExperimentRow {
+  return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specFile: r.spec_file, createdAt: r.created_at, updatedAt: r.updated_at };
+}
+
+const TRIAL_SELECT = `SELECT t.*, e.name AS experiment, (SELECT COUNT(*) FROM epochs WHERE trial_id = t.id) AS epochs_done
+  FROM trials t JOIN experiments e ON e.id = t.experiment_id`;
+
+/** Non-finite numbers (NaN losses) are stored as null in JSON and read back as NaN. */
+const encodeLogs = (logs: Record<string, number>) => JSON.stringify(logs, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+const decodeLogs = (text: string): Record<string, number> => {
+  const o = JSON.parse(text) as Record<string, number | null>;
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? NaN : v]));
+};
+
+export class SqliteStore implements RunStore {
+  readonly root: string;
+  private readonly db: Database.Database;
+
+  /** Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. */
+  constructor(root = '.convlab') {
+    this.root = resolve(root);
+    mkdirSync(this.root, { recursive: true });
+    this.db = new Database(join(this.root, 'runs.db'), { timeout: 30_000 });
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+  }
+
+  /** Applies the migrations the database has not seen, each in one transaction. */
+  private migrate(): void {
+    const at = this.db.pragma('user_version', { simple: true }) as number;
+    if (at > SCHEMA_VERSION) throw new Error(`${join(this.root, 'runs.db')}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`);
+    for (let v = at; v < SCHEMA_VERSION; v++) {
+      this.db.transaction(() => {
+        // Another process may have migrated meanwhile; the write lock taken here makes the check reliable.
+        const current = this.db.pragma('user_version', { simple: true }) as number;
+        if (current > v) return;
+        this.db.exec(MIGRATIONS[v]);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  get schemaVersion(): number {
+    return this.db.pragma('user_version', { simple: true }) as number;
+  }
+
+  upsertExperiment(name: string, spec: Record<string, unknown>, specFile: string | null): ExperimentRow {
+    const t = now();
+    this.db.prepare(`INSERT INTO experiments (name, spec, spec_file, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, spec_file = excluded.spec_file, updated_at = excluded.updated_at`).run(name, JSON.stringify(spec), specFile, t, t);
+    return this.getExperiment(name)!;
+  }
+
+  getExperiment(nameOrId: string | number): ExperimentRow | null {
+    const r = typeof nameOrId === 'number' || /^\d+$/.test(nameOrId)
+      ? this.db.prepare('SELECT * FROM experiments WHERE id = ? OR name = ?').get(Number(nameOrId), String(nameOrId))
+      : this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(nameOrId);
+    return r ? toExperiment(r as Parameters<typeof toExperiment>[0]) : null;
+  }
+
+  listExperiments(): ExperimentRow[] {
+    return (this.db.prepare('SELECT * FROM experiments ORDER BY id').all() as Parameters<typeof toExperiment>[0][]).map(toExperiment);
+  }
+
+  addTrials(experimentId: number, trials: NewTrial[]): TrialRow[] {
+    const insert = this.db.prepare(`INSERT INTO trials (experiment_id, key, label, grp, variant, sweep_values, repeat, seed, config, status, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (experiment_id, key) DO UPDATE SET label = excluded.label, grp = excluded.grp`);
+    const find = this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? AND t.key = ?`);
+    return this.db.transaction(() => trials.map((p) => {
+      insert.run(experimentId, p.key, p.label, p.group, p.variant, JSON.stringify(p.values), p.repeat, p.seed, JSON.stringify(p.config), now());
+      return toTrial(find.get(experimentId, p.key) as TrialRecord);
+    })).immediate();
+  }
+
+  resetTrials(ids: number[]): void {
+    const reset = this.db.prepare(`UPDATE trials SET status = 'pending', error = NULL, started_at = NULL, finished_at = NULL, worker = NULL, seconds = NULL, extra = '{}' WHERE id = ?`);
+    const clear = ['epochs', 'finals', 'artifacts'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE trial_id = ?`));
+    this.db.transaction(() => {
+      for (const id of ids) {
+        reset.run(id);
+        for (const c of clear) c.run(id);
+      }
+    }).immediate();
+  }
+
+  claimTrial(ids: number[], worker: string): TrialRow | null {
+    if (ids.length === 0) return null;
+    return this.db.transaction(() => {
+      const placeholders = ids.map(() => '?').join(',');
+      const row = this.db.prepare(`SELECT id FROM trials WHERE status = 'pending' AND id IN (${placeholders}) ORDER BY id LIMIT 1`).get(...ids) as { id: number } | undefined;
+      if (!row) return null;
+      this.db.prepare(`UPDATE trials SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(worker, now(), row.id);
+      return this.getTrial(row.id);
+    }).immediate();
+  }
+
+  releaseStale(isAlive: (worker: string) => boolean): number {
+    const running = this.db.prepare(`SELECT id, worker FROM trials WHERE status = 'running'`).all() as { id: number; worker: string | null }[];
+    const stale = running.filter((r) => !r.worker || !isAlive(r.worker));
+    const release = this.db.prepare(`UPDATE trials SET status = 'pending', worker = NULL WHERE id = ? AND status = 'running'`);
+    this.db.transaction(() => stale.forEach((r) => release.run(r.id))).immediate();
+    return stale.length;
+  }
+
+  startTrial(id: number, env: Record<string, unknown>, params: number): void {
+    this.db.prepare('UPDATE trials SET env = ?, params = ? WHERE id = ?').run(JSON.stringify(env), params, id);
+  }
+
+  recordEpoch(id: number, epoch: number, logs: Record<string, number>): void {
+    this.db.prepare('INSERT INTO epochs (trial_id, epoch, logs) VALUES (?, ?, ?) ON CONFLICT (trial_id, epoch) DO UPDATE SET logs = excluded.logs').run(id, epoch, encodeLogs(logs));
+  }
+
+  finishTrial(id: number, final: Record<string, Record<string, number>>, seconds: number, extra: Record<string, unknown>): void {
+    const put = this.db.prepare('INSERT INTO finals (trial_id, split, metric, value) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value');
+    this.db.transaction(() => {
+      for (const [split, logs] of Object.entries(final)) for (const [m, v] of Object.entries(logs)) put.run(id, split, m, Number.isFinite(v) ? v : null);
+      this.db.prepare(`UPDATE trials SET status = 'finished', error = NULL, finished_at = ?, seconds = ?, extra = ? WHERE id = ?`).run(now(), seconds, JSON.stringify(extra), id);
+    }).immediate();
+  }
+
+  failTrial(id: number, error: string): void {
+    this.db.prepare(`UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`).run(error, now(), id);
+  }
+
+  addArtifact(a: ArtifactRow): void {
+    this.db.prepare('INSERT INTO artifacts (trial_id, kind, name, path, meta) VALUES (?, ?, ?, ?, ?) ON CONFLICT (trial_id, kind, name) DO UPDATE SET path = excluded.path, meta = excluded.meta')
+      .run(a.trialId, a.kind, a.name, a.path, JSON.stringify(a.meta));
+  }
+
+  getTrial(id: number): TrialRow | null {
+    const r = this.db.prepare(`${TRIAL_SELECT} WHERE t.id = ?`).get(id) as TrialRecord | undefined;
+    return r ? toTrial(r) : null;
+  }
+
+  trials(experimentId?: number): TrialRow[] {
+    const rows = experimentId === undefined
+      ? this.db.prepare(`${TRIAL_SELECT} ORDER BY t.id`).all()
+      : this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? ORDER BY t.id`).all(experimentId);
+    return (rows as TrialRecord[]).map(toTrial);
+  }
+
+  epochs(trialId: number): Record<string, number>[] {
+    return (this.db.prepare('SELECT epoch, logs FROM epochs WHERE trial_id = ? ORDER BY epoch').all(trialId) as { epoch: number; logs: string }[]).map((r) => ({ epoch: r.epoch, ...decodeLogs(r.logs) }));
+  }
+
+  finals(trialId: number): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    for (const r of this.db.prepare('SELECT split, metric, value FROM finals WHERE trial_id = ? ORDER BY rowid').all(trialId) as { split: string; metric: string; value: number | null }[]) {
+      (out[r.split] ??= {})[r.metric] = r.value ?? NaN;
+    }
+    return out;
+  }
+
+  extra(trialId: number): Record<string, unknown> {
+    const r = this.db.prepare('SELECT extra FROM trials WHERE id = ?').get(trialId) as { extra: string } | undefined;
+    return r ? JSON.parse(r.extra) : {};
+  }
+
+  artifacts(trialId: number): ArtifactRow[] {
+    return (this.db.prepare('SELECT * FROM artifacts WHERE trial_id = ? ORDER BY id').all(trialId) as { trial_id: number; kind: string; name: string; path: string; meta: string }[])
+      .map((r) => ({ trialId: r.trial_id, kind: r.kind, name: r.name, path: r.path, meta: JSON.parse(r.meta) }));
+  }
+
+  trialDir(id: number): string {
+    return join(this.root, 'trials', String(id));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** 'pid@host' for the current process: how trials name the worker that holds them. */
+export function workerId(): string {
+  return `${process.pid}@${hostname()}`;
+}
+
+/** A worker on this machine is alive when its process exists; a worker elsewhere is assumed alive. */
+export function workerAlive(worker: string): boolean {
+  const [pid, host] = worker.split('@');
+  if (host !== hostname()) return true;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
