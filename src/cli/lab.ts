@@ -91,6 +91,8 @@ export function registerLabCommands(program: Command): void {
           console.log(formatTable(c));
           if (failed.length) console.log(`\n${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => `#${t.id} ${t.label}: ${t.error}`).join('; ')}`);
         }
+        // The study went on past failed trials, but the exit status tells scripts that something failed.
+        if (failed.length) process.exitCode = 1;
       });
     });
 

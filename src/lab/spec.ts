@@ -114,17 +114,37 @@ export function readSpecFile(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Splits 'model.layers[3].Dense.units' into ['model', 'layers', 3, 'Dense', 'units']. */
+/**
+ * Splits 'model.layers[3].Dense.units' into ['model', 'layers', 3, 'Dense', 'units']. A key with dots or brackets
+ * in it is quoted: 'sweep.grid["train.batch_size"]'.
+ */
 export function parsePath(path: string): (string | number)[] {
   const out: (string | number)[] = [];
-  const re = /([^.[\]]+)|\[(\d+)\]/g;
-  let m: RegExpExecArray | null;
-  let consumed = '';
-  while ((m = re.exec(path))) {
-    consumed += m[0];
-    out.push(m[2] !== undefined ? Number(m[2]) : m[1]);
+  const bad = () => new SpecFileError(`--set: cannot read the path '${path}': expected e.g. train.epochs, model.layers[2].Dense.units or sweep.grid["train.batch_size"]`);
+  let i = 0;
+  while (i < path.length) {
+    if (path[i] === '[') {
+      const quoted = path.slice(i).match(/^\["((?:[^"\\]|\\.)*)"\]/);
+      const index = path.slice(i).match(/^\[(\d+)\]/);
+      if (quoted) {
+        out.push(quoted[1].replace(/\\(.)/g, '$1'));
+        i += quoted[0].length;
+      } else if (index) {
+        out.push(Number(index[1]));
+        i += index[0].length;
+      } else throw bad();
+    } else {
+      if (path[i] === '.') {
+        if (out.length === 0) throw bad();
+        i++;
+      }
+      const key = path.slice(i).match(/^[^.[\]]+/);
+      if (!key) throw bad();
+      out.push(key[0]);
+      i += key[0].length;
+    }
   }
-  if (out.length === 0 || consumed.length !== path.replace(/\./g, '').length) throw new SpecFileError(`--set: cannot read the path '${path}': expected e.g. train.epochs or model.layers[2].Dense.units`);
+  if (out.length === 0) throw bad();
   return out;
 }
 

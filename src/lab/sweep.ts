@@ -89,6 +89,15 @@ function readPath(text: string, where: Path): Path {
   }
 }
 
+/** An error location: the sweep field, then the field path it names (as segments, so it prints as written). */
+function at(prefix: Path, text: string): Path {
+  try {
+    return [...prefix, ...parsePath(text)];
+  } catch {
+    return [...prefix, text];
+  }
+}
+
 /** Sets a field (creating missing mappings); a list index must exist. */
 export function setPath(spec: Record<string, unknown>, text: string, value: unknown, where: Path): void {
   const path = readPath(text, where);
@@ -107,18 +116,18 @@ export function applyVariant(spec: Record<string, unknown>, name: string, varian
   const keys = Object.keys(variant);
   const structured = keys.length > 0 && keys.every((k) => ['description', 'set', 'insert', 'delete'].includes(k));
   const v = structured ? parseArgs(structuredVariant, variant, `sweep.variants.${name}`) : { set: variant, insert: undefined, delete: undefined };
-  for (const [p, value] of Object.entries(v.set ?? {})) setPath(spec, p, value, [...where, ...(structured ? ['set'] : []), p]);
+  for (const [p, value] of Object.entries(v.set ?? {})) setPath(spec, p, value, at([...where, ...(structured ? ['set'] : [])], p));
   // Inserts and deletes name indices of the base spec, so they are applied from the highest index down; at the same
   // index the delete goes first (delete + insert = replace).
   const edits: { path: Path; index: number; insert?: unknown[]; where: Path }[] = [];
   for (const p of v.delete ?? []) {
-    const w = [...where, 'delete', p];
+    const w = at([...where, 'delete'], p);
     const path = readPath(p, w);
     if (typeof path[path.length - 1] !== 'number') throw new SpecError([{ path: w, message: `deletes remove list elements: expected a path ending in [n], e.g. model.layers[3]` }]);
     edits.push({ path: path.slice(0, -1), index: path[path.length - 1] as number, where: w });
   }
   for (const [p, items] of Object.entries(v.insert ?? {})) {
-    const w = [...where, 'insert', p];
+    const w = at([...where, 'insert'], p);
     const path = readPath(p, w);
     if (typeof path[path.length - 1] !== 'number') throw new SpecError([{ path: w, message: `inserts go before a list index: expected a path ending in [n], e.g. model.layers[3]` }]);
     edits.push({ path: path.slice(0, -1), index: path[path.length - 1] as number, insert: Array.isArray(items) ? items : [items], where: w });
@@ -209,15 +218,21 @@ export function expandSweep(raw: Record<string, unknown>): TrialPlan[] {
         for (let repeat = 0; repeat < sweep.repeats; repeat++) {
           const spec = clone(base);
           const values = { ...point, ...drawn };
-          try {
-            if (variant !== null) applyVariant(spec, variant, overrides);
-            for (const [p, v] of Object.entries(point)) setPath(spec, p, v, ['sweep', 'grid', p]);
-            for (const [p, v] of Object.entries(drawn)) setPath(spec, p, v, ['sweep', 'random', 'params', p]);
-          } catch (e) {
-            if (!(e instanceof SpecError)) throw e;
-            for (const i of e.issues) if (!issues.some((j) => fmt(j.path) === fmt(i.path) && j.message === i.message)) issues.push(i);
-            continue;
-          }
+          // Each step is tried even when an earlier one failed, so one run reports every bad path.
+          let ok = true;
+          const attempt = (fn: () => void) => {
+            try {
+              fn();
+            } catch (e) {
+              if (!(e instanceof SpecError)) throw e;
+              ok = false;
+              for (const i of e.issues) if (!issues.some((j) => fmt(j.path) === fmt(i.path) && j.message === i.message)) issues.push(i);
+            }
+          };
+          if (variant !== null) attempt(() => applyVariant(spec, variant, overrides));
+          for (const [p, v] of Object.entries(point)) attempt(() => setPath(spec, p, v, at(['sweep', 'grid'], p)));
+          for (const [p, v] of Object.entries(drawn)) attempt(() => setPath(spec, p, v, at(['sweep', 'random', 'params'], p)));
+          if (!ok) continue;
           const seed = baseSeed + repeat;
           spec.seed = seed;
           const label = [variant ?? '', ...Object.entries(values).map(([p, v]) => `${names[p]}=${show(v)}`)].filter(Boolean).join(' ') || (spec.name as string | undefined) || 'trial';
