@@ -9,6 +9,7 @@ import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
 import { registerLabCommands } from './lab.js';
+import { StoreError } from '../lab/store.js';
 import { formatReport } from '../metrics/index.js';
 import { writeArtifacts } from '../report/artifacts.js';
 
@@ -175,6 +176,10 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError) {
       process.stderr.write(`convlab: ${e instanceof SpecError ? 'invalid spec:\n  ' + e.message.split('\n').join('\n  ') : e.message}\n`);
       return 2;
+    }
+    if (e instanceof StoreError) {
+      process.stderr.write(`convlab: ${e.message}\n`);
+      return 1;
     }
     process.stderr.write(`convlab: error: ${(e as Error).stack ?? String(e)}\n`);
     return 1;

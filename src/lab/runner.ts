@@ -18,7 +18,7 @@ import { saveModel } from '../nn/saving.js';
 import type { Model } from '../nn/model.js';
 import { applyOverride, checkSpec, readSpecFile } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
-import { workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
+import { StoreError, workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
 import { checkModelEvaluate, runSpec } from './train_run.js';
 
 export interface StudyOptions {
@@ -164,7 +164,7 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
   const current = ids.map((id) => store.getTrial(id)!);
   if (options.fresh) {
     const busy = current.filter((t) => t.status === 'running');
-    if (busy.length) throw new Error(`--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`);
+    if (busy.length) throw new StoreError(`--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`);
     for (const t of current) rmSync(store.trialDir(t.id), { recursive: true, force: true });
     store.resetTrials(ids);
   } else {

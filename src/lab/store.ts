@@ -6,8 +6,31 @@
  */
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+
+/** A store that cannot be opened or used as asked: reported as a message, without a stack trace. */
+export class StoreError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+/**
+ * better-sqlite3 is an optional dependency built from source at install; without a C++ compiler it is missing and
+ * only the store is unavailable (training, data and everything else work).
+ */
+function openDatabase(file: string): Database.Database {
+  let Driver: typeof Database;
+  try {
+    Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
+  } catch (e) {
+    throw new StoreError(`the run store needs the SQLite driver better-sqlite3, which is not installed or could not be built (${(e as Error).message.split('\n')[0]}); install a C++ compiler (g++, make, python3) and run npm install again`);
+  }
+  return new Driver(file, { timeout: 30_000 });
+}
 
 export type TrialStatus = 'pending' | 'running' | 'finished' | 'failed';
 
@@ -229,7 +252,7 @@ export class SqliteStore implements RunStore {
   constructor(root = '.convlab') {
     this.root = resolve(root);
     mkdirSync(this.root, { recursive: true });
-    this.db = new Database(join(this.root, 'runs.db'), { timeout: 30_000 });
+    this.db = openDatabase(join(this.root, 'runs.db'));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -239,7 +262,7 @@ export class SqliteStore implements RunStore {
   /** Applies the migrations the database has not seen, each in one transaction. */
   private migrate(): void {
     const at = this.db.pragma('user_version', { simple: true }) as number;
-    if (at > SCHEMA_VERSION) throw new Error(`${join(this.root, 'runs.db')}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`);
+    if (at > SCHEMA_VERSION) throw new StoreError(`${join(this.root, 'runs.db')}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`);
     for (let v = at; v < SCHEMA_VERSION; v++) {
       this.db.transaction(() => {
         // Another process may have migrated meanwhile; the write lock taken here makes the check reliable.

@@ -3,11 +3,20 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SqliteStore } from '../../src/lab/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-lab-'));
+const skip = (() => {
+  try {
+    createRequire(import.meta.url)('better-sqlite3');
+    return false;
+  } catch {
+    return 'better-sqlite3 is not installed (it needs a C++ compiler at npm install)';
+  }
+})();
 after(() => rmSync(dir, { recursive: true, force: true }));
 process.env.CONVLAB_CACHE = join(dir, 'cache');
 
@@ -43,7 +52,7 @@ sweep:
     train.optimizer.adam.learning_rate: [0.01, 0.001]
 `);
 
-describe('convlab run and the commands that read the store', () => {
+describe('convlab run and the commands that read the store', { skip }, () => {
   const store = join(dir, 'store');
   test('run trains every trial of the sweep, prints the comparison, and a second run re-runs nothing', () => {
     const r = convlab('run', study(), '--store', store, '-q');
@@ -140,7 +149,7 @@ sweep:
   });
 });
 
-describe('resuming', () => {
+describe('resuming', { skip }, () => {
   const spec = () => file('resume.yaml', `
 name: resume
 seed: 5
