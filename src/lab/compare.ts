@@ -181,21 +181,6 @@ export function toJson(t: CompareTable): unknown {
   };
 }
 
-/** Every leaf of a config as 'path' → value (lists by index). */
-export function flatten(value: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (Array.isArray(value)) {
-    if (value.length === 0) out[prefix] = [];
-    value.forEach((v, i) => flatten(v, `${prefix}[${i}]`, out));
-  } else if (typeof value === 'object' && value !== null) {
-    const keys = Object.keys(value);
-    if (keys.length === 0 && prefix) out[prefix] = {};
-    for (const k of keys) flatten((value as Record<string, unknown>)[k], prefix ? `${prefix}.${k}` : k, out);
-  } else {
-    out[prefix] = value;
-  }
-  return out;
-}
-
 export interface ConfigChange {
   path: string;
   a: unknown;

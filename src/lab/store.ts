@@ -43,10 +43,8 @@ export interface ExperimentRow {
   updatedAt: string;
 }
 
-export interface TrialRow {
-  id: number;
-  experimentId: number;
-  experiment: string;
+/** What a sweep plans for a trial. */
+export interface NewTrial {
   key: string;
   label: string;
   group: string;
@@ -55,6 +53,13 @@ export interface TrialRow {
   repeat: number;
   seed: number;
   config: Record<string, unknown>;
+}
+
+/** A trial as stored: its plan, and what became of it. */
+export interface TrialRow extends NewTrial {
+  id: number;
+  experimentId: number;
+  experiment: string;
   status: TrialStatus;
   error: string | null;
   createdAt: string;
@@ -75,17 +80,6 @@ export interface ArtifactRow {
   /** Relative to the store's folder. */
   path: string;
   meta: Record<string, unknown>;
-}
-
-export interface NewTrial {
-  key: string;
-  label: string;
-  group: string;
-  variant: string | null;
-  values: Record<string, unknown>;
-  repeat: number;
-  seed: number;
-  config: Record<string, unknown>;
 }
 
 /** What the runner and the CLI need from a store; a team server (PostgreSQL) would implement the same. */

@@ -1,12 +1,13 @@
 /** The convlab command as a user runs it: spawned, with exit codes and messages checked. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { PNG } from 'pngjs';
 import { loadModel } from '../../src/nn/saving.js';
 import { pngBytes, writeFileDeep } from '../helpers/image_files.js';
@@ -16,16 +17,8 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 // Decoded datasets go to a cache inside the test folder, not the user's.
 process.env.CONVLAB_CACHE = join(dir, 'cache');
 
-function convlab(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['bin/convlab.js', ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const convlab = (...args: string[]) => runConvlab(args);
+const file = fileWriter(dir);
 
 describe('convlab CLI', () => {
   test('--version names the version and the active backend', () => {

@@ -1,11 +1,12 @@
 /** The lab commands as a user runs them: run, ls, show, compare, diff, spawned as processes with exit codes checked. */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { SqliteStore } from '../../src/lab/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-lab-'));
@@ -20,16 +21,8 @@ const skip = (() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 process.env.CONVLAB_CACHE = join(dir, 'cache');
 
-function convlab(...args: string[]): { code: number | null; out: string; err: string } {
-  const r = spawnSync(process.execPath, ['bin/convlab.js', ...args], { encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function file(name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text);
-  return p;
-}
+const convlab = (...args: string[]) => runConvlab(args);
+const file = fileWriter(dir);
 
 const study = () => file('study.yaml', `
 name: tiny-study
