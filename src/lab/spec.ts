@@ -9,6 +9,7 @@ import { parseArgs } from '../nn/schema.js';
 import { SpecError } from '../nn/spec.js';
 import { getLoss } from '../nn/losses/index.js';
 import { getOptimizer } from '../train/optimizers/index.js';
+import { getMetric } from '../metrics/index.js';
 
 export class SpecFileError extends Error {
   constructor(message: string) {
@@ -27,6 +28,15 @@ const resolvableWith = (resolve: (v: never) => unknown) =>
   });
 
 const lossSpec = resolvableWith(getLoss);
+/** A metric by name (the loss and the output width only choose between accuracy variants). */
+const metricName = z.string().superRefine((v, ctx) => {
+  try {
+    getMetric(v, 'sparse_categorical_crossentropy', 10);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+const metricList = z.union([z.array(metricName), z.record(z.string(), z.array(metricName))]);
 
 const monitorArgs = { monitor: z.string().optional(), mode: z.enum(['auto', 'min', 'max']).optional(), min_delta: z.number().nonnegative().optional() };
 const callbackSchema = z.union([
@@ -50,7 +60,7 @@ export const trainSchema = z.strictObject({
   optimizer: resolvableWith(getOptimizer).default('adam'),
   loss: z.union([lossSpec, z.array(lossSpec), z.record(z.string(), lossSpec)]).default('sparse_categorical_crossentropy'),
   loss_weights: z.union([z.array(z.number()), z.record(z.string(), z.number())]).optional(),
-  metrics: z.union([z.array(z.string()), z.record(z.string(), z.array(z.string()))]).default(['accuracy']),
+  metrics: metricList.default(['accuracy']),
   epochs: z.number().int().nonnegative().default(10),
   batch_size: z.number().int().positive().default(32),
   shuffle: z.boolean().default(true),
@@ -67,6 +77,8 @@ const layerRef = z.union([z.string().min(1), z.number().int().nonnegative()], { 
 /** What is measured after training, on which splits (the first output's classes, for classifiers). */
 export const evaluateSchema = z.strictObject({
   on: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
+  /** Metrics measured after training in addition to train.metrics (e.g. top_5_accuracy, r2). */
+  metrics: metricList.nullish(),
   confusion_matrix: z.boolean().default(false),
   classification_report: z.boolean().default(false),
   baselines: z.array(z.enum(['most_frequent', 'stratified', 'uniform'])).default([]),
@@ -77,9 +89,9 @@ export const evaluateSchema = z.strictObject({
     layers: z.array(layerRef).min(1),
     samples: z.number().int().positive().max(256).default(1),
     split: z.enum(['train', 'validation', 'test']).default('test'),
-  }).optional(),
+  }).nullish(),
   /** Conv2D kernels: true for every Conv2D layer, or chosen layers. */
-  filters: z.union([z.literal(true), z.strictObject({ layers: z.array(layerRef).min(1) })]).optional(),
+  filters: z.union([z.literal(true), z.strictObject({ layers: z.array(layerRef).min(1) })]).nullish(),
 });
 export type EvaluateSpec = z.output<typeof evaluateSchema>;
 
@@ -186,18 +198,20 @@ export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
   if (raw.seed !== undefined && !Number.isInteger(raw.seed)) issues.push({ path: ['seed'], message: `expected an integer, found ${JSON.stringify(raw.seed)}` });
   if (raw.name !== undefined && typeof raw.name !== 'string') issues.push({ path: ['name'], message: `expected a string, found ${JSON.stringify(raw.name)}` });
   if (issues.length) throw new SpecError(issues);
-  let train: TrainSpec;
-  try {
-    train = parseArgs(trainSchema, raw.train ?? {}, 'train');
-  } catch (e) {
-    throw e instanceof SpecError ? e.within(['train']) : e;
-  }
-  let evaluate: EvaluateSpec;
-  try {
-    evaluate = parseArgs(evaluateSchema, raw.evaluate ?? {}, 'evaluate');
-  } catch (e) {
-    throw e instanceof SpecError ? e.within(['evaluate']) : e;
-  }
+  // Both blocks are checked, so one run reports the mistakes of each.
+  const found: SpecError[] = [];
+  const block = <T>(schema: z.ZodType<T>, key: 'train' | 'evaluate'): T | undefined => {
+    try {
+      return parseArgs(schema, raw[key] ?? {}, key);
+    } catch (e) {
+      if (!(e instanceof SpecError)) throw e;
+      found.push(e.within([key]));
+      return undefined;
+    }
+  };
+  const train = block(trainSchema, 'train');
+  const evaluate = block(evaluateSchema, 'evaluate');
+  if (found.length || !train || !evaluate) throw new SpecError(found.flatMap((e) => e.issues));
   const base = file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
   return {
     name: (raw.name as string | undefined) ?? base,

@@ -162,7 +162,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   const final: Record<string, Logs> = {};
   for (const split of spec.evaluate.on) {
     const source = splits[split];
-    if (source) final[split] = model.evaluate(source);
+    if (source) final[split] = model.evaluate(source, undefined, { metrics: spec.evaluate.metrics ?? undefined });
   }
   const evaluation = evaluateClasses(model, data, splits, spec);
   const e = spec.evaluate;

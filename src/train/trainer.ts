@@ -59,14 +59,19 @@ function isOutputMap(v: unknown, names: string[]): boolean {
   return keys.length > 0 && keys.every((k) => names.includes(k));
 }
 
+/** Metrics for every output, a list per output, or a map by output name, as one list per output. */
+function metricsPerOutput(model: Model, m: MetricSpec[] | MetricSpec[][] | Record<string, MetricSpec[]>): MetricSpec[][] {
+  const names = model.outputNames;
+  return Array.isArray(m)
+    ? m.length > 0 && Array.isArray(m[0]) ? perOutput(m as MetricSpec[][], names, 'metrics', false) : names.map(() => m as MetricSpec[])
+    : perOutput(m as Record<string, MetricSpec[]>, names, 'metrics', true);
+}
+
 export function compile(model: Model, args: CompileArgs): Compiled {
   const names = model.outputNames;
   const losses = perOutput<LossSpec>(args.loss, names, 'loss', isOutputMap(args.loss, names)).map((l) => getLoss(l));
   const lossWeights = args.lossWeights === undefined ? names.map(() => 1) : perOutput(args.lossWeights, names, 'loss_weights', !Array.isArray(args.lossWeights));
-  const m = args.metrics ?? [];
-  const metricSpecs: MetricSpec[][] = Array.isArray(m)
-    ? m.length > 0 && Array.isArray(m[0]) ? perOutput(m as MetricSpec[][], names, 'metrics', false) : names.map(() => m as MetricSpec[])
-    : perOutput(m as Record<string, MetricSpec[]>, names, 'metrics', true);
+  const metricSpecs = metricsPerOutput(model, args.metrics ?? []);
   const seedSource = globalRandom();
   const rng = seedSource.fork();
   const shuffleRng = seedSource.fork();
@@ -295,6 +300,8 @@ function collectLogs(model: Model, loss: number, outLosses: number[], outputMetr
 
 export interface EvaluateOptions {
   batchSize?: number;
+  /** Metrics measured in addition to the compiled ones: for every output, a list per output, or a map by name. */
+  metrics?: MetricSpec[] | MetricSpec[][] | Record<string, MetricSpec[]>;
 }
 
 /** Loss (regularization included, as Keras reports it) and metrics over a whole source, in inference mode. */
@@ -302,6 +309,13 @@ export function evaluateSource(model: Model, source: BatchSource, options: Evalu
   const c = getCompiled(model);
   const batchSize = options.batchSize ?? 256;
   const outputMetrics = makeMetrics(model, c);
+  if (options.metrics) {
+    const extra = makeMetrics(model, { ...c, metricSpecs: metricsPerOutput(model, options.metrics) });
+    extra.forEach((om, i) => {
+      const have = new Set(outputMetrics[i].metrics.map((m) => m.name));
+      outputMetrics[i].metrics.push(...om.metrics.filter((m) => !have.has(m.name)));
+    });
+  }
   let lossSum = 0;
   const outLossSums = model.outputs.map(() => 0);
   noGrad(() => {

@@ -175,6 +175,18 @@ describe('convlab train: feature maps, filters and time differences from the eva
     assert.ok(existsSync(join(out, 'filters', 'c1.png')));
   });
 
+  test('evaluate.metrics adds metrics measured after training; unknown metric names are refused in both blocks', () => {
+    const r = convlab('train', spec(), '--json', '--set', 'evaluate.metrics=[top_5_accuracy]', '--set', 'evaluate.feature_maps=null', '--set', 'evaluate.filters=null');
+    assert.equal(r.code, 0, r.err);
+    const test5 = JSON.parse(r.out).final.test as Record<string, number>;
+    assert.deepEqual(Object.keys(test5), ['loss', 'accuracy', 'top_5_accuracy']);
+    assert.ok(test5.top_5_accuracy >= test5.accuracy);
+    const bad = convlab('train', spec(), '--set', 'evaluate.metrics=[nope]', '--set', 'train.metrics=[acuracy]');
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /train\.metrics\[0\]: unknown metric 'acuracy'/);
+    assert.match(bad.err, /evaluate\.metrics\[0\]: unknown metric 'nope'/);
+  });
+
   test('a missing layer, filters of a non-convolution layer and a time difference without clocks are refused before training', () => {
     const r = convlab('train', spec(), '--set', 'evaluate.feature_maps.layers=[c1, 9, nope]', '--set', 'evaluate.filters={layers: [2]}', '--set', 'evaluate.time_difference=true');
     assert.equal(r.code, 2);
