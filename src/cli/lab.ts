@@ -6,7 +6,8 @@ import { checkSpec } from '../lab/spec.js';
 import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
 import { runStudy, workOn } from '../lab/runner.js';
 import { SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
-import { buildSpecModel } from '../lab/train_run.js';
+import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
+import { printEvaluation } from './evaluation.js';
 import { SpecFileError } from '../lab/spec.js';
 import { expandSweep } from '../lab/sweep.js';
 
@@ -171,6 +172,7 @@ export function registerLabCommands(program: Command): void {
           console.log('\nFinal metrics:');
           console.log(table(['split', ...metrics], Object.entries(finals).map(([split, l]) => [split, ...metrics.map((m) => l[m]?.toFixed(4) ?? '–')]), 1));
         }
+        if (extra.evaluation) printEvaluation(extra.evaluation as Record<string, SplitEvaluation>, (l) => console.log(l));
         if (artifacts.length) {
           console.log(`\nArtifacts (under ${store.root}):`);
           for (const a of artifacts) console.log(`  ${a.kind.padEnd(12)} ${a.name.padEnd(24)} ${a.path}`);

@@ -79,7 +79,8 @@ export const evaluateSchema = z.strictObject({
   on: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
   /** Metrics measured after training in addition to train.metrics (e.g. top_5_accuracy, r2). */
   metrics: metricList.nullish(),
-  confusion_matrix: z.boolean().default(false),
+  /** true or counts, normalized (each true class's row sums to 1), or both; JSON always has both. */
+  confusion_matrix: z.union([z.boolean(), z.enum(['counts', 'normalized', 'both'])]).default(false),
   classification_report: z.boolean().default(false),
   baselines: z.array(z.enum(['most_frequent', 'stratified', 'uniform'])).default([]),
   /** Clocks: minutes between predicted and true time on the dial, with their distribution. */

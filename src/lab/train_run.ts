@@ -2,7 +2,7 @@
 import { getBackend } from '../engine/backend.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { Random, setSeed } from '../engine/random.js';
-import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, type ClassificationReport } from '../metrics/index.js';
+import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, normalizeConfusion, type ClassificationReport } from '../metrics/index.js';
 import type { BatchSource } from '../train/source.js';
 import { prepareData, type PreparedData } from '../data/spec.js';
 import type { Model } from '../nn/model.js';
@@ -30,6 +30,10 @@ import type { Spec } from './spec.js';
 export interface SplitEvaluation {
   classNames: string[];
   confusion_matrix?: number[][];
+  /** Each row (true class) divided by its count: the share of that class predicted as each class. */
+  confusion_matrix_normalized?: number[][];
+  /** Which of the two to print: counts, normalized or both. */
+  confusion_display?: 'counts' | 'normalized' | 'both';
   classification_report?: ClassificationReport;
   baselines?: Record<string, { accuracy: number; macro_f1: number; weighted_f1: number }>;
   /** Clocks: minutes between predicted and true time on the dial. */
@@ -278,7 +282,11 @@ function evaluateClasses(model: Model, data: PreparedData, splits: Record<string
     const { labels, preds } = labelsAndPredictions(model, source);
     const m = confusionMatrix(labels, preds, k);
     const r: SplitEvaluation = { classNames: data.classNames };
-    if (e.confusion_matrix) r.confusion_matrix = m;
+    if (e.confusion_matrix) {
+      r.confusion_matrix = m;
+      r.confusion_matrix_normalized = normalizeConfusion(m, 'true');
+      r.confusion_display = e.confusion_matrix === true ? 'counts' : e.confusion_matrix;
+    }
     if (e.classification_report) r.classification_report = classificationReport(m, data.classNames);
     if (e.baselines.length) {
       r.baselines = {};

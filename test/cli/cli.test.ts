@@ -139,8 +139,14 @@ describe('convlab train: the evaluate block', () => {
     assert.equal(e.classification_report.classes.length, 10);
     assert.ok(Math.abs(e.classification_report.accuracy - out.final.validation.accuracy) < 1e-6, 'the report agrees with evaluate()');
     assert.ok(e.baselines.most_frequent.accuracy > 0.05 && e.baselines.most_frequent.accuracy < 0.2);
-    const text = convlab('train', spec, '--quiet');
+    const rows = e.confusion_matrix_normalized as number[][];
+    e.confusion_matrix.forEach((row: number[], i: number) => {
+      const n = row.reduce((a, b) => a + b, 0);
+      if (n > 0) assert.ok(Math.abs(rows[i].reduce((a, b) => a + b, 0) - 1) < 1e-9 && Math.abs(rows[i][i] - row[i] / n) < 1e-12);
+    });
+    const text = convlab('train', spec, '--quiet', '--set', 'evaluate.confusion_matrix=both');
     assert.match(text.out, /Confusion matrix \(validation; rows: true class, columns: predicted\)/);
+    assert.match(text.out, /Normalized confusion matrix \(validation; each true class's row sums to 1\)/);
     assert.match(text.out, /macro avg/);
     const bad = convlab('train', spec, '--set', 'evaluate.baselines=[always_seven]');
     assert.equal(bad.code, 2);
