@@ -111,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', "where the evaluate block's feature maps and filters go (.npy arrays and PNG grids)", undefined)
     .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string }) => {
       const spec = loadSpec(file, opts.set);
+      if (spec.raw.sweep !== undefined) process.stderr.write(`convlab: note: train runs the spec without its sweep block; \`convlab run ${file}\` runs every trial into the store\n`);
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
       const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
       const outDir = opts.out ?? join('convlab-out', spec.name);
