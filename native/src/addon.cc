@@ -90,6 +90,7 @@ struct Args {
 
 template <class F>
 napi_value guard(napi_env env, F f) {
+  ScopedFlushDenormals ftz;
   try {
     return f();
   } catch (const std::bad_alloc&) {

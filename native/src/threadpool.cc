@@ -4,7 +4,36 @@
 #include <cstdlib>
 #include <memory>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
+
 namespace convlab {
+
+namespace {
+#if defined(__x86_64__) || defined(__i386__)
+constexpr unsigned kFtzDaz = 0x8040;  // MXCSR bits: flush to zero (15), denormals are zero (6)
+#endif
+}  // namespace
+
+void flush_denormals() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr(_mm_getcsr() | kFtzDaz);
+#endif
+}
+
+ScopedFlushDenormals::ScopedFlushDenormals() {
+#if defined(__x86_64__) || defined(__i386__)
+  saved_ = _mm_getcsr();
+  _mm_setcsr(saved_ | kFtzDaz);
+#endif
+}
+
+ScopedFlushDenormals::~ScopedFlushDenormals() {
+#if defined(__x86_64__) || defined(__i386__)
+  _mm_setcsr(saved_);
+#endif
+}
 
 ThreadPool::ThreadPool(int threads) {
   for (int i = 1; i < std::max(1, threads); i++) workers_.emplace_back([this] { worker_loop(); });
@@ -30,6 +59,7 @@ constexpr long kSpins = 20000;
 }  // namespace
 
 void ThreadPool::worker_loop() {
+  flush_denormals();
   long seen = 0;
   for (;;) {
     long spins = 0;

@@ -289,3 +289,20 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     assert.throws(() => (lib.conv2d as unknown as (...a: unknown[]) => void)(new Float32Array(1)), /arguments/);
   });
 });
+
+describe('subnormal floats', { skip }, () => {
+  test('kernels flush subnormals to zero, and JavaScript arithmetic keeps its subnormals after a kernel call', () => {
+    // A product of two normal floats that lands below float32's normal range (1.2e-38) becomes 0 in a kernel.
+    const m = 64;
+    const a = new Float32Array(m * m).fill(1e-20);
+    const b = new Float32Array(m * m).fill(1e-20);
+    const out = native!.matmul(a, b, m, m, m, false, false);
+    assert.ok(out.every((v) => v === 0), `expected zeros, got ${out[0]}`);
+    // Subnormal inputs are read as zero.
+    const sub = new Float32Array(m * m).fill(1e-39);
+    assert.ok(native!.matmul(sub, new Float32Array(m * m).fill(1), m, m, m, false, false).every((v) => v === 0));
+    // The JS thread's floating-point mode is restored: double subnormals still work.
+    const tiny = new Float64Array([Number.MIN_VALUE, 1e-310]);
+    assert.ok(tiny[0] * 2 > 0 && tiny[1] * 3 > 0 && tiny[1] / 10 > 0);
+  });
+});
