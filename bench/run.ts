@@ -15,7 +15,20 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' } } });
+const USAGE = 'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N]\n';
+const options = { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } } as const;
+let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
+try {
+  parsed = parseArgs({ options });
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n${USAGE}`);
+  process.exit(2);
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 const quick = values.quick ?? false;
 const rounds = Number(values.rounds);
 if (!Number.isInteger(rounds) || rounds < 1) {

@@ -95,8 +95,46 @@ void max_pool2d_backprop(const float* x, const Shape& xs, const float* dy, const
   });
 }
 
+namespace {
+// Windows that tile the image without padding or overlap (pool == stride, the usual 2×2 / 2): every window is
+// whole, so the mean has one divisor, and each input cell belongs to at most one window. Rows left over at the
+// bottom or right edge belong to none.
+bool tiled(const Pool2DAttrs& a) {
+  return a.ph == a.sh && a.pw == a.sw && a.pt == 0 && a.pb == 0 && a.pl == 0 && a.pr == 0;
+}
+}  // namespace
+
 void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys) {
-  const long h = xs[1], w = xs[2], c = xs[3], oh = ys[1], ow = ys[2];
+  const long n = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = ys[1], ow = ys[2];
+  if (tiled(a)) {
+    // Sum the window's input rows over the whole row width (contiguous, vectorized), then sum the pw cells of each
+    // window from that row.
+    const float inv = 1.f / static_cast<float>(a.ph * a.pw);
+    const long rw = w * c, pwc = a.pw * c;
+    pool().parallel_for(n * oh, std::max<long>(1, 4096 / std::max<long>(1, rw)), [&](long s, long e) {
+      std::vector<float> acc(rw);
+      for (long t = s; t < e; t++) {
+        const long b = t / oh, oy = t % oh;
+        const float* __restrict r = x + (b * h + oy * a.sh) * rw;
+        float* __restrict sum = acc.data();
+        for (long j = 0; j < rw; j++) sum[j] = r[j];
+        for (long dy = 1; dy < a.ph; dy++) {
+          const float* __restrict rr = r + dy * rw;
+          for (long j = 0; j < rw; j++) sum[j] += rr[j];
+        }
+        float* __restrict o = y + t * ow * c;
+        for (long ox = 0; ox < ow; ox++) {
+          const float* __restrict src = sum + ox * pwc;
+          float* __restrict oo = o + ox * c;
+          for (long k = 0; k < c; k++) oo[k] = src[k];
+          for (long dx = 1; dx < a.pw; dx++)
+            for (long k = 0; k < c; k++) oo[k] += src[dx * c + k];
+          for (long k = 0; k < c; k++) oo[k] *= inv;
+        }
+      }
+    });
+    return;
+  }
   windows(xs, ys, a, [&](long b, long oy, long ox, long y0, long y1, long x0, long x1) {
     float* o = y + ((b * oh + oy) * ow + ox) * c;
     std::fill(o, o + c, 0.f);
@@ -111,6 +149,31 @@ void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y,
 
 void avg_pool2d_backprop(const float* dy, const Shape& dys, const Shape& xs, const Pool2DAttrs& a, float* dx) {
   const long n = xs[0], h = xs[1], w = xs[2], c = xs[3], oh = dys[1], ow = dys[2];
+  if (tiled(a)) {
+    // Each input row gets the scaled gradient of its window row, spread over the pw cells of each window; the rows
+    // and columns no window covers get zero. Every cell of dx is written once, with no zeroing pass.
+    const float inv = 1.f / static_cast<float>(a.ph * a.pw);
+    const long rw = w * c, pwc = a.pw * c, covered = ow * pwc;
+    pool().parallel_for(n * h, std::max<long>(1, 4096 / std::max<long>(1, rw)), [&](long s, long e) {
+      for (long t = s; t < e; t++) {
+        const long b = t / h, iy = t % h, oy = iy / a.sh;
+        float* __restrict d = dx + t * rw;
+        if (oy >= oh) {
+          std::memset(d, 0, sizeof(float) * rw);
+          continue;
+        }
+        const float* __restrict g = dy + (b * oh + oy) * ow * c;
+        for (long ox = 0; ox < ow; ox++) {
+          const float* __restrict gg = g + ox * c;
+          float* __restrict dd = d + ox * pwc;
+          for (long dx_ = 0; dx_ < a.pw; dx_++)
+            for (long k = 0; k < c; k++) dd[dx_ * c + k] = gg[k] * inv;
+        }
+        if (covered < rw) std::memset(d + covered, 0, sizeof(float) * (rw - covered));
+      }
+    });
+    return;
+  }
   std::memset(dx, 0, sizeof(float) * n * h * w * c);
   pool().parallel_for(n, 1, [&](long b0, long b1) {
     for (long b = b0; b < b1; b++)

@@ -283,6 +283,18 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('tiled average pooling (pool == stride, no padding) matches, leftover rows and columns included', () => {
+    const cases: [number[], number][] = [[[3, 28, 28, 6], 2], [[2, 9, 7, 3], 2], [[1, 10, 11, 17], 3], [[2, 5, 5, 1], 1]];
+    for (const [xs, p] of cases) {
+      const attrs: Pool2DAttrs = { pool: [p, p], strides: [p, p], pads: [0, 0, 0, 0] };
+      const ys = [xs[0], Math.floor(xs[1] / p), Math.floor(xs[2] / p), xs[3]];
+      const x = rand(size(xs));
+      const dy = rand(size(ys));
+      both(`avgPool2d tiled x=[${xs}] pool ${p}`, (b) => b.avgPool2d(x, xs, attrs));
+      both(`avgPool2dBackprop tiled x=[${xs}] pool ${p}`, (b) => b.avgPool2dBackprop(dy, ys, xs, attrs));
+    }
+  });
+
   test('bad arguments raise JavaScript errors instead of crashing', () => {
     const lib = loadAddon()!;
     assert.throws(() => lib.unary(0, new Float64Array(3) as unknown as Float32Array, new Float32Array(3)), /Float32Array/);
