@@ -15,14 +15,14 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-const defaultStore = () => process.env.CONVLAB_STORE ?? '.convlab';
+export const defaultStore = () => process.env.CONVLAB_STORE ?? '.convlab';
 
 function openStore(dir: string): RunStore {
   return new SqliteStore(dir);
 }
 
 /** Runs fn with an open store and closes it, even when fn throws. */
-async function withStore<T>(dir: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
+export async function withStore<T>(dir: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
   const store = openStore(dir);
   try {
     return await fn(store);
@@ -31,14 +31,14 @@ async function withStore<T>(dir: string, fn: (store: RunStore) => T | Promise<T>
   }
 }
 
-function findTrial(store: RunStore, ref: string): TrialRow {
+export function findTrial(store: RunStore, ref: string): TrialRow {
   const id = Number(ref.replace(/^#/, ''));
   const t = Number.isInteger(id) ? store.getTrial(id) : null;
   if (!t) throw new SpecFileError(`no trial ${ref} in ${store.root}: \`convlab ls EXPERIMENT\` lists trial ids`);
   return t;
 }
 
-function findExperiment(store: RunStore, ref: string) {
+export function findExperiment(store: RunStore, ref: string) {
   const e = store.getExperiment(ref);
   if (!e) {
     const names = store.listExperiments().map((x) => x.name);

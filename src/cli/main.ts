@@ -9,6 +9,7 @@ import { loadSpec, SpecFileError } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
 import { registerLabCommands } from './lab.js';
+import { registerReportCommands } from './report.js';
 import { StoreError } from '../lab/store.js';
 import { printEvaluation } from './evaluation.js';
 import { writeArtifacts } from '../report/artifacts.js';
@@ -89,6 +90,7 @@ export async function main(argv: string[]): Promise<number> {
 
   registerDataCommands(program);
   registerLabCommands(program);
+  registerReportCommands(program);
 
   program
     .command('summary')

@@ -10,12 +10,24 @@ import type { BatchSource } from '../train/source.js';
 
 /** An array taken from a model: per-sample activations or a layer's kernel. */
 export interface ArrayArtifact {
-  kind: 'inputs' | 'feature_maps' | 'filters';
+  kind: 'inputs' | 'feature_maps' | 'filters' | 'predictions';
   /** The layer's name (the model's first input for `inputs`). */
   layer: string;
   /** [samples, ...] for inputs and feature maps; the kernel's own shape for filters. */
   shape: number[];
   data: Float32Array;
+  /** Predictions: the samples' indices in the split, true and predicted classes, confidence and class names. */
+  meta?: PredictionMeta;
+}
+
+export interface PredictionMeta {
+  split: string;
+  indices: number[];
+  labels: number[];
+  predicted: number[];
+  /** The predicted class's softmax probability (or output value when the model ends in probabilities). */
+  confidence: number[];
+  classNames: string[];
 }
 
 /** The inputs and the chosen layers' activations (inference mode) for the first `samples` samples of a source. */
@@ -69,4 +81,60 @@ export function timeDifferenceEvaluation(model: Model, source: BatchSource, layo
     }
   }
   return timeDifferenceSummary(diffs);
+}
+
+/**
+ * The first `count` images of a split (or its first misclassified ones) with their true and predicted classes, for
+ * sample grids. The images are the model's inputs (after the data block's transforms).
+ */
+export function predictionArtifact(model: Model, source: BatchSource, split: string, classNames: string[], count: number, only: 'all' | 'errors'): ArrayArtifact {
+  const picked: { index: number; x: Float32Array; label: number; pred: number; conf: number }[] = [];
+  let sampleShape: number[] = [];
+  const step = 256;
+  for (let start = 0; start < source.size && picked.length < count; start += step) {
+    const idx = Array.from({ length: Math.min(step, source.size - start) }, (_, i) => start + i);
+    const { x, y } = source.batch(idx);
+    sampleShape = x[0].shape.slice(1);
+    const out = model.predictBatch(x)[0];
+    const k = out.shape[out.shape.length - 1];
+    const width = x[0].size / x[0].shape[0];
+    for (let i = 0; i < idx.length && picked.length < count; i++) {
+      const row = out.data.subarray(i * k, (i + 1) * k);
+      let pred = 0;
+      for (let j = 1; j < k; j++) if (row[j] > row[pred]) pred = j;
+      const label = y[0].rank === 2 ? argmax(y[0].data.subarray(i * k, (i + 1) * k)) : y[0].data[i];
+      if (only === 'errors' && pred === label) continue;
+      picked.push({ index: start + i, x: Float32Array.from(x[0].data.subarray(i * width, (i + 1) * width)), label, pred, conf: confidence(row, pred) });
+    }
+  }
+  const per = sampleShape.reduce((a, b) => a * b, 1);
+  const data = new Float32Array(picked.length * per);
+  picked.forEach((p, i) => data.set(p.x, i * per));
+  return {
+    kind: 'predictions',
+    layer: model.inputNames[0],
+    shape: [picked.length, ...sampleShape],
+    data,
+    meta: { split, indices: picked.map((p) => p.index), labels: picked.map((p) => p.label), predicted: picked.map((p) => p.pred), confidence: picked.map((p) => p.conf), classNames },
+  };
+}
+
+function argmax(row: ArrayLike<number>): number {
+  let best = 0;
+  for (let j = 1; j < row.length; j++) if (row[j] > row[best]) best = j;
+  return best;
+}
+
+/** Rows that already are probabilities (non-negative, summing to 1) are read as they are; logits go through softmax. */
+function confidence(row: Float32Array, pred: number): number {
+  let sum = 0;
+  let negative = false;
+  for (const v of row) {
+    sum += v;
+    if (v < 0) negative = true;
+  }
+  if (!negative && Math.abs(sum - 1) < 1e-3) return row[pred];
+  let z = 0;
+  for (const v of row) z += Math.exp(v - row[pred]);
+  return 1 / z;
 }

@@ -116,11 +116,11 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: { quie
     });
     const rel = (p: string) => relative(store.root, p);
     for (const w of writeArtifacts(join(dir, 'artifacts'), result.artifacts)) {
-      store.addArtifact({ trialId: trial.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel) } });
+      store.addArtifact({ trialId: trial.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
     }
     saveModel(model!, join(dir, 'model'));
     store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
-    store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams });
+    store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams, samples: result.samples });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
   } catch (e) {
     const err = e as Error;

@@ -93,6 +93,16 @@ export const evaluateSchema = z.strictObject({
   }).nullish(),
   /** Conv2D kernels: true for every Conv2D layer, or chosen layers. */
   filters: z.union([z.literal(true), z.strictObject({ layers: z.array(layerRef).min(1) })]).nullish(),
+  /** Images of a split with their labels and the model's predictions (true: 36 test images), for sample grids. */
+  predictions: z.union([
+    z.literal(true),
+    z.strictObject({
+      count: z.number().int().positive().max(400).default(36),
+      split: z.enum(['train', 'validation', 'test']).default('test'),
+      /** all: the first images of the split; errors: the first misclassified ones. */
+      only: z.enum(['all', 'errors']).default('all'),
+    }),
+  ]).nullish(),
 });
 export type EvaluateSpec = z.output<typeof evaluateSchema>;
 

@@ -158,7 +158,7 @@ function draw(d: z.output<typeof distribution>, rng: Random): unknown {
 }
 
 /** Short names for swept paths: the last key, or more of the path where two would read the same. */
-function shortNames(paths: string[]): Record<string, string> {
+export function shortNames(paths: string[]): Record<string, string> {
   const parts = paths.map((p) => p.split('.'));
   const out: Record<string, string> = {};
   paths.forEach((p, i) => {

@@ -22,7 +22,7 @@ import { loadModel, saveModel } from '../nn/saving.js';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TimeDifferenceSummary } from '../metrics/regression.js';
-import { featureMapArtifacts, filterArtifacts, timeDifferenceEvaluation, type ArrayArtifact } from './inspect.js';
+import { featureMapArtifacts, filterArtifacts, predictionArtifact, timeDifferenceEvaluation, type ArrayArtifact } from './inspect.js';
 import { buildModelFromSpec } from './model_spec.js';
 import type { Spec } from './spec.js';
 
@@ -50,6 +50,8 @@ export interface RunResult {
   params: number;
   trainableParams: number;
   seconds: number;
+  /** Samples per split (the training split after subset and validation hold-out). */
+  samples: Record<string, number>;
   backend: string;
   /** Threads of the native backend (1 for the TypeScript backend). */
   threads: number;
@@ -108,6 +110,12 @@ function checkEvaluate(model: Model, data: PreparedData | null, spec: Spec): voi
     if (e.filters === true) {
       if (!model.layers.some((l) => l.className === 'Conv2D')) issues.push({ path: ['evaluate', 'filters'], message: 'the model has no Conv2D layer' });
     } else checkLayers(e.filters.layers, 'filters', true);
+  }
+  if (e.predictions && data) {
+    const split = e.predictions === true ? 'test' : e.predictions.split;
+    const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+    if (data.classNames.length < 2 || units !== data.classNames.length) issues.push({ path: ['evaluate', 'predictions'], message: `sample grids need a classifier: the first output has ${units} units and the data ${data.classNames.length} classes` });
+    if (split === 'validation' && !data.validation) issues.push({ path: ['evaluate', 'predictions', 'split'], message: 'the data block has no validation split (add data.validation)' });
   }
   if (data && e.time_difference && !data.targetLayout?.minutes) {
     issues.push({ path: ['evaluate', 'time_difference'], message: 'needs the clocks dataset with a target that gives the whole time: classes24, classes720, regression, periodic or hour_minute' });
@@ -179,6 +187,10 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   const artifacts: ArrayArtifact[] = [];
   if (e.feature_maps) artifacts.push(...featureMapArtifacts(model, splits[e.feature_maps.split]!, e.feature_maps.layers, e.feature_maps.samples));
   if (e.filters) artifacts.push(...filterArtifacts(model, e.filters === true ? 'all' : e.filters.layers));
+  if (e.predictions) {
+    const p = e.predictions === true ? { count: 36, split: 'test' as const, only: 'all' as const } : e.predictions;
+    artifacts.push(predictionArtifact(model, splits[p.split]!, p.split, data.classNames, p.count, p.only));
+  }
   if (options.saveTo) saveModel(model, options.saveTo);
   return {
     name: spec.name,
@@ -189,6 +201,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     params: model.countParams(),
     trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
     seconds,
+    samples: Object.fromEntries(Object.entries({ train: data.train, validation: data.validation, test: data.test }).filter(([, v]) => v).map(([k, v]) => [k, v!.size])),
     backend: getBackend().name,
     threads: getBackend().name === 'native' ? getThreads() : 1,
     isa: getBackend().name === 'native' ? nativeIsa() : null,

@@ -2,7 +2,8 @@
  * Arrays taken from a model, written for people and for NumPy: every array as .npy, feature maps as one PNG grid
  * per layer and sample (a tile per channel), filters as one PNG grid per layer (a row per input channel).
  */
-import { join } from 'node:path';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ArrayArtifact } from '../lab/inspect.js';
 import { featureMapTiles, filterTiles, tileGrid, writePng, zoomFor, type Tile } from './grid.js';
 import { writeNpy } from './npy.js';
@@ -12,6 +13,7 @@ export interface WrittenArtifact {
   layer: string;
   shape: number[];
   files: string[];
+  meta?: ArrayArtifact['meta'];
 }
 
 const safe = (name: string) => name.replace(/[^A-Za-z0-9_.-]/g, '_');
@@ -37,6 +39,12 @@ function stretch(values: Float32Array): Float32Array {
 
 export function writeArtifacts(dir: string, artifacts: readonly ArrayArtifact[]): WrittenArtifact[] {
   return artifacts.map((a) => {
+    if (a.kind === 'predictions') {
+      const files = [join(dir, 'predictions', 'images.npy'), join(dir, 'predictions', 'predictions.json')];
+      writeNpy(files[0], a.data, a.shape);
+      writeJson(files[1], a.meta);
+      return { kind: a.kind, layer: a.layer, shape: a.shape, files, meta: a.meta };
+    }
     const folder = join(dir, a.kind === 'filters' ? 'filters' : 'feature_maps');
     const base = join(folder, a.kind === 'inputs' ? 'input' : safe(a.layer));
     const files = [`${base}.npy`];
@@ -57,4 +65,11 @@ export function writeArtifacts(dir: string, artifacts: readonly ArrayArtifact[])
     }
     return { kind: a.kind, layer: a.layer, shape: a.shape, files };
   });
+}
+
+function writeJson(file: string, value: unknown): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, file);
 }

@@ -1,0 +1,71 @@
+/**
+ * A metric (or the training time) against a swept parameter: the mean over repeats as a line with points, ± one
+ * standard deviation as error bars where a value was repeated, one line per value of a second parameter, and a
+ * log axis when the parameter's values span two decades or more.
+ */
+import type { TopLevelSpec } from 'vega-lite';
+import { PALETTE, SIZE, formatValue, type Figure } from '../render.js';
+
+export interface SweepPoint {
+  x: number | string;
+  y: number;
+  /** The second parameter's value, one line each. */
+  series?: string;
+}
+
+export interface SweepOptions {
+  name: string;
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  seriesTitle?: string;
+  /** Force a log (true) or linear (false) x axis; by default log when positive values span ≥ 100×. */
+  logX?: boolean;
+}
+
+/** Log scale for positive numbers spanning two decades or more. */
+export function wantsLog(xs: readonly number[]): boolean {
+  if (xs.length < 2 || xs.some((x) => !(x > 0))) return false;
+  return Math.max(...xs) / Math.min(...xs) >= 100;
+}
+
+export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions): Figure {
+  const finite = points.filter((p) => Number.isFinite(p.y));
+  if (finite.length === 0) throw new Error(`${options.title}: no finished trial has a value to plot`);
+  const numeric = finite.every((p) => typeof p.x === 'number');
+  const log = numeric && (options.logX ?? wantsLog(finite.map((p) => p.x as number)));
+  const repeated = new Map<string, number>();
+  for (const p of finite) repeated.set(`${p.x}|${p.series ?? ''}`, (repeated.get(`${p.x}|${p.series ?? ''}`) ?? 0) + 1);
+  const hasRepeats = [...repeated.values()].some((n) => n > 1);
+  const withSeries = finite.some((p) => p.series !== undefined);
+  const xOrder = numeric ? undefined : [...new Set(finite.map((p) => String(p.x)))];
+  const distinct = numeric ? [...new Set(finite.map((p) => p.x as number))].sort((a, b) => a - b) : [];
+  // A few swept values are the ticks themselves; many get the scale's own ticks.
+  const ticks = distinct.length <= 10 ? { values: distinct } : {};
+  const x = numeric
+    ? { field: 'x', type: 'quantitative', title: options.xTitle, scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 }, axis: { ...ticks, labelExpr: 'datum.value >= 1e4 ? format(datum.value, ",") : datum.value > 0 && datum.value < 1e-2 ? format(datum.value, ".0e") : datum.label' } }
+    : { field: 'x', type: 'ordinal', title: options.xTitle, sort: xOrder, axis: { labelAngle: 0 } };
+  const color = withSeries ? { color: { field: 'series', type: 'nominal', title: options.seriesTitle ?? 'series' } } : {};
+  const layers: Record<string, unknown>[] = [
+    { mark: { type: 'line', point: { size: 50, filled: true } }, encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } }, ...color } },
+  ];
+  if (hasRepeats) layers.push({ mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 8 }, ...(withSeries ? {} : { color: PALETTE[0] }) }, encoding: { x, y: { field: 'y', type: 'quantitative', title: options.yTitle }, ...color } });
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: options.title,
+    width: SIZE.width,
+    height: SIZE.height,
+    data: { values: finite.map((p) => ({ x: p.x, y: p.y, ...(withSeries ? { series: p.series ?? '–' } : {}) })) },
+    layer: layers,
+  } as unknown as TopLevelSpec;
+  const counts = [...repeated.values()];
+  return {
+    name: options.name,
+    title: options.title,
+    spec,
+    caption: `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}${hasRepeats ? `; mean ± one standard deviation over ${Math.min(...counts) === Math.max(...counts) ? counts[0] : `${Math.min(...counts)}–${Math.max(...counts)}`} runs` : ''}.`,
+  };
+}
+
+/** A legend or axis value for a swept parameter. */
+export const showValue = formatValue;
