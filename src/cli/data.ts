@@ -8,7 +8,8 @@ import { fetchDataset } from '../data/fetch.js';
 import { mnistDirectory } from '../data/mnist.js';
 import { loadNamedDataset } from '../data/spec.js';
 import { Random } from '../engine/random.js';
-import { tileGrid, writePng } from '../report/grid.js';
+import { sampleGridFigure } from '../report/figures/images.js';
+import { writeFigure } from '../report/render.js';
 
 const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks'];
 
@@ -62,13 +63,18 @@ function info(d: Dataset) {
 }
 
 /** n samples of a split in a grid (each image scaled up `zoom` times, 2-pixel gaps), written atomically. */
-function writeGrid(d: Dataset, split: 'train' | 'test', n: number, seed: number, out: string, zoom: number): { index: number; label: string }[] {
+/** A labelled grid of seeded random samples of a split, written as PNG or SVG. */
+async function writeGrid(d: Dataset, split: 'train' | 'test', n: number, seed: number, out: string, zoom: number): Promise<{ index: number; label: string }[]> {
   const set = split === 'train' ? d.train : d.test;
   const picks = [...new Random(seed).permutation(set.count).subarray(0, Math.min(n, set.count))];
   const { height, width, channels } = set;
   const per = height * width * channels;
-  const tiles = picks.map((s) => ({ height, width, channels: channels === 3 ? 3 as const : 1 as const, values: Float32Array.from(set.images.subarray(s * per, (s + 1) * per), (v) => v / 255) }));
-  writePng(out, tileGrid(tiles, { zoom }));
+  const samples = picks.map((s) => ({
+    image: { height, width, channels: channels === 3 ? 3 as const : 1 as const, values: Float32Array.from(set.images.subarray(s * per, (s + 1) * per), (v) => v / 255) },
+    label: set.labels[s],
+  }));
+  const figure = sampleGridFigure(samples, d.classNames, { title: `${d.name}, ${split} split: ${samples.length} random samples`, columns: Math.ceil(Math.sqrt(samples.length)), zoom });
+  await writeFigure(figure, out.replace(/\.(png|svg)$/i, ''), [out.toLowerCase().endsWith('.svg') ? 'svg' : 'png']);
   return picks.map((s) => ({ index: s, label: d.classNames[set.labels[s]] }));
 }
 
@@ -116,21 +122,21 @@ export function registerDataCommands(program: Command): void {
       i.classes.forEach((c, k) => console.log(`${String(k).padEnd(6)}${c.name.padEnd(width)}${String(c.train).padStart(8)}${String(c.test).padStart(8)}`));
     });
   common(data.command('show'))
-    .description('write a PNG grid of random samples and print their labels in grid order')
+    .description('draw a grid of random samples with their classes (PNG or SVG) and print the labels in grid order')
     .option('--n <count>', 'how many samples', '16')
     .option('--split <split>', 'train or test', 'train')
     .option('--seed <seed>', 'which samples (seeded)', '0')
     .option('--zoom <factor>', 'scale each image up by this factor', '4')
-    .requiredOption('--out <file.png>', 'where to write the grid')
+    .requiredOption('--out <file>', 'where to write the grid (.png or .svg)')
     .action(async (name: string, opts: { path?: string; size?: string; color?: string; count?: string; n: string; split: string; seed: string; zoom: string; out: string }) => {
       const n = Number(opts.n);
       const zoom = Number(opts.zoom);
       if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);
       if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16) throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
       if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
-      if (!/\.png$/i.test(opts.out)) throw new DataError(`--out: expected a .png file name, got '${opts.out}'`);
+      if (!/\.(png|svg)$/i.test(opts.out)) throw new DataError(`--out: expected a .png or .svg file name, got '${opts.out}'`);
       const d = await load(name, opts);
-      const cells = writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
+      const cells = await writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
       console.log(`Wrote ${cells.length} ${opts.split} samples of ${d.name} to ${opts.out}, row by row:`);
       const cols = Math.ceil(Math.sqrt(cells.length));
       for (let r = 0; r < cells.length; r += cols) console.log(cells.slice(r, r + cols).map((c) => `${c.label} (#${c.index})`).join(' | '));

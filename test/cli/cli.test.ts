@@ -276,21 +276,27 @@ describe('convlab data', () => {
     assert.match(convlab('data', 'info', 'clocks', '--count', '50', '--size', '32x32').out, /images 32×32×1, train 40, test 10/);
   });
 
-  test('show writes a PNG grid and prints the labels in grid order', () => {
+  test('show draws a grid with each sample\'s class under it and prints the labels in grid order', () => {
     const out = join(dir, 'grid', 'shapes.png');
-    const r = convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '2', '--out', out);
+    const r = convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '8', '--out', out);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Wrote 4 train samples/);
     assert.equal(r.out.trim().split('\n').length, 3, 'a 2×2 grid: a header line and two rows');
     const png = PNG.sync.read(readFileSync(out));
-    assert.deepEqual([png.width, png.height], [2 * (5 * 2 + 2) + 2, 2 * (4 * 2 + 2) + 2]);
+    assert.ok(png.width >= 2 * 2 * 5 * 8 && png.height >= 2 * 2 * 4 * 8, `2×2 tiles of 40×32 px at 2× (${png.width}×${png.height})`);
+    const svg = join(dir, 'grid', 'shapes.svg');
+    assert.equal(convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '8', '--out', svg).code, 0);
+    const text = readFileSync(svg, 'utf8');
+    assert.equal((text.match(/<image /g) ?? []).length, 4);
+    const labels = r.out.trim().split('\n').slice(1).flatMap((l) => l.split(' | ').map((c) => c.replace(/ \(#\d+\)$/, '')));
+    for (const l of labels) assert.match(text, new RegExp(`>${l}</text>`), `'${l}' is written under its image`);
   });
 
   test('bad names, paths and flags exit 2 with the problem named', () => {
     const cases: [string[], RegExp][] = [
       [['data', 'info', 'imagenet'], /unknown dataset 'imagenet'/],
       [['data', 'info', 'image-folder', '--path', join(dir, 'none')], /none: not found/],
-      [['data', 'show', 'mnist', '--out', join(dir, 'x.jpg')], /--out: expected a \.png file name/],
+      [['data', 'show', 'mnist', '--out', join(dir, 'x.jpg')], /--out: expected a \.png or \.svg file name/],
       [['data', 'show', 'mnist', '--n', '0', '--out', join(dir, 'x.png')], /--n: expected a positive integer/],
     ];
     for (const [args, message] of cases) {

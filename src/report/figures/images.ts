@@ -189,11 +189,11 @@ export interface Sample {
 }
 
 /** Image samples with their true class and, where given, the prediction; misclassified ones framed in orange. */
-export function sampleGridFigure(samples: readonly Sample[], classNames: readonly string[], options: { name?: string; title?: string; columns?: number } = {}): Figure {
+export function sampleGridFigure(samples: readonly Sample[], classNames: readonly string[], options: { name?: string; title?: string; columns?: number; zoom?: number } = {}): Figure {
   if (samples.length === 0) throw new Error('sample grid: no samples');
   const name = (k: number) => classNames[k] ?? String(k);
   const side = Math.max(samples[0].image.height, samples[0].image.width);
-  const zoom = zoomTo(side, 64);
+  const zoom = options.zoom ?? zoomTo(side, 64);
   const withPred = samples.some((s) => s.predicted !== undefined);
   const cells: Cell[] = samples.map((s) => ({
     url: tileUri(s.image, zoom, 'gray'),
