@@ -3,21 +3,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { SqliteStore } from '../../src/lab/store.js';
+import { noSqlite } from '../helpers/sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-lab-'));
-const skip = (() => {
-  try {
-    createRequire(import.meta.url)('better-sqlite3');
-    return false;
-  } catch {
-    return 'better-sqlite3 is not installed (it needs a C++ compiler at npm install)';
-  }
-})();
+const skip = noSqlite;
 after(() => rmSync(dir, { recursive: true, force: true }));
 process.env.CONVLAB_CACHE = join(dir, 'cache');
 

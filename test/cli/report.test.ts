@@ -5,13 +5,13 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { pngBytes } from '../helpers/image_files.js';
+import { noSqlite } from '../helpers/sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-report-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,14 +19,6 @@ process.env.CONVLAB_CACHE = join(dir, 'cache');
 const convlab = (...args: string[]) => runConvlab(args);
 const file = fileWriter(dir);
 
-const noSqlite = (() => {
-  try {
-    createRequire(import.meta.url)('better-sqlite3');
-    return false;
-  } catch {
-    return 'better-sqlite3 is not installed (it needs a C++ compiler at npm install)';
-  }
-})();
 const CHROMIUM = process.env.CONVLAB_CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser = noSqlite || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CONVLAB_CHROMIUM)`);
 

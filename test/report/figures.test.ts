@@ -4,7 +4,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,15 +15,9 @@ import { wantsLog } from '../../src/report/figures/sweep.js';
 import { formatValue, render, type Figure } from '../../src/report/render.js';
 import { writeReport } from '../../src/report/report.js';
 import { CLASSES, fixtureStore } from '../helpers/report_store.js';
+import { noSqlite } from '../helpers/sqlite.js';
 
-const skip = (() => {
-  try {
-    createRequire(import.meta.url)('better-sqlite3');
-    return false;
-  } catch {
-    return 'better-sqlite3 is not installed (it needs a C++ compiler at npm install)';
-  }
-})();
+const skip = noSqlite;
 
 /** The text drawn in an SVG (titles, axis labels, legend entries), entities decoded. */
 function texts(svg: string): string[] {
