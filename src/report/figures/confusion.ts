@@ -36,7 +36,7 @@ export function confusionFigure(matrix: readonly (readonly number[])[], classNam
       y: { ...axis, field: 'true', title: 'true class', axis: { labelLimit: 120 } },
     },
     layer: [
-      { mark: { type: 'rect' }, encoding: { color: { field: 'share', type: 'quantitative', title: 'of true class', titleLimit: 200, scale: { scheme: 'viridis', domain: [0, 1] }, legend: { format: '.0%', gradientLength: Math.min(200, cell * k) } }, tooltip: [{ field: 'true' }, { field: 'predicted' }, { field: 'count' }, { field: 'share', format: '.1%' }] } },
+      { mark: { type: 'rect' }, encoding: { color: { field: 'share', type: 'quantitative', title: ['share of', 'true class'], scale: { scheme: 'viridis', domain: [0, 1] }, legend: { format: '.0%', gradientLength: Math.min(200, cell * k) } }, tooltip: [{ field: 'true' }, { field: 'predicted' }, { field: 'count' }, { field: 'share', format: '.1%' }] } },
       { mark: { type: 'text', fontSize }, encoding: { text: { field: 'text' }, color: { condition: { test: 'datum.share < 0.6', value: 'white' }, value: 'black' } } },
     ],
     config: { axis: { grid: false }, view: { stroke: null } },
