@@ -39,7 +39,7 @@ export function fixtureStore(dir: string): RunStore {
     const base = (lr === 0.01 ? 0.85 : 0.7) + (t.variant === 'MaxPool' ? 0.03 : 0) + 0.01 * t.repeat;
     store.startTrial(t.id, { backend: 'ts', threads: 1, convlab: '0.1.0', machine: { cpu: 'test cpu', cores: 2 } }, 123);
     for (let e = 0; e < 4; e++) {
-      store.recordEpoch(t.id, e, { loss: 1.5 / (e + 1), accuracy: base - 0.3 / (e + 1), val_loss: 1.6 / (e + 1), val_accuracy: base - 0.32 / (e + 1), seconds: 0.5 });
+      store.recordEpoch(t.id, e, { loss: 1.5 / (e + 1), accuracy: base - 0.3 / (e + 1), val_loss: 1.6 / (e + 1), val_accuracy: base - 0.32 / (e + 1), seconds: 0.5, samples_per_second: 2000 });
     }
     const labels = Int32Array.from({ length: 60 }, (_, k) => k % 3);
     const preds = labels.map((l) => (rng.next() < base ? l : (l + 1) % 3));

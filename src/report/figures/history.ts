@@ -12,7 +12,7 @@ export interface HistorySeries {
 }
 
 /** Keys that are not metrics of a split. */
-const NOT_METRICS = new Set(['epoch', 'seconds', 'lr', 'learning_rate']);
+const NOT_METRICS = new Set(['epoch', 'seconds', 'samples_per_second', 'lr', 'learning_rate']);
 
 /** Metrics recorded in the histories (base names, without val_), loss first. */
 export function historyMetrics(series: readonly HistorySeries[]): string[] {
