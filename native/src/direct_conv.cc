@@ -144,16 +144,68 @@ Geo geo(const Shape& xs, const Shape& ws, long oh, long ow, const Conv2DAttrs& a
 
 bool has_padding(const Geo& g) { return g.a.pt || g.a.pb || g.a.pl || g.a.pr; }
 
-// x zero-padded to [n, hp, wp, cin] (parallel over images).
-void pad_input(const float* x, const Geo& g, float* xp) {
-  pool().parallel_for(g.n, 1, [&](long s, long e) {
-    for (long b = s; b < e; b++) {
-      float* o = xp + b * g.hp * g.wp * g.cin;
-      std::memset(o, 0, sizeof(float) * g.hp * g.wp * g.cin);
-      for (long y = 0; y < g.h; y++)
-        std::memcpy(o + ((y + g.a.pt) * g.wp + g.a.pl) * g.cin, x + ((b * g.h + y) * g.w) * g.cin, sizeof(float) * g.w * g.cin);
+// Pixel groups for layers with fewer than 16 filters (LeNet-5's 6): G neighbouring output pixels share the vector
+// lanes, G·cout of them, so a step fills 12 of 16 lanes instead of 6. The price is a longer filter row: the G
+// pixels of a group read (G − 1)·sw + kw input columns, and each pixel's filters are zero outside its own kw.
+// Picks the G with the most useful multiplications per vector FMA; 1 when grouping does not pay.
+int pixel_group(const Geo& g) {
+  if (g.a.dw != 1 || g.cout >= 16) return 1;
+  int best = 1;
+  double best_use = static_cast<double>(g.cout) / 16.0;
+  for (int G = 2; G * g.cout <= 16 && G <= g.ow; G++) {
+    const double use = static_cast<double>(g.kw) / static_cast<double>((G - 1) * g.a.sw + g.kw) * (G * g.cout) / 16.0;
+    if (use > best_use * 1.1) {
+      best = G;
+      best_use = use;
     }
-  });
+  }
+  return best;
+}
+
+// The filters of a pixel group: wg[ky][u][ci][d·cout + co] = w[ky][u − d·sw][ci][co], zero where u − d·sw is not a
+// column of the filter (u < (G − 1)·sw + kw).
+std::vector<float> group_filters(const float* w, const Geo& g, int G) {
+  const long U = (G - 1) * g.a.sw + g.kw, L = G * g.cout;
+  std::vector<float> wg(g.kh * U * g.cin * L, 0.f);
+  for (long ky = 0; ky < g.kh; ky++)
+    for (long u = 0; u < U; u++)
+      for (long ci = 0; ci < g.cin; ci++)
+        for (long d = 0; d < G; d++) {
+          const long kx = u - d * g.a.sw;
+          if (kx < 0 || kx >= g.kw) continue;
+          for (long co = 0; co < g.cout; co++)
+            wg[((ky * U + u) * g.cin + ci) * L + d * g.cout + co] = w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+        }
+  return wg;
+}
+
+// Rows [top, bot) of image b's zero-padded input (padded coordinates, wp·cin floats a row) into buf. Kernels pad
+// the rows each thread is about to read, into its own buffer, rather than the whole batch up front: a padded copy
+// of the batch is as large as the input, and writing it and reading it back cost more memory traffic than the
+// arithmetic of a few-channel layer.
+const float* pad_rows(const float* x, const Geo& g, long b, long top, long bot, std::vector<float>& buf) {
+  const long row = g.wp * g.cin;
+  if (buf.size() < static_cast<size_t>((bot - top) * row)) buf.resize((bot - top) * row);
+  for (long pr = top; pr < bot; pr++) {
+    float* dst = buf.data() + (pr - top) * row;
+    const long iy = pr - g.a.pt;
+    if (iy < 0 || iy >= g.h) {
+      std::memset(dst, 0, sizeof(float) * row);
+      continue;
+    }
+    std::memset(dst, 0, sizeof(float) * g.a.pl * g.cin);
+    std::memcpy(dst + g.a.pl * g.cin, x + ((b * g.h + iy) * g.w) * g.cin, sizeof(float) * g.w * g.cin);
+    std::memset(dst + (g.a.pl + g.w) * g.cin, 0, sizeof(float) * g.a.pr * g.cin);
+  }
+  return buf.data();
+}
+
+// The padded input rows that output rows [oy0, oy1) of image b read, starting at padded row `top`: a pointer p
+// such that padded row pr of the image starts at p + (pr − top)·wp·cin. Without padding, the input itself.
+const float* input_rows(const float* x, const Geo& g, long b, long oy0, long oy1, long& top, std::vector<float>& buf) {
+  top = oy0 * g.a.sh;
+  if (!has_padding(g)) return x + (b * g.h + top) * g.w * g.cin;
+  return pad_rows(x, g, b, top, (oy1 - 1) * g.a.sh + (g.kh - 1) * g.a.dh + 1, buf);
 }
 
 // Scratch arrays kept between calls (kernels are called from the JS thread only), so a training step does not
@@ -161,13 +213,6 @@ void pad_input(const float* x, const Geo& g, float* xp) {
 std::vector<float>& scratch(int which) {
   static std::vector<float> bufs[2];
   return bufs[which];
-}
-
-const float* padded(const float* x, const Geo& g, std::vector<float>& buf) {
-  if (!has_padding(g)) return x;
-  if (buf.size() < static_cast<size_t>(g.n * g.hp * g.wp * g.cin)) buf.resize(g.n * g.hp * g.wp * g.cin);
-  pad_input(x, g, buf.data());
-  return buf.data();
 }
 
 }  // namespace
@@ -183,7 +228,6 @@ bool direct_conv_available() {
 void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape& ws, const Conv2DAttrs& a, float* y,
                    const Shape& ys, const Epilogue& epi) {
   const Geo g = geo(xs, ws, ys[1], ys[2], a);
-  const float* xp = padded(x, g, scratch(0));
   // With dw == 1 a filter row's (kx, ci) pairs are contiguous in the input and in the filters, so each ky is one
   // tap of kw·cin steps (3 taps of 9 for a 3×3 RGB layer, not 9 taps of 3: fewer short inner loops).
   const bool rows_merged = a.dw == 1;
@@ -195,19 +239,47 @@ void conv2d_direct(const float* x, const Shape& xs, const float* w, const Shape&
       aoff[t] = (ky * a.dh * g.wp + kx * a.dw) * g.cin;
       boff[t] = (ky * g.kw + kx) * g.cin * g.cout;
     }
-  // Output rows (image, oy) are independent: split them across threads.
+  // Pixel groups (few filters): their filters, bias and taps; the pixels left over at the end of a row, fewer than
+  // G, take the plain filters.
+  const int G = pixel_group(g);
+  const long U = (G - 1) * a.sw + g.kw, L = G * g.cout;
+  std::vector<float> wg, bg;
+  std::vector<long> boffg(g.kh);
+  if (G > 1) {
+    wg = group_filters(w, g, G);
+    if (epi.bias) {
+      bg.resize(L);
+      for (long i = 0; i < L; i++) bg[i] = epi.bias[i % g.cout];
+    }
+    for (long ky = 0; ky < g.kh; ky++) boffg[ky] = ky * U * g.cin * L;
+  }
+  const long grouped = G > 1 ? g.ow / G * G : 0;  // output pixels of a row computed in groups
+  // Output rows (image, oy) are independent: split them across threads, each padding the input rows it reads.
   pool().parallel_for(g.n * g.oh, 1, [&](long s, long e) {
-    for (long r = s; r < e; r++) {
-      const long b = r / g.oh, oy = r % g.oh;
-      const float* xrow = xp + ((b * g.hp + oy * a.sh) * g.wp) * g.cin;
-      float* yrow = y + r * g.ow * g.cout;
-      column_blocks(g.cout, [&](long c0, long cw, int v) {
-        row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
-          Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, steps, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
-                  yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false, epi.bias ? epi.bias + c0 : nullptr, epi.slope, epi.on};
-          run_micro(rows, v, m);
+    thread_local std::vector<float> local;
+    for (long r = s; r < e;) {
+      const long b = r / g.oh, oy0 = r % g.oh, oy1 = std::min(g.oh, oy0 + (e - r));
+      long top = 0;
+      const float* img = input_rows(x, g, b, oy0, oy1, top, local);
+      for (long oy = oy0; oy < oy1; oy++, r++) {
+        const float* xrow = img + (oy * a.sh - top) * g.wp * g.cin;
+        float* yrow = y + r * g.ow * g.cout;
+        if (G > 1)
+          row_blocks(grouped / G, kMaxRows[1], [&](long p0, int rows) {
+            Micro m{xrow + p0 * G * a.sw * g.cin, G * a.sw * g.cin, 1, U * g.cin, aoff.data(), boffg.data(), ntaps, wg.data(), L,
+                    yrow + p0 * L, L, lanes(L), false, epi.bias ? bg.data() : nullptr, epi.slope, epi.on};
+            run_micro(rows, 1, m);
+          });
+        if (grouped == g.ow) continue;
+        column_blocks(g.cout, [&](long c0, long cw, int v) {
+          row_blocks(g.ow - grouped, kMaxRows[v], [&](long ox0, int rows) {
+            ox0 += grouped;
+            Micro m{xrow + ox0 * a.sw * g.cin, a.sw * g.cin, 1, steps, aoff.data(), boff.data(), ntaps, w + c0, g.cout,
+                    yrow + ox0 * g.cout + c0, g.cout, lanes(cw - 16 * (v - 1)), false, epi.bias ? epi.bias + c0 : nullptr, epi.slope, epi.on};
+            run_micro(rows, v, m);
+          });
         });
-      });
+      }
     }
   });
 }
@@ -359,7 +431,6 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
 void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
                                    const Conv2DAttrs& a, float* dw) {
   const Geo g = geo(xs, ws, dys[1], dys[2], a);
-  const float* xp = padded(x, g, scratch(0));
   const long wsize = g.kh * g.kw * g.cin * g.cout;
   // With dw == 1, one filter row's (kx, ci) pairs are contiguous in the input: kw·cin rows of C with stride 1.
   // Otherwise each kx is its own group of cin rows.
@@ -374,49 +445,83 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
   // Put the larger of (filters, a group's kx·ci columns) on the vector lanes: with few filters, broadcasting dy
   // and loading input vectors takes far fewer loads per FMA than broadcasting every input value.
   const bool transposed = grows > g.cout;
+  // Pixel groups (few filters, filters on the lanes): G pixels' gradients side by side on the lanes, against
+  // U = (G − 1)·sw + kw input columns; each lane block d of a row u·cin + ci belongs to filter column u − d·sw.
+  const int G = transposed ? 1 : pixel_group(g);
+  const long U = (G - 1) * a.sw + g.kw, L = G * g.cout, grouped = G > 1 ? g.ow / G * G : 0;
   pool().run_tasks(threads, [&](int t) {
     const long r0 = t * per, r1 = std::min(rows_total, r0 + per);
     if (r0 >= r1) return;
+    thread_local std::vector<float> local;
     std::vector<long> aoff(chunk_rows), boff(chunk_rows);
     float tile[28 * 64];
     double* part = partial[t].data();
-    // Chunks outermost: a chunk's input and gradient rows stay in cache while every filter block is summed.
-    for (long c = r0; c < r1; c += chunk_rows) {
-      const long rows_here = std::min(chunk_rows, r1 - c);
-      for (long ky = 0; ky < g.kh; ky++) {
-        for (long r = c; r < c + rows_here; r++) {
-          const long b = r / g.oh, oy = r % g.oh;
-          aoff[r - c] = ((b * g.hp + oy * a.sh + ky * a.dh) * g.wp) * g.cin;
-          boff[r - c] = r * g.ow * g.cout;
-        }
-        for (long grp = 0; grp < groups; grp++) {
-          const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
-          const long kbase = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin;  // dW row of the group's first column
-          if (!transposed) {
-            // Lanes = filters: C[q][co], A = the input (rows q, consecutive floats), B = dy rows.
-            column_blocks(g.cout, [&](long c0, long cw, int v) {
-              row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
-                Micro m{xp + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data(), boff.data(), rows_here, dy + c0, g.cout, tile, 64,
-                        lanes(cw - 16 * (v - 1)), false};
-                run_micro(rows, v, m);
-                for (int q = 0; q < rows; q++)
-                  for (long j = 0; j < cw; j++) part[(kbase + q0 + q) * g.cout + c0 + j] += tile[q * 64 + j];
+    // Per image, the task pads the input rows it reads; then chunks of rows: a chunk's input and gradient rows
+    // stay in cache while every filter block is summed.
+    for (long seg = r0; seg < r1;) {
+      const long b = seg / g.oh, oy0 = seg % g.oh, oy1 = std::min(g.oh, oy0 + (r1 - seg));
+      long top = 0;
+      const float* img = input_rows(x, g, b, oy0, oy1, top, local);
+      for (long c = seg; c < seg + (oy1 - oy0); c += chunk_rows) {
+        const long rows_here = std::min(chunk_rows, seg + (oy1 - oy0) - c);
+        for (long ky = 0; ky < g.kh; ky++) {
+          for (long r = c; r < c + rows_here; r++) {
+            const long oy = r % g.oh;
+            aoff[r - c] = (oy * a.sh + ky * a.dh - top) * g.wp * g.cin;
+            boff[r - c] = r * g.ow * g.cout;
+          }
+          for (long grp = 0; grp < groups; grp++) {
+            const long kxoff = grp * a.dw * g.cin;  // 0 when dw == 1 (one group)
+            const long kbase = (ky * g.kw + (a.dw == 1 ? 0 : grp)) * g.cin;  // dW row of the group's first column
+            if (G > 1) {
+              row_blocks(U * g.cin, kMaxRows[1], [&](long q0, int rows) {
+                Micro m{img + q0, 1, G * a.sw * g.cin, grouped / G, aoff.data(), boff.data(), rows_here, dy, L, tile, 64, lanes(L), false};
+                run_micro(rows, 1, m);
+                for (int q = 0; q < rows; q++) {
+                  const long u = (q0 + q) / g.cin, ci = (q0 + q) % g.cin;
+                  for (long d = 0; d < G; d++) {
+                    const long kx = u - d * a.sw;
+                    if (kx < 0 || kx >= g.kw) continue;
+                    for (long co = 0; co < g.cout; co++) part[(kbase + kx * g.cin + ci) * g.cout + co] += tile[q * 64 + d * g.cout + co];
+                  }
+                }
               });
-            });
-          } else {
-            // Lanes = the group's (kx, ci) columns: C[co][q], A = dy (rows co), B = input rows.
-            column_blocks(grows, [&](long q0, long qw, int v) {
-              row_blocks(g.cout, kMaxRows[v], [&](long c0, int rows) {
-                Micro m{dy + c0, 1, g.cout, g.ow, boff.data(), aoff.data(), rows_here, xp + kxoff + q0, a.sw * g.cin, tile, 64,
-                        lanes(qw - 16 * (v - 1)), false};
-                run_micro(rows, v, m);
-                for (int co = 0; co < rows; co++)
-                  for (long j = 0; j < qw; j++) part[(kbase + q0 + j) * g.cout + c0 + co] += tile[co * 64 + j];
+              // The pixels left over at the end of each row, one at a time.
+              if (grouped < g.ow)
+                row_blocks(grows, kMaxRows[1], [&](long q0, int rows) {
+                  Micro m{img + grouped * a.sw * g.cin + q0, 1, a.sw * g.cin, g.ow - grouped, aoff.data(), boff.data(), rows_here,
+                          dy + grouped * g.cout, g.cout, tile, 64, lanes(g.cout), false};
+                  run_micro(rows, 1, m);
+                  for (int q = 0; q < rows; q++)
+                    for (long j = 0; j < g.cout; j++) part[(kbase + q0 + q) * g.cout + j] += tile[q * 64 + j];
+                });
+            } else if (!transposed) {
+              // Lanes = filters: C[q][co], A = the input (rows q, consecutive floats), B = dy rows.
+              column_blocks(g.cout, [&](long c0, long cw, int v) {
+                row_blocks(grows, kMaxRows[v], [&](long q0, int rows) {
+                  Micro m{img + kxoff + q0, 1, a.sw * g.cin, g.ow, aoff.data(), boff.data(), rows_here, dy + c0, g.cout, tile, 64,
+                          lanes(cw - 16 * (v - 1)), false};
+                  run_micro(rows, v, m);
+                  for (int q = 0; q < rows; q++)
+                    for (long j = 0; j < cw; j++) part[(kbase + q0 + q) * g.cout + c0 + j] += tile[q * 64 + j];
+                });
               });
-            });
+            } else {
+              // Lanes = the group's (kx, ci) columns: C[co][q], A = dy (rows co), B = input rows.
+              column_blocks(grows, [&](long q0, long qw, int v) {
+                row_blocks(g.cout, kMaxRows[v], [&](long c0, int rows) {
+                  Micro m{dy + c0, 1, g.cout, g.ow, boff.data(), aoff.data(), rows_here, img + kxoff + q0, a.sw * g.cin, tile, 64,
+                          lanes(qw - 16 * (v - 1)), false};
+                  run_micro(rows, v, m);
+                  for (int co = 0; co < rows; co++)
+                    for (long j = 0; j < qw; j++) part[(kbase + q0 + j) * g.cout + c0 + co] += tile[co * 64 + j];
+                });
+              });
+            }
           }
         }
       }
+      seg += oy1 - oy0;
     }
   });
   for (long i = 0; i < wsize; i++) {

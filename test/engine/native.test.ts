@@ -235,6 +235,27 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
+  test('few-filter layers (pixel groups share the lanes): LeNet-5 1→6 5×5, odd widths with leftover pixels, stride 2, padding, bias + ReLU', () => {
+    setConvAlgorithm('direct');
+    after(() => setConvAlgorithm('auto'));
+    // [h, w, cin, cout, k, stride, pad]: widths whose output is not a multiple of the group, and 2–8 filters.
+    for (const [h, w, cin, cout, k, stride, p] of [[32, 32, 1, 6, 5, 1, 0], [13, 15, 1, 6, 5, 1, 0], [12, 17, 3, 4, 3, 2, 1], [9, 11, 2, 8, 3, 1, 1], [10, 9, 1, 2, 3, 1, 0], [7, 20, 5, 5, 4, 2, 0]]) {
+      const oh = Math.floor((h + 2 * p - k) / stride) + 1;
+      const ow = Math.floor((w + 2 * p - k) / stride) + 1;
+      const attrs: Conv2DAttrs = { strides: [stride, stride], dilations: [1, 1], pads: [p, p, p, p] };
+      const xs = [3, h, w, cin];
+      const ws = [k, k, cin, cout];
+      const ys = [3, oh, ow, cout];
+      const x = rand(size(xs));
+      const wt = rand(size(ws));
+      const dy = rand(size(ys));
+      const bias = rand(cout);
+      const name = `x=[${xs}] f=[${ws}] s=${stride} p=${p}`;
+      both(`conv2d+relu ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs, { bias, act: 'relu', alpha: 0 }));
+      both(`conv2dBackpropFilter ${name}`, (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
+    }
+  });
+
   test('Winograd F(2×2, 3×3): 3×3 stride-1 convolutions with ≥ 64 channels, odd sizes, same and valid, with epilogue', () => {
     setConvAlgorithm('winograd');
     after(() => setConvAlgorithm('auto'));
