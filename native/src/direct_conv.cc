@@ -360,6 +360,76 @@ void backprop_input_phases(const float* dy, const Geo& g, const float* w, float*
 }
 }  // namespace
 
+namespace {
+// Sums the overlapping rows of a tile into one row: out[o] = Σ_p tile[p·ldt + o − p·shift] over the p with
+// 0 ≤ o − p·shift < ncol, for o < len. Each output vector is summed in a register from masked loads of the tile
+// rows that reach it and stored once: adding the tile rows into the row one after another would make every
+// load wait for the overlapping store just before it.
+__attribute__((target("avx512f"))) void overlap_sum(const float* tile, long rows, long ldt, long ncol, long shift, float* out, long len) {
+  for (long o0 = 0; o0 < len; o0 += 16) {
+    __m512 acc = _mm512_setzero_ps();
+    const long p_lo = std::max(0L, (o0 - ncol + shift) / shift), p_hi = std::min(rows - 1, (o0 + 15) / shift);
+    for (long p = p_lo; p <= p_hi; p++) {
+      const long start = o0 - p * shift;  // tile column of lane 0 (may be negative)
+      const long l0 = std::max(0L, -start), l1 = std::min(16L, ncol - start);
+      if (l1 <= l0) continue;
+      const __mmask16 k = static_cast<__mmask16>(((1u << l1) - 1u) & ~((1u << l0) - 1u));
+      acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(k, tile + p * ldt + start));
+    }
+    _mm512_mask_storeu_ps(out + o0, lanes(len - o0), acc);
+  }
+}
+
+// Input gradient for few input channels (dw == 1), one padded row of dx at a time: the taps ky that reach the row
+// are gathered (a sum over ky and the filters in the micro-kernel), and the kw·cin columns of each output pixel,
+// which overlap their neighbours' in dx, are scattered by overlap_sum. Every dx row is written once, and rows are
+// independent, so threads split them freely.
+void backprop_input_rows(const float* dy, const Geo& g, const float* w, float* dx) {
+  const Conv2DAttrs& a = g.a;
+  const long ncol = g.kw * g.cin, ldt = (ncol + 15) / 16 * 16;
+  // wt[ky][co][kx·cin + ci]: the filters transposed so a pixel's kw·cin columns are contiguous.
+  std::vector<float> wt(g.kh * g.cout * ncol);
+  for (long ky = 0; ky < g.kh; ky++)
+    for (long kx = 0; kx < g.kw; kx++)
+      for (long ci = 0; ci < g.cin; ci++)
+        for (long co = 0; co < g.cout; co++) wt[(ky * g.cout + co) * ncol + kx * g.cin + ci] = w[((ky * g.kw + kx) * g.cin + ci) * g.cout + co];
+  pool().parallel_for(g.n * g.h, 1, [&](long s, long e) {
+    thread_local std::vector<float> tile, row;
+    tile.resize(g.ow * ldt);
+    row.resize((g.wp + 16) * g.cin);
+    std::vector<long> aoff(g.kh), boff(g.kh);
+    for (long t = s; t < e; t++) {
+      const long b = t / g.h, iy = t % g.h, R = iy + a.pt;  // R: the row in padded coordinates
+      long taps = 0;
+      for (long ky = 0; ky < g.kh; ky++) {
+        const long q = R - ky * a.dh;
+        if (q < 0 || q % a.sh != 0 || q / a.sh >= g.oh) continue;
+        aoff[taps] = ((b * g.oh + q / a.sh) * g.ow) * g.cout;
+        boff[taps++] = ky * g.cout * ncol;
+      }
+      float* dxrow = dx + t * g.w * g.cin;
+      if (taps == 0) {
+        std::memset(dxrow, 0, sizeof(float) * g.w * g.cin);
+        continue;
+      }
+      column_blocks(ncol, [&](long c0, long cw, int v) {
+        row_blocks(g.ow, kMaxRows[v], [&](long ox0, int rows) {
+          Micro m{dy + ox0 * g.cout, g.cout, 1, g.cout, aoff.data(), boff.data(), taps, wt.data() + c0, ncol, tile.data() + ox0 * ldt + c0,
+                  ldt, lanes(cw - 16 * (v - 1)), false};
+          run_micro(rows, v, m);
+        });
+      });
+      const long span = ((g.ow - 1) * a.sw + g.kw) * g.cin;  // padded columns the row's pixels reach
+      overlap_sum(tile.data(), g.ow, ldt, ncol, a.sw * g.cin, row.data(), span);
+      // dx columns ix = padded column − pl; those beyond the span get nothing.
+      const long from = a.pl * g.cin, have = std::max(0L, std::min(g.w * g.cin, span - from));
+      std::memcpy(dxrow, row.data() + from, sizeof(float) * have);
+      if (have < g.w * g.cin) std::memset(dxrow + have, 0, sizeof(float) * (g.w * g.cin - have));
+    }
+  });
+}
+}  // namespace
+
 void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float* w, const Shape& ws, const Shape& xs,
                                   const Conv2DAttrs& a, float* dx) {
   const Geo g = geo(xs, ws, dys[1], dys[2], a);
@@ -382,7 +452,8 @@ void conv2d_backprop_input_direct(const float* dy, const Shape& dys, const float
     conv2d_direct(dy, dys, wf.data(), Shape{g.kh, g.kw, g.cout, g.cin}, t, dx, xs);
     return;
   }
-  // Scatter form: for each output pixel, dy times the transposed filters is added into the input rows it came
+  if (a.dw == 1) return backprop_input_rows(dy, g, w, dx);
+  // Scatter form (dilated filter rows): for each output pixel, dy times the transposed filters is added into the input rows it came
   // from. With dw == 1, one filter row's (kx, ci) pairs land on consecutive floats of dx, so they form one group
   // of kw·cin columns (30 for LeNet-5's 5×5×6, where cin alone would fill 6 of 16 lanes); rows of C then overlap
   // in dx, which is fine because the micro-kernel adds its rows into C one after another.

@@ -235,11 +235,12 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     }
   });
 
-  test('few-filter layers (pixel groups share the lanes): LeNet-5 1→6 5×5, odd widths with leftover pixels, stride 2, padding, bias + ReLU', () => {
+  test('few-channel layers: LeNet-5 1→6 and 6→16 5×5, odd widths with leftover pixels, stride 2, padding, over 64 filter columns; bias + ReLU', () => {
     setConvAlgorithm('direct');
     after(() => setConvAlgorithm('auto'));
-    // [h, w, cin, cout, k, stride, pad]: widths whose output is not a multiple of the group, and 2–8 filters.
-    for (const [h, w, cin, cout, k, stride, p] of [[32, 32, 1, 6, 5, 1, 0], [13, 15, 1, 6, 5, 1, 0], [12, 17, 3, 4, 3, 2, 1], [9, 11, 2, 8, 3, 1, 1], [10, 9, 1, 2, 3, 1, 0], [7, 20, 5, 5, 4, 2, 0]]) {
+    // [h, w, cin, cout, k, stride, pad]: widths whose output is not a multiple of the pixel group, 2–9 filters, and
+    // input gradients whose kw·cin columns overlap from pixel to pixel.
+    for (const [h, w, cin, cout, k, stride, p] of [[32, 32, 1, 6, 5, 1, 0], [13, 15, 1, 6, 5, 1, 0], [12, 17, 3, 4, 3, 2, 1], [9, 11, 2, 8, 3, 1, 1], [10, 9, 1, 2, 3, 1, 0], [7, 20, 5, 5, 4, 2, 0], [14, 14, 6, 16, 5, 1, 0], [9, 12, 14, 6, 5, 1, 2], [11, 13, 7, 9, 5, 2, 2]]) {
       const oh = Math.floor((h + 2 * p - k) / stride) + 1;
       const ow = Math.floor((w + 2 * p - k) / stride) + 1;
       const attrs: Conv2DAttrs = { strides: [stride, stride], dilations: [1, 1], pads: [p, p, p, p] };
@@ -253,6 +254,7 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
       const name = `x=[${xs}] f=[${ws}] s=${stride} p=${p}`;
       both(`conv2d+relu ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs, { bias, act: 'relu', alpha: 0 }));
       both(`conv2dBackpropFilter ${name}`, (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
+      both(`conv2dBackpropInput ${name}`, (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
     }
   });
 
