@@ -7,6 +7,11 @@
 #include "kernels.h"
 #include "threadpool.h"
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CONVLAB_GATHER 1
+#endif
+
 namespace convlab {
 
 namespace {
@@ -102,6 +107,36 @@ namespace {
 bool tiled(const Pool2DAttrs& a) {
   return a.ph == a.sh && a.pw == a.sw && a.pt == 0 && a.pb == 0 && a.pl == 0 && a.pr == 0;
 }
+
+// Channel counts that are not a multiple of 16 (LeNet-5's 6) leave short loops over channels in the window sums;
+// with AVX-512, out[o] = scale·Σ_j src[idx[o] + j·step] (j < count) gathers 16 outputs at a time instead.
+bool gather_available() {
+#ifdef CONVLAB_GATHER
+  static const bool ok = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+#ifdef CONVLAB_GATHER
+__attribute__((target("avx512f"))) void gather_sum(const float* src, const int* idx, long len, long count, long step, float scale, float* out) {
+  const __m512 s = _mm512_set1_ps(scale);
+  for (long o = 0; o < len; o += 16) {
+    const __mmask16 k = static_cast<__mmask16>(len - o >= 16 ? 0xFFFF : (1u << (len - o)) - 1u);
+    const __m512i base = _mm512_maskz_loadu_epi32(k, idx + o);
+    __m512 acc = _mm512_setzero_ps();
+    for (long j = 0; j < count; j++)
+      acc = _mm512_add_ps(acc, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, _mm512_add_epi32(base, _mm512_set1_epi32(static_cast<int>(j * step))), src, 4));
+    _mm512_mask_storeu_ps(out + o, k, _mm512_mul_ps(acc, s));
+  }
+}
+#else
+void gather_sum(const float*, const int*, long, long, long, float, float*) {}
+#endif
 }  // namespace
 
 void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y, const Shape& ys) {
@@ -111,6 +146,11 @@ void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y,
     // window from that row.
     const float inv = 1.f / static_cast<float>(a.ph * a.pw);
     const long rw = w * c, pwc = a.pw * c;
+    // For gathers: output o of a row reads the summed row at (o / c)·pw·c + o mod c, plus dx·c for the window's
+    // other columns.
+    const bool gather = c % 16 != 0 && gather_available();
+    std::vector<int> idx(gather ? ow * c : 0);
+    for (long o = 0; o < static_cast<long>(idx.size()); o++) idx[o] = static_cast<int>(o / c * pwc + o % c);
     pool().parallel_for(n * oh, std::max<long>(1, 4096 / std::max<long>(1, rw)), [&](long s, long e) {
       std::vector<float> acc(rw);
       for (long t = s; t < e; t++) {
@@ -123,6 +163,10 @@ void avg_pool2d(const float* x, const Shape& xs, const Pool2DAttrs& a, float* y,
           for (long j = 0; j < rw; j++) sum[j] += rr[j];
         }
         float* __restrict o = y + t * ow * c;
+        if (gather) {
+          gather_sum(sum, idx.data(), ow * c, a.pw, c, inv, o);
+          continue;
+        }
         for (long ox = 0; ox < ow; ox++) {
           const float* __restrict src = sum + ox * pwc;
           float* __restrict oo = o + ox * c;
@@ -154,6 +198,10 @@ void avg_pool2d_backprop(const float* dy, const Shape& dys, const Shape& xs, con
     // and columns no window covers get zero. Every cell of dx is written once, with no zeroing pass.
     const float inv = 1.f / static_cast<float>(a.ph * a.pw);
     const long rw = w * c, pwc = a.pw * c, covered = ow * pwc;
+    // For gathers: dx column j of a covered row reads dy at (j / (pw·c))·c + j mod c.
+    const bool gather = c % 16 != 0 && gather_available();
+    std::vector<int> idx(gather ? covered : 0);
+    for (long j = 0; j < static_cast<long>(idx.size()); j++) idx[j] = static_cast<int>(j / pwc * c + j % c);
     pool().parallel_for(n * h, std::max<long>(1, 4096 / std::max<long>(1, rw)), [&](long s, long e) {
       for (long t = s; t < e; t++) {
         const long b = t / h, iy = t % h, oy = iy / a.sh;
@@ -163,6 +211,13 @@ void avg_pool2d_backprop(const float* dy, const Shape& dys, const Shape& xs, con
           continue;
         }
         const float* __restrict g = dy + (b * oh + oy) * ow * c;
+        if (gather) {
+          // The window's first input row gathers; the others copy it.
+          if (iy % a.sh == 0 || t == s) gather_sum(g, idx.data(), covered, 1, 0, inv, d);
+          else std::memcpy(d, d - rw, sizeof(float) * covered);
+          if (covered < rw) std::memset(d + covered, 0, sizeof(float) * (rw - covered));
+          continue;
+        }
         for (long ox = 0; ox < ow; ox++) {
           const float* __restrict gg = g + ox * c;
           float* __restrict dd = d + ox * pwc;
