@@ -203,6 +203,8 @@ KERNEL(JsConv2D, 10, {
 })
 KERNEL(JsConv2DBackpropInput, 7, { conv2d_backprop_input(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.shape(4), a.conv(5), a.f32(6)); })
 KERNEL(JsConv2DBackpropFilter, 7, { conv2d_backprop_filter(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.shape(4), a.conv(5), a.f32(6)); })
+// (x, xShape, w, wShape, dy, dyShape, attrs, dx|null, dw|null)
+KERNEL(JsConv2DBackprop, 9, { conv2d_backprop(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.f32(4), a.shape(5), a.conv(6), a.opt_f32(7), a.opt_f32(8)); })
 KERNEL(JsMaxPool2D, 5, { max_pool2d(a.f32(0), a.shape(1), a.pooling(2), a.f32(3), a.shape(4)); })
 KERNEL(JsMaxPool2DBackprop, 6, { max_pool2d_backprop(a.f32(0), a.shape(1), a.f32(2), a.shape(3), a.pooling(4), a.f32(5)); })
 KERNEL(JsAvgPool2D, 5, { avg_pool2d(a.f32(0), a.shape(1), a.pooling(2), a.f32(3), a.shape(4)); })
@@ -245,6 +247,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2d", nullptr, JsConv2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropInput", nullptr, JsConv2DBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"conv2dBackpropFilter", nullptr, JsConv2DBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackprop", nullptr, JsConv2DBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2d", nullptr, JsMaxPool2D, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPool2dBackprop", nullptr, JsMaxPool2DBackprop, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool2d", nullptr, JsAvgPool2D, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -217,3 +217,25 @@ void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, co
 }
 
 }  // namespace convlab
+
+namespace convlab {
+
+void conv2d_backprop(const float* x, const Shape& xs, const float* w, const Shape& ws, const float* dy, const Shape& dys,
+                     const Conv2DAttrs& a, float* dx, float* dw) {
+  // With two threads and a small product (under 10⁸ flops a gradient: LeNet-5's layers), the input and filter
+  // gradients run side by side, one thread each: split across both threads, such a product loses much of its speed
+  // to the split (partial sums, imbalance, the wait at the end). Larger products (seed 000's CIFAR net) gain
+  // nothing measurable from it, and with more threads each gradient uses them all in turn.
+  const double flops = 2.0 * dys[0] * dys[1] * dys[2] * dys[3] * ws[0] * ws[1] * ws[2];
+  if (dx && dw && get_threads() == 2 && flops < 1e8) {
+    pool().run_tasks(2, [&](int t) {
+      if (t == 0) conv2d_backprop_input(dy, dys, w, ws, xs, a, dx);
+      else conv2d_backprop_filter(x, xs, dy, dys, ws, a, dw);
+    });
+    return;
+  }
+  if (dx) conv2d_backprop_input(dy, dys, w, ws, xs, a, dx);
+  if (dw) conv2d_backprop_filter(x, xs, dy, dys, ws, a, dw);
+}
+
+}  // namespace convlab

@@ -208,10 +208,10 @@ const float* input_rows(const float* x, const Geo& g, long b, long oy0, long oy1
   return pad_rows(x, g, b, top, (oy1 - 1) * g.a.sh + (g.kh - 1) * g.a.dh + 1, buf);
 }
 
-// Scratch arrays kept between calls (kernels are called from the JS thread only), so a training step does not
-// fault in fresh pages for them every time.
+// Scratch arrays kept between calls, so a training step does not fault in fresh pages for them every time; one set
+// per thread, since the two gradients of a convolution may run side by side.
 std::vector<float>& scratch(int which) {
-  static std::vector<float> bufs[2];
+  thread_local std::vector<float> bufs[2];
   return bufs[which];
 }
 

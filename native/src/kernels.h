@@ -59,6 +59,9 @@ void conv2d_backprop_input(const float* dy, const Shape& dys, const float* w, co
                            const Conv2DAttrs& a, float* dx);
 void conv2d_backprop_filter(const float* x, const Shape& xs, const float* dy, const Shape& dys, const Shape& ws,
                             const Conv2DAttrs& a, float* dw);
+// Both gradients (dx or dw may be null to skip one).
+void conv2d_backprop(const float* x, const Shape& xs, const float* w, const Shape& ws, const float* dy, const Shape& dys,
+                     const Conv2DAttrs& a, float* dx, float* dw);
 
 // Direct (implicit-GEMM) convolution on AVX-512, for layers with few channels; conv2d* choose it by shape.
 bool direct_conv_available();

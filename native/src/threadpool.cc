@@ -56,7 +56,16 @@ inline void cpu_relax() {
 }
 // About a millisecond of spinning before a worker sleeps.
 constexpr long kSpins = 20000;
+// Set while a thread runs a task: a kernel called from inside a task runs on that thread alone.
+thread_local bool t_in_task = false;
+
+struct InTask {
+  InTask() { t_in_task = true; }
+  ~InTask() { t_in_task = false; }
+};
 }  // namespace
+
+bool in_task() { return t_in_task; }
 
 void ThreadPool::worker_loop() {
   flush_denormals();
@@ -75,14 +84,17 @@ void ThreadPool::worker_loop() {
     seen = generation_.load(std::memory_order_acquire);
     const std::function<void(int)>* job = job_;
     const int tasks = job_tasks_;
-    for (int t; (t = next_task_.fetch_add(1)) < tasks;) (*job)(t);
+    {
+      InTask scope;
+      for (int t; (t = next_task_.fetch_add(1)) < tasks;) (*job)(t);
+    }
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
 void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || t_in_task) {
     for (int t = 0; t < tasks; t++) fn(t);
     return;
   }
@@ -96,7 +108,10 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
     generation_.fetch_add(1, std::memory_order_release);
   }
   start_cv_.notify_all();
-  for (int t; (t = next_task_.fetch_add(1)) < tasks;) fn(t);
+  {
+    InTask scope;
+    for (int t; (t = next_task_.fetch_add(1)) < tasks;) fn(t);
+  }
   // Every worker checks in, even one that found no task left, before job_ may change.
   for (long spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
     if (spins < kSpins) cpu_relax();
@@ -107,7 +122,7 @@ void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
 
 void ThreadPool::parallel_for(long n, long grain, const std::function<void(long, long)>& fn) {
   if (n <= 0) return;
-  long chunks = std::min<long>(size(), std::max<long>(1, n / std::max<long>(1, grain)));
+  long chunks = t_in_task ? 1 : std::min<long>(size(), std::max<long>(1, n / std::max<long>(1, grain)));
   if (chunks <= 1) {
     fn(0, n);
     return;
@@ -137,6 +152,6 @@ ThreadPool& pool() {
 
 void set_threads(int n) { g_pool = std::make_unique<ThreadPool>(std::max(1, n)); }
 
-int get_threads() { return pool().size(); }
+int get_threads() { return t_in_task ? 1 : pool().size(); }
 
 }  // namespace convlab

@@ -19,7 +19,8 @@ class ThreadPool {
   int size() const { return static_cast<int>(workers_.size()) + 1; }
   // Calls fn(begin, end) on disjoint chunks covering [0, n); chunks are at least `grain` long.
   void parallel_for(long n, long grain, const std::function<void(long, long)>& fn);
-  // Calls fn(t) once for each of `tasks` task indices.
+  // Calls fn(t) once for each of `tasks` task indices. Called from inside a task, both run inline on the calling
+  // thread: a kernel started as a task keeps to its thread.
   void run_tasks(int tasks, const std::function<void(int)>& fn);
 
  private:
@@ -54,7 +55,9 @@ class ScopedFlushDenormals {
 
 ThreadPool& pool();
 void set_threads(int n);
+// The threads a kernel may use: the pool's size, or 1 inside a task (kernels run side by side, one thread each).
 int get_threads();
+bool in_task();
 
 // f(begin, end) over [0, n): inline when n is under two grains, else split across the pool.
 template <class F>

@@ -95,6 +95,11 @@ export interface Backend {
   conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs, epilogue?: ConvEpilogue): Float32Array;
   conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: Conv2DAttrs): Float32Array;
   conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: Conv2DAttrs): Float32Array;
+  /**
+   * Both gradients of a convolution in one call, [dx or null, dw or null] as the flags ask: the same numbers as the
+   * two kernels above, which a backend may compute side by side.
+   */
+  conv2dBackprop(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Conv2DAttrs, wantInput: boolean, wantFilter: boolean): [Float32Array | null, Float32Array | null];
   /** Max pooling, NHWC; padded cells never win. */
   maxPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
   maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Pool2DAttrs): Float32Array;

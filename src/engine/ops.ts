@@ -297,10 +297,10 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue?: { bi
   if (epilogue?.act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`conv2d: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
   const outShape = [n, oh, ow, cout];
   const y = new Tensor(getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs, epilogue && { bias: bias?.data ?? null, act: epilogue.act, alpha }), outShape);
-  const convGrads = (dz: Tensor): (Tensor | null)[] => [
-    x.requiresGrad ? new Tensor(getBackend().conv2dBackpropInput(dz.data, dz.shape, w.data, w.shape, x.shape, attrs), x.shape) : null,
-    w.requiresGrad ? new Tensor(getBackend().conv2dBackpropFilter(x.data, x.shape, dz.data, dz.shape, w.shape, attrs), w.shape) : null,
-  ];
+  const convGrads = (dz: Tensor): (Tensor | null)[] => {
+    const [dx, dw] = getBackend().conv2dBackprop(x.data, x.shape, w.data, w.shape, dz.data, dz.shape, attrs, x.requiresGrad, w.requiresGrad);
+    return [dx && new Tensor(dx, x.shape), dw && new Tensor(dw, w.shape)];
+  };
   if (!epilogue) return record(y, 'conv2d', [x, w], convGrads);
   const act = epilogue.act;
   return record(y, `conv2d+biasActivation(${act})`, bias ? [x, w, bias] : [x, w], (dy) => {

@@ -212,6 +212,16 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
       both(`conv2d+${act} ${name}`, (b) => b.conv2d(x, xs, wt, ws, attrs, { bias, act, alpha: 0.1 }));
       both(`conv2dBackpropInput ${name}`, (b) => b.conv2dBackpropInput(dy, ys, wt, ws, xs, attrs));
       both(`conv2dBackpropFilter ${name}`, (b) => b.conv2dBackpropFilter(x, xs, dy, ys, ws, attrs));
+      // Both gradients in one call (side by side on two threads), and each alone.
+      const wantInput = trial % 4 !== 1;
+      const wantFilter = trial % 4 !== 2;
+      const pair = (b: Backend) => b.conv2dBackprop(x, xs, wt, ws, dy, ys, attrs, wantInput, wantFilter);
+      const [ndx, ndw] = pair(native as Backend);
+      const [tdx, tdw] = pair(ts);
+      assert.equal(ndx === null, !wantInput, 'conv2dBackprop returns dx exactly when asked');
+      assert.equal(ndw === null, !wantFilter, 'conv2dBackprop returns dw exactly when asked');
+      if (ndx && tdx) close(ndx, tdx, `conv2dBackprop dx ${name}`);
+      if (ndw && tdw) close(ndw, tdw, `conv2dBackprop dw ${name}`);
     }
   });
 

@@ -32,6 +32,7 @@ interface Addon {
   conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: number[], out: Float32Array, outShape: Shape, bias: Float32Array | null, slope: number, epilogue: boolean): void;
   conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
   conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: number[], out: Float32Array): void;
+  conv2dBackprop(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, dy: Float32Array, dyShape: Shape, attrs: number[], dx: Float32Array | null, dw: Float32Array | null): void;
   maxPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
   maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: number[], out: Float32Array): void;
   avgPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
@@ -211,6 +212,12 @@ export function createNativeBackend(): Backend {
       const out = allocRaw(sizeOf(wShape));
       lib.conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, convAttrs(attrs), out);
       return out;
+    },
+    conv2dBackprop(x, xShape, w, wShape, dy, dyShape, attrs, wantInput, wantFilter) {
+      const dx = wantInput ? allocRaw(sizeOf(xShape)) : null;
+      const dw = wantFilter ? allocRaw(sizeOf(wShape)) : null;
+      lib.conv2dBackprop(x, xShape, w, wShape, dy, dyShape, convAttrs(attrs), dx, dw);
+      return [dx, dw];
     },
     maxPool2d(x, xShape, attrs) {
       const outShape = poolOut(xShape, attrs);

@@ -20,6 +20,12 @@ export function createTsBackend(): Backend {
     unary, binary, biasActivation, biasActivationGrad, batchNorm, batchNormGrad,
     softmaxCrossEntropy, softmaxCrossEntropyGrad, sgdUpdate, adamUpdate, bernoulliMask, reduce, permute, broadcastTo, slice, pad, matmul,
     conv2dBackpropInput, conv2dBackpropFilter,
+    conv2dBackprop(x, xShape, w, wShape, dy, dyShape, attrs, wantInput, wantFilter) {
+      return [
+        wantInput ? conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) : null,
+        wantFilter ? conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) : null,
+      ];
+    },
     maxPool2d, maxPool2dBackprop, avgPool2d, avgPool2dBackprop,
   };
 }
