@@ -304,17 +304,13 @@ void backprop_input_phases(const float* dy, const Geo& g, const float* w, float*
   for (long py = 0; py < sh; py++) bottom = std::max(bottom, (g.h - py + sh - 1) / sh - 1 + (py + a.pt) / sh - g.oh + 1);
   for (long px = 0; px < sw; px++) right = std::max(right, (g.w - px + sw - 1) / sw - 1 + (px + a.pl) / sw - g.ow + 1);
   const long hp = g.oh + top + bottom, wp = g.ow + left + right;
-  std::vector<float>& buf = scratch(1);
-  if (buf.size() < static_cast<size_t>(g.n * hp * wp * g.cout)) buf.resize(g.n * hp * wp * g.cout);
-  float* dyp = buf.data();
-  pool().parallel_for(g.n, 1, [&](long s, long e) {
-    for (long b = s; b < e; b++) {
-      float* o = dyp + b * hp * wp * g.cout;
-      std::memset(o, 0, sizeof(float) * hp * wp * g.cout);
-      for (long y = 0; y < g.oh; y++)
-        std::memcpy(o + ((y + top) * wp + left) * g.cout, dy + ((b * g.oh + y) * g.ow) * g.cout, sizeof(float) * g.ow * g.cout);
-    }
-  });
+  // dy of one image, zero-padded: each thread pads the images it works on, as it comes to them.
+  const auto pad_image = [&](long b, std::vector<float>& buf) {
+    if (buf.size() < static_cast<size_t>(hp * wp * g.cout)) buf.resize(hp * wp * g.cout);
+    std::memset(buf.data(), 0, sizeof(float) * hp * wp * g.cout);
+    for (long y = 0; y < g.oh; y++)
+      std::memcpy(buf.data() + ((y + top) * wp + left) * g.cout, dy + ((b * g.oh + y) * g.ow) * g.cout, sizeof(float) * g.ow * g.cout);
+  };
   struct Phase {
     long py, px, rows, cols;
     std::vector<long> aoff, boff;
@@ -340,13 +336,19 @@ void backprop_input_phases(const float* dy, const Geo& g, const float* w, float*
   for (size_t p = 0; p < phases.size(); p++) first[p + 1] = first[p] + phases[p].rows;
   items = g.n * first.back();
   pool().parallel_for(items, 1, [&](long s, long e) {
+    thread_local std::vector<float> dyp;
+    long padded_image = -1;
     for (long it = s; it < e; it++) {
       const long b = it / first.back(), r = it % first.back();
+      if (b != padded_image) {
+        pad_image(b, dyp);
+        padded_image = b;
+      }
       size_t p = 0;
       while (first[p + 1] <= r) p++;
       const Phase& ph = phases[p];
       const long i = r - first[p];  // row within the phase: dx row sh·i + py, dy row i (+ tap offsets)
-      const float* arow = dyp + ((b * hp + i) * wp) * g.cout;
+      const float* arow = dyp.data() + i * wp * g.cout;
       float* crow = dx + ((b * g.h + sh * i + ph.py) * g.w + ph.px) * g.cin;
       column_blocks(g.cin, [&](long c0, long cw, int v) {
         row_blocks(ph.cols, kMaxRows[v], [&](long j0, int rows) {
