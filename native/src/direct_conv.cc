@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "gemm.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -604,8 +605,34 @@ void conv2d_backprop_filter_direct(const float* x, const Shape& xs, const float*
   }
 }
 
+bool gemm_narrow(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb, float* C,
+                 long ldc, bool accumulate) {
+  if (!direct_conv_available() || n > 16 || m < 16 || k < 16) return false;
+  // C[i][·] (+)= Σ_t A(i, t)·B(t, ·) with the n ≤ 16 columns on one vector and rows of A broadcast: the classifier
+  // layers (n = 10), which the packed GEMM pads to a whole register block of columns.
+  std::vector<float> bt;
+  if (transB) {
+    bt.resize(k * n);
+    for (long j = 0; j < n; j++)
+      for (long t = 0; t < k; t++) bt[t * n + j] = B[j * ldb + t];
+    B = bt.data();
+    ldb = n;
+  }
+  const long as = transA ? 1 : lda, at = transA ? lda : 1;
+  const long zero = 0;
+  parallel_chunks(m, 32, [&](long s, long e) {
+    row_blocks(e - s, kMaxRows[1], [&](long i0, int rows) {
+      i0 += s;
+      Micro mk{A + i0 * as, as, at, k, &zero, &zero, 1, B, ldb, C + i0 * ldc, ldc, lanes(n), accumulate};
+      run_micro(rows, 1, mk);
+    });
+  });
+  return true;
+}
+
 #else
 bool direct_conv_available() { return false; }
+bool gemm_narrow(bool, bool, long, long, long, const float*, long, const float*, long, float*, long, bool) { return false; }
 void conv2d_direct(const float*, const Shape&, const float*, const Shape&, const Conv2DAttrs&, float*, const Shape&, const Epilogue&) {}
 void conv2d_backprop_input_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}
 void conv2d_backprop_filter_direct(const float*, const Shape&, const float*, const Shape&, const Shape&, const Conv2DAttrs&, float*) {}

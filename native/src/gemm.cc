@@ -336,6 +336,7 @@ bool split_k(bool transA, bool transB, long m, long n, long k, const float* A, l
 
 void sgemm(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
            float* C, long ldc, bool accumulate) {
+  if (gemm_narrow(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate)) return;
   if (split_k(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate)) return;
   gemm_impl(transA, transB, m, n, k, A, lda, B, ldb, C, ldc, accumulate, true);
 }
