@@ -5,22 +5,35 @@
  */
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({
-  options: {
-    model: { type: 'string', default: 'A' },
-    threads: { type: 'string', default: '0' },
-    steps: { type: 'string', default: '20' },
-    backend: { type: 'string', default: 'native' },
-    help: { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run profile -- [--model A|B|C|D] [--threads N] [--steps N] [--backend native|ts]\n';
+function fail(message: string): never {
+  process.stderr.write(`profile: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    options: {
+      model: { type: 'string', default: 'A' },
+      threads: { type: 'string', default: '0' },
+      steps: { type: 'string', default: '20' },
+      backend: { type: 'string', default: 'native' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+} catch (e) {
+  fail((e as Error).message);
+}
+const { values } = parsed;
 if (values.help) {
-  process.stdout.write('usage: npm run profile -- [--model A|B|C|D] [--threads N] [--steps N] [--backend native|ts]\n');
+  process.stdout.write(USAGE);
   process.exit(0);
 }
-if (!['A', 'B', 'C', 'D'].includes(values.model)) {
-  process.stderr.write(`profile: --model ${values.model}: expected A, B, C or D\n`);
-  process.exit(2);
+if (!['A', 'B', 'C', 'D'].includes(values.model)) fail(`--model ${values.model}: expected A, B, C or D`);
+if (!['native', 'ts'].includes(values.backend)) fail(`--backend ${values.backend}: expected native or ts`);
+for (const flag of ['threads', 'steps'] as const) {
+  if (!/^\d+$/.test(values[flag])) fail(`--${flag} ${values[flag]}: expected a whole number`);
 }
 process.env.CONVLAB_BACKEND = values.backend;
 const E = await import('../src/engine/index.js');
