@@ -211,6 +211,25 @@ static void relu_mask(const float* __restrict g, const float* __restrict y, floa
   }
 }
 
+namespace {
+// out[j] += Σ over rows of x[r·c + j]. Whole blocks of 16 rows are 16·c floats, a whole number of vectors: summed
+// block by block into one block-sized accumulator, that is c independent vector sums, where a row-by-row sum
+// would wait on one add chain per vector.
+void add_channel_sums(const float* x, long rows, long c, float* out) {
+  const long block = 16 * c, blocks = rows / 16;
+  thread_local std::vector<float> acc;
+  acc.assign(block, 0.f);
+  float* __restrict a = acc.data();
+  for (long b = 0; b < blocks; b++) {
+    const float* __restrict p = x + b * block;
+    for (long j = 0; j < block; j++) a[j] += p[j];
+  }
+  for (long j = 0; j < block; j++) out[j % c] += a[j];
+  for (long r = blocks * 16; r < rows; r++)
+    for (long j = 0; j < c; j++) out[j] += x[r * c + j];
+}
+}  // namespace
+
 void bias_activation_grad(const float* dy, const float* y, long rows, long c, float slope, float* dx, float* db) {
   // Fixed row ranges per task and a fixed summation order keep the bias gradient deterministic.
   const int tasks = std::max(1, std::min<int>(get_threads(), static_cast<int>(rows * c / GRAIN)));
@@ -232,12 +251,8 @@ void bias_activation_grad(const float* dy, const float* y, long rows, long c, fl
       else std::memcpy(dx + b0 * c, dy + b0 * c, sizeof(float) * (b1 - b0) * c);
       if (!db) continue;
       std::fill(block.begin(), block.end(), 0.f);
-      float* __restrict bs = block.data();
-      for (long r = b0; r < b1; r++) {
-        const float* __restrict d = dx + r * c;
-        for (long j = 0; j < c; j++) bs[j] += d[j];
-      }
-      for (long j = 0; j < c; j++) acc[j] += bs[j];
+      add_channel_sums(dx + b0 * c, b1 - b0, c, block.data());
+      for (long j = 0; j < c; j++) acc[j] += block[j];
     }
     if (db) partial[t] = std::move(acc);
   });
