@@ -18,9 +18,12 @@ namespace convlab {
 
 namespace {
 
-constexpr long KC = 256;  // depth of one packed panel
-constexpr long MC = 96;   // rows of A packed at once: a multiple of every MR (4, 6, 8, 12, 16)
-constexpr long NC = 3072; // columns of B packed at once
+// Blocking, after BLIS with the operands' roles swapped: our micro-kernel broadcasts A and loads B as vectors.
+// One MR-tall strip of packed A (at most 12 × 512 floats, 24 KiB) stays in L1 while the kernel walks the NR-wide
+// strips of an L2-sized group of packed B; C is walked along its rows, which the hardware prefetches well.
+constexpr long KC = 512;                // most depth of one packed panel; the depth is split into equal panels
+constexpr long A_CHUNK = 2 << 20;       // bytes of packed A per thread at once (rows × depth)
+constexpr long B_GROUP = 768 << 10;     // bytes of packed B walked per A strip: about a third of L2
 
 using Kernel = void (*)(long kc, const float* a, const float* b, float* c, long ldc, bool accumulate);
 
@@ -49,6 +52,11 @@ __attribute__((target("avx2,fma"))) void kernel_avx2(long kc, const float* a, co
   constexpr int MR = 6;
   __m256 acc[MR][2];
 #pragma GCC unroll 6
+  for (int r = 0; r < MR; r++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 8), _MM_HINT_T0);
+  }
+#pragma GCC unroll 6
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
   for (long p = 0; p < kc; p++) {
     const __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
@@ -75,6 +83,12 @@ __attribute__((target("avx512f"))) void kernel_avx512(long kc, const float* a, c
                                                       bool accumulate) {
   constexpr int MR = 12;
   __m512 acc[MR][2];
+  // C's tile is read at the end; asking for it now hides the miss behind the whole depth loop.
+#pragma GCC unroll 12
+  for (int r = 0; r < MR; r++) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+  }
 #pragma GCC unroll 12
   for (int r = 0; r < MR; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
   for (long p = 0; p < kc; p++) {
@@ -259,50 +273,49 @@ void gemm_impl(bool transA, bool transB, long m, long n, long k, const float* A,
     return;
   }
   const Isa& K = isa_for(n);
-  ThreadPool& tp = pool();
-  const int threads = parallel ? tp.size() : 1;
-  thread_local std::vector<float> bbuf;
-  std::vector<float> packedB;
-  for (long j0 = 0; j0 < n; j0 += NC) {
-    const long nc = std::min(NC, n - j0);
-    const long ncPadded = (nc + K.nr - 1) / K.nr * K.nr;
-    for (long p0 = 0; p0 < k; p0 += KC) {
-      const long kc = std::min(KC, k - p0);
-      const bool acc = accumulate || p0 > 0;
-      packedB.resize(ncPadded * kc);
-      const long strips = ncPadded / K.nr;
-      auto packB = [&](long s0, long s1) { pack_b(B, ldb, transB, p0, kc, j0, nc, K.nr, packedB.data(), s0 * K.nr, std::min(s1 * K.nr, nc)); };
-      if (threads > 1) tp.parallel_for(strips, 8, packB);
-      else packB(0, strips);
-      // Work items: (row block, column strip group) pairs, so both tall and wide products keep every core busy.
-      const long rowBlocks = (m + MC - 1) / MC;
-      const long groups = std::max<long>(1, std::min<long>(strips, (threads * 4 + rowBlocks - 1) / rowBlocks));
-      const long perGroup = (strips + groups - 1) / groups;
-      auto work = [&](long t0, long t1) {
-        thread_local std::vector<float> abuf;
-        abuf.resize(MC * kc);
-        long packedRow = -1;
-        for (long t = t0; t < t1; t++) {
-          const long rb = t / groups, g = t % groups;
-          const long i0 = rb * MC, mc = std::min(MC, m - i0);
-          if (packedRow != rb) {
-            pack_a(A, lda, transA, i0, mc, p0, kc, K.mr, abuf.data());
-            packedRow = rb;
-          }
-          for (long s = g * perGroup; s < std::min(strips, (g + 1) * perGroup); s++) {
-            const long cols = std::min(K.nr, nc - s * K.nr);
-            for (long r = 0; r < mc; r += K.mr) {
-              tile(K, kc, abuf.data() + r * kc, packedB.data() + s * K.nr * kc, C + (i0 + r) * ldc + j0 + s * K.nr, ldc,
-                   std::min(K.mr, mc - r), cols, acc);
-            }
+  const int threads = parallel ? get_threads() : 1;
+  const long strips = (n + K.nr - 1) / K.nr, rowStrips = (m + K.mr - 1) / K.mr;
+  // Each thread owns one block of C: a share of the rows where there are enough, else a share of the columns.
+  const int rowParts = rowStrips >= 4L * threads ? threads : 1, colParts = threads / rowParts;
+  // Equal panels: a depth of 576 is two panels of 288, not 512 and a short 64.
+  const long panels = (k + KC - 1) / KC, kcMax = (k + panels - 1) / panels;
+  // The calling thread's buffer. Lambdas name thread_local variables without capturing them, so the workers get
+  // the data pointer, not the name.
+  thread_local std::vector<float> packedBuffer;
+  packedBuffer.resize(strips * K.nr * kcMax);
+  float* const packedB = packedBuffer.data();
+  const long groupStrips = std::max<long>(1, B_GROUP / (kcMax * K.nr * long(sizeof(float))));
+  const long chunkRows = std::max<long>(1, A_CHUNK / (kcMax * long(sizeof(float))) / K.mr) * K.mr;
+  for (long p0 = 0; p0 < k; p0 += kcMax) {
+    const long kc = std::min(kcMax, k - p0);
+    const bool acc = accumulate || p0 > 0;
+    auto packB = [&](long s0, long s1) { pack_b(B, ldb, transB, p0, kc, 0, n, K.nr, packedB, s0 * K.nr, std::min(s1 * K.nr, n)); };
+    if (threads > 1 && strips > 1) pool().parallel_for(strips, 1, packB);
+    else packB(0, strips);
+    auto work = [&](int t) {
+      const long rs0 = rowStrips * (t / colParts) / rowParts, rs1 = rowStrips * (t / colParts + 1) / rowParts;
+      const long s0 = strips * (t % colParts) / colParts, s1 = strips * (t % colParts + 1) / colParts;
+      const long rowEnd = std::min(m, rs1 * K.mr);
+      thread_local std::vector<float> packedA;
+      packedA.resize(chunkRows * kc);
+      for (long i0 = rs0 * K.mr; i0 < rowEnd; i0 += chunkRows) {
+        const long mc = std::min(chunkRows, rowEnd - i0);
+        pack_a(A, lda, transA, i0, mc, p0, kc, K.mr, packedA.data());
+        for (long g0 = s0; g0 < s1; g0 += groupStrips) {
+          const long g1 = std::min(s1, g0 + groupStrips);
+          for (long r = 0; r < mc; r += K.mr) {
+            const float* ap = packedA.data() + r * kc;
+            const long rows = std::min(K.mr, mc - r);
+            for (long s = g0; s < g1; s++)
+              tile(K, kc, ap, packedB + s * K.nr * kc, C + (i0 + r) * ldc + s * K.nr, ldc, rows,
+                   std::min(K.nr, n - s * K.nr), acc);
           }
         }
-      };
-      if (threads > 1) tp.parallel_for(rowBlocks * groups, 1, work);
-      else work(0, rowBlocks * groups);
-    }
+      }
+    };
+    if (threads > 1) pool().run_tasks(threads, work);
+    else work(0);
   }
-  (void)bbuf;
 }
 
 // Thin products (small m·n, long k, like a dense layer's) give each K-panel too little work to share between
@@ -310,7 +323,7 @@ void gemm_impl(bool transA, bool transB, long m, long n, long k, const float* A,
 bool split_k(bool transA, bool transB, long m, long n, long k, const float* A, long lda, const float* B, long ldb,
              float* C, long ldc, bool accumulate) {
   const int threads = get_threads();
-  if (threads < 2 || m * n > 64 * 1024 || k < 4 * KC * threads) return false;
+  if (threads < 2 || m * n > 64 * 1024 || k < 1024L * threads) return false;
   const long per = (k + threads - 1) / threads;
   std::vector<std::vector<float>> partial(threads);
   pool().run_tasks(threads, [&](int t) {

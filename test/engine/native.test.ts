@@ -161,8 +161,10 @@ describe('native kernels match the TypeScript backend', { skip }, () => {
     both('large permute', (b) => b.permute(large, [128, 28, 28, 6], [0, 3, 1, 2]));
   });
 
-  test('matmul: random sizes, both transposes, sizes around the register blocks, classifier-narrow products (≤ 16 columns)', () => {
-    const sizes = [[1, 1, 1], [5, 7, 3], [13, 33, 31], [12, 256, 32], [97, 300, 65], [200, 513, 129], [1, 784, 100], [64, 14400, 100], [128, 2048, 10], [2048, 128, 10], [77, 19, 16], [40, 300, 1]];
+  test('matmul: random sizes, both transposes, sizes around the register blocks, classifier-narrow products (≤ 16 columns), several depth panels, row chunks and column groups', () => {
+    // [4000, 600, 24]: two depth panels and two packed row chunks per thread; [50, 600, 1400]: columns shared between threads
+    // and walked in several groups; [1100, 1030, 70]: three uneven-looking depth panels.
+    const sizes = [[1, 1, 1], [5, 7, 3], [13, 33, 31], [12, 256, 32], [97, 300, 65], [200, 513, 129], [1, 784, 100], [64, 14400, 100], [128, 2048, 10], [2048, 128, 10], [77, 19, 16], [40, 300, 1], [4000, 600, 24], [50, 600, 1400], [1100, 1030, 70]];
     for (const [m, k, n] of sizes) {
       for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
         const a = rand(m * k);
