@@ -54,17 +54,28 @@ __attribute__((target("avx512f"))) void micro(const Micro& m) {
   for (long tap = 0; tap < m.ntaps; tap++) {
     const float* pa = m.a + m.aoff[tap];
     const float* pb = m.b + m.boff[tap];
-    for (long t = 0; t < T; t++, pa += at, pb += ldb) {
+    // Pixel p's value sits at pa + p·as. Written as bases[p / 8] + k·as (k = p % 8), the P addresses need P/8 base
+    // pointers and 7 shared offsets; one offset register per pixel left the compiler spilling them and moving them
+    // back from vector registers every step, on the FMA ports (seed 000's 16→32 input gradient 2.7 → 2.0 ms).
+    const long ab = as * static_cast<long>(sizeof(float));
+    const long off[8] = {0, ab, 2 * ab, 3 * ab, 4 * ab, 5 * ab, 6 * ab, 7 * ab};
+    const char* bases[(P + 7) / 8];
+#pragma GCC unroll 4
+    for (int j = 0; j < (P + 7) / 8; j++) bases[j] = reinterpret_cast<const char*>(pa + 8 * j * as);
+    const long step = at * static_cast<long>(sizeof(float));
+    for (long t = 0; t < T; t++, pb += ldb) {
       __m512 bv[V];
 #pragma GCC unroll 4
       for (int v = 0; v < V - 1; v++) bv[v] = _mm512_loadu_ps(pb + 16 * v);
       bv[V - 1] = _mm512_maskz_loadu_ps(m.last, pb + 16 * (V - 1));
 #pragma GCC unroll 28
       for (int p = 0; p < P; p++) {
-        const __m512 av = _mm512_set1_ps(pa[p * as]);
+        const __m512 av = _mm512_set1_ps(*reinterpret_cast<const float*>(bases[p >> 3] + off[p & 7]));
 #pragma GCC unroll 4
         for (int v = 0; v < V; v++) acc[p][v] = _mm512_fmadd_ps(av, bv[v], acc[p][v]);
       }
+#pragma GCC unroll 4
+      for (int j = 0; j < (P + 7) / 8; j++) bases[j] += step;
     }
   }
 #pragma GCC unroll 28
