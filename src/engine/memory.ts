@@ -20,11 +20,11 @@ const scopes: Scope[] = [];
 /** Released arrays by length. Whatever the next outermost scope leaves unused is dropped when it ends. */
 let free = new Map<number, Float32Array[]>();
 let freeBytes = 0;
-/** When set, reused raw arrays are filled with NaN, so a kernel that leaves an element unwritten shows in tests. */
+/** When set, raw arrays (fresh or reused) are filled with NaN, so a kernel that leaves an element unwritten shows in tests. */
 let poison = false;
 let reuse = true;
 
-/** Test hooks: turn reuse off (scopes still release tensors) or fill reused raw arrays with NaN. */
+/** Test hooks: turn reuse off (scopes still release tensors) or fill raw arrays (fresh or reused) with NaN. */
 export function setBufferReuse(options: { enabled?: boolean; poison?: boolean }): void {
   if (options.enabled !== undefined) reuse = options.enabled;
   if (options.poison !== undefined) poison = options.poison;
@@ -50,12 +50,28 @@ export function alloc(n: number): Float32Array {
   return buf;
 }
 
+/**
+ * A fresh array whose contents are left as they were: new Float32Array() zero-fills, which for a 2048² product's
+ * 16 MB output is a single-threaded memset of a few percent of the product itself. Node's Buffer.allocUnsafe skips
+ * it; sizes from 4 KiB up get an ArrayBuffer of their own (offset 0, so aligned). Elsewhere, or for small arrays,
+ * a plain zero-filled array.
+ */
+function freshRaw(n: number): Float32Array {
+  let buf: Float32Array;
+  if (n < 1024 || typeof Buffer === 'undefined') buf = new Float32Array(n);
+  else {
+    const bytes = Buffer.allocUnsafe(n * 4);
+    buf = new Float32Array(bytes.buffer, bytes.byteOffset, n);
+  }
+  return poison ? buf.fill(NaN) : buf;
+}
+
 /** An array of n floats with unspecified contents, for kernels that write every element. */
 export function allocRaw(n: number): Float32Array {
   const scope = scopes[scopes.length - 1];
-  if (!scope) return new Float32Array(n);
+  if (!scope) return freshRaw(n);
   let buf = take(n);
-  if (!buf) buf = new Float32Array(n);
+  if (!buf) buf = freshRaw(n);
   else if (poison) buf.fill(NaN);
   scope.buffers.push(buf);
   return buf;
