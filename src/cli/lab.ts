@@ -11,6 +11,11 @@ import { printEvaluation } from './evaluation.js';
 import { SpecFileError } from '../lab/spec.js';
 import { expandSweep } from '../lab/sweep.js';
 
+/** A word as the shell reads it back: quoted only when it needs to be. */
+function shellQuote(word: string): string {
+  return /^[\w./=:@%+,-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
@@ -82,7 +87,8 @@ export function registerLabCommands(program: Command): void {
       if (parallel > availableParallelism() * 2) throw new SpecFileError(`--parallel ${parallel}: this machine has ${availableParallelism()} cores; more than ${availableParallelism() * 2} workers only compete for them`);
       const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
       await withStore(opts.store ?? defaultStore(), async (store) => {
-        const study = await runStudy(store, file, opts.set, { parallel, fresh: opts.fresh, quiet: opts.quiet || opts.json || parallel > 1, log });
+        const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])].map(shellQuote).join(' ');
+        const study = await runStudy(store, file, opts.set, { parallel, fresh: opts.fresh, quiet: opts.quiet || opts.json || parallel > 1, log, isolate: true, command, progressTo: opts.json ? 'stderr' : 'stdout' });
         const failed = study.trials.filter((t) => t.status === 'failed');
         if (opts.json) {
           process.stdout.write(`${JSON.stringify({ experiment: study.experiment, trials: study.trials.map((t) => ({ id: t.id, label: t.label, status: t.status, error: t.error, seed: t.seed, params: t.params, seconds: t.seconds, final: store.finals(t.id) })) })}\n`);
@@ -102,9 +108,11 @@ export function registerLabCommands(program: Command): void {
     .description('claim and run pending trials of an experiment (started by run --parallel)')
     .requiredOption('--store <dir>')
     .requiredOption('--experiment <id>')
+    .option('--log', 'print a line as each trial starts and ends')
+    .option('--progress', 'print per-epoch progress')
     .argument('<ids...>')
-    .action(async (ids: string[], opts: { store: string; experiment: string }) => {
-      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: true }));
+    .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean }) => {
+      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: !opts.progress, log: opts.log ? (s) => console.log(s) : undefined }));
     });
 
   program

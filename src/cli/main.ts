@@ -1,6 +1,5 @@
 /** The convlab command line. Bad input exits with 2 and a message saying where and what; other failures exit 1. */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
@@ -11,8 +10,11 @@ import { registerDataCommands } from './data.js';
 import { registerLabCommands } from './lab.js';
 import { registerReportCommands } from './report.js';
 import { StoreError } from '../lab/store.js';
+import { StudyInterrupted } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
 import { writeArtifacts } from '../report/artifacts.js';
+import { TrainingDivergedError } from '../train/callbacks/terminate_on_nan.js';
+import { checkWritable, fsProblem, inside, OutputError } from '../util/safe_fs.js';
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -71,6 +73,20 @@ function applyEngineFlags(argv: string[]): void {
   }
 }
 
+/**
+ * Failures that are not bugs, as one line without a stack trace: a store that cannot be used, a run whose loss
+ * diverged, a full disk or a file the system refuses. Null for anything else (a bug: the stack is printed).
+ */
+function describeFailure(e: unknown): string | null {
+  if (e instanceof StoreError || e instanceof TrainingDivergedError) return e.message;
+  const err = e as { code?: unknown; message?: string; path?: string; syscall?: string };
+  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) return `the run store: ${err.message} (${err.code})`;
+  if (typeof err?.code === 'string' && ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)) {
+    return fsProblem(`cannot ${err.syscall ?? 'write'}`, err.path ?? '', e).message;
+  }
+  return null;
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     applyEngineFlags(argv);
@@ -114,9 +130,11 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string }) => {
       const spec = loadSpec(file, opts.set);
       if (spec.raw.sweep !== undefined) process.stderr.write(`convlab: note: train runs the spec without its sweep block; \`convlab run ${file}\` runs every trial into the store\n`);
+      const outDir = opts.out ?? inside('convlab-out', spec.name, 'name');
+      const e = spec.evaluate;
+      if (e.feature_maps || e.filters || e.predictions) checkWritable(outDir, 'dir', '--out');
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
       const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
-      const outDir = opts.out ?? join('convlab-out', spec.name);
       const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
@@ -140,12 +158,17 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
-    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError) {
+    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError || e instanceof OutputError) {
       process.stderr.write(`convlab: ${e instanceof SpecError ? 'invalid spec:\n  ' + e.message.split('\n').join('\n  ') : e.message}\n`);
       return 2;
     }
-    if (e instanceof StoreError) {
-      process.stderr.write(`convlab: ${e.message}\n`);
+    if (e instanceof StudyInterrupted) {
+      process.stderr.write(`\nconvlab: ${e.message}\n`);
+      return 130;
+    }
+    const failure = describeFailure(e);
+    if (failure) {
+      process.stderr.write(`convlab: ${failure}\n`);
       return 1;
     }
     process.stderr.write(`convlab: error: ${(e as Error).stack ?? String(e)}\n`);

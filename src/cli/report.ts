@@ -11,6 +11,7 @@ import { convolutionFigure } from '../report/figures/images.js';
 import { minMaxNormalize } from '../report/grid.js';
 import { writeFigure, type Figure } from '../report/render.js';
 import { writeReport } from '../report/report.js';
+import { inside } from '../util/safe_fs.js';
 import { defaultStore, findExperiment, findTrial, withStore } from './lab.js';
 
 const KINDS = ['curves', 'sweep', 'time', 'bars', 'confusion', 'errors', 'feature-maps', 'filters', 'predictions'] as const;
@@ -139,7 +140,7 @@ export function registerReportCommands(program: Command): void {
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
     .action(async (name: string, opts: { out?: string; sort?: string; trials: boolean; store?: string }) => {
       await withStore(opts.store ?? defaultStore(), async (store) => {
-        const out = opts.out ?? join('convlab-report', name);
+        const out = opts.out ?? inside('convlab-report', name, 'experiment name');
         const written = await withFigureErrors(() => writeReport(store, name, out, { sort: opts.sort, trials: opts.trials }));
         console.log(`Wrote ${written.html}`);
         console.log(`Wrote ${written.markdown} (${written.figures.length} figure${written.figures.length === 1 ? '' : 's'} as PNG and SVG in ${join(out, 'figures')})`);

@@ -5,10 +5,11 @@
  * file and renamed into place, so a half-written cache is never read.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Dataset, ImageSet } from './dataset.js';
+import { ensureDir } from '../util/safe_fs.js';
 
 const MAGIC = 'convlab-dataset-cache v2\n';
 
@@ -76,7 +77,7 @@ export function readCache(key: string): Dataset | null {
 /** Writes the dataset under key: to a temporary file first, renamed into place once complete. */
 export function writeCache(key: string, d: Dataset): void {
   const dir = cacheDir();
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir, 'data cache');
   const file = join(dir, `${key}.bin`);
   const tmp = `${file}.${process.pid}.tmp`;
   const header: Header = {

@@ -5,11 +5,12 @@
  * base URLs (a local mirror, or tests).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 import { FASHION_MNIST_SHA256 } from './fashion_mnist.js';
+import { ensureDir } from '../util/safe_fs.js';
 
 interface Download {
   url: string;
@@ -81,7 +82,7 @@ export async function fetchDataset(name: string, dir: string, log: (line: string
   const written: string[] = [];
   for (const g of got) {
     const target = join(dir, g.file);
-    mkdirSync(join(target, '..'), { recursive: true });
+    ensureDir(join(target, '..'), 'data cache');
     const tmp = `${target}.${process.pid}.tmp`;
     try {
       writeFileSync(tmp, g.bytes);

@@ -109,6 +109,22 @@ async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path
   }
 }
 
+/**
+ * What each sample's target is, per model output, from the data block alone (no data is read): 0 for one value (a
+ * class index, or a number), n for a row of n values, 'classes' for a one-hot row of the dataset's classes. Null
+ * when the block itself is invalid (its checks report that).
+ */
+export function targetWidths(raw: unknown): (number | 'classes')[] | null {
+  let spec: z.output<typeof dataSchema>;
+  try {
+    spec = parseArgs(dataSchema, raw, 'data');
+  } catch {
+    return null;
+  }
+  if (spec.target !== undefined) return spec.dataset === 'clocks' ? clockTargets(spec.target).widths : null;
+  return [spec.transforms.some((t) => 'one_hot' in t) ? 'classes' : 0];
+}
+
 /** Loads the dataset (decoding it once, then from the cache) and builds the train/validation/test sources. */
 export async function prepareData(raw: unknown, seed: number, path: (string | number)[] = ['data']): Promise<PreparedData> {
   let spec: z.output<typeof dataSchema>;

@@ -2,6 +2,7 @@
  * Comparing trials: one row per trial (or per configuration, with repeats as mean ± std), chosen columns, sorted by
  * any metric, as a terminal table, Markdown, CSV or JSON; and the config differences between two trials.
  */
+import { mdText } from '../util/text.js';
 import type { RunStore, TrialRow } from './store.js';
 
 /** A column's values: one number per trial, or text. */
@@ -143,15 +144,14 @@ export function formatTable(t: CompareTable): string {
 
 export function formatMarkdown(t: CompareTable): string {
   const { header, body } = textRows(t);
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
   const align = header.map((h, i) => (i <= 2 || h === 'status' ? '---' : '---:'));
-  return [header, align, ...body].map((r) => `| ${r.map(esc).join(' | ')} |`).join('\n');
+  return [header, align, ...body].map((r) => `| ${r.map(mdText).join(' | ')} |`).join('\n');
 }
 
 export function formatCsv(t: CompareTable): string {
   const grouped = t.rows.some((r) => r.trials.length > 1);
   const header = ['rank', 'trials', 'model', 'n', 'status', ...t.columns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name]))];
-  const q = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = t.rows.map((r, i) => [
     String(i + 1),
     r.trials.join(' '),

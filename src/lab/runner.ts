@@ -16,7 +16,8 @@ import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { writeArtifacts } from '../report/artifacts.js';
 import { saveModel } from '../nn/saving.js';
 import type { Model } from '../nn/model.js';
-import { applyOverride, checkSpec, readSpecFile } from './spec.js';
+import type { Callback } from '../train/callbacks.js';
+import { applyOverride, checkSpec, readSpecFile, specBaseName } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
 import { StoreError, workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
 import { checkModelEvaluate, runSpec } from './train_run.js';
@@ -30,6 +31,15 @@ export interface StudyOptions {
   quiet?: boolean;
   /** Where progress goes (stderr when stdout carries JSON). */
   log?: (line: string) => void;
+  /**
+   * Run the trials in a child process even with one worker (the CLI does): Ctrl-C then says how to resume, and a
+   * trial whose process dies (out of memory, killed) is recorded as failed instead of staying 'running'.
+   */
+  isolate?: boolean;
+  /** How to run this study again, for the resume hint (default `convlab run <file>`). */
+  command?: string;
+  /** Where an isolated worker's own progress lines go (stderr when stdout carries JSON). */
+  progressTo?: 'stdout' | 'stderr';
 }
 
 export interface Study {
@@ -104,10 +114,20 @@ function environment(): Record<string, unknown> {
 export async function runTrial(store: RunStore, trial: TrialRow, options: { quiet?: boolean } = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
   try {
-    const spec = checkSpec(trial.config, `trial ${trial.id}`);
+    const spec = checkSpec(trial.config, trial.experiment);
     let model: Model | null = null;
+    let beat = Date.now();
+    const heartbeat: Callback = {
+      onBatchEnd: () => {
+        if (Date.now() - beat < HEARTBEAT_EVERY_MS) return;
+        beat = Date.now();
+        store.heartbeat(trial.id);
+      },
+      onEpochEnd: () => store.heartbeat(trial.id),
+    };
     const result = await runSpec(spec, {
       verbose: options.quiet ? 0 : 1,
+      callbacks: [heartbeat],
       checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, logs) },
       onModel: (m) => {
         model = m;
@@ -125,10 +145,15 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: { quie
   } catch (e) {
     const err = e as Error;
     const message = e instanceof SpecError ? `invalid spec: ${err.message}` : err.message;
+    // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
+    rmSync(dir, { recursive: true, force: true });
     store.failTrial(trial.id, message);
   }
   return store.getTrial(trial.id)!;
 }
+
+/** How often a training trial tells the store it is alive (besides every epoch end). */
+const HEARTBEAT_EVERY_MS = 10_000;
 
 /** Claims and runs trials of `ids` until none is pending. */
 export async function workOn(store: RunStore, ids: number[], options: { quiet?: boolean; log?: (s: string) => void; total?: number } = {}): Promise<void> {
@@ -156,7 +181,7 @@ function summarize(store: RunStore, t: TrialRow): string {
 export async function runStudy(store: RunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
   const log = options.log ?? ((s: string) => console.log(s));
   const { raw, plans } = planStudy(file, overrides);
-  const name = (raw.name as string | undefined) ?? file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
+  const name = (raw.name as string | undefined) ?? specBaseName(file);
   const experiment = store.upsertExperiment(name, raw, file);
   const trials = store.addTrials(experiment.id, plans.map((p) => ({ key: p.key, label: p.label, group: p.group, variant: p.variant, values: p.values, repeat: p.repeat, seed: p.seed, config: p.spec })));
   const ids = trials.map((t) => t.id);
@@ -176,21 +201,31 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
   const running = states.filter((t) => t.status === 'running').length;
   log(`Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${store.root}`);
   const parallel = Math.max(1, options.parallel ?? 1);
-  if (parallel === 1) await workOn(store, ids, { quiet: options.quiet, log });
-  else await runWorkers(store, experiment.id, ids, parallel, log);
+  if (parallel === 1 && !options.isolate) await workOn(store, ids, { quiet: options.quiet, log });
+  else await runWorkers(store, experiment.id, ids, parallel, log, { quiet: Boolean(options.quiet), command: options.command ?? `convlab run ${file}`, progressTo: options.progressTo });
   return { experiment: name, trials: ids.map((id) => store.getTrial(id)!) };
 }
 
+/** Thrown when the user stopped a study with Ctrl-C (or SIGTERM): the CLI exits with 130 after the resume hint. */
+export class StudyInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StudyInterrupted';
+  }
+}
+
 /**
- * N worker processes share the cores (native threads = cores / N each) and claim trials from the store; this
- * process reports each trial as it ends.
+ * N worker processes share the cores (native threads = cores / N each; one worker keeps this process's threads) and
+ * claim trials from the store; this process reports each trial as it ends. A worker that dies has its trial
+ * recorded as failed; Ctrl-C stops the workers and says how to resume.
  */
-async function runWorkers(store: RunStore, experimentId: number, ids: number[], n: number, log: (s: string) => void): Promise<void> {
-  const cores = availableParallelism();
-  const threads = Math.max(1, Math.floor(cores / n));
+async function runWorkers(store: RunStore, experimentId: number, ids: number[], n: number, log: (s: string) => void, options: { quiet: boolean; command: string; progressTo?: 'stdout' | 'stderr' }): Promise<void> {
+  const threads = n === 1 ? getThreads() : Math.max(1, Math.floor(availableParallelism() / n));
   const script = new URL('../../../bin/convlab.js', import.meta.url).pathname;
   const backendArgs = getBackend().name === 'native' ? ['--threads', String(threads)] : ['--backend', 'ts'];
-  log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
+  if (n > 1) log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
+  // With one worker, it prints its own progress (to stderr when this process's stdout carries JSON).
+  const chatty = n === 1;
   const reported = new Set<number>(ids.filter((id) => ['finished', 'failed'].includes(store.getTrial(id)!.status)));
   const report = () => {
     for (const id of ids) {
@@ -198,16 +233,50 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
       const t = store.getTrial(id)!;
       if (t.status !== 'finished' && t.status !== 'failed') continue;
       reported.add(id);
-      log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${t.label}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
+      if (!chatty) log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${t.label}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
     }
   };
   const timer = setInterval(report, 500);
-  const exits = Array.from({ length: n }, () => new Promise<number>((resolveExit) => {
-    const child = spawn(process.execPath, [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), ...ids.map(String)], { stdio: ['ignore', 'ignore', 'inherit'] });
-    child.on('exit', (code) => resolveExit(code ?? 1));
+  let stopping: NodeJS.Signals | null = null;
+  const children: ReturnType<typeof spawn>[] = [];
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = signal;
+    // A terminal's Ctrl-C reaches the workers too; a signal sent to this process alone is passed on.
+    for (const c of children) if (c.exitCode === null) c.kill(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const exits = Array.from({ length: n }, () => new Promise<{ code: number | null; signal: NodeJS.Signals | null; pid: number }>((resolveExit) => {
+    const args = [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), ...(chatty ? ['--log', ...(options.quiet ? [] : ['--progress'])] : []), ...ids.map(String)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', !chatty ? 'ignore' : options.progressTo === 'stderr' ? 2 : 'inherit', 'inherit'] });
+    children.push(child);
+    child.on('exit', (code, signal) => resolveExit({ code, signal, pid: child.pid ?? -1 }));
   }));
-  const codes = await Promise.all(exits);
+  const results = await Promise.all(exits);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
   clearInterval(timer);
   report();
-  if (codes.some((c) => c !== 0)) log(`${codes.filter((c) => c !== 0).length} worker(s) exited with an error; run the same command again to finish what is left`);
+  if (stopping) {
+    const left = ids.map((id) => store.getTrial(id)!).filter((t) => t.status !== 'finished' && t.status !== 'failed');
+    const where = left.filter((t) => t.epochsDone > 0).map((t) => `#${t.id} after epoch ${t.epochsDone}`);
+    const rest = left.length === 1 ? 'the other trial' : `the other ${left.length} trials`;
+    throw new StudyInterrupted(`interrupted (${stopping}): ${ids.length - left.length} of ${ids.length} trials are done and kept; \`${options.command}\` resumes ${rest}${where.length ? ` (${where.join(', ')}, from the last finished epoch)` : ''}`);
+  }
+  // A worker that died took its trial with it: record that trial as failed, saying how the process ended.
+  const host = hostname();
+  for (const r of results) {
+    if (r.code === 0) continue;
+    const how = r.signal ? `was killed by ${r.signal}${r.signal === 'SIGKILL' ? ' (out of memory?)' : ''}` : `exited with code ${r.code}`;
+    for (const t of ids.map((id) => store.getTrial(id)!)) {
+      if ((t.status === 'running' || t.status === 'interrupted') && t.worker === `${r.pid}@${host}`) {
+        store.failTrial(t.id, `the worker process ${how} during this trial`);
+        log(`Trial ${ids.indexOf(t.id) + 1}/${ids.length} [#${t.id}] ${t.label}: failed: the worker process ${how}`);
+        reported.add(t.id);
+      }
+    }
+  }
+  const bad = results.filter((r) => r.code !== 0).length;
+  if (bad) log(`${bad} worker${bad === 1 ? '' : 's'} ended with an error; run the same command again to finish what is left`);
 }

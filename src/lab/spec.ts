@@ -10,6 +10,7 @@ import { SpecError } from '../nn/spec.js';
 import { getLoss } from '../nn/losses/index.js';
 import { getOptimizer } from '../train/optimizers/index.js';
 import { getMetric } from '../metrics/index.js';
+import { nameProblem } from '../util/safe_fs.js';
 
 export class SpecFileError extends Error {
   constructor(message: string) {
@@ -62,7 +63,9 @@ export const trainSchema = z.strictObject({
   loss_weights: z.union([z.array(z.number()), z.record(z.string(), z.number())]).optional(),
   metrics: metricList.default(['accuracy']),
   epochs: z.number().int().nonnegative().default(10),
-  batch_size: z.number().int().positive().default(32),
+  batch_size: z.number().int().positive().max(1 << 20, 'expected at most 1,048,576 samples a batch').default(32),
+  /** A NaN or infinite training loss fails the run, naming the epoch and batch (false: train on regardless). */
+  terminate_on_nan: z.boolean().default(true),
   shuffle: z.boolean().default(true),
   callbacks: z.array(callbackSchema).default([]),
   /** Weight of each class's samples in the training loss, by class index. */
@@ -203,11 +206,19 @@ export function loadSpec(file: string, overrides: string[] = []): Spec {
   return checkSpec(raw, file);
 }
 
+/** The experiment name a spec file gives when the spec has none: its file name without folder and extension. */
+export function specBaseName(file: string): string {
+  return file.replace(/^.*[\\/]/, '').replace(/\.(ya?ml|json)$/, '');
+}
+
 export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
   const issues = Object.keys(raw).filter((k) => !TOP_KEYS.includes(k)).map((k) => ({ path: [k], message: `unknown key: expected one of ${TOP_KEYS.join(', ')}` }));
   if (raw.model === undefined) issues.push({ path: ['model'], message: 'missing: every spec needs a model block' });
   if (raw.seed !== undefined && !Number.isInteger(raw.seed)) issues.push({ path: ['seed'], message: `expected an integer, found ${JSON.stringify(raw.seed)}` });
   if (raw.name !== undefined && typeof raw.name !== 'string') issues.push({ path: ['name'], message: `expected a string, found ${JSON.stringify(raw.name)}` });
+  const base = specBaseName(file);
+  const nameIssue = typeof raw.name === 'string' ? nameProblem(raw.name, 'experiment') : raw.name === undefined && nameProblem(base, 'experiment') ? `the spec has no name, and its file name gives ${nameProblem(base, 'experiment')}; add name: to the spec` : null;
+  if (nameIssue) issues.push({ path: ['name'], message: nameIssue });
   if (issues.length) throw new SpecError(issues);
   // Both blocks are checked, so one run reports the mistakes of each.
   const found: SpecError[] = [];
@@ -223,7 +234,6 @@ export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
   const train = block(trainSchema, 'train');
   const evaluate = block(evaluateSchema, 'evaluate');
   if (found.length || !train || !evaluate) throw new SpecError(found.flatMap((e) => e.issues));
-  const base = file.replace(/^.*\//, '').replace(/\.(ya?ml|json)$/, '');
   return {
     name: (raw.name as string | undefined) ?? base,
     seed: (raw.seed as number | undefined) ?? 0,

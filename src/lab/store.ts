@@ -4,11 +4,12 @@
  * implements it on one SQLite database per project folder (`.convlab/runs.db`, WAL mode, versioned migrations).
  * Large artifacts are files under `.convlab/trials/<id>/`, referenced from the database by relative path.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
+import { ensureDir } from '../util/safe_fs.js';
 
 /** A store that cannot be opened or used as asked: reported as a message, without a stack trace. */
 export class StoreError extends Error {
@@ -32,7 +33,8 @@ function openDatabase(file: string): Database.Database {
   return new Driver(file, { timeout: 30_000 });
 }
 
-export type TrialStatus = 'pending' | 'running' | 'finished' | 'failed';
+/** 'interrupted' is never stored: it is a 'running' trial whose process is gone (see workerAlive). */
+export type TrialStatus = 'pending' | 'running' | 'interrupted' | 'finished' | 'failed';
 
 export interface ExperimentRow {
   id: number;
@@ -66,6 +68,8 @@ export interface TrialRow extends NewTrial {
   startedAt: string | null;
   finishedAt: string | null;
   worker: string | null;
+  /** When the process running it last said it was alive (every few seconds while it trains). */
+  heartbeatAt: string | null;
   /** Where it ran: convlab version, git commit, backend, threads, machine. */
   env: Record<string, unknown>;
   params: number | null;
@@ -95,11 +99,13 @@ export interface RunStore {
   /** Atomically takes the first pending trial among `ids` for this worker; null when none is left. */
   claimTrial(ids: number[], worker: string): TrialRow | null;
   /** Trials marked running by a worker that no longer exists go back to pending. */
-  releaseStale(isAlive: (worker: string) => boolean): number;
+  releaseStale(isAlive: (worker: string, heartbeatAt: string | null) => boolean): number;
   startTrial(id: number, env: Record<string, unknown>, params: number): void;
   recordEpoch(id: number, epoch: number, logs: Record<string, number>): void;
   finishTrial(id: number, final: Record<string, Record<string, number>>, seconds: number, extra: Record<string, unknown>): void;
   failTrial(id: number, error: string): void;
+  /** The running trial's process is alive and working on it. */
+  heartbeat(id: number): void;
   addArtifact(a: ArtifactRow): void;
   getTrial(id: number): TrialRow | null;
   trials(experimentId?: number): TrialRow[];
@@ -168,6 +174,7 @@ const MIGRATIONS: string[] = [
      UNIQUE (trial_id, kind, name)
    );
    CREATE INDEX trials_by_status ON trials (experiment_id, status);`,
+  `ALTER TABLE trials ADD COLUMN heartbeat_at TEXT;`,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -192,6 +199,7 @@ interface TrialRecord {
   started_at: string | null;
   finished_at: string | null;
   worker: string | null;
+  heartbeat_at: string | null;
   env: string;
   params: number | null;
   seconds: number | null;
@@ -211,12 +219,13 @@ function toTrial(r: TrialRecord): TrialRow {
     repeat: r.repeat,
     seed: r.seed,
     config: JSON.parse(r.config),
-    status: r.status,
+    status: r.status === 'running' && r.worker !== null && !workerAlive(r.worker, r.heartbeat_at) ? 'interrupted' : r.status,
     error: r.error,
     createdAt: r.created_at,
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     worker: r.worker,
+    heartbeatAt: r.heartbeat_at ?? null,
     env: JSON.parse(r.env),
     params: r.params,
     seconds: r.seconds,
@@ -240,17 +249,44 @@ const decodeLogs = (text: string): Record<string, number> => {
 
 export class SqliteStore implements RunStore {
   readonly root: string;
-  private readonly db: Database.Database;
+  private db!: Database.Database;
 
   /** Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. */
   constructor(root = '.convlab') {
     this.root = resolve(root);
-    mkdirSync(this.root, { recursive: true });
-    this.db = openDatabase(join(this.root, 'runs.db'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new StoreError(`the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`);
+    try {
+      ensureDir(this.root, 'the run store');
+    } catch (e) {
+      throw new StoreError((e as Error).message);
+    }
+    const file = join(this.root, 'runs.db');
+    if (existsSync(file) && !statSync(file).isFile()) throw new StoreError(`the run store ${file}: it is not a file; expected the store's SQLite database (or nothing, for a new store)`);
+    const db = openDatabase(file);
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      this.db = db;
+      this.checkSchema(file);
+      this.migrate();
+    } catch (e) {
+      db.close();
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`);
+      if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`the run store ${file}: ${(e as Error).message} (${code})`);
+      throw e;
+    }
+  }
+
+  /** A database that some other program made (tables, but not ours) is refused, never migrated. */
+  private checkSchema(file: string): void {
+    const at = this.db.pragma('user_version', { simple: true }) as number;
+    const tables = (this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    const ours = ['artifacts', 'epochs', 'experiments', 'finals', 'trials'];
+    if ((at === 0 && tables.length > 0) || (at > 0 && at <= SCHEMA_VERSION && !ours.every((t) => tables.includes(t)))) {
+      throw new StoreError(`the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`);
+    }
   }
 
   /** Applies the migrations the database has not seen, each in one transaction. */
@@ -317,14 +353,15 @@ export class SqliteStore implements RunStore {
       const placeholders = ids.map(() => '?').join(',');
       const row = this.db.prepare(`SELECT id FROM trials WHERE status = 'pending' AND id IN (${placeholders}) ORDER BY id LIMIT 1`).get(...ids) as { id: number } | undefined;
       if (!row) return null;
-      this.db.prepare(`UPDATE trials SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(worker, now(), row.id);
+      const t = now();
+      this.db.prepare(`UPDATE trials SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ? WHERE id = ?`).run(worker, t, t, row.id);
       return this.getTrial(row.id);
     }).immediate();
   }
 
-  releaseStale(isAlive: (worker: string) => boolean): number {
-    const running = this.db.prepare(`SELECT id, worker FROM trials WHERE status = 'running'`).all() as { id: number; worker: string | null }[];
-    const stale = running.filter((r) => !r.worker || !isAlive(r.worker));
+  releaseStale(isAlive: (worker: string, heartbeatAt: string | null) => boolean): number {
+    const running = this.db.prepare(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`).all() as { id: number; worker: string | null; heartbeat_at: string | null }[];
+    const stale = running.filter((r) => !r.worker || !isAlive(r.worker, r.heartbeat_at));
     const release = this.db.prepare(`UPDATE trials SET status = 'pending', worker = NULL WHERE id = ? AND status = 'running'`);
     this.db.transaction(() => stale.forEach((r) => release.run(r.id))).immediate();
     return stale.length;
@@ -348,6 +385,10 @@ export class SqliteStore implements RunStore {
 
   failTrial(id: number, error: string): void {
     this.db.prepare(`UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`).run(error, now(), id);
+  }
+
+  heartbeat(id: number): void {
+    this.db.prepare(`UPDATE trials SET heartbeat_at = ? WHERE id = ? AND status = 'running'`).run(now(), id);
   }
 
   addArtifact(a: ArtifactRow): void {
@@ -403,10 +444,18 @@ export function workerId(): string {
   return `${process.pid}@${hostname()}`;
 }
 
-/** A worker on this machine is alive when its process exists; a worker elsewhere is assumed alive. */
-export function workerAlive(worker: string): boolean {
-  const [pid, host] = worker.split('@');
-  if (host !== hostname()) return true;
+/** How long a worker on another machine may go without a heartbeat before its trial counts as interrupted. */
+export const HEARTBEAT_TIMEOUT_MS = 15 * 60_000;
+
+/**
+ * A worker on this machine is alive when its process exists; a worker elsewhere when its last heartbeat is recent
+ * (a trial recorded before heartbeats existed counts as alive).
+ */
+export function workerAlive(worker: string, heartbeatAt: string | null = null): boolean {
+  const at = worker.indexOf('@');
+  const pid = worker.slice(0, at);
+  const host = worker.slice(at + 1);
+  if (host !== hostname()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < HEARTBEAT_TIMEOUT_MS;
   try {
     process.kill(Number(pid), 0);
     return true;

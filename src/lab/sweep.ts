@@ -9,6 +9,7 @@ import { Random } from '../engine/random.js';
 import { parseArgs } from '../nn/schema.js';
 import { SpecError } from '../nn/spec.js';
 import { parsePath } from './spec.js';
+import { nameProblem } from '../util/safe_fs.js';
 
 type Path = readonly (string | number)[];
 type Issue = { path: Path; message: string };
@@ -27,13 +28,20 @@ const structuredVariant = z.strictObject({
   delete: z.array(z.string()).optional(),
 });
 
+/** Variant names label trials in tables, figures and reports. */
+const variantName = z.string().superRefine((v, ctx) => {
+  const why = nameProblem(v, 'variant');
+  if (why) ctx.addIssue({ code: 'custom', message: `variant name ${why}` });
+});
+const nonEmpty = (what: string) => [(v: Record<string, unknown>) => Object.keys(v).length > 0, `an empty mapping makes no trials: expected at least one ${what}, or leave the field out`] as const;
+
 export const sweepSchema = z.strictObject({
-  variants: z.record(z.string().min(1), z.union([z.record(z.string(), z.any()), z.null()])).optional(),
-  grid: z.record(z.string(), z.array(z.any()).min(1)).optional(),
+  variants: z.record(variantName, z.union([z.record(z.string(), z.any()), z.null()])).refine(...nonEmpty('variant')).optional(),
+  grid: z.record(z.string(), z.array(z.any()).min(1, 'an empty list makes no trials: expected at least one value')).refine(...nonEmpty('field path with its values')).optional(),
   random: z.strictObject({
     trials: z.number().int().positive(),
     seed: z.number().int().optional(),
-    params: z.record(z.string(), distribution),
+    params: z.record(z.string(), distribution).refine(...nonEmpty('parameter with its distribution')),
   }).optional(),
   repeats: z.number().int().positive().default(1),
 });

@@ -4,7 +4,7 @@ import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { Random, setSeed } from '../engine/random.js';
 import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, normalizeConfusion, type ClassificationReport } from '../metrics/index.js';
 import type { BatchSource } from '../train/source.js';
-import { prepareData, type PreparedData } from '../data/spec.js';
+import { prepareData, targetWidths, type PreparedData } from '../data/spec.js';
 import type { Model } from '../nn/model.js';
 import { resetNames } from '../nn/naming.js';
 import { SpecError } from '../nn/spec.js';
@@ -18,9 +18,11 @@ import { TerminateOnNaN } from '../train/callbacks/terminate_on_nan.js';
 import { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from '../train/schedules.js';
 import { optimizerOf } from '../train/trainer.js';
 import type { EpochRecord, History } from '../train/trainer.js';
-import { loadModel, saveModel } from '../nn/saving.js';
+import { checkModelTarget, loadModel, saveModel } from '../nn/saving.js';
+import { getLoss, lossNames } from '../nn/losses/index.js';
+import { checkWritable } from '../util/safe_fs.js';
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { TimeDifferenceSummary } from '../metrics/regression.js';
 import { featureMapArtifacts, filterArtifacts, predictionArtifact, timeDifferenceEvaluation, type ArrayArtifact } from './inspect.js';
 import { buildModelFromSpec } from './model_spec.js';
@@ -86,9 +88,95 @@ function checkShapes(model: Model, data: PreparedData): void {
   }
 }
 
-/** Builds a spec's model (checking every layer) and the layers its evaluate block names, without any data. */
+/**
+ * Builds a spec's model (checking every layer), then checks its losses against its outputs and the data block's
+ * targets, the layers its evaluate block names and the files its callbacks write, all without any data.
+ */
 export function checkModelEvaluate(spec: Spec): void {
-  checkEvaluate(buildSpecModel(spec), null, spec);
+  const model = buildSpecModel(spec);
+  checkCompile(model, spec);
+  checkEvaluate(model, null, spec);
+  checkOutputs(spec);
+}
+
+type Issue = { path: (string | number)[]; message: string };
+
+/**
+ * A per-output setting (loss, loss_weights, metrics) as one entry per output: a list in output order, a map by
+ * output name, or one value for all. Keys that name no output and outputs without an entry are issues.
+ */
+function perOutputSetting<T>(value: T | T[] | Record<string, T>, names: string[], path: (string | number)[], single: (v: Record<string, T>) => boolean, issues: Issue[]): (T | undefined)[] {
+  if (Array.isArray(value)) {
+    if (value.length !== names.length) issues.push({ path, message: `a list gives one entry per output: found ${value.length} for the model's ${names.length} output${names.length === 1 ? '' : 's'} (${names.join(', ')})` });
+    return names.map((_, i) => value[i]);
+  }
+  if (typeof value !== 'object' || value === null || single(value as Record<string, T>)) return names.map(() => value as T);
+  const map = value as Record<string, T>;
+  for (const key of Object.keys(map)) {
+    if (!names.includes(key)) issues.push({ path: [...path, key], message: `no output is named '${key}': the model's outputs are ${names.map((n) => `'${n}'`).join(', ')}` });
+  }
+  const known = Object.keys(map).filter((k) => names.includes(k));
+  if (known.length) for (const n of names) if (!(n in map)) issues.push({ path, message: `output '${n}' has no entry (a map by output name needs one for each of ${names.join(', ')})` });
+  return names.map((n) => map[n]);
+}
+
+/**
+ * Losses, loss weights and metrics against the model's outputs and the targets the data block gives: a loss map
+ * must name outputs, a sparse loss needs one unit per class and integer labels, other losses one unit per target
+ * value. Found before any data is read.
+ */
+export function checkCompile(model: Model, spec: Spec): void {
+  const issues: Issue[] = [];
+  const names = model.outputNames;
+  const isLossSpec = (v: Record<string, unknown>) => 'class_name' in v || (Object.keys(v).length === 1 && lossNames.includes(Object.keys(v)[0]));
+  const losses = perOutputSetting(spec.train.loss as unknown, names, ['train', 'loss'], isLossSpec as (v: Record<string, unknown>) => boolean, issues);
+  if (spec.train.loss_weights !== undefined) perOutputSetting(spec.train.loss_weights as unknown, names, ['train', 'loss_weights'], () => false, issues);
+  if (spec.train.metrics && !Array.isArray(spec.train.metrics)) perOutputSetting(spec.train.metrics as unknown, names, ['train', 'metrics'], () => false, issues);
+  const widths = targetWidths(spec.data);
+  if (widths && widths.length !== names.length) {
+    issues.push({ path: ['model', 'outputs'], message: `the data gives ${widths.length} target${widths.length === 1 ? '' : 's'} per sample, the model has ${names.length} output${names.length === 1 ? '' : 's'} (${names.join(', ')})` });
+  } else if (widths) {
+    losses.forEach((l, i) => {
+      if (l === undefined) return;
+      let name: string;
+      try {
+        name = getLoss(l as never).name;
+      } catch {
+        return;
+      }
+      const units = model.outputs[i].shape[model.outputs[i].shape.length - 1];
+      const w = widths[i];
+      const where = names.length > 1 ? `output '${names[i]}'` : 'the output';
+      const path = Array.isArray(spec.train.loss) ? ['train', 'loss', i] : typeof spec.train.loss === 'object' && !isLossSpec(spec.train.loss as Record<string, unknown>) ? ['train', 'loss', names[i]] : ['train', 'loss'];
+      const oneHot = w === 'classes' || (typeof w === 'number' && w > 1);
+      if (name === 'sparse_categorical_crossentropy') {
+        if (oneHot) issues.push({ path, message: `sparse_categorical_crossentropy takes integer class labels, but the data gives one-hot rows (data.transforms has one_hot): use categorical_crossentropy, or remove one_hot` });
+        else if (units === 1) issues.push({ path, message: `sparse_categorical_crossentropy needs one unit per class, and ${where} has 1 unit: give the last layer one unit per class (with softmax), or use binary_crossentropy with a sigmoid for two classes` });
+      } else if (units !== null) {
+        if (w === 0 && units !== 1) {
+          issues.push({ path, message: `${name} compares each output unit with the target, but the data gives one integer label per sample and ${where} has ${units} units: use sparse_categorical_crossentropy, or add {one_hot: true} to data.transforms` });
+        } else if (w === 'classes' && units === 1) {
+          issues.push({ path, message: `${name} compares each output unit with the target, but the data gives a one-hot row per sample and ${where} has 1 unit: give the last layer one unit per class` });
+        } else if (typeof w === 'number' && w > 0 && units !== w) {
+          issues.push({ path, message: `${name} compares each output unit with the target, but the data gives ${w} values per sample and ${where} has ${units} units` });
+        }
+      }
+    });
+  }
+  if (issues.length) throw new SpecError(issues);
+}
+
+/**
+ * Every file and folder the run will write, checked before it trains: csv_logger files, model_checkpoint folders
+ * and the --save folder must be writable, and an existing folder may only be replaced when it is a saved model.
+ */
+export function checkOutputs(spec: Spec, saveTo?: string): void {
+  spec.train.callbacks.forEach((c, i) => {
+    if ('csv_logger' in c) checkWritable(c.csv_logger.filename, 'file', `train.callbacks[${i}].csv_logger.filename:`);
+    if ('model_checkpoint' in c && !c.model_checkpoint.filepath.includes('{epoch')) checkModelTarget(c.model_checkpoint.filepath, `train.callbacks[${i}].model_checkpoint.filepath:`);
+    else if ('model_checkpoint' in c) checkWritable(dirname(c.model_checkpoint.filepath), 'dir', `train.callbacks[${i}].model_checkpoint.filepath:`);
+  });
+  if (saveTo !== undefined) checkModelTarget(saveTo, '--save');
 }
 
 /** Everything the evaluate block names must exist before training starts, not fail after it. */
@@ -133,13 +221,19 @@ export interface RunOptions {
   checkpoint?: { dir: string; onEpoch?: (epoch: number, logs: Logs) => void };
   /** Called once the model is built (or restored), before training. */
   onModel?: (model: Model) => void;
+  /** More callbacks for fit (a heartbeat, say); they keep no state across a resume. */
+  callbacks?: Callback[];
 }
 
 export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<RunResult> {
   const saved = options.checkpoint ? readCheckpoint(options.checkpoint.dir) : null;
   const built = buildSpecModel(spec);
+  // What the spec alone decides is checked before any data is read; where files go, before any training.
+  checkCompile(built, spec);
+  checkOutputs(spec, options.saveTo);
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(built, data);
+  if (spec.train.batch_size > data.train.size) process.stderr.write(`convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`);
   checkEvaluate(built, data, spec);
   let model = built;
   if (saved) {
@@ -150,6 +244,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   }
   options.onModel?.(model);
   const callbacks = makeCallbacks(spec, model);
+  callbacks.push(...(options.callbacks ?? []));
   const earlier = saved?.state.history ?? [];
   if (options.checkpoint) callbacks.push(new RunCheckpoint(options.checkpoint.dir, callbacks, data.train, earlier, options.checkpoint.onEpoch));
   const started = performance.now();
@@ -166,6 +261,8 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     verbose: options.verbose ?? 1,
   });
   const history: History = { epochs: [...earlier, ...fitted.epochs], history: {} };
+  const diverged = history.epochs.find((e) => !Number.isFinite(e.loss));
+  if (diverged) process.stderr.write(`convlab: warning: the training loss became ${diverged.loss} in epoch ${diverged.epoch + 1} and training went on (train.terminate_on_nan is false): the results are not meaningful\n`);
   for (const e of history.epochs) for (const [k, v] of Object.entries(e)) if (k !== 'epoch') (history.history[k] ??= []).push(v);
   // Training time: the epochs' own times, so a resumed run counts the time spent before the interruption too.
   const seconds = saved ? history.epochs.reduce((s, e) => s + (e.seconds ?? 0), 0) : (performance.now() - started) / 1000;
@@ -317,6 +414,8 @@ function evaluateClasses(model: Model, data: PreparedData, splits: Record<string
 /** The train block's callbacks and schedule as callback objects (Keras names in snake_case). */
 function makeCallbacks(spec: Spec, model: Model): Callback[] {
   const out: Callback[] = [];
+  // A diverged run fails, naming the epoch and batch, unless the spec turns that off (the callback asks for it too).
+  if (spec.train.terminate_on_nan || spec.train.callbacks.some((c) => 'terminate_on_nan' in c)) out.push(new TerminateOnNaN({ fail: true }));
   for (const c of spec.train.callbacks) {
     if ('early_stopping' in c) {
       const a = c.early_stopping;
@@ -325,7 +424,7 @@ function makeCallbacks(spec: Spec, model: Model): Callback[] {
       const a = c.reduce_lr_on_plateau;
       out.push(new ReduceLROnPlateau({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, factor: a.factor, patience: a.patience, cooldown: a.cooldown, minLr: a.min_lr }));
     } else if ('terminate_on_nan' in c) {
-      out.push(new TerminateOnNaN());
+      continue;
     } else if ('model_checkpoint' in c) {
       const a = c.model_checkpoint;
       out.push(new ModelCheckpoint(a.filepath, { monitor: a.monitor, mode: a.mode, saveBestOnly: a.save_best_only }));

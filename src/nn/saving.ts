@@ -3,8 +3,9 @@
  * manifest and the optimizer (config, step and slot manifest); weights.bin holds every float32 array back to back.
  * The folder is written beside the target and renamed into place, so a crash never leaves a half-written model.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkReplaceable, foreignContent, replaceFolderSync } from '../util/safe_fs.js';
 import { Input, InputLayer } from './layers/core/input_layer.js';
 import { createLayer } from './layers/index.js';
 import { Layer, type SymbolicTensor } from './layer.js';
@@ -84,16 +85,23 @@ export function saveModel(model: Model, dir: string): void {
     bin.set(a, pos);
     pos += a.length;
   }
-  mkdirSync(dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  writeFileSync(join(tmp, 'model.json'), JSON.stringify(saved, null, 1));
-  writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
-  const old = `${target}.old-${process.pid}`;
-  if (existsSync(target)) renameSync(target, old);
-  renameSync(tmp, target);
-  rmSync(old, { recursive: true, force: true });
+  replaceFolderSync(target, 'save', modelFolderProblem, (tmp) => {
+    writeFileSync(join(tmp, 'model.json'), JSON.stringify(saved, null, 1));
+    writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
+  });
+}
+
+/**
+ * Why an existing folder may not be replaced by a saved model, or null: it must be a saved model (model.json and
+ * weights.bin, and a checkpoint's state.json), or empty.
+ */
+export function modelFolderProblem(dir: string): string | null {
+  return foreignContent(dir, (rel, isDir) => !isDir && ['model.json', 'weights.bin', 'state.json'].includes(rel));
+}
+
+/** Checks before training that a model can be saved to `target` (the CLI's --save, a checkpoint's filepath). */
+export function checkModelTarget(target: string, what: string): void {
+  checkReplaceable(target, what, modelFolderProblem);
 }
 
 /** Layer arguments from a Keras config: snake_case → camelCase, batch_input_shape → inputShape. */

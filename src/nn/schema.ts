@@ -72,7 +72,14 @@ export function parseArgs<S extends z.ZodType>(schema: S, args: unknown, owner: 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const msg = issue.message.replace(/^Invalid input: /, '');
   if ('input' in issue && issue.input !== undefined && issue.code !== 'custom') {
-    return `${msg} (found ${JSON.stringify(issue.input)})`;
+    return `${msg} (found ${shown(issue.input)})`;
   }
   return msg;
+}
+
+/** A value as the user wrote it: NaN and infinities by name (JSON would say null), long values cut. */
+function shown(v: unknown): string {
+  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf' : '-.inf';
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
 }

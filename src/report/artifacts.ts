@@ -2,11 +2,12 @@
  * Arrays taken from a model, written for people and for NumPy: every array as .npy, feature maps as one PNG grid
  * per layer and sample (a tile per channel), filters as one PNG grid per layer (a row per input channel).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ArrayArtifact } from '../lab/inspect.js';
 import { featureMapTiles, filterTiles, tileGrid, writePng, zoomFor, type Tile } from './grid.js';
 import { writeNpy } from './npy.js';
+import { ensureDir } from '../util/safe_fs.js';
 
 export interface WrittenArtifact {
   kind: ArrayArtifact['kind'];
@@ -68,7 +69,7 @@ export function writeArtifacts(dir: string, artifacts: readonly ArrayArtifact[])
 }
 
 function writeJson(file: string, value: unknown): void {
-  mkdirSync(dirname(file), { recursive: true });
+  ensureDir(dirname(file), 'output');
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(value));
   renameSync(tmp, file);

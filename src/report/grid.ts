@@ -2,9 +2,10 @@
  * Pictures made of tiles: sample grids, feature maps (one tile per channel) and filters (one tile per input and
  * output channel), written as PNG files.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
+import { ensureDir } from '../util/safe_fs.js';
 
 /** One tile: h × w pixels of 1 (gray) or 3 (RGB) channels, values in [0, 1], HWC order. */
 export interface Tile {
@@ -53,7 +54,7 @@ export function tileGrid(tiles: readonly Tile[], options: GridOptions = {}): PNG
 
 /** Writes a PNG through a temporary file, so a reader never sees half of it. */
 export function writePng(file: string, png: PNG): void {
-  mkdirSync(dirname(file), { recursive: true });
+  ensureDir(dirname(file), 'output');
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, PNG.sync.write(png));
   renameSync(tmp, file);

@@ -1,6 +1,7 @@
 /** NumPy's .npy format (version 1.0, little-endian float32), so arrays open with numpy.load. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDir } from '../util/safe_fs.js';
 
 export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffer {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -20,7 +21,7 @@ export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffe
 }
 
 export function writeNpy(file: string, values: Float32Array, shape: readonly number[]): void {
-  mkdirSync(dirname(file), { recursive: true });
+  ensureDir(dirname(file), 'output');
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, encodeNpy(values, shape));
   renameSync(tmp, file);

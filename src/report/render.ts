@@ -4,11 +4,12 @@
  * machine's fonts), the Okabe–Ito colour-blind-safe palette, viridis for heatmaps, and fixed panel sizes.
  */
 import { createRequire } from 'node:module';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import { ensureDir } from '../util/safe_fs.js';
 
 /** A figure: a file name without extension, a title for reports, and its Vega-Lite spec. */
 export interface Figure {
@@ -104,7 +105,7 @@ export async function render(figure: Figure, scale = 2): Promise<RenderedFigure>
 /** Writes `base.svg` and/or `base.png` through temporary files; returns the paths written. */
 export async function writeFigure(figure: Figure, base: string, formats: readonly ('svg' | 'png')[] = ['svg', 'png']): Promise<string[]> {
   const { svg, png } = await render(figure);
-  mkdirSync(dirname(base), { recursive: true });
+  ensureDir(dirname(base), 'output');
   const out: string[] = [];
   for (const f of formats) {
     const file = `${base}.${f}`;

@@ -1,7 +1,8 @@
 /** CSVLogger (Keras): one row per epoch (epoch, then every log key) appended to a CSV file. */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Callback, Logs } from '../callbacks.js';
+import { ensureDir } from '../../util/safe_fs.js';
 
 export class CSVLogger implements Callback {
   private keys: string[] | null = null;
@@ -11,7 +12,7 @@ export class CSVLogger implements Callback {
   onTrainBegin(): void {
     this.keys = null;
     this.rows = 0;
-    mkdirSync(dirname(this.filename), { recursive: true });
+    ensureDir(dirname(this.filename), 'csv_logger.filename');
     if (!this.append) writeFileSync(this.filename, '');
   }
 
@@ -25,7 +26,7 @@ export class CSVLogger implements Callback {
     const s = state as { keys: string[] | null; rows: number };
     this.keys = s.keys;
     this.rows = s.rows;
-    mkdirSync(dirname(this.filename), { recursive: true });
+    ensureDir(dirname(this.filename), 'csv_logger.filename');
     const lines = existsSync(this.filename) ? readFileSync(this.filename, 'utf8').split('\n').filter((l) => l !== '') : [];
     const keep = this.keys ? [lines[0] ?? ['epoch', ...this.keys].join(','), ...lines.slice(1, 1 + this.rows)] : [];
     writeFileSync(this.filename, keep.map((l) => `${l}\n`).join(''));

@@ -1,0 +1,37 @@
+/**
+ * Text that came from a user, a dataset or the store, made safe for the format it lands in: HTML, Markdown (which
+ * passes raw HTML through to the page) and fenced code blocks.
+ */
+
+const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML[c]);
+}
+
+/**
+ * A string as literal Markdown inline text: no raw HTML, links, emphasis, code spans or table cells can come out of
+ * it, and it stays on one line. Renders back to the same characters (placed after other text: a heading's '#', a cell's '|').
+ */
+export function mdText(s: string): string {
+  return String(s)
+    .replace(/\r\n?|\n/g, ' ')
+    .replace(/[\\`*[\]|~!]/g, (c) => `\\${c}`)
+    .replace(/[&<>]/g, (c) => HTML[c]);
+}
+
+/** A fenced code block whose fence is longer than any run of backticks in the text, so the text cannot close it. */
+export function codeBlock(lang: string, text: string): string[] {
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = '`'.repeat(Math.max(3, longest + 1));
+  return [`${fence}${lang}`, text, fence];
+}
+
+/** A string as Markdown inline code (backticks inside are fenced by longer runs). */
+export function mdCode(s: string): string {
+  const text = String(s).replace(/\r\n?|\n/g, ' ');
+  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const tick = '`'.repeat(longest + 1);
+  const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
+  return `${tick}${pad}${text}${pad}${tick}`;
+}
