@@ -110,9 +110,10 @@ export function registerLabCommands(program: Command): void {
     .requiredOption('--experiment <id>')
     .option('--log', 'print a line as each trial starts and ends')
     .option('--progress', 'print per-epoch progress')
+    .option('--parent <pid>', 'stop when this process (the run command) is gone')
     .argument('<ids...>')
-    .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean }) => {
-      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: !opts.progress, log: opts.log ? (s) => console.log(s) : undefined }));
+    .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
+      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: !opts.progress, log: opts.log ? (s) => console.log(s) : undefined, parentPid: opts.parent === undefined ? undefined : Number(opts.parent) }));
     });
 
   program
@@ -190,7 +191,7 @@ export function registerLabCommands(program: Command): void {
 
   program
     .command('compare')
-    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric: seed 001's Table 8")
+    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric: the table a study sorts by accuracy")
     .argument('<experiment>', 'an experiment name or id')
     .option('--sort <metric>', 'sort by this column (default val_accuracy or test_accuracy; best first)')
     .option('--asc', 'sort ascending')

@@ -1,5 +1,5 @@
 /**
- * clocks: analog-clock images for the tell-the-time task of seed 002, generated deterministically from a seed.
+ * clocks: analog-clock images for the tell-the-time task, generated deterministically from a seed.
  * Each image shows a clock face at a uniformly random time of a 12-hour day, with variation a CNN has to see
  * through: the whole clock rotated a little, its size and position, face and ink brightness, hand lengths and
  * widths, one of three tick styles, Gaussian-like noise and sometimes a blur. Only the hands carry the time.
@@ -15,7 +15,7 @@ export interface ClockOptions {
   count?: number;
   size?: number;
   seed?: number;
-  /** Share held out as the test split (seed 002 used 80:20). */
+  /** Share held out as the test split (the tell-the-time study used 80:20). */
   testFraction?: number;
 }
 

@@ -56,6 +56,8 @@ export async function readTarGz(file: string, keep: (path: string) => boolean = 
     const path = header.name.replace(/^\.\//, '').replace(/\/$/, '');
     const wanted = header.type === 'file' && keep(path);
     const chunks: Buffer[] = [];
+    // When the archive breaks off inside this entry, its stream fails too; the pipeline below reports that.
+    stream.on('error', () => {});
     if (wanted) stream.on('data', (c: unknown) => chunks.push(c as Buffer));
     stream.on('end', () => {
       if (header.type === 'directory') dirs.push(path);

@@ -55,16 +55,17 @@ export function parseIdx(bytes: Uint8Array, file: string, expectedRank?: number)
 export function readIdxPair(imagesFile: string, labelsFile: string, checksums?: { images?: string; labels?: string }): { images: IdxArray; labels: IdxArray } {
   const imageBytes = readMaybeGzip(imagesFile);
   const labelBytes = readMaybeGzip(labelsFile);
-  if (checksums?.images && sha256(imageBytes) !== checksums.images) {
-    throw new DataError(`${imagesFile}: checksum mismatch: sha256 ${sha256(imageBytes)}, expected ${checksums.images} (the file is damaged or not the official one)`);
-  }
-  if (checksums?.labels && sha256(labelBytes) !== checksums.labels) {
-    throw new DataError(`${labelsFile}: checksum mismatch: sha256 ${sha256(labelBytes)}, expected ${checksums.labels} (the file is damaged or not the official one)`);
-  }
+  // Structure first: a truncated or wrong file says what is wrong with it, not only that its hash differs.
   const images = parseIdx(imageBytes, imagesFile, 3);
   const labels = parseIdx(labelBytes, labelsFile, 1);
   if (images.dims[0] !== labels.dims[0]) {
     throw new DataError(`${imagesFile} has ${images.dims[0]} images but ${labelsFile} has ${labels.dims[0]} labels: the counts must match`);
+  }
+  if (checksums?.images && sha256(imageBytes) !== checksums.images) {
+    throw new DataError(`${imagesFile}: checksum mismatch: sha256 ${sha256(imageBytes)}, expected ${checksums.images} (the file is well-formed but its contents differ from the official one: damaged, or another dataset)`);
+  }
+  if (checksums?.labels && sha256(labelBytes) !== checksums.labels) {
+    throw new DataError(`${labelsFile}: checksum mismatch: sha256 ${sha256(labelBytes)}, expected ${checksums.labels} (the file is well-formed but its contents differ from the official one: damaged, or another dataset)`);
   }
   return { images, labels };
 }

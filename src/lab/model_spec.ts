@@ -51,6 +51,9 @@ interface LayerEntry {
   path: Path;
 }
 
+/** Keys that may stand beside a layer's class name in a functional model. */
+const OUTER_KEYS = ['name', 'inputs'];
+
 function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
   let className: string;
   let raw: unknown;
@@ -60,8 +63,16 @@ function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
   } else if (isMap(entry) && Object.keys(entry).length === 1) {
     className = Object.keys(entry)[0];
     raw = entry[className] ?? {};
+  } else if (isMap(entry) && Object.keys(entry).length > 1 && Object.keys(entry).filter((k) => !OUTER_KEYS.includes(k)).length === 1) {
+    // {name: c1, inputs: image, Conv2D: {...}}: name and inputs beside the class read as if written inside it.
+    className = Object.keys(entry).find((k) => !OUTER_KEYS.includes(k))!;
+    const inner = entry[className] ?? {};
+    if (!isMap(inner)) fail([...path, className], `expected a mapping of arguments, found ${describe(inner)}`);
+    for (const k of OUTER_KEYS) if (k in entry && k in inner) fail([...path, k], `given twice: beside ${className} and inside it; keep one`);
+    raw = { ...inner, ...Object.fromEntries(OUTER_KEYS.filter((k) => k in entry).map((k) => [k, entry[k]])) };
   } else {
-    fail(path, `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}), found ${describe(entry)}`);
+    const keys = isMap(entry) ? Object.keys(entry).filter((k) => !OUTER_KEYS.includes(k)) : [];
+    fail(path, `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}; name and inputs may stand inside the arguments or beside the class name), found ${isMap(entry) ? (keys.length ? `a mapping with ${keys.length} keys that are not name or inputs (${keys.join(', ')}): one layer class per entry` : 'a mapping with no layer class') : describe(entry)}`);
   }
   if (!getLayerClass(className)) fail(path, `unknown layer '${className}'${closest(className)}: expected one of ${layerClassNames().join(', ')}`);
   if (!isMap(raw)) fail([...path, className], `expected a mapping of arguments, found ${describe(raw)}`);
@@ -158,6 +169,7 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
   }
   let previous: SymbolicTensor | undefined = inputs.length === 1 ? inputs[0] : undefined;
   let last: SymbolicTensor | undefined;
+  const used = new Set<SymbolicTensor>();
   for (const entry of entries) {
     let args: SymbolicTensor | SymbolicTensor[];
     if (entry.inputs) {
@@ -171,6 +183,7 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
       if (!previous) fail([...entry.path, entry.className, 'inputs'], 'missing: this layer has no previous layer to take its input from; name its inputs');
       args = previous;
     }
+    for (const t of Array.isArray(args) ? args : [args]) used.add(t);
     const layer = build2(entry);
     if (named.has(layer.name)) fail([...entry.path, entry.className, 'name'], `'${layer.name}' is already used by an input or an earlier layer`);
     const out = applyLayer(layer, args, entry);
@@ -189,6 +202,8 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
       return t;
     });
   }
+  const unused = [...named.entries()].filter(([, t]) => inputs.includes(t) && !used.has(t)).map(([n]) => n);
+  if (unused.length) fail([...path, spec.inputs !== undefined ? 'inputs' : 'input'], `input${unused.length === 1 ? '' : 's'} ${unused.map((n) => `'${n}'`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} not used by any layer: give a layer inputs: ${unused[0]}, or remove it`);
   try {
     return new Model({ inputs, outputs, name: spec.name as string | undefined });
   } catch (e) {

@@ -5,6 +5,7 @@
  * and the study goes on.
  */
 import { execFileSync, spawn } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join, relative } from 'node:path';
@@ -65,7 +66,11 @@ export function checkTrials(plans: readonly TrialPlan[], file: string): void {
   for (const p of plans) {
     try {
       const spec = checkSpec(p.spec, file);
-      parseArgs(dataSchema, spec.data, 'data');
+      try {
+        parseArgs(dataSchema, spec.data, 'data');
+      } catch (e) {
+        throw e instanceof SpecError ? e.within(['data']) : e;
+      }
       checkModelEvaluate(spec);
     } catch (e) {
       if (!(e instanceof SpecError)) throw e;
@@ -111,7 +116,13 @@ function environment(): Record<string, unknown> {
 }
 
 /** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
-export async function runTrial(store: RunStore, trial: TrialRow, options: { quiet?: boolean } = {}): Promise<TrialRow> {
+export interface TrialOptions {
+  quiet?: boolean;
+  /** A worker process's parent: when it is gone (killed), the worker stops too, leaving its trial to be resumed. */
+  parentPid?: number;
+}
+
+export async function runTrial(store: RunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
   try {
     const spec = checkSpec(trial.config, trial.experiment);
@@ -119,6 +130,7 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: { quie
     let beat = Date.now();
     const heartbeat: Callback = {
       onBatchEnd: () => {
+        // Training holds the event loop, so an orphaned worker notices its parent's death here, between batches.
         if (Date.now() - beat < HEARTBEAT_EVERY_MS) return;
         beat = Date.now();
         store.heartbeat(trial.id);
@@ -152,12 +164,26 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: { quie
   return store.getTrial(trial.id)!;
 }
 
+/**
+ * A worker whose parent (the run command) is gone ends at once, as if killed with it: its trial stays 'running' with
+ * a dead process, shows as interrupted and resumes with the next run. Training holds the main thread's event loop,
+ * so a small watchdog thread looks (getppid, every 50 ms) and kills the process.
+ */
+export function dieWithParent(parentPid: number): void {
+  const watchdog = new Worker(`
+    const { workerData } = require('node:worker_threads');
+    setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 50);
+  `, { eval: true, workerData: parentPid });
+  watchdog.unref();
+}
+
 /** How often a training trial tells the store it is alive (besides every epoch end). */
 const HEARTBEAT_EVERY_MS = 10_000;
 
 /** Claims and runs trials of `ids` until none is pending. */
-export async function workOn(store: RunStore, ids: number[], options: { quiet?: boolean; log?: (s: string) => void; total?: number } = {}): Promise<void> {
+export async function workOn(store: RunStore, ids: number[], options: TrialOptions & { log?: (s: string) => void; total?: number } = {}): Promise<void> {
   const me = workerId();
+  if (options.parentPid !== undefined) dieWithParent(options.parentPid);
   for (let trial = store.claimTrial(ids, me); trial; trial = store.claimTrial(ids, me)) {
     const position = ids.indexOf(trial.id) + 1;
     const resumed = trial.epochsDone > 0 ? ` (resuming after epoch ${trial.epochsDone})` : '';
@@ -248,7 +274,7 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const exits = Array.from({ length: n }, () => new Promise<{ code: number | null; signal: NodeJS.Signals | null; pid: number }>((resolveExit) => {
-    const args = [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), ...(chatty ? ['--log', ...(options.quiet ? [] : ['--progress'])] : []), ...ids.map(String)];
+    const args = [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), '--parent', String(process.pid), ...(chatty ? ['--log', ...(options.quiet ? [] : ['--progress'])] : []), ...ids.map(String)];
     const child = spawn(process.execPath, args, { stdio: ['ignore', !chatty ? 'ignore' : options.progressTo === 'stderr' ? 2 : 'inherit', 'inherit'] });
     children.push(child);
     child.on('exit', (code, signal) => resolveExit({ code, signal, pid: child.pid ?? -1 }));

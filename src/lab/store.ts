@@ -4,7 +4,7 @@
  * implements it on one SQLite database per project folder (`.convlab/runs.db`, WAL mode, versioned migrations).
  * Large artifacts are files under `.convlab/trials/<id>/`, referenced from the database by relative path.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
@@ -458,8 +458,14 @@ export function workerAlive(worker: string, heartbeatAt: string | null = null): 
   if (host !== hostname()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < HEARTBEAT_TIMEOUT_MS;
   try {
     process.kill(Number(pid), 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process whose parent died too can linger as a zombie until init reaps it: it exists, but is dead.
+  try {
+    const stat = readFileSync(`/proc/${Number(pid)}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return true;
   }
 }

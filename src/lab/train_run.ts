@@ -69,9 +69,12 @@ export function buildSpecModel(spec: Spec): Model {
 }
 
 function checkShapes(model: Model, data: PreparedData): void {
-  const expected = model.inputs[0].shape.slice(1);
   const got = data.sampleShape;
-  if (model.inputs.length !== 1 || expected.length !== got.length || expected.some((d, i) => d !== got[i])) {
+  if (model.inputs.length !== 1) {
+    throw new SpecError([{ path: ['model', 'inputs'], message: `the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.layer.name).join(', ')}), but the data gives one image per sample, of shape [${got.join(', ')}]` }]);
+  }
+  const expected = model.inputs[0].shape.slice(1);
+  if (expected.length !== got.length || expected.some((d, i) => d !== got[i])) {
     throw new SpecError([{ path: ['model', 'input'], message: `the data gives samples of shape [${got.join(', ')}] but the model expects [${expected.join(', ')}]` }]);
   }
   const layout = data.targetLayout;

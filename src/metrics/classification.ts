@@ -1,7 +1,7 @@
 /**
  * Classification measurements over a whole split: the confusion matrix (counts, or normalized), per-class
  * precision, recall, F1 and support with macro, weighted and micro averages (sklearn's classification_report,
- * with 0 where a ratio has no denominator), and the dummy baselines seed 000 compares against.
+ * with 0 where a ratio has no denominator), and the dummy baselines a study compares against.
  */
 import type { Random } from '../engine/random.js';
 

@@ -46,7 +46,7 @@ export function rSquaredMetric(name = 'r2'): Metric {
 }
 
 /**
- * Seed 002's common-sense time difference for clocks: minutes between predicted and true time on a 12-hour dial
+ * The tell-the-time study's common-sense time difference for clocks: minutes between predicted and true time on a 12-hour dial
  * (at most 360). `toMinutes` maps a target or prediction row to minutes after 12:00; the default reads the
  * normalized time of day (the clocks' `regression` scheme): value · 720.
  */
@@ -68,7 +68,7 @@ export function timeDifferenceMetric(name = 'time_difference_minutes'): Metric {
   return meanMetric(name, (yTrue, yPred) => timeDifferences(yTrue, yPred));
 }
 
-/** The distribution of time differences: what seed 002 plots as a histogram, plus the figures it quotes. */
+/** The distribution of time differences: what the tell-the-time study plots as a histogram, plus the figures it quotes. */
 export interface TimeDifferenceSummary {
   count: number;
   mean: number;

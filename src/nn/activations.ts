@@ -41,7 +41,7 @@ const builtins: Record<string, ActivationFn> = {
   exponential: exp,
   swish: (x) => mul(x, sigmoidOp(x)),
   silu: (x) => mul(x, sigmoidOp(x)),
-  // Periodic activations (seed 002 reads clock hands through cos).
+  // Periodic activations (the tell-the-time study reads clock hands through cos).
   cos,
   sin,
 };

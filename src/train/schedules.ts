@@ -1,5 +1,5 @@
 /**
- * Learning-rate schedules as functions of the epoch, for LearningRateScheduler: step decay (seed 001 halves the
+ * Learning-rate schedules as functions of the epoch, for LearningRateScheduler: step decay (the Fashion-MNIST variants study halves the
  * rate every 5 epochs), exponential decay, cosine decay, each optionally after a linear warm-up.
  */
 export type Schedule = (epoch: number) => number;

@@ -157,7 +157,7 @@ describe('convlab convolve', () => {
     writeFileSync(join(dir, 'square.png'), pngBytes(24, 20, (y, x) => (y >= 5 && y < 15 && x >= 6 && x < 18 ? [250, 200, 10] : [0, 0, 0])));
   });
 
-  test('draws the input, two kernels and their outputs (seed 000\'s figure 1)', () => {
+  test('draws the input, two kernels and their outputs (the classic convolution figure)', () => {
     const out = join(dir, 'panel.svg');
     const r = convlab('convolve', join(dir, 'square.png'), '--kernel', '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]', '--kernel', '[[1,0,-1],[2,0,-2],[1,0,-1]]', '--channel', 'r', '--mode', 'valid', '--out', out);
     assert.equal(r.code, 0, r.err);

@@ -6,7 +6,7 @@ import { convolve2d } from '../../src/engine/index.js';
 const image = [[2, 1, 2, 3, 1], [3, 9, 1, 1, 4], [4, 5, 0, 7, 0]];
 const sobel = [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]];
 
-test('reproduces the worked 3×5 example of seed 003 (zero padding, same size), as scipy.ndimage.convolve gives', () => {
+test('reproduces the worked 3×5 example of the week-8 assignment (zero padding, same size), as scipy.ndimage.convolve gives', () => {
   assert.deepEqual(convolve2d(image, sobel, { mode: 'same' }), [[-11, 2, 4, -1, 7], [-24, 8, 12, -5, 12], [-19, 10, 4, -3, 15]]);
 });
 

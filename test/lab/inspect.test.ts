@@ -18,8 +18,8 @@ import { tensorSource } from '../../src/train/source.js';
 const dir = mkdtempSync(join(tmpdir(), 'convlab-inspect-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Seed 004's model 3 with batch normalization, for 32×32 RGB images. */
-function seed004Model3(): Model {
+/** The regularization lab's model 3 with batch normalization, for 32×32 RGB images. */
+function regularizationLabModel3(): Model {
   resetNames();
   setSeed(4);
   return new Sequential([
@@ -38,8 +38,8 @@ function seed004Model3(): Model {
 const images = (n: number) => new Tensor(Float32Array.from({ length: n * 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2), [n, 32, 32, 3]);
 
 describe('feature maps and filters', () => {
-  test("feature-map shapes for every layer of seed 004's model 3, for the first samples of a split", () => {
-    const m = seed004Model3();
+  test("feature-map shapes for every layer of the regularization lab's model 3, for the first samples of a split", () => {
+    const m = regularizationLabModel3();
     const source = tensorSource(images(5), new Tensor(new Float32Array(5), [5]));
     const layers = m.layers.map((_, i) => i);
     const a = featureMapArtifacts(m, source, layers, 2);
@@ -61,7 +61,7 @@ describe('feature maps and filters', () => {
   });
 
   test('filters are the Conv2D kernels themselves; other layers are refused by name', () => {
-    const m = seed004Model3();
+    const m = regularizationLabModel3();
     const f = filterArtifacts(m, 'all');
     assert.deepEqual(f.map((x) => [x.layer, x.shape]), [['conv2d', [3, 3, 3, 64]], ['conv2d_1', [3, 3, 64, 64]]]);
     assert.deepEqual([...f[0].data], [...m.getLayer('conv2d').weights[0].value.data]);
@@ -69,7 +69,7 @@ describe('feature maps and filters', () => {
   });
 
   test('artifacts are written as .npy arrays and PNG grids of the expected size', () => {
-    const m = seed004Model3();
+    const m = regularizationLabModel3();
     const source = tensorSource(images(1), new Tensor(new Float32Array(1), [1]));
     const written = writeArtifacts(dir, [...featureMapArtifacts(m, source, [0, 5], 1), ...filterArtifacts(m, ['conv2d'])]);
     const files = written.flatMap((w) => w.files);

@@ -106,7 +106,7 @@ describe('run store', { skip }, () => {
 });
 
 describe('compare and diff', { skip }, () => {
-  /** Seed 001's table shape: named variants, and one configuration with 3 repeats. */
+  /** The Fashion-MNIST variants table's shape: named variants, and one configuration with 3 repeats. */
   function fixtureStore(): { s: SqliteStore; experiment: string } {
     const s = new SqliteStore(join(dir, 'compare'));
     const e = s.upsertExperiment('fashion', {}, null);

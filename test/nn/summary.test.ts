@@ -16,8 +16,8 @@ function shapes(m: L.Model): string[] {
   return m.layers.map((l) => `(${l.inboundNodes[l.inboundNodes.length - 1].output.shape.map((d) => d ?? 'None').join(', ')})`);
 }
 
-/** Seed 004's three models; bn adds BatchNormalization where that report's BN variants have it. */
-function seed004(model: 1 | 2 | 3, bn: boolean): L.Model {
+/** The regularization lab's three models; bn adds BatchNormalization where that report's BN variants have it. */
+function regularizationLab(model: 1 | 2 | 3, bn: boolean): L.Model {
   const layers: L.Layer[] = [Input({ shape: [32, 32, 3] }).layer];
   if (model === 1) {
     layers.push(new Conv2D({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu' }), new MaxPooling2D());
@@ -38,7 +38,7 @@ function seed004(model: 1 | 2 | 3, bn: boolean): L.Model {
 }
 
 describe('parameter counts equal Keras', () => {
-  test("seed 000's CIFAR net: 37,146", () => {
+  test("the CIFAR-10 training-size study's net: 37,146", () => {
     resetNames();
     const m = new Sequential([
       new Conv2D({ filters: 16, kernelSize: 3, padding: 'same', activation: 'relu', inputShape: [32, 32, 3] }),
@@ -63,14 +63,14 @@ describe('parameter counts equal Keras', () => {
     [3, true, [1122086, 1121758, 328], ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 13, 13, 64)', '(None, 13, 13, 64)', '(None, 10816)', '(None, 100)', '(None, 100)', '(None, 10)']],
   ];
   for (const [model, bn, expected, outShapes] of cases) {
-    test(`seed 004 model ${model}${bn ? ' with BatchNormalization' : ''}: ${expected[0].toLocaleString('en-US')} (${expected[2]} non-trainable)`, () => {
-      const m = seed004(model, bn);
+    test(`the regularization lab's model ${model}${bn ? ' with BatchNormalization' : ''}: ${expected[0].toLocaleString('en-US')} (${expected[2]} non-trainable)`, () => {
+      const m = regularizationLab(model, bn);
       assert.deepEqual(counts(m), expected);
       assert.deepEqual(shapes(m), outShapes);
     });
   }
 
-  test("seed 003's net: 390,410", () => {
+  test("the week-8 assignment's net: 390,410", () => {
     const m = new Sequential([
       Input({ shape: [32, 32, 3] }).layer,
       new Conv2D({ filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPooling2D(),
@@ -92,7 +92,7 @@ describe('parameter counts equal Keras', () => {
     assert.equal(m.countParams(), 61706);
   });
 
-  test("seed 002's clock model: a shared trunk with hour and minute heads, summarized with its connections", () => {
+  test("the tell-the-time clock model: a shared trunk with hour and minute heads, summarized with its connections", () => {
     resetNames();
     const inp = Input({ shape: [150, 150, 1] });
     let x = new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu' }).apply(inp);

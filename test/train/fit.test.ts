@@ -58,7 +58,7 @@ describe('training', () => {
     assert.notDeepEqual(train(3), train(4));
   });
 
-  test("a two-headed model (seed 002's clock shape) trains and reports per-head losses and metrics", () => {
+  test("a two-headed model (the tell-the-time clock shape) trains and reports per-head losses and metrics", () => {
     E.setSeed(2);
     const inp = L.Input({ shape: [8, 8, 1], name: 'image' });
     let x = new L.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' }).apply(inp);
