@@ -77,7 +77,7 @@ function applyEngineFlags(argv: string[]): void {
  * Failures that are not bugs, as one line without a stack trace: a store that cannot be used, a run whose loss
  * diverged, a full disk or a file the system refuses. Null for anything else (a bug: the stack is printed).
  */
-function describeFailure(e: unknown): string | null {
+export function describeFailure(e: unknown): string | null {
   if (e instanceof StoreError || e instanceof TrainingDivergedError) return e.message;
   const err = e as { code?: unknown; message?: string; path?: string; syscall?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) return `the run store: ${err.message} (${err.code})`;
@@ -158,7 +158,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
-    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError || e instanceof OutputError) {
+    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError || e instanceof OutputError || (e instanceof StoreError && e.badInput)) {
       process.stderr.write(`convlab: ${e instanceof SpecError ? 'invalid spec:\n  ' + e.message.split('\n').join('\n  ') : e.message}\n`);
       return 2;
     }

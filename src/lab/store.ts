@@ -13,7 +13,8 @@ import { ensureDir } from '../util/safe_fs.js';
 
 /** A store that cannot be opened or used as asked: reported as a message, without a stack trace. */
 export class StoreError extends Error {
-  constructor(message: string) {
+  /** badInput: the --store path itself is wrong (not a folder, not a run store): the CLI exits with 2, else 1. */
+  constructor(message: string, readonly badInput = false) {
     super(message);
     this.name = 'StoreError';
   }
@@ -254,14 +255,14 @@ export class SqliteStore implements RunStore {
   /** Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. */
   constructor(root = '.convlab') {
     this.root = resolve(root);
-    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new StoreError(`the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`);
+    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new StoreError(`the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`, true);
     try {
       ensureDir(this.root, 'the run store');
     } catch (e) {
-      throw new StoreError((e as Error).message);
+      throw new StoreError((e as Error).message, true);
     }
     const file = join(this.root, 'runs.db');
-    if (existsSync(file) && !statSync(file).isFile()) throw new StoreError(`the run store ${file}: it is not a file; expected the store's SQLite database (or nothing, for a new store)`);
+    if (existsSync(file) && !statSync(file).isFile()) throw new StoreError(`the run store ${file}: it is not a file; expected the store's SQLite database (or nothing, for a new store)`, true);
     const db = openDatabase(file);
     try {
       db.pragma('journal_mode = WAL');
@@ -273,7 +274,7 @@ export class SqliteStore implements RunStore {
     } catch (e) {
       db.close();
       const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`);
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`, true);
       if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`the run store ${file}: ${(e as Error).message} (${code})`);
       throw e;
     }
@@ -285,7 +286,7 @@ export class SqliteStore implements RunStore {
     const tables = (this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
     const ours = ['artifacts', 'epochs', 'experiments', 'finals', 'trials'];
     if ((at === 0 && tables.length > 0) || (at > 0 && at <= SCHEMA_VERSION && !ours.every((t) => tables.includes(t)))) {
-      throw new StoreError(`the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`);
+      throw new StoreError(`the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`, true);
     }
   }
 

@@ -29,14 +29,16 @@ const structuredVariant = z.strictObject({
 });
 
 /** Variant names label trials in tables, figures and reports. */
-const variantName = z.string().superRefine((v, ctx) => {
-  const why = nameProblem(v, 'variant');
-  if (why) ctx.addIssue({ code: 'custom', message: `variant name ${why}` });
-});
+const safeVariantNames = (v: Record<string, unknown>, ctx: z.RefinementCtx) => {
+  for (const name of Object.keys(v)) {
+    const why = nameProblem(name, 'variant');
+    if (why) ctx.addIssue({ code: 'custom', path: [name], message: `variant name ${why}` });
+  }
+};
 const nonEmpty = (what: string) => [(v: Record<string, unknown>) => Object.keys(v).length > 0, `an empty mapping makes no trials: expected at least one ${what}, or leave the field out`] as const;
 
 export const sweepSchema = z.strictObject({
-  variants: z.record(variantName, z.union([z.record(z.string(), z.any()), z.null()])).refine(...nonEmpty('variant')).optional(),
+  variants: z.record(z.string(), z.union([z.record(z.string(), z.any()), z.null()])).superRefine(safeVariantNames).refine(...nonEmpty('variant')).optional(),
   grid: z.record(z.string(), z.array(z.any()).min(1, 'an empty list makes no trials: expected at least one value')).refine(...nonEmpty('field path with its values')).optional(),
   random: z.strictObject({
     trials: z.number().int().positive(),

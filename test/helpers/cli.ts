@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface CliResult {
   code: number | null;
@@ -9,8 +10,11 @@ export interface CliResult {
   err: string;
 }
 
-export function runConvlab(args: string[], timeoutMs = 300_000): CliResult {
-  const r = spawnSync(process.execPath, ['bin/convlab.js', ...args], { encoding: 'utf8', timeout: timeoutMs });
+const BIN = fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url));
+
+/** Runs `convlab args...` (in `cwd`, default the project folder) and collects its exit code and output. */
+export function runConvlab(args: string[], timeoutMs = 300_000, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, cwd });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
