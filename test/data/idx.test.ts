@@ -52,6 +52,13 @@ describe('IDX reader', () => {
   test('a checksum mismatch on an official file is reported before anything is used', () => {
     assert.throws(() => readIdxPair(join(dir, 'img3'), join(dir, 'lab'), { images: 'ab'.repeat(32) }), /checksum mismatch/);
   });
+  test('a damaged official file reports what is wrong with its structure first, then its checksum', () => {
+    const sums = { images: 'ab'.repeat(32), labels: 'cd'.repeat(32) };
+    assert.throws(() => readIdxPair(join(dir, 'short'), join(dir, 'lab'), sums), /short: truncated: the header promises/);
+    writeFileSync(join(dir, 'magic'), idxBytes([3, 2, 2], pixels, 0x09));
+    assert.throws(() => readIdxPair(join(dir, 'magic'), join(dir, 'lab'), sums), /magic: wrong IDX magic number 0x00000903 at offset 0/);
+    assert.throws(() => readIdxPair(join(dir, 'img3'), join(dir, 'lab2'), sums), /has 3 images but .*lab2 has 2 labels/);
+  });
   test('a missing file is named', () => {
     assert.throws(() => readIdxPair(join(dir, 'nope'), join(dir, 'lab')), /nope: file not found/);
   });

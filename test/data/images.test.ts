@@ -4,13 +4,14 @@
  * CIFAR-10.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { readCache } from '../../src/data/cache.js';
 import { CIFAR10_CLASSES, findCifar10, loadCifar10, loadCifarBinary } from '../../src/data/cifar10.js';
 import { DataError } from '../../src/data/errors.js';
+import { readTarGz } from '../../src/data/files.js';
 import { decodeImage, resizeBilinear } from '../../src/data/image.js';
 import { loadImageFolder } from '../../src/data/image_folder.js';
 import { prepareData } from '../../src/data/spec.js';
@@ -88,6 +89,18 @@ describe('image folders', () => {
     const jpg = d.test.images.subarray(3 * 4 * 3 + (2 * 4 + 3) * 3, 3 * 4 * 3 + (2 * 4 + 3) * 3 + 3);
     color(0, 9)(2, 3).forEach((v, c) => assert.ok(Math.abs(jpg[c] - v) <= 12, `jpeg channel ${c}: ${jpg[c]} vs ${v}`));
   });
+  test('a .tar.gz cut off in the middle of a file is a DataError naming the archive, not a crash', async () => {
+    // An incompressible file, so the cut lands inside its data (where the old reader crashed the process).
+    const big = join(root, 'big-tree');
+    writeFileDeep(join(big, 'cat', 'noise.bin'), Uint8Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24));
+    const archive = join(root, 'whole.tar.gz');
+    await tarGz(big, archive);
+    const bytes = readFileSync(archive);
+    const cut = join(root, 'cut.tar.gz');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+    await assert.rejects(() => readTarGz(cut), (e: Error) => e instanceof DataError && /cut\.tar\.gz: truncated or corrupt \.tar\.gz/.test(e.message));
+  });
+
   test('the same tree as a .tar.gz inside one folder loads identically', async () => {
     const archive = join(root, 'split.tar.gz');
     await tarGz(split, archive, 'my-images');
