@@ -42,7 +42,10 @@ export abstract class Optimizer {
   readonly globalClipnorm: number | null;
   readonly weightDecay: number | null;
   iterations = 0;
-  protected slots = new Map<string, Float32Array[]>();
+  /** Each weight's slot arrays, keyed by the weight itself: two weights that share a name never share state. */
+  protected slots = new Map<Weight, Float32Array[]>();
+  /** Slots loaded by setState, by weight name, taken by the first weight of that name and size to be updated. */
+  private restored = new Map<string, Float32Array[]>();
   /** Scalars some optimizers keep across steps (Nadam's momentum product). */
   protected extra: Record<string, number> = {};
 
@@ -70,16 +73,29 @@ export abstract class Optimizer {
 
   /** Applies one step to the weights given their gradients (same order). */
   apply(weights: readonly Weight[], grads: readonly Float32Array[]): void {
+    if (grads.length !== weights.length) throw new TypeError(`${this.className}.apply: ${weights.length} weights but ${grads.length} gradients; expected one gradient per weight, in the same order`);
+    weights.forEach((w, i) => {
+      const g = grads[i];
+      if (!(g instanceof Float32Array) || g.length !== w.value.size) {
+        throw new TypeError(`${this.className}.apply: the gradient of weight '${w.name}' (shape [${w.value.shape.join(', ')}], ${w.value.size} values) has ${g instanceof Float32Array ? `${g.length} values` : 'no Float32Array'}`);
+      }
+    });
     const lr = this.currentLearningRate();
     const gs = this.clip(grads);
     const t = this.iterations + 1;
     this.beginStep(t);
     const { count, init } = this.slotSpec();
     weights.forEach((w, i) => {
-      let s = this.slots.get(w.name);
+      let s = this.slots.get(w);
       if (!s) {
-        s = Array.from({ length: count }, () => new Float32Array(w.value.size).fill(init));
-        this.slots.set(w.name, s);
+        const r = this.restored.get(w.name);
+        if (r && r.length === count && r.every((a) => a.length === w.value.size)) {
+          s = r;
+          this.restored.delete(w.name);
+        } else {
+          s = Array.from({ length: count }, () => new Float32Array(w.value.size).fill(init));
+        }
+        this.slots.set(w, s);
       }
       const p = w.value.data;
       if (this.weightDecay) {
@@ -128,13 +144,21 @@ export abstract class Optimizer {
 
   protected abstract hyperparameters(): Record<string, unknown>;
 
+  /** Slots by weight name (a name held by several weights gets '#2', '#3', ... after the first). */
   getState(): OptimizerState {
-    return { iterations: this.iterations, slots: Object.fromEntries(this.slots), extra: { ...this.extra } };
+    const slots: Record<string, Float32Array[]> = Object.fromEntries(this.restored);
+    for (const [w, s] of this.slots) {
+      let key = w.name;
+      for (let k = 2; key in slots; k++) key = `${w.name}#${k}`;
+      slots[key] = s;
+    }
+    return { iterations: this.iterations, slots, extra: { ...this.extra } };
   }
 
   setState(state: OptimizerState): void {
     this.iterations = state.iterations;
-    this.slots = new Map(Object.entries(state.slots).map(([k, v]) => [k, v.map((a) => Float32Array.from(a))]));
+    this.slots = new Map();
+    this.restored = new Map(Object.entries(state.slots).map(([k, v]) => [k, v.map((a) => Float32Array.from(a))]));
     this.extra = { ...state.extra };
   }
 }

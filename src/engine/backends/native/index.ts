@@ -47,7 +47,8 @@ interface Addon {
 const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'step', 'erf'];
 const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
 
-export const ADDON_PATH = fileURLToPath(new URL('../../../../../native/build/Release/convlab_native.node', import.meta.url));
+/** The built addon; CONVLAB_ADDON names another build (npm run test:asan uses a sanitizer build). */
+export const ADDON_PATH = process.env.CONVLAB_ADDON || fileURLToPath(new URL('../../../../../native/build/Release/convlab_native.node', import.meta.url));
 
 let addon: Addon | null | undefined;
 let loadError = '';
