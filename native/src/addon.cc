@@ -68,10 +68,12 @@ struct Args {
     return static_cast<float*>(data);
   }
   // A Float32Array of exactly `expected` elements.
-  float* f32(size_t i, const char* name, long expected) {
+  // `from` names what the expected size comes from, when it is another array's length.
+  float* f32(size_t i, const char* name, long expected, const char* from = nullptr) {
     size_t len;
     float* p = f32_any(i, name, &len);
-    if (expected < 0 || static_cast<long>(len) != expected) fail(name, "has " + std::to_string(len) + " elements, expected " + std::to_string(expected));
+    if (expected < 0 || static_cast<long>(len) != expected)
+      fail(name, "has " + std::to_string(len) + " elements, expected " + std::to_string(expected) + (from ? std::string(" (from the length of ") + from + ")" : ""));
     return p;
   }
   bool is_null(size_t i) {
@@ -80,7 +82,7 @@ struct Args {
     return t == napi_null || t == napi_undefined;
   }
   // A Float32Array of `expected` elements, or nullptr for null/undefined.
-  float* opt_f32(size_t i, const char* name, long expected) { return is_null(i) ? nullptr : f32(i, name, expected); }
+  float* opt_f32(size_t i, const char* name, long expected, const char* from = nullptr) { return is_null(i) ? nullptr : f32(i, name, expected, from); }
   long i64(size_t i, const char* name) {
     int64_t x;
     if (napi_get_value_int64(env, v[i], &x) != napi_ok) fail(name, "expected an integer");
@@ -215,7 +217,7 @@ KERNEL(JsUnary, "unary", 3, {
   if (op < 0 || op > static_cast<long>(Unary::Erf)) a.fail("op", "unknown unary op " + std::to_string(op));
   size_t n;
   const float* x = a.f32_any(1, "x", &n);
-  unary(static_cast<Unary>(op), x, a.f32(2, "out", static_cast<long>(n)), static_cast<long>(n));
+  unary(static_cast<Unary>(op), x, a.f32(2, "out", static_cast<long>(n), "x"), static_cast<long>(n));
 })
 KERNEL(JsBinary, "binary", 7, {
   const long op = a.i64(0, "op");
@@ -230,14 +232,14 @@ KERNEL(JsBiasActivation, "biasActivation", 5, {
   const float* x = a.f32_any(0, "x", &n);
   const long c = a.positive(1, "c");
   const long rows = rows_of(a, static_cast<long>(n), c, "x");
-  bias_activation(x, rows, c, a.opt_f32(2, "bias", c), static_cast<float>(a.f64(3, "slope")), a.f32(4, "out", static_cast<long>(n)));
+  bias_activation(x, rows, c, a.opt_f32(2, "bias", c), static_cast<float>(a.f64(3, "slope")), a.f32(4, "out", static_cast<long>(n), "x"));
 })
 KERNEL(JsBiasActivationGrad, "biasActivationGrad", 6, {
   size_t n;
   const float* dy = a.f32_any(0, "dy", &n);
   const long c = a.positive(2, "c");
   const long rows = rows_of(a, static_cast<long>(n), c, "dy");
-  bias_activation_grad(dy, a.f32(1, "y", static_cast<long>(n)), rows, c, static_cast<float>(a.f64(3, "slope")), a.f32(4, "dx", static_cast<long>(n)), a.opt_f32(5, "db", c));
+  bias_activation_grad(dy, a.f32(1, "y", static_cast<long>(n), "dy"), rows, c, static_cast<float>(a.f64(3, "slope")), a.f32(4, "dx", static_cast<long>(n), "dy"), a.opt_f32(5, "db", c));
 })
 // (x, c, gamma|null, beta|null, eps, y, mean, variance)
 KERNEL(JsBatchNorm, "batchNorm", 8, {
@@ -245,7 +247,7 @@ KERNEL(JsBatchNorm, "batchNorm", 8, {
   const float* x = a.f32_any(0, "x", &n);
   const long c = a.positive(1, "c");
   const long rows = rows_of(a, static_cast<long>(n), c, "x");
-  batch_norm(x, rows, c, a.opt_f32(2, "gamma", c), a.opt_f32(3, "beta", c), static_cast<float>(a.f64(4, "eps")), a.f32(5, "y", static_cast<long>(n)),
+  batch_norm(x, rows, c, a.opt_f32(2, "gamma", c), a.opt_f32(3, "beta", c), static_cast<float>(a.f64(4, "eps")), a.f32(5, "y", static_cast<long>(n), "x"),
              a.f32(6, "mean", c), a.f32(7, "variance", c));
 })
 // (dy, x, c, mean, variance, gamma|null, eps, dx, dgamma, dbeta)
@@ -255,8 +257,8 @@ KERNEL(JsBatchNormGrad, "batchNormGrad", 10, {
   const long c = a.positive(2, "c");
   const long rows = rows_of(a, static_cast<long>(n), c, "dy");
   const long len = static_cast<long>(n);
-  batch_norm_grad(dy, a.f32(1, "x", len), rows, c, a.f32(3, "mean", c), a.f32(4, "variance", c), a.opt_f32(5, "gamma", c), static_cast<float>(a.f64(6, "eps")),
-                  a.f32(7, "dx", len), a.f32(8, "dgamma", c), a.f32(9, "dbeta", c));
+  batch_norm_grad(dy, a.f32(1, "x", len, "dy"), rows, c, a.f32(3, "mean", c), a.f32(4, "variance", c), a.opt_f32(5, "gamma", c), static_cast<float>(a.f64(6, "eps")),
+                  a.f32(7, "dx", len, "dy"), a.f32(8, "dgamma", c), a.f32(9, "dbeta", c));
 })
 // (z, t, c, loss, logp)
 KERNEL(JsSoftmaxCrossEntropy, "softmaxCrossEntropy", 5, {
@@ -264,7 +266,7 @@ KERNEL(JsSoftmaxCrossEntropy, "softmaxCrossEntropy", 5, {
   const float* z = a.f32_any(0, "z", &n);
   const long c = a.positive(2, "c");
   const long rows = rows_of(a, static_cast<long>(n), c, "z");
-  softmax_cross_entropy(z, a.f32(1, "t", static_cast<long>(n)), rows, c, a.f32(3, "loss", rows), a.f32(4, "logp", static_cast<long>(n)));
+  softmax_cross_entropy(z, a.f32(1, "t", static_cast<long>(n), "z"), rows, c, a.f32(3, "loss", rows, "z (rows)"), a.f32(4, "logp", static_cast<long>(n), "z"));
 })
 // (dl, logp, t, c, dz)
 KERNEL(JsSoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad", 5, {
@@ -272,21 +274,21 @@ KERNEL(JsSoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad", 5, {
   const float* dl = a.f32_any(0, "dl", &rows);
   const long c = a.positive(3, "c");
   const long n = static_cast<long>(rows) * c;
-  softmax_cross_entropy_grad(dl, a.f32(1, "logp", n), a.f32(2, "t", n), static_cast<long>(rows), c, a.f32(4, "dz", n));
+  softmax_cross_entropy_grad(dl, a.f32(1, "logp", n, "dl"), a.f32(2, "t", n, "dl"), static_cast<long>(rows), c, a.f32(4, "dz", n, "dl"));
 })
 // (p, g, v|null, lr, momentum, nesterov)
 KERNEL(JsSgdUpdate, "sgdUpdate", 6, {
   size_t n;
   float* p = a.f32_any(0, "p", &n);
   const long len = static_cast<long>(n);
-  sgd_update(p, a.f32(1, "g", len), a.opt_f32(2, "v", len), len, a.f64(3, "lr"), a.f64(4, "momentum"), a.flag(5, "nesterov"));
+  sgd_update(p, a.f32(1, "g", len, "p"), a.opt_f32(2, "v", len, "p"), len, a.f64(3, "lr"), a.f64(4, "momentum"), a.flag(5, "nesterov"));
 })
 // (p, g, m, v, vhat|null, alpha, beta1, beta2, eps)
 KERNEL(JsAdamUpdate, "adamUpdate", 9, {
   size_t n;
   float* p = a.f32_any(0, "p", &n);
   const long len = static_cast<long>(n);
-  adam_update(p, a.f32(1, "g", len), a.f32(2, "m", len), a.f32(3, "v", len), a.opt_f32(4, "vhat", len), len, a.f64(5, "alpha"), a.f64(6, "beta1"),
+  adam_update(p, a.f32(1, "g", len, "p"), a.f32(2, "m", len, "p"), a.f32(3, "v", len, "p"), a.opt_f32(4, "vhat", len, "p"), len, a.f64(5, "alpha"), a.f64(6, "beta1"),
               a.f64(7, "beta2"), a.f64(8, "eps"));
 })
 // (state Uint32Array(4), rate, keep, out)

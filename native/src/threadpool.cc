@@ -67,14 +67,25 @@ struct InTask {
 
 bool in_task() { return t_in_task; }
 
+int ThreadPool::claim(uint64_t gen) {
+  uint64_t t = ticket_.load(std::memory_order_acquire);
+  for (;;) {
+    if ((t >> 32) != (gen & 0xffffffffu)) return -1;
+    const uint64_t tasks = (t >> 16) & 0xffff, next = t & 0xffff;
+    if (next >= tasks) return -1;
+    if (ticket_.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel, std::memory_order_acquire)) return static_cast<int>(next);
+  }
+}
+
 void ThreadPool::worker_loop() {
   flush_denormals();
-  long seen = 0;
+  uint64_t seen = 0;
   for (;;) {
     long spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_relaxed) && spins < kSpins) {
       cpu_relax();
-      spins++;
+      // Now and then let another runnable thread (the caller, or another process) have this core.
+      if (++spins % 1024 == 0) std::this_thread::yield();
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock<std::mutex> lock(mu_);
@@ -82,38 +93,39 @@ void ThreadPool::worker_loop() {
     }
     if (stop_.load()) return;
     seen = generation_.load(std::memory_order_acquire);
-    const std::function<void(int)>* job = job_;
-    const int tasks = job_tasks_;
-    {
-      InTask scope;
-      for (int t; (t = next_task_.fetch_add(1)) < tasks;) (*job)(t);
+    InTask scope;
+    for (int t; (t = claim(seen)) >= 0;) {
+      // A successful claim holds the region open (the caller waits for done_), so job_ is this region's.
+      (*job_)(t);
+      done_.fetch_add(1, std::memory_order_acq_rel);
     }
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
 void ThreadPool::run_tasks(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1 || t_in_task) {
+  if (workers_.empty() || tasks == 1 || t_in_task || tasks > 0xffff) {
     for (int t = 0; t < tasks; t++) fn(t);
     return;
   }
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
   job_ = &fn;
-  job_tasks_ = tasks;
-  next_task_.store(0);
-  pending_.store(static_cast<int>(workers_.size()));
+  done_.store(0, std::memory_order_relaxed);
+  ticket_.store(((gen & 0xffffffffu) << 32) | (static_cast<uint64_t>(tasks) << 16), std::memory_order_release);
   {
     // Under the lock, so a worker between its last check and its wait cannot miss the new generation.
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   start_cv_.notify_all();
+  int mine = 0;
   {
     InTask scope;
-    for (int t; (t = next_task_.fetch_add(1)) < tasks;) fn(t);
+    for (int t; (t = claim(gen)) >= 0; mine++) fn(t);
   }
-  // Every worker checks in, even one that found no task left, before job_ may change.
-  for (long spins = 0; pending_.load(std::memory_order_acquire) != 0; spins++) {
+  // Wait only for tasks that workers claimed and are running; a worker that never woke has claimed nothing, and
+  // one that wakes late finds every task of this region taken.
+  for (long spins = 0; done_.load(std::memory_order_acquire) + mine != tasks; spins++) {
     if (spins < kSpins) cpu_relax();
     else std::this_thread::yield();
   }

@@ -1,9 +1,16 @@
 // A fixed pool of worker threads running parallel_for over index ranges. The calling thread takes part, so a
 // pool of size 1 runs everything inline. Only one parallel region runs at a time (calls come from the JS thread).
-// Between regions the workers spin for a while before sleeping: a training step issues dozens of kernels in a
-// row, and waking a sleeping thread through the kernel costs tens of microseconds each time.
+// Between regions the workers spin briefly before sleeping: a training step issues dozens of kernels in a row,
+// and waking a sleeping thread through the kernel costs tens of microseconds each time.
+//
+// Tasks are claimed, not assigned: the caller takes every task no worker has claimed yet, and waits only for tasks
+// a worker is actually running. On a machine shared with other busy processes a worker may not get a core for
+// milliseconds; the region then runs on the caller alone instead of waiting for it, so all-cores training is never
+// slower than one thread. Which thread runs a task never changes what it computes: results depend on the task
+// count (the configured threads), not on who ran what.
 #pragma once
 #include <atomic>
+#include <cstdint>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -25,14 +32,17 @@ class ThreadPool {
 
  private:
   void worker_loop();
+  // Claims the next task of region `gen`, or returns -1 when that region has none left (or is over).
+  int claim(uint64_t gen);
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable start_cv_;
   const std::function<void(int)>* job_ = nullptr;
-  int job_tasks_ = 0;
-  std::atomic<int> next_task_{0};
-  std::atomic<int> pending_{0};
-  std::atomic<long> generation_{0};
+  // [generation: 32 bits][tasks: 16 bits][next task: 16 bits]; one word, so a late worker can never claim a task
+  // of a region other than the one it saw, nor read the wrong task count.
+  std::atomic<uint64_t> ticket_{0};
+  std::atomic<int> done_{0};
+  std::atomic<uint64_t> generation_{0};
   std::atomic<bool> stop_{false};
 };
 
