@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch] [-- --rounds 3]
+ * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch] [-- --rounds 3] [-- --no-contended]
  *
  * Measures training and inference images/s of models A–D and sgemm GFLOPS for convlab (native and TypeScript),
  * PyTorch CPU and TensorFlow.js, each at 1 thread and at all cores, every configuration in its own process.
@@ -7,16 +7,20 @@
  * With --rounds N the fast engines (convlab native, PyTorch) are measured N times, one round after another, and
  * each figure is the median over rounds: on a shared machine whose speed drifts over minutes, engines measured in
  * the same rounds see the same drift.
+ *
+ * Then, unless --no-contended, models A and B (those selected) are measured again for native and PyTorch with one
+ * other busy process on the machine (a spinning loop, as a laptop, a CI runner or `run --parallel` is): all-cores
+ * training there should be no slower than one thread.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const USAGE = 'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N]\n';
-const options = { quick: { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } } as const;
+const USAGE = 'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N] [-- --no-contended]\n';
+const options = { quick: { type: 'boolean', default: false }, 'no-contended': { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } } as const;
 let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
 try {
   parsed = parseArgs({ options });
@@ -180,8 +184,44 @@ if (models.includes('sgemm')) {
     lines.push(`| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`);
   }
 }
+// Under contention: one other process spins on a core while A and B train, at 1 thread and at all cores.
+const contended: string[] = [];
+const contendedModels = values['no-contended'] ? [] : models.filter((m) => m === 'A' || m === 'B');
+const contendedEngines = active.filter((e) => e === 'convlab-native' || e === 'pytorch');
+if (contendedModels.length && contendedEngines.length) {
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  const got = new Map<string, Row>();
+  try {
+    for (const model of contendedModels) {
+      for (const threads of threadCounts) {
+        for (const engine of contendedEngines) {
+          process.stderr.write(`bench: contended ${engine} ${model} ${threads} thread(s) ... `);
+          const r = measure(engine, model, threads, plan(engine, model, threads)!);
+          if (typeof r === 'string') {
+            notes.push(`contended ${engine} ${model} ${threads}t ${r}`);
+            process.stderr.write(`${r}\n`);
+          } else {
+            got.set(`${engine} ${model} ${threads}`, r);
+            process.stderr.write(`train ${r.train_ips.toFixed(1)}\n`);
+          }
+        }
+      }
+    }
+  } finally {
+    busy.kill('SIGKILL');
+  }
+  const g = (e: Engine, m: string, t: number) => got.get(`${e} ${m} ${t}`)?.train_ips;
+  contended.push('| model | threads | native train | pytorch train | native/pytorch | native, all cores / 1 thread |', '|---|---|---|---|---|---|');
+  for (const model of contendedModels) {
+    for (const t of threadCounts) {
+      contended.push(`| ${model} | ${t} | ${fmt(g('convlab-native', model, t))} | ${fmt(g('pytorch', model, t))} | ${ratio(g('convlab-native', model, t), g('pytorch', model, t))} | ${t === allCores && allCores > 1 ? ratio(g('convlab-native', model, t), g('convlab-native', model, 1)) : ''} |`);
+    }
+  }
+}
+
 const header = `Training and inference images/s (median of 3 after warm-up${rounds > 1 ? `, then the median of ${rounds} rounds for native and PyTorch` : ''}; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
-process.stdout.write(`${header}\n\n${lines.join('\n')}\n${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
+const contendedText = contended.length ? `\nWith one other busy process on the machine (training images/s):\n\n${contended.join('\n')}\n` : '';
+process.stdout.write(`${header}\n\n${lines.join('\n')}\n${contendedText}${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
 const out = join(root, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'latest.json.tmp'), `${JSON.stringify(rows, null, 1)}\n`);
