@@ -128,11 +128,11 @@ export function registerLabCommands(program: Command): void {
           const rows = store.listExperiments().map((e) => {
             const trials = store.trials(e.id);
             const count = (s: string) => trials.filter((t) => t.status === s).length;
-            return { id: e.id, name: e.name, trials: trials.length, finished: count('finished'), failed: count('failed'), running: count('running'), pending: count('pending'), seconds: trials.reduce((a, t) => a + (t.seconds ?? 0), 0), updated: e.updatedAt };
+            return { id: e.id, name: e.name, trials: trials.length, finished: count('finished'), failed: count('failed'), running: count('running'), interrupted: count('interrupted'), pending: count('pending'), seconds: trials.reduce((a, t) => a + (t.seconds ?? 0), 0), updated: e.updatedAt };
           });
           if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
           if (rows.length === 0) return void console.log(`No experiments in ${store.root} yet: \`convlab run SPEC\` records one.`);
-          console.log(table(['id', 'experiment', 'trials', 'finished', 'failed', 'running', 'pending', 'time', 'updated'], rows.map((r) => [String(r.id), r.name, String(r.trials), String(r.finished), String(r.failed), String(r.running), String(r.pending), fmtSeconds(r.seconds), r.updated.replace('T', ' ').slice(0, 19)]), 2));
+          console.log(table(['id', 'experiment', 'trials', 'finished', 'failed', 'running', 'interrupted', 'pending', 'time', 'updated'], rows.map((r) => [String(r.id), r.name, String(r.trials), String(r.finished), String(r.failed), String(r.running), String(r.interrupted), String(r.pending), fmtSeconds(r.seconds), r.updated.replace('T', ' ').slice(0, 19)]), 2));
           return;
         }
         const e = findExperiment(store, ref);
@@ -162,6 +162,10 @@ export function registerLabCommands(program: Command): void {
         console.log(`Trial #${t.id}: ${t.label} (experiment ${t.experiment}, ${t.status}${t.error ? `: ${t.error}` : ''})`);
         const env = t.env as { backend?: string; threads?: number; convlab?: string; git_commit?: string | null; machine?: { host: string; cpu: string } };
         console.log(`seed ${t.seed}; started ${t.startedAt ?? '–'}, finished ${t.finishedAt ?? '–'}, training ${fmtSeconds(t.seconds)}`);
+        if ((t.status === 'running' || t.status === 'interrupted') && t.worker) {
+          const [pid, host] = [t.worker.slice(0, t.worker.indexOf('@')), t.worker.slice(t.worker.indexOf('@') + 1)];
+          console.log(`${t.status === 'running' ? 'running in' : 'was running in'} process ${pid} on ${host}; last heartbeat ${t.heartbeatAt ?? '–'}${t.status === 'interrupted' ? '; that process is gone: `convlab run` on its spec resumes it from its last finished epoch' : ''}`);
+        }
         if (env.backend) console.log(`convlab ${env.convlab}${env.git_commit ? ` (${env.git_commit.slice(0, 10)})` : ''}, backend ${env.backend}, ${env.threads} thread(s), ${env.machine?.cpu} on ${env.machine?.host}`);
         console.log('\nConfig:');
         console.log(stringify(t.config).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
