@@ -392,24 +392,22 @@ KERNEL(JsConv2DBackprop, "conv2dBackprop", 9, {
   conv2d_backprop(a.f32(0, "x", size_of(xs)), xs, a.f32(2, "w", size_of(ws)), ws, a.f32(4, "dy", size_of(dys)), dys, c, a.opt_f32(7, "dx", size_of(xs)),
                   a.opt_f32(8, "dw", size_of(ws)));
 })
-KERNEL(JsMaxPool2D, "maxPool2d", 5, {
+// (x, xShape, attrs, out, outShape) for max and average pooling alike.
+void pool_forward(Args& a, void (*kernel)(const float*, const Shape&, const Pool2DAttrs&, float*, const Shape&)) {
   const Shape xs = a.shape(1, "xShape", 4), ys = a.shape(4, "outShape", 4);
   const Pool2DAttrs p = a.pooling(2);
   pool_shapes(a, xs, ys, p, "outShape");
-  max_pool2d(a.f32(0, "x", size_of(xs)), xs, p, a.f32(3, "out", size_of(ys)), ys);
-})
+  kernel(a.f32(0, "x", size_of(xs)), xs, p, a.f32(3, "out", size_of(ys)), ys);
+}
+
+KERNEL(JsMaxPool2D, "maxPool2d", 5, { pool_forward(a, max_pool2d); })
 KERNEL(JsMaxPool2DBackprop, "maxPool2dBackprop", 6, {
   const Shape xs = a.shape(1, "xShape", 4), dys = a.shape(3, "dyShape", 4);
   const Pool2DAttrs p = a.pooling(4);
   pool_shapes(a, xs, dys, p, "dyShape");
   max_pool2d_backprop(a.f32(0, "x", size_of(xs)), xs, a.f32(2, "dy", size_of(dys)), dys, p, a.f32(5, "out", size_of(xs)));
 })
-KERNEL(JsAvgPool2D, "avgPool2d", 5, {
-  const Shape xs = a.shape(1, "xShape", 4), ys = a.shape(4, "outShape", 4);
-  const Pool2DAttrs p = a.pooling(2);
-  pool_shapes(a, xs, ys, p, "outShape");
-  avg_pool2d(a.f32(0, "x", size_of(xs)), xs, p, a.f32(3, "out", size_of(ys)), ys);
-})
+KERNEL(JsAvgPool2D, "avgPool2d", 5, { pool_forward(a, avg_pool2d); })
 KERNEL(JsAvgPool2DBackprop, "avgPool2dBackprop", 5, {
   const Shape dys = a.shape(1, "dyShape", 4), xs = a.shape(2, "xShape", 4);
   const Pool2DAttrs p = a.pooling(3);

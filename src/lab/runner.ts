@@ -6,7 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
-import { readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from '../nn/schema.js';
@@ -124,6 +124,7 @@ export interface TrialOptions {
 
 export async function runTrial(store: RunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
+  removeStaleTemporaries(dir);
   try {
     const spec = checkSpec(trial.config, trial.experiment);
     let model: Model | null = null;
@@ -162,6 +163,22 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     store.failTrial(trial.id, message);
   }
   return store.getTrial(trial.id)!;
+}
+
+/**
+ * The hidden temporary folders a killed process left in a trial's folder (a model or checkpoint half written when
+ * it died); only convlab writes there, and only these names.
+ */
+function removeStaleTemporaries(dir: string): void {
+  for (const d of [dir, join(dir, 'checkpoint')]) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    for (const n of names) if (/^\..+\.tmp-[A-Za-z0-9]{6}(\.old)?$/.test(n)) rmSync(join(d, n), { recursive: true, force: true });
+  }
 }
 
 /**

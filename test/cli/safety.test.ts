@@ -221,56 +221,52 @@ describe('runs that fail say so', { skip: noSqlite }, () => {
     assert.match(ls.out, /#1\s+g\s+interrupted/);
   });
 
-  test('Ctrl-C stops a study and says how to resume it; the next run resumes', async () => {
-    const store = join(dir, 'int-store');
-    const spec = file('int.yaml', tiny('int').replace('subset: {train: 200}', 'subset: {train: 6000}').replace('epochs: 1', 'epochs: 40'));
+  /** Starts `convlab run` on a long one-trial study and waits until its trial has finished an epoch. */
+  async function startLongStudy(name: string) {
+    const store = join(dir, `${name}-store`);
+    const spec = file(`${name}.yaml`, tiny(name).replace('subset: {train: 200}', 'subset: {train: 6000}').replace('epochs: 1', 'epochs: 40'));
     const child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url)), 'run', spec, '--store', store, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (b) => (err += b));
+    const output = { out: '', err: '' };
+    child.stdout.on('data', (b) => (output.out += b));
+    child.stderr.on('data', (b) => (output.err += b));
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     for (let i = 0; i < 600; i++) {
       await new Promise((r) => setTimeout(r, 50));
       try {
         const s = new SqliteStore(store);
-        const done = s.trials().some((t) => t.epochsDone >= 1);
+        const t = s.trials().find((x) => x.epochsDone >= 1);
         s.close();
-        if (done) break;
+        if (t) return { store, spec, child, output, exited, worker: Number(t.worker!.split('@')[0]) };
       } catch {
         // not created yet
       }
     }
+    throw new Error(`${name}: no epoch finished in 30 s`);
+  }
+
+  test('Ctrl-C stops a study and says how to resume it; the next run resumes', async () => {
+    const { store, spec, child, output, exited } = await startLongStudy('int');
     child.kill('SIGINT');
     assert.equal(await exited, 130);
-    assert.match(err, /interrupted \(SIGINT\): 0 of 1 trials are done and kept; `convlab run .*int\.yaml --store .*` resumes the other trial \(#1 after epoch \d+, from the last finished epoch\)/);
+    assert.match(output.err, /interrupted \(SIGINT\): 0 of 1 trials are done and kept; `convlab run .*int\.yaml --store .*` resumes the other trial \(#1 after epoch \d+, from the last finished epoch\)/);
     await new Promise((r) => setTimeout(r, 200));
     const ls = JSON.parse(convlab('ls', 'int', '--store', store, '--json').out) as { status: string }[];
     assert.equal(ls[0].status, 'interrupted');
-    const again = convlab('run', spec, '--store', store, '--set', 'train.epochs=40');
+    // What a kill in the middle of a save leaves behind is cleared when the trial resumes.
+    const stale = join(store, 'trials', '1', 'checkpoint', '.next.tmp-AbC123');
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'weights.bin'), 'partial');
+    const again = convlab('run', spec, '--store', store);
     assert.match(again.out, /resuming after epoch \d+/);
+    assert.equal(again.code, 0, again.err);
+    assert.ok(!existsSync(stale), 'the half-written temporary folder is gone');
   });
 
   test('a worker that is killed has its trial recorded failed, saying how it ended', async () => {
-    const store = join(dir, 'oom-store');
-    const spec = file('oom.yaml', tiny('oom').replace('subset: {train: 200}', 'subset: {train: 6000}').replace('epochs: 1', 'epochs: 40'));
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url)), 'run', spec, '--store', store, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-    let worker = 0;
-    for (let i = 0; i < 600 && !worker; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      try {
-        const s = new SqliteStore(store);
-        const t = s.trials().find((x) => x.epochsDone >= 1);
-        s.close();
-        if (t?.worker) worker = Number(t.worker.split('@')[0]);
-      } catch {
-        // not created yet
-      }
-    }
+    const { output, exited, worker } = await startLongStudy('oom');
     process.kill(worker, 'SIGKILL');
     assert.equal(await exited, 1);
-    assert.match(out, /1 trial failed: #1 oom: the worker process was killed by SIGKILL \(out of memory\?\) during this trial/);
+    assert.match(output.out, /1 trial failed: #1 oom: the worker process was killed by SIGKILL \(out of memory\?\) during this trial/);
   });
 });
 
