@@ -195,7 +195,7 @@ export function registerLabCommands(program: Command): void {
 
   program
     .command('compare')
-    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric: the table a study sorts by accuracy")
+    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric")
     .argument('<experiment>', 'an experiment name or id')
     .option('--sort <metric>', 'sort by this column (default val_accuracy or test_accuracy; best first)')
     .option('--asc', 'sort ascending')

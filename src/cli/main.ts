@@ -56,6 +56,9 @@ function flagValue(argv: string[], flag: string): string | undefined {
 
 /** --backend and --threads take effect before anything else, --version included. */
 function applyEngineFlags(argv: string[]): void {
+  for (const flag of ['--out', '--save', '--store']) {
+    if (flagValue(argv, flag) === '') throw new SpecFileError(`${flag}: expected a path, got an empty string`);
+  }
   const backend = flagValue(argv, '--backend');
   if (backend !== undefined) {
     try {

@@ -2,7 +2,7 @@
  * Experiment specs: one YAML (or JSON) file with name, seed, data, model and train. Loading checks every block
  * and reports each problem with its path; `--set path=value` overrides any field before the checks.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { parseDocument, parse as parseYamlValue } from 'yaml';
 import { z } from 'zod';
 import { parseArgs } from '../nn/schema.js';
@@ -126,7 +126,13 @@ export interface Spec {
 /** Reads a YAML or JSON file; syntax errors name the file, line and column. */
 export function readSpecFile(file: string): Record<string, unknown> {
   if (!existsSync(file)) throw new SpecFileError(`${file}: file not found`);
-  const text = readFileSync(file, 'utf8');
+  if (statSync(file).isDirectory()) throw new SpecFileError(`${file}: it is a folder; expected a YAML or JSON spec file`);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new SpecFileError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
@@ -135,7 +141,7 @@ export function readSpecFile(file: string): Record<string, unknown> {
   }
   const value: unknown = doc.toJS();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SpecFileError(`${file}: expected a mapping with model (and data, train, ...) at the top, found ${value === null ? 'an empty document' : typeof value}`);
+    throw new SpecFileError(`${file}: expected a mapping with model (and data, train, ...) at the top, found ${value === null ? 'an empty document' : Array.isArray(value) ? 'a list' : typeof value}`);
   }
   return value as Record<string, unknown>;
 }

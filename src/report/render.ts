@@ -105,7 +105,7 @@ export async function render(figure: Figure, scale = 2): Promise<RenderedFigure>
 /** Writes `base.svg` and/or `base.png` through temporary files; returns the paths written. */
 export async function writeFigure(figure: Figure, base: string, formats: readonly ('svg' | 'png')[] = ['svg', 'png']): Promise<string[]> {
   const { svg, png } = await render(figure);
-  ensureDir(dirname(base), 'output');
+  ensureDir(dirname(base), '--out');
   const out: string[] = [];
   for (const f of formats) {
     const file = `${base}.${f}`;
