@@ -326,6 +326,15 @@ model:
     assert.match(r.err, /^\s+data\.validation/m);
   });
 
+  test('a spec path that is a folder, and an empty output path, are named', () => {
+    const folder = join(dir, 'a-folder');
+    mkdirSync(folder, { recursive: true });
+    const r = convlab('train', folder);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /a-folder: it is a folder; expected a YAML or JSON spec file/);
+    assert.match(bad('empty-save', tiny('es'), '--save', ''), /--save: expected a path, got an empty string/);
+  });
+
   test('functional layers written with name and inputs beside the class build the same model', () => {
     const both = (layers: string) => `
 name: f
