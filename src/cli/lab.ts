@@ -8,6 +8,7 @@ import { runStudy, workOn } from '../lab/runner.js';
 import { SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
+import { printable } from '../util/text.js';
 import { SpecFileError } from '../lab/spec.js';
 import { expandSweep } from '../lab/sweep.js';
 
@@ -54,7 +55,8 @@ export function findExperiment(store: RunStore, ref: string) {
 
 const fmtSeconds = (s: number | null) => (s === null ? '–' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
 
-function table(header: string[], rows: string[][], rightFrom = 99): string {
+function table(header: string[], raw: string[][], rightFrom = 99): string {
+  const rows = raw.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');

@@ -83,7 +83,10 @@ function applyEngineFlags(argv: string[]): void {
 export function describeFailure(e: unknown): string | null {
   if (e instanceof StoreError || e instanceof TrainingDivergedError) return e.message;
   const err = e as { code?: unknown; message?: string; path?: string; syscall?: string };
-  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) return `the run store: ${err.message} (${err.code})`;
+  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) {
+    const hint = err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR') ? '; free some space on its disk and run the command again' : '';
+    return `the run store: ${err.message} (${err.code})${hint}`;
+  }
   if (typeof err?.code === 'string' && ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)) {
     return fsProblem(`cannot ${err.syscall ?? 'write'}`, err.path ?? '', e).message;
   }

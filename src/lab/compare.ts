@@ -2,7 +2,7 @@
  * Comparing trials: one row per trial (or per configuration, with repeats as mean ± std), chosen columns, sorted by
  * any metric, as a terminal table, Markdown, CSV or JSON; and the config differences between two trials.
  */
-import { mdText } from '../util/text.js';
+import { mdText, printable } from '../util/text.js';
 import type { RunStore, TrialRow } from './store.js';
 
 /** A column's values: one number per trial, or text. */
@@ -136,7 +136,8 @@ function textRows(t: CompareTable): { header: string[]; body: string[][] } {
 }
 
 export function formatTable(t: CompareTable): string {
-  const { header, body } = textRows(t);
+  const { header, body: raw } = textRows(t);
+  const body = raw.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i <= 2 || header[i] === 'status' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');

@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
+import { printable } from '../util/text.js';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, hostname } from 'node:os';
 import { join, relative } from 'node:path';
@@ -156,8 +157,9 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams, samples: result.samples });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
   } catch (e) {
-    const err = e as Error;
-    const message = e instanceof SpecError ? `invalid spec: ${err.message}` : err.message;
+    const err = e as NodeJS.ErrnoException;
+    const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
+    const message = e instanceof SpecError ? `invalid spec: ${err.message}` : full ? `no space left on the device (${err.code}) while writing under ${dir}; free some space and run the study again` : err.message;
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
     store.failTrial(trial.id, message);
@@ -204,10 +206,10 @@ export async function workOn(store: RunStore, ids: number[], options: TrialOptio
   for (let trial = store.claimTrial(ids, me); trial; trial = store.claimTrial(ids, me)) {
     const position = ids.indexOf(trial.id) + 1;
     const resumed = trial.epochsDone > 0 ? ` (resuming after epoch ${trial.epochsDone})` : '';
-    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${trial.label}${resumed}`);
+    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${printable(trial.label)}${resumed}`);
     const done = await runTrial(store, trial, options);
     const summary = done.status === 'finished' ? summarize(store, done) : `failed: ${done.error}`;
-    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${trial.label}: ${summary}`);
+    options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${printable(trial.label)}: ${summary}`);
   }
 }
 
@@ -276,7 +278,7 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
       const t = store.getTrial(id)!;
       if (t.status !== 'finished' && t.status !== 'failed') continue;
       reported.add(id);
-      if (!chatty) log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${t.label}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
+      if (!chatty) log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${printable(t.label)}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
     }
   };
   const timer = setInterval(report, 500);
@@ -315,7 +317,7 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
     for (const t of ids.map((id) => store.getTrial(id)!)) {
       if ((t.status === 'running' || t.status === 'interrupted') && t.worker === `${r.pid}@${host}`) {
         store.failTrial(t.id, `the worker process ${how} during this trial`);
-        log(`Trial ${ids.indexOf(t.id) + 1}/${ids.length} [#${t.id}] ${t.label}: failed: the worker process ${how}`);
+        log(`Trial ${ids.indexOf(t.id) + 1}/${ids.length} [#${t.id}] ${printable(t.label)}: failed: the worker process ${how}`);
         reported.add(t.id);
       }
     }

@@ -275,7 +275,7 @@ export class SqliteStore implements RunStore {
       db.close();
       const code = (e as { code?: string }).code;
       if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`, true);
-      if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`the run store ${file}: ${(e as Error).message} (${code})`);
+      if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`the run store ${file}: ${(e as Error).message} (${code})${code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? '; is its disk full?' : ''}`);
       throw e;
     }
   }

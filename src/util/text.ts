@@ -35,3 +35,8 @@ export function mdCode(s: string): string {
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
   return `${tick}${pad}${text}${pad}${tick}`;
 }
+
+/** A string for a terminal table: control characters (newlines, escape sequences) shown as \u escapes. */
+export function printable(s: string): string {
+  return String(s).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}

@@ -5,7 +5,7 @@
  * before training, with its field path and exit code 2.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
@@ -17,7 +17,12 @@ import { noSqlite } from '../helpers/sqlite.js';
 import { SqliteStore } from '../../src/lab/store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-safety-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+/** Set when a test mounted a small tmpfs inside `dir` (unmounted before `dir` goes). */
+let mounted: string | null = null;
+after(() => {
+  if (mounted) spawnSync('umount', [mounted]);
+  rmSync(dir, { recursive: true, force: true });
+});
 process.env.CONVLAB_CACHE = join(dir, 'cache');
 const convlab = (...args: string[]) => runConvlab(args);
 const file = fileWriter(dir);
@@ -385,9 +390,51 @@ describe('stores that cannot be used (exit 2, no stack trace, no hang)', { skip:
   });
 });
 
+/** A 1 MiB tmpfs to fill up, where this process may mount one (root); otherwise the test skips, visibly. */
+const tinyDisk = join(dir, 'tiny-disk');
+const noMount: string | false = (() => {
+  if (noSqlite) return noSqlite;
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return 'mounting a small tmpfs needs root on Linux';
+  mkdirSync(tinyDisk, { recursive: true });
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', tinyDisk], { encoding: 'utf8' });
+  if (r.status !== 0) return `cannot mount a tmpfs here (${(r.stderr || r.error?.message || '').trim()})`;
+  mounted = tinyDisk;
+  return false;
+})();
+
+describe('a full disk', { skip: noMount }, () => {
+  const spec = () => file('full.yaml', tiny('full').replace('subset: {train: 200}', 'subset: {train: 500}').replace('{Flatten: {}}', '{Flatten: {}}, {Dense: {units: 64}}'));
+  /** A fresh store on the tiny disk, then a filler file that leaves `freeKb` free. */
+  const fill = (freeKb: number) => {
+    rmSync(join(tinyDisk, 'filler'), { force: true });
+    rmSync(join(tinyDisk, 'st'), { recursive: true, force: true });
+    new SqliteStore(join(tinyDisk, 'st')).close();
+    const avail = Number(spawnSync('df', ['--output=avail', '-k', tinyDisk], { encoding: 'utf8' }).stdout.trim().split('\n').pop());
+    writeFileSync(join(tinyDisk, 'filler'), Buffer.alloc(Math.max(0, avail - freeKb) * 1024));
+  };
+
+  test('while a trial writes its checkpoint: the trial fails saying so, nothing half-written stays, exit 1', () => {
+    fill(150);
+    const r = convlab('run', spec(), '--store', join(tinyDisk, 'st'), '-q');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.out, /1 trial failed: #1 full: no space left on the device \(ENOSPC\) while writing under .*trials\/1; free some space/);
+    assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+    assert.ok(!existsSync(join(tinyDisk, 'st', 'trials', '1')), 'the failed trial left no files');
+  });
+
+  test('while the store itself grows: one line naming the store, exit 1, no stack trace', () => {
+    fill(30);
+    const r = convlab('run', spec(), '--store', join(tinyDisk, 'st'), '-q');
+    assert.equal(r.code, 1, r.err);
+    assert.match(r.err, /^convlab: the run store.*(SQLITE_FULL|SQLITE_IOERR).*(free some space|disk full)/m);
+    assert.doesNotMatch(r.err, /at .*\.js:\d+/);
+    rmSync(join(tinyDisk, 'filler'), { force: true });
+  });
+});
+
 test('failures that are not bugs (a full disk, a store error) are one line without a stack trace', async () => {
   const { describeFailure } = await import('../../src/cli/main.js');
-  assert.equal(describeFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })), 'the run store: database or disk is full (SQLITE_FULL)');
+  assert.equal(describeFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })), 'the run store: database or disk is full (SQLITE_FULL); free some space on its disk and run the command again');
   assert.match(describeFailure(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/x/weights.bin' }))!, /cannot write \/x\/weights\.bin: no space left on the device \(ENOSPC\)/);
   assert.equal(describeFailure(new TypeError('a bug')), null);
 });
