@@ -166,6 +166,17 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
     assert.doesNotMatch(html2, /<strong>b<\/strong>/);
   });
 
+  test('control characters in a label are shown escaped in terminal tables, never sent to the terminal', () => {
+    const store = join(dir, 'ctl-store');
+    hostileStore(store, 'ctl-exp', 'two\nlines \u001b[31mred', ['a', 'b']);
+    for (const args of [['compare', 'ctl-exp'], ['ls', 'ctl-exp']]) {
+      const r = convlab(...args, '--store', store);
+      assert.equal(r.code, 0, r.err);
+      assert.doesNotMatch(r.out, /\u001b/);
+      assert.match(r.out, /two\\u000alines \\u001b\[31mred/);
+    }
+  });
+
   test('report --sort with an unknown column exits 2 naming the columns there are', () => {
     const r = convlab('report', 'rep', '--store', store, '--sort', 'nosuch_metric', '--out', join(dir, 'never'));
     assert.equal(r.code, 2, r.err);
