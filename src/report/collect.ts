@@ -2,6 +2,7 @@
  * From the run store to figures: what each figure kind needs, read from a trial (its epochs, final metrics,
  * evaluation and artifacts) or from a study (its trials and their swept values).
  */
+import { inside } from '../util/safe_fs.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finalColumns } from '../lab/compare.js';
@@ -173,8 +174,13 @@ export function clockErrorPlots(store: RunStore, t: TrialRow, split?: string): F
   });
 }
 
+/** An artifact's file, which must lie inside the store's folder whatever path the store records. */
 function artifactFile(store: RunStore, a: ArtifactRow): string {
-  return join(store.root, a.path);
+  try {
+    return inside(store.root, a.path, `trial #${a.trialId}'s ${a.kind} artifact`);
+  } catch (e) {
+    throw new FigureError((e as Error).message);
+  }
 }
 
 /** One sample's input and layer activations from a trial's feature-map artifacts. */
