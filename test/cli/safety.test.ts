@@ -166,6 +166,18 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
     assert.doesNotMatch(html2, /<strong>b<\/strong>/);
   });
 
+  test('an artifact path in the store that leaves the store is refused, not read', () => {
+    const store = join(dir, 'art-store');
+    hostileStore(store, 'art-exp', 'x', ['a', 'b']);
+    const s = new SqliteStore(store);
+    const t = s.trials()[0];
+    s.addArtifact({ trialId: t.id, kind: 'filters', name: 'conv', path: '../../../../../../etc/passwd', meta: { shape: [3, 3, 1, 2], files: [] } });
+    s.close();
+    const r = convlab('plot', 'filters', String(t.id), '--store', store, '--out', join(dir, 'f.png'));
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /trial #\d+'s filters artifact "\.\.\/.*etc\/passwd": the path .* would leave/);
+  });
+
   test('control characters in a label are shown escaped in terminal tables, never sent to the terminal', () => {
     const store = join(dir, 'ctl-store');
     hostileStore(store, 'ctl-exp', 'two\nlines \u001b[31mred', ['a', 'b']);
