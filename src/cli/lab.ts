@@ -11,6 +11,7 @@ import { printEvaluation } from './evaluation.js';
 import { printable } from '../util/text.js';
 import { SpecFileError } from '../lab/spec.js';
 import { expandSweep } from '../lab/sweep.js';
+import { maxOf } from '../util/numbers.js';
 
 /** A word as the shell reads it back: quoted only when it needs to be. */
 function shellQuote(word: string): string {
@@ -241,7 +242,7 @@ export function registerLabCommands(program: Command): void {
         console.log(`#${ta.id} ${ta.label}  →  #${tb.id} ${tb.label}`);
         if (changes.length === 0) return void console.log('  (same config)');
         const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));
-        const w = Math.max(...changes.map((c) => c.path.length));
+        const w = maxOf(changes, (c) => c.path.length, 0);
         for (const c of changes) console.log(`  ${c.path.padEnd(w)}  ${show(c.a)}  →  ${show(c.b)}`);
       });
     });

@@ -13,6 +13,7 @@ import { writeFigure, type Figure } from '../report/render.js';
 import { writeReport } from '../report/report.js';
 import { inside } from '../util/safe_fs.js';
 import { defaultStore, findExperiment, findTrial, withStore } from './lab.js';
+import { extent } from '../util/numbers.js';
 
 const KINDS = ['curves', 'sweep', 'time', 'bars', 'confusion', 'errors', 'feature-maps', 'filters', 'predictions'] as const;
 type Kind = (typeof KINDS)[number];
@@ -188,6 +189,7 @@ export function registerReportCommands(program: Command): void {
     .action(async (file: string, opts: { kernel: string[]; channel: string; mode: string; correlate?: boolean; out: string }) => {
       if (!['r', 'g', 'b', 'gray'].includes(opts.channel)) throw new SpecFileError(`--channel ${opts.channel}: expected r, g, b or gray`);
       if (!['same', 'valid', 'full'].includes(opts.mode)) throw new SpecFileError(`--mode ${opts.mode}: expected same, valid or full`);
+      if (opts.kernel.length === 0) throw new SpecFileError("convolve: give at least one --kernel, e.g. --kernel '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]' (edges) or '[[1,1,1],[1,1,1],[1,1,1]]' (blur)");
       const kernels = opts.kernel.map(parseKernel);
       let bytes: Buffer;
       try {
@@ -209,8 +211,8 @@ export function registerReportCommands(program: Command): void {
         title: `Convolution of ${file.replace(/^.*\//, '')}`,
         inputTitle: `input, ${opts.channel === 'gray' ? 'grayscale' : `${opts.channel} channel`} (${px.height}×${px.width})`,
         outputTitles: results.map((r, i) => {
-          const flat = r.flat();
-          return `${what} with kernel ${i + 1}, ${mode} (${r.length}×${r[0].length}; ${Math.min(...flat).toFixed(2)} … ${Math.max(...flat).toFixed(2)})`;
+          const [lo, hi] = extent(r.flat());
+          return `${what} with kernel ${i + 1}, ${mode} (${r.length}×${r[0].length}; ${lo.toFixed(2)} … ${hi.toFixed(2)})`;
         }),
       });
       const { base, formats } = outputs(opts.out, figure);

@@ -4,6 +4,7 @@
  * with 0 where a ratio has no denominator), and the dummy baselines a study compares against.
  */
 import type { Random } from '../engine/random.js';
+import { maxOf } from '../util/numbers.js';
 
 /** counts[t][p]: samples of true class t predicted as p. */
 export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<number>, classes: number): number[][] {
@@ -75,7 +76,7 @@ export function classificationReport(m: number[][], classNames?: string[]): Clas
 
 /** The report as sklearn-style text. */
 export function formatReport(r: ClassificationReport, digits = 4): string {
-  const width = Math.max(12, ...r.classes.map((c) => c.name.length)) + 2;
+  const width = maxOf(r.classes, (c) => c.name.length, 12) + 2;
   const num = (v: number) => v.toFixed(digits).padStart(digits + 6);
   const row = (name: string, s: ClassScores) => `${name.padStart(width)}${num(s.precision)}${num(s.recall)}${num(s.f1)}${String(s.support).padStart(digits + 6)}`;
   const lines = [`${''.padStart(width)}${'precision'.padStart(digits + 6)}${'recall'.padStart(digits + 6)}${'f1-score'.padStart(digits + 6)}${'support'.padStart(digits + 6)}`, ''];
@@ -98,7 +99,7 @@ export function dummyPredictions(strategy: BaselineStrategy, trainLabels: ArrayL
   for (let i = 0; i < trainLabels.length; i++) counts[trainLabels[i]]++;
   const out = new Int32Array(n);
   if (strategy === 'most_frequent') {
-    out.fill(counts.indexOf(Math.max(...counts)));
+    out.fill(counts.indexOf(maxOf(counts, (c) => c)));
     return out;
   }
   if (strategy === 'uniform') {

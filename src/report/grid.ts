@@ -6,6 +6,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PNG } from 'pngjs';
 import { ensureDir } from '../util/safe_fs.js';
+import { maxOf } from '../util/numbers.js';
 
 /** One tile: h × w pixels of 1 (gray) or 3 (RGB) channels, values in [0, 1], HWC order. */
 export interface Tile {
@@ -33,8 +34,8 @@ export function tileGrid(tiles: readonly Tile[], options: GridOptions = {}): PNG
   const gap = options.gap ?? 2;
   const cols = Math.min(tiles.length, options.cols ?? Math.ceil(Math.sqrt(tiles.length)));
   const rows = Math.ceil(tiles.length / cols);
-  const cellH = Math.max(...tiles.map((t) => t.height)) * zoom + gap;
-  const cellW = Math.max(...tiles.map((t) => t.width)) * zoom + gap;
+  const cellH = maxOf(tiles, (t) => t.height) * zoom + gap;
+  const cellW = maxOf(tiles, (t) => t.width) * zoom + gap;
   const png = new PNG({ width: cols * cellW + gap, height: rows * cellH + gap });
   png.data.fill(options.background ?? 255);
   tiles.forEach((t, i) => {
@@ -94,27 +95,30 @@ export function featureMapTiles(values: Float32Array, shape: readonly number[]):
 
 /**
  * A Conv2D kernel [kh, kw, cin, cout] as cin × cout tiles (row: input channel, column: filter), on one scale for the
- * whole layer: mid-gray is 0, white the largest positive weight, black its negative.
+ * whole layer: mid-gray is 0, white the largest positive weight, black its negative. A large layer shows its first
+ * `limit` input channels and filters (the .npy beside the picture has them all).
  */
-export function filterTiles(values: Float32Array, shape: readonly number[]): { tiles: Tile[]; cols: number } {
+export function filterTiles(values: Float32Array, shape: readonly number[], limit = 64): { tiles: Tile[]; cols: number } {
   if (shape.length !== 4) throw new Error(`filters: expected a Conv2D kernel [kh, kw, in, out], got [${shape.join(', ')}]`);
   const [kh, kw, cin, cout] = shape;
   let maxAbs = 0;
   for (const v of values) maxAbs = Math.max(maxAbs, Math.abs(v));
+  const rows = Math.min(cin, limit);
+  const cols = Math.min(cout, limit);
   const tiles: Tile[] = [];
-  for (let ci = 0; ci < cin; ci++) {
-    for (let co = 0; co < cout; co++) {
+  for (let ci = 0; ci < rows; ci++) {
+    for (let co = 0; co < cols; co++) {
       const t = new Float32Array(kh * kw);
       for (let p = 0; p < kh * kw; p++) t[p] = maxAbs > 0 ? 0.5 + (0.5 * values[(p * cin + ci) * cout + co]) / maxAbs : 0.5;
       tiles.push({ height: kh, width: kw, channels: 1, values: t });
     }
   }
   // A single input channel wraps its filters into a square; otherwise each input channel is one row.
-  return { tiles, cols: cin === 1 ? Math.ceil(Math.sqrt(cout)) : cout };
+  return { tiles, cols: cin === 1 ? Math.ceil(Math.sqrt(cols)) : cols };
 }
 
 /** A zoom that makes the largest tile side about `target` pixels (at least 1). */
 export function zoomFor(tiles: readonly Tile[], target = 48): number {
-  const side = Math.max(...tiles.map((t) => Math.max(t.height, t.width)));
+  const side = maxOf(tiles, (t) => Math.max(t.height, t.width), 1);
   return Math.max(1, Math.round(target / side));
 }

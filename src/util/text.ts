@@ -2,6 +2,7 @@
  * Text that came from a user, a dataset or the store, made safe for the format it lands in: HTML, Markdown (which
  * passes raw HTML through to the page) and fenced code blocks.
  */
+import { maxOf } from './numbers.js';
 
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -20,18 +21,21 @@ export function mdText(s: string): string {
     .replace(/[&<>]/g, (c) => HTML[c]);
 }
 
+/** The longest run of backticks in the text. */
+function longestTicks(text: string): number {
+  return maxOf(text.matchAll(/`+/g), (m) => m[0].length, 0);
+}
+
 /** A fenced code block whose fence is longer than any run of backticks in the text, so the text cannot close it. */
 export function codeBlock(lang: string, text: string): string[] {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = '`'.repeat(Math.max(3, longest + 1));
+  const fence = '`'.repeat(Math.max(3, longestTicks(text) + 1));
   return [`${fence}${lang}`, text, fence];
 }
 
 /** A string as Markdown inline code (backticks inside are fenced by longer runs). */
 export function mdCode(s: string): string {
   const text = String(s).replace(/\r\n?|\n/g, ' ');
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const tick = '`'.repeat(longest + 1);
+  const tick = '`'.repeat(longestTicks(text) + 1);
   const pad = text.startsWith('`') || text.endsWith('`') ? ' ' : '';
   return `${tick}${pad}${text}${pad}${tick}`;
 }

@@ -170,9 +170,19 @@ describe('convlab convolve', () => {
     assert.ok(PNG.sync.read(readFileSync(join(dir, 'panel.png'))).width > 300);
   });
 
+  test('an ordinary photo (1200×900, a million pixels) is convolved and drawn, not a stack overflow', () => {
+    const photo = join(dir, 'photo.png');
+    writeFileSync(photo, pngBytes(1200, 900, (y, x) => [(x * 7 + y) % 256, (y * 3) % 256, (x ^ y) % 256]));
+    const r = convlab('convolve', photo, '--kernel', '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]', '--out', join(dir, 'photo-panel.png'));
+    assert.equal(r.code, 0, r.err);
+    assert.doesNotMatch(r.err, /RangeError|stack/);
+    assert.ok(PNG.sync.read(readFileSync(join(dir, 'photo-panel.png'))).width > 300);
+  });
+
   test('bad kernels, channels, modes and files exit 2 with the flag named', () => {
     const img = join(dir, 'square.png');
     const cases: [string[], RegExp][] = [
+      [[img], /convolve: give at least one --kernel/],
       [[img, '--kernel', '[[1,2],[3]]'], /--kernel #1: row 1 has 1 values, row 0 has 2/],
       [[img, '--kernel', '[[1,0]]', '--kernel', 'edge'], /--kernel #2: not JSON/],
       [[img, '--kernel', '[[1]]', '--channel', 'alpha'], /--channel alpha: expected r, g, b or gray/],

@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import type { RunStore, TrialRow } from '../../src/lab/store.js';
 import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, predictionPlot, studyFigures, sweepPlot, trialFigures } from '../../src/report/collect.js';
-import { convolutionFigure } from '../../src/report/figures/images.js';
+import { convolutionFigure, filterFigure } from '../../src/report/figures/images.js';
+import { writeArtifacts } from '../../src/report/artifacts.js';
 import { wantsLog } from '../../src/report/figures/sweep.js';
 import { formatValue, render, type Figure } from '../../src/report/render.js';
 import { writeReport } from '../../src/report/report.js';
@@ -193,4 +194,22 @@ describe('figures from a run store', { skip }, () => {
     await assert.rejects(writeReport(store, 'nope', join(dir, 'r2')), /no experiment 'nope' in .*; it has fixture/);
     assert.ok(!existsSync(join(dir, 'r2')));
   });
+});
+
+test('a layer with 512×512×3×3 weights is drawn (figure and artifact grid), by loops, not by spreading its weights', async () => {
+  const shape = [3, 3, 512, 512];
+  const values = new Float32Array(3 * 3 * 512 * 512).map((_, i) => Math.sin(i));
+  const figure = filterFigure([{ name: 'conv_big', shape, values }], { name: 'big' });
+  const { png } = await render(figure);
+  assert.ok(PNG.sync.read(png).width > 200);
+  const out = mkdtempSync(join(tmpdir(), 'convlab-bigfilters-'));
+  try {
+    const [written] = writeArtifacts(out, [{ kind: 'filters', layer: 'conv_big', shape, data: values }]);
+    const grid = PNG.sync.read(readFileSync(written.files[1]));
+    // The picture shows the first 64 input channels × 64 filters; the .npy keeps every weight.
+    assert.ok(grid.width < 64 * 40 && grid.height < 64 * 40, `${grid.width}×${grid.height}`);
+    assert.equal(readFileSync(written.files[0]).length > 3 * 3 * 512 * 512 * 4, true);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 });

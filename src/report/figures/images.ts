@@ -8,6 +8,7 @@ import { PNG } from 'pngjs';
 import * as vega from 'vega';
 import { minMaxNormalize, type Tile } from '../grid.js';
 import { PALETTE, formatValue, type Figure } from '../render.js';
+import { maxOf } from '../../util/numbers.js';
 
 type Colormap = 'gray' | 'viridis' | 'diverging';
 
@@ -226,7 +227,7 @@ export function convolutionFigure(input: Tile, kernels: readonly (readonly (read
   });
   const kernelView = (k: readonly (readonly number[])[], i: number) => {
     const cells = k.flatMap((row, y) => row.map((v, x) => ({ x, y, v, t: formatValue(Number(v.toPrecision(3))) })));
-    const maxAbs = Math.max(...cells.map((c) => Math.abs(c.v)), 1e-12);
+    const maxAbs = maxOf(cells, (c) => Math.abs(c.v), 1e-12);
     const cell = Math.max(18, Math.min(40, Math.floor(160 / Math.max(k.length, k[0].length))));
     return {
       title: { text: `kernel ${i + 1} (${k.length}×${k[0].length})`, fontSize: 12 },

@@ -5,6 +5,7 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import { PALETTE, SIZE, formatValue, type Figure } from '../render.js';
+import { extent } from '../../util/numbers.js';
 
 export interface SweepPoint {
   x: number | string;
@@ -26,7 +27,8 @@ export interface SweepOptions {
 /** Log scale for positive numbers spanning two decades or more. */
 export function wantsLog(xs: readonly number[]): boolean {
   if (xs.length < 2 || xs.some((x) => !(x > 0))) return false;
-  return Math.max(...xs) / Math.min(...xs) >= 100;
+  const [lo, hi] = extent(xs);
+  return hi / lo >= 100;
 }
 
 export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions): Figure {
@@ -63,7 +65,7 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
     name: options.name,
     title: options.title,
     spec,
-    caption: `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}${hasRepeats ? `; mean ± one standard deviation over ${Math.min(...counts) === Math.max(...counts) ? counts[0] : `${Math.min(...counts)}–${Math.max(...counts)}`} runs` : ''}.`,
+    caption: `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}${hasRepeats ? `; mean ± one standard deviation over ${extent(counts)[0] === extent(counts)[1] ? counts[0] : extent(counts).join('–')} runs` : ''}.`,
   };
 }
 
