@@ -10,7 +10,7 @@ import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
 import { printable } from '../util/text.js';
 import { SpecFileError } from '../lab/spec.js';
-import { expandSweep } from '../lab/sweep.js';
+import { viewTrials } from '../lab/views.js';
 import { maxOf } from '../util/numbers.js';
 
 /** A word as the shell reads it back: quoted only when it needs to be. */
@@ -123,9 +123,10 @@ export function registerLabCommands(program: Command): void {
     .command('ls')
     .description('list experiments, or the trials of one, with status, key metric and duration')
     .argument('[experiment]', 'an experiment name or id')
+    .option('--all', "also the trials of earlier versions of the experiment's spec, labelled apart")
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
     .option('--json', 'as JSON')
-    .action(async (ref: string | undefined, opts: { store?: string; json?: boolean }) => {
+    .action(async (ref: string | undefined, opts: { store?: string; json?: boolean; all?: boolean }) => {
       await withStore(opts.store ?? defaultStore(), (store) => {
         if (ref === undefined) {
           const rows = store.listExperiments().map((e) => {
@@ -139,9 +140,10 @@ export function registerLabCommands(program: Command): void {
           return;
         }
         const e = findExperiment(store, ref);
-        const trials = store.trials(e.id);
+        const trials = viewTrials(store, e, { all: opts.all });
+        const hidden = store.trials(e.id).length - trials.length;
         if (opts.json) return void process.stdout.write(`${JSON.stringify(trials.map((t) => ({ id: t.id, label: t.label, status: t.status, seed: t.seed, epochs: t.epochsDone, params: t.params, seconds: t.seconds, final: store.finals(t.id), error: t.error })))}\n`);
-        console.log(`Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'})`);
+        console.log(`Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'}${hidden ? `; ${hidden} more from earlier versions of the spec: --all` : ''})`);
         console.log(table(['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time'], trials.map((t) => [`#${t.id}`, t.label, t.status === 'failed' ? `failed: ${(t.error ?? '').split('\n')[0].slice(0, 60)}` : t.status, String(t.seed), String(t.epochsDone), t.params === null ? '–' : t.params.toLocaleString('en-US'), keyMetric(store, t), fmtSeconds(t.seconds)])));
       });
     });
@@ -200,24 +202,26 @@ export function registerLabCommands(program: Command): void {
     .command('compare')
     .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric")
     .argument('<experiment>', 'an experiment name or id')
-    .option('--sort <metric>', 'sort by this column (default val_accuracy or test_accuracy; best first)')
+    .option('--sort <column>', 'sort by this metric or swept parameter, shown or not (default val_accuracy or test_accuracy; best first)')
     .option('--asc', 'sort ascending')
     .option('--desc', 'sort descending')
-    .option('--columns <list>', 'comma-separated columns, e.g. train_loss,val_loss,train_accuracy,val_accuracy,params,seconds')
+    .option('--columns <list>', 'comma-separated metrics and swept parameters, e.g. learning_rate,train_loss,val_accuracy,params,seconds')
+    .option('--group-by <param>', 'one row per value of a swept parameter (or variant), its trials as mean ± std')
     .option('--trials', 'one row per trial even when there are repeats')
+    .option('--all', "also the trials of earlier versions of the experiment's spec, labelled apart")
     .option('--json', 'as JSON')
     .option('--csv', 'as CSV')
     .option('--md', 'as a Markdown table')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
-    .action(async (ref: string, opts: { sort?: string; asc?: boolean; desc?: boolean; columns?: string; trials?: boolean; json?: boolean; csv?: boolean; md?: boolean; store?: string }) => {
+    .action(async (ref: string, opts: { sort?: string; asc?: boolean; desc?: boolean; columns?: string; groupBy?: string; trials?: boolean; json?: boolean; csv?: boolean; md?: boolean; store?: string; all?: boolean }) => {
       if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1) throw new SpecFileError('compare: choose one of --json, --csv and --md');
       if (opts.asc && opts.desc) throw new SpecFileError('compare: choose --asc or --desc, not both');
       await withStore(opts.store ?? defaultStore(), (store) => {
         const e = findExperiment(store, ref);
-        const trials = currentTrials(store, e.id, e.spec);
+        const trials = viewTrials(store, e, { all: opts.all });
         let c;
         try {
-          c = compareTrials(store, e.name, trials, { sort: opts.sort, ascending: opts.asc ? true : opts.desc ? false : undefined, columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean), group: opts.trials ? false : undefined });
+          c = compareTrials(store, e.name, trials, { sort: opts.sort, ascending: opts.asc ? true : opts.desc ? false : undefined, columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean), group: opts.trials ? false : undefined, groupBy: opts.groupBy });
         } catch (err) {
           throw new SpecFileError(`compare: ${(err as Error).message}`);
         }
@@ -246,17 +250,4 @@ export function registerLabCommands(program: Command): void {
         for (const c of changes) console.log(`  ${c.path.padEnd(w)}  ${show(c.a)}  →  ${show(c.b)}`);
       });
     });
-}
-
-/** The experiment's trials from its latest spec (older trials stay in the store but are not compared). */
-function currentTrials(store: RunStore, experimentId: number, spec: Record<string, unknown>): TrialRow[] {
-  const all = store.trials(experimentId);
-  let keys: Set<string> | null;
-  try {
-    keys = new Set(expandSweep(spec).map((p) => p.key));
-  } catch {
-    keys = null;
-  }
-  const current = keys ? all.filter((t) => keys.has(t.key)) : all;
-  return current.length ? current : all;
 }

@@ -12,6 +12,7 @@ import { minMaxNormalize } from '../report/grid.js';
 import { writeFigure, type Figure } from '../report/render.js';
 import { writeReport } from '../report/report.js';
 import { inside } from '../util/safe_fs.js';
+import { viewTrials } from '../lab/views.js';
 import { defaultStore, findExperiment, findTrial, withStore } from './lab.js';
 import { extent } from '../util/numbers.js';
 
@@ -34,6 +35,7 @@ interface PlotOptions {
   inputChannel?: string;
   errors?: boolean;
   count?: string;
+  all?: boolean;
 }
 
 const isTrialRef = (ref: string) => /^#?\d+$/.test(ref);
@@ -45,10 +47,10 @@ function nonNegative(flag: string, value: string | undefined): number | undefine
   return n;
 }
 
-/** The trials of an experiment, or the ones --trials names (ids). */
-function experimentTrials(store: RunStore, ref: string, only?: string): { name: string; trials: TrialRow[] } {
+/** The trials of an experiment a view shows (see lab/views.ts), or the ones --trials names (ids). */
+function experimentTrials(store: RunStore, ref: string, only?: string, all?: boolean): { name: string; trials: TrialRow[] } {
   const e = findExperiment(store, ref);
-  let trials = store.trials(e.id);
+  let trials = viewTrials(store, e, { all: all || Boolean(only) });
   if (only) {
     const ids = only.split(',').map((s) => Number(s.trim().replace(/^#/, '')));
     const missing = ids.filter((id) => !trials.some((t) => t.id === id));
@@ -87,7 +89,7 @@ function makeFigure(store: RunStore, kind: Kind, target: string, o: PlotOptions)
         return predictionPlot(store, t, { only: o.errors ? 'errors' : 'all', count: nonNegative('--count', o.count) });
     }
   }
-  const { name, trials } = experimentTrials(store, target, o.trials);
+  const { name, trials } = experimentTrials(store, target, o.trials, o.all);
   switch (kind) {
     case 'curves':
       return curvesFigure(store, trials, o.metrics?.split(','));
@@ -138,11 +140,12 @@ export function registerReportCommands(program: Command): void {
     .option('--out <dir>', 'output folder (default convlab-report/<experiment>)')
     .option('--sort <column>', 'sort the comparison table by this column (e.g. test_accuracy, seconds)')
     .option('--no-trials', 'leave out the section per trial')
+    .option('--all', "also the trials of earlier versions of the experiment's spec, labelled apart")
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
-    .action(async (name: string, opts: { out?: string; sort?: string; trials: boolean; store?: string }) => {
+    .action(async (name: string, opts: { out?: string; sort?: string; trials: boolean; store?: string; all?: boolean }) => {
       await withStore(opts.store ?? defaultStore(), async (store) => {
         const out = opts.out ?? inside('convlab-report', name, 'experiment name');
-        const written = await withFigureErrors(() => writeReport(store, name, out, { sort: opts.sort, trials: opts.trials }));
+        const written = await withFigureErrors(() => writeReport(store, name, out, { sort: opts.sort, trials: opts.trials, all: opts.all }));
         console.log(`Wrote ${written.html}`);
         console.log(`Wrote ${written.markdown} (${written.figures.length} figure${written.figures.length === 1 ? '' : 's'} as PNG and SVG in ${join(out, 'figures')})`);
       });
@@ -159,6 +162,7 @@ export function registerReportCommands(program: Command): void {
     .option('--metric <name>', 'bars: the metric (default accuracy)')
     .option('--metrics <list>', 'curves: metrics to draw, comma-separated (default all, loss first)')
     .option('--trials <ids>', 'experiment figures: only these trial ids, comma-separated')
+    .option('--all', "experiment figures: also the trials of earlier versions of the spec, labelled apart")
     .option('--split <split>', 'confusion, errors: train, validation or test (default test)')
     .option('--percent', 'confusion: each cell as % of its true class instead of counts')
     .option('--sample <i>', 'feature-maps: which recorded sample (default 0)')

@@ -4,19 +4,31 @@
  */
 import { mdText, printable } from '../util/text.js';
 import type { RunStore, TrialRow } from './store.js';
+import { shortNames } from './sweep.js';
 
-/** A column's values: one number per trial, or text. */
+/** A column: a metric (numbers, averaged over a row's trials) or a swept parameter (its value, as given). */
 export interface Column {
   name: string;
   numeric: boolean;
+  /** A swept parameter's field path ('variant' for the variant name); absent for metrics. */
+  param?: string;
+}
+
+/** A metric's value in a row: the mean over the row's trials, with the sample std when there are several. */
+export interface Aggregate {
+  mean: number;
+  std: number | null;
+  n: number;
 }
 
 export interface CompareRow {
   label: string;
   trials: number[];
   status: string;
-  /** Numeric columns: mean over the row's trials, with the sample std when there are several. */
-  values: Record<string, { mean: number; std: number | null; n: number } | string>;
+  /** Metric columns by name (aggregates; a string only for text columns). */
+  values: Record<string, Aggregate | string>;
+  /** Swept parameters by field path: the value shared by the row's trials, or a list of the distinct values. */
+  params: Record<string, unknown>;
 }
 
 export interface CompareTable {
@@ -24,6 +36,12 @@ export interface CompareTable {
   columns: Column[];
   rows: CompareRow[];
   sortedBy: string | null;
+  /** The sort's direction (null when unsorted). */
+  ascending: boolean | null;
+  /** The swept parameters of these trials: field path and short name. */
+  parameters: { path: string; name: string }[];
+  /** The parameter rows were grouped by (--group-by), if any. */
+  groupedBy: string | null;
 }
 
 const SPLIT_PREFIX: Record<string, string> = { train: 'train_', validation: 'val_', test: 'test_' };
@@ -43,13 +61,28 @@ export function higherIsBetter(metric: string): boolean {
 export interface CompareOptions {
   /** Aggregate repeats of one configuration into one row (default true when any trial has repeats). */
   group?: boolean;
+  /** A metric or a swept parameter (field path or short name), whether or not it is among the columns. */
   sort?: string;
-  /** Sort direction; by default best first for the sorted metric. */
+  /** Sort direction; by default best first for a metric, ascending for a parameter. */
   ascending?: boolean;
+  /** Metrics and swept parameters (field path or short name, or 'variant'). */
   columns?: string[];
+  /** One row per value of this swept parameter (or 'variant'), its trials aggregated as mean ± std. */
+  groupBy?: string;
   /** Include failed and unfinished trials (default true). */
   all?: boolean;
 }
+
+/** The swept parameters of some trials (grid and random paths, and 'variant' where trials have variants). */
+export function sweptParams(trials: readonly TrialRow[]): { path: string; name: string }[] {
+  const paths = [...new Set(trials.flatMap((t) => Object.keys(t.values)))];
+  const names = shortNames(paths);
+  const out = paths.map((path) => ({ path, name: names[path] }));
+  return trials.some((t) => t.variant !== null) ? [{ path: 'variant', name: 'variant' }, ...out] : out;
+}
+
+const paramValue = (t: TrialRow, path: string): unknown => (path === 'variant' ? t.variant : t.values[path]);
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
 export function compareTrials(store: RunStore, experiment: string, trials: TrialRow[], options: CompareOptions = {}): CompareTable {
   const metrics = new Map<number, Record<string, number>>();
@@ -61,6 +94,9 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
     metrics.set(t.id, f);
   }
   const available = [...new Set([...metrics.values()].flatMap((m) => Object.keys(m)))];
+  const parameters = sweptParams(trials);
+  const param = (name: string) => parameters.find((p) => p.path === name || p.name === name);
+  const known = () => [...available, ...parameters.map((p) => p.name)].join(', ');
   const preferred = ['train_loss', 'val_loss', 'test_loss', 'train_accuracy', 'val_accuracy', 'test_accuracy'];
   const defaultColumns = [
     ...preferred.filter((c) => available.includes(c)),
@@ -68,33 +104,48 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
     ...['params', 'epochs', 'seconds'].filter((c) => available.includes(c)),
   ];
   const chosen = options.columns ?? defaultColumns;
-  const unknown = chosen.filter((c) => !available.includes(c) && c !== 'status');
+  const unknown = chosen.filter((c) => !available.includes(c) && !param(c) && c !== 'status');
   if (unknown.length && trials.some((t) => t.status === 'finished')) {
-    throw new Error(`unknown column${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}: expected some of ${available.join(', ')}`);
+    throw new Error(`unknown column${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}: expected some of ${known()}`);
   }
+  if (options.sort && !available.includes(options.sort) && !param(options.sort)) throw new Error(`--sort ${options.sort}: no such metric or swept parameter; expected one of ${known()}`);
+  const by = options.groupBy === undefined ? null : param(options.groupBy);
+  if (options.groupBy !== undefined && !by) throw new Error(`--group-by ${options.groupBy}: not a swept parameter of these trials; expected one of ${parameters.map((p) => p.name).join(', ') || '(none: the study sweeps nothing)'}`);
   const group = options.group ?? trials.some((t) => t.repeat > 0);
   const buckets = new Map<string, TrialRow[]>();
   for (const t of trials) {
-    const key = group ? t.group : `${t.id}`;
+    const key = by ? JSON.stringify(paramValue(t, by.path) ?? null) : group ? t.group : `${t.id}`;
     buckets.set(key, [...(buckets.get(key) ?? []), t]);
   }
   const rows: CompareRow[] = [...buckets.values()].map((members) => {
     const done = members.filter((t) => t.status === 'finished');
     const values: CompareRow['values'] = {};
-    for (const c of chosen) {
+    // Every metric is aggregated, shown or not, so any of them can sort the rows.
+    for (const c of available) {
       const xs = done.map((t) => metrics.get(t.id)![c]).filter((v) => v !== undefined && !Number.isNaN(v));
       if (xs.length === 0) continue;
       const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
       const std = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1)) : null;
       values[c] = { mean, std, n: xs.length };
     }
+    const params: Record<string, unknown> = {};
+    for (const p of parameters) {
+      const vs = members.map((t) => paramValue(t, p.path)).filter((v, i, all) => all.findIndex((w) => same(v, w)) === i);
+      params[p.path] = vs.length === 1 ? vs[0] : vs;
+    }
     const statuses = [...new Set(members.map((t) => t.status))];
-    return { label: group ? members[0].group : members[0].label, trials: members.map((t) => t.id), status: statuses.join('/'), values };
+    const label = by ? `${by.name}=${formatParam(paramValue(members[0], by.path))}` : group ? members[0].group : members[0].label;
+    return { label, trials: members.map((t) => t.id), status: statuses.join('/'), values, params };
   });
-  const sortKey = options.sort ?? chosen.find((c) => c === 'val_accuracy') ?? chosen.find((c) => c === 'test_accuracy') ?? chosen.find((c) => /accuracy$/.test(c)) ?? null;
-  if (options.sort && !available.includes(options.sort)) throw new Error(`--sort ${options.sort}: no such metric; expected one of ${available.join(', ')}`);
-  if (sortKey) {
-    const asc = options.ascending ?? !higherIsBetter(sortKey);
+  const sortKey = options.sort ?? (by ? null : chosen.find((c) => c === 'val_accuracy') ?? chosen.find((c) => c === 'test_accuracy') ?? chosen.find((c) => /accuracy$/.test(c)) ?? null);
+  const sortParam = sortKey ? param(sortKey) : by ?? undefined;
+  let ascending: boolean | null = null;
+  if (sortParam && !(sortKey && available.includes(sortKey))) {
+    ascending = options.ascending ?? true;
+    const dir = ascending ? 1 : -1;
+    rows.sort((a, b) => dir * compareValues(a.params[sortParam.path], b.params[sortParam.path]));
+  } else if (sortKey) {
+    ascending = options.ascending ?? !higherIsBetter(sortKey);
     const val = (r: CompareRow) => {
       const v = r.values[sortKey];
       return typeof v === 'object' ? v.mean : NaN;
@@ -102,10 +153,30 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
     rows.sort((a, b) => {
       const x = val(a), y = val(b);
       if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
-      return asc ? x - y : y - x;
+      return ascending ? x - y : y - x;
     });
   }
-  return { experiment, columns: chosen.map((name) => ({ name, numeric: true })), rows, sortedBy: sortKey };
+  const columns: Column[] = chosen.map((name) => {
+    const p = available.includes(name) ? undefined : param(name);
+    return p ? { name, numeric: false, param: p.path } : { name, numeric: true };
+  });
+  for (const r of rows) for (const k of Object.keys(r.values)) if (!chosen.includes(k)) delete r.values[k];
+  return { experiment, columns, rows, sortedBy: sortKey ?? (by ? by.name : null), ascending, parameters, groupedBy: by ? by.path : null };
+}
+
+/** Numbers by value, anything else by its text; missing values last. */
+function compareValues(a: unknown, b: unknown): number {
+  if (a === undefined || a === null) return b === undefined || b === null ? 0 : 1;
+  if (b === undefined || b === null) return -1;
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  return formatParam(a).localeCompare(formatParam(b), 'en', { numeric: true });
+}
+
+/** A parameter's value as text: numbers and strings as written, lists and maps as JSON. */
+export function formatParam(v: unknown): string {
+  if (v === undefined || v === null) return '–';
+  if (Array.isArray(v)) return v.map(formatParam).join(' | ');
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
 function formatNumber(column: string, v: number): string {
@@ -130,7 +201,7 @@ function textRows(t: CompareTable): { header: string[]; body: string[][] } {
     r.label,
     ...(grouped ? [String(r.trials.length)] : []),
     r.status,
-    ...t.columns.map((c) => cell(c.name, r.values[c.name])),
+    ...t.columns.map((c) => (c.param ? formatParam(r.params[c.param]) : cell(c.name, r.values[c.name]))),
   ]);
   return { header, body };
 }
@@ -149,9 +220,14 @@ export function formatMarkdown(t: CompareTable): string {
   return [header, align, ...body].map((r) => `| ${r.map(mdText).join(' | ')} |`).join('\n');
 }
 
+/**
+ * CSV for pandas and spreadsheets: every swept parameter as its own column with its value as given (numbers stay
+ * numbers), then the chosen metrics (with _std columns when rows aggregate repeats).
+ */
 export function formatCsv(t: CompareTable): string {
   const grouped = t.rows.some((r) => r.trials.length > 1);
-  const header = ['rank', 'trials', 'model', 'n', 'status', ...t.columns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name]))];
+  const metricColumns = t.columns.filter((c) => !c.param);
+  const header = ['rank', 'trials', 'model', 'n', 'status', ...t.parameters.map((p) => p.name), ...metricColumns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name]))];
   const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = t.rows.map((r, i) => [
     String(i + 1),
@@ -159,7 +235,11 @@ export function formatCsv(t: CompareTable): string {
     r.label,
     String(r.trials.length),
     r.status,
-    ...t.columns.flatMap((c) => {
+    ...t.parameters.map((p) => {
+      const v = r.params[p.path];
+      return v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+    }),
+    ...metricColumns.flatMap((c) => {
       const v = r.values[c.name];
       const mean = typeof v === 'object' ? String(v.mean) : '';
       return grouped ? [mean, typeof v === 'object' && v.std !== null ? String(v.std) : ''] : [mean];
@@ -168,15 +248,20 @@ export function formatCsv(t: CompareTable): string {
   return [header, ...rows].map((r) => r.map(q).join(',')).join('\n');
 }
 
+/** JSON: what was sorted and how, then each row with its swept parameters (typed, by field path) and metrics. */
 export function toJson(t: CompareTable): unknown {
   return {
     experiment: t.experiment,
     sorted_by: t.sortedBy,
+    ascending: t.ascending,
+    grouped_by: t.groupedBy,
+    parameters: t.parameters,
     rows: t.rows.map((r, i) => ({
       rank: i + 1,
       model: r.label,
       trials: r.trials,
       status: r.status,
+      params: r.params,
       ...Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, typeof v === 'object' ? (v.std === null ? v.mean : { mean: v.mean, std: v.std, n: v.n }) : v])),
     })),
   };

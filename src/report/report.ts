@@ -15,6 +15,7 @@ import { formatSummary } from '../nn/summary.js';
 import { FigureError, studyFigures, trialFigures } from './collect.js';
 import { render, type Figure } from './render.js';
 import { codeBlock, escapeHtml, mdCode, mdText } from '../util/text.js';
+import { viewTrials } from '../lab/views.js';
 import { foreignContent, replaceFolder } from '../util/safe_fs.js';
 
 export interface ReportOptions {
@@ -22,6 +23,8 @@ export interface ReportOptions {
   sort?: string;
   /** Also write a section per trial (default true). */
   trials?: boolean;
+  /** Also the trials of earlier versions of the spec, labelled apart (see lab/views.ts). */
+  all?: boolean;
   log?: (s: string) => void;
 }
 
@@ -43,8 +46,9 @@ export async function writeReport(store: RunStore, experimentName: string, outDi
     const known = store.listExperiments().map((e) => e.name);
     throw new FigureError(`no experiment '${experimentName}' in ${store.root}${known.length ? `; it has ${known.join(', ')}` : '; it is empty (run one with convlab run SPEC)'}`);
   }
-  const trials = store.trials(experiment.id);
+  const trials = viewTrials(store, experiment, { all: options.all });
   if (trials.length === 0) throw new FigureError(`experiment '${experiment.name}' has no trials`);
+  const hidden = store.trials(experiment.id).length - trials.length;
   let table: ReturnType<typeof compareTrials>;
   try {
     table = compareTrials(store, experiment.name, trials, { sort: options.sort });
@@ -68,7 +72,7 @@ export async function writeReport(store: RunStore, experimentName: string, outDi
     const md: string[] = [];
     const finished = trials.filter((t) => t.status === 'finished');
     md.push(`# ${mdText(experiment.name)}`, '');
-    md.push(`${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.`, '');
+    md.push(`${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.${hidden ? ` ${hidden} trial${hidden === 1 ? '' : 's'} of earlier versions of the spec ${hidden === 1 ? 'is' : 'are'} left out (\`--all\` shows them).` : ''}`, '');
 
     md.push('## Results', '');
     md.push(formatMarkdown(table), '');

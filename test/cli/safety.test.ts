@@ -192,7 +192,7 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
   test('report --sort with an unknown column exits 2 naming the columns there are', () => {
     const r = convlab('report', 'rep', '--store', store, '--sort', 'nosuch_metric', '--out', join(dir, 'never'));
     assert.equal(r.code, 2, r.err);
-    assert.match(r.err, /--sort nosuch_metric: no such metric; expected one of .*test_accuracy/);
+    assert.match(r.err, /--sort nosuch_metric: no such metric or swept parameter; expected one of .*test_accuracy/);
     assert.ok(!existsSync(join(dir, 'never')));
   });
 });

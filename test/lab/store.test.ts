@@ -137,7 +137,7 @@ describe('compare and diff', { skip }, () => {
     const byLoss = compareTrials(s, experiment, s.trials(), { sort: 'val_loss' });
     assert.deepEqual(byLoss.rows.map((r) => r.label), ['MaxPooling', 'Baseline', 'LR 0.01'], 'losses sort lowest first');
     assert.deepEqual(compareTrials(s, experiment, s.trials(), { sort: 'val_loss', ascending: false }).rows.map((r) => r.label), ['LR 0.01', 'Baseline', 'MaxPooling']);
-    assert.throws(() => compareTrials(s, experiment, s.trials(), { sort: 'val_f1' }), /--sort val_f1: no such metric; expected one of/);
+    assert.throws(() => compareTrials(s, experiment, s.trials(), { sort: 'val_f1' }), /--sort val_f1: no such metric or swept parameter; expected one of/);
     assert.throws(() => compareTrials(s, experiment, s.trials(), { columns: ['val_acc'] }), /unknown column val_acc/);
     s.close();
   });
