@@ -91,6 +91,13 @@ function checkShapes(model: Model, data: PreparedData): void {
   }
 }
 
+/** 'Data: mnist, 54,000 train · 6,000 validation · 10,000 test samples of [32, 32, 1], 10 classes'. */
+export function describeSplits(data: PreparedData): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const parts = [`${n(data.train.size)} train`, ...(data.validation ? [`${n(data.validation.size)} validation`] : []), `${n(data.test.size)} test`];
+  return `Data: ${data.dataset.name}, ${parts.join(' · ')} samples of [${data.sampleShape.join(', ')}]${data.classNames.length ? `, ${data.classNames.length} classes` : ''}`;
+}
+
 /**
  * Builds a spec's model (checking every layer), then checks its losses against its outputs and the data block's
  * targets, the layers its evaluate block names and the files its callbacks write, all without any data.
@@ -236,6 +243,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   checkOutputs(spec, options.saveTo);
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(built, data);
+  if ((options.verbose ?? 1) > 0) console.log(describeSplits(data));
   if (spec.train.batch_size > data.train.size) process.stderr.write(`convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`);
   checkEvaluate(built, data, spec);
   let model = built;

@@ -342,3 +342,16 @@ function convlabAsync(env: Record<string, string>, ...args: string[]): Promise<{
     child.on('close', (code) => resolve({ code, out, err }));
   });
 }
+
+test('train prints the split sizes before the first epoch: validation drawn first, then the subset from the rest', () => {
+  const spec = file('splits.yaml', `
+name: splits
+data: {dataset: mnist, validation: {fraction: 0.1}, subset: {train: 500}}
+model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}
+train: {epochs: 1}
+`);
+  const r = convlab('train', spec);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^Data: mnist, 500 train · 6,000 validation · 10,000 test samples of \[28, 28, 1\], 10 classes$/m);
+  assert.ok(r.out.indexOf('Data: ') < r.out.indexOf('Epoch 1/1'));
+});
