@@ -9,6 +9,7 @@ import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
 import { registerLabCommands } from './lab.js';
 import { registerReportCommands } from './report.js';
+import { registerPredictCommand } from './predict.js';
 import { StoreError } from '../lab/store.js';
 import { StudyInterrupted } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
@@ -113,6 +114,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDataCommands(program);
   registerLabCommands(program);
   registerReportCommands(program);
+  registerPredictCommand(program);
 
   program
     .command('summary')

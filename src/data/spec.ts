@@ -20,6 +20,7 @@ import { loadFashionMnist } from './fashion_mnist.js';
 import { loadImageFolder } from './image_folder.js';
 import { loadMnist } from './mnist.js';
 import { pickIndices } from './split.js';
+import { backgroundOf, type InputPipeline } from './pipeline.js';
 
 const transform = z.union([
   z.strictObject({ pad: z.number().int().nonnegative() }),
@@ -77,6 +78,8 @@ export interface PreparedData {
   trainEvaluation?: BatchSource;
   /** The clocks' label scheme, when the data block names one. */
   targetLayout?: TargetLayout;
+  /** How an image file becomes the model's input, saved with the model for `predict`. */
+  pipeline: InputPipeline;
 }
 
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */
@@ -204,6 +207,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     sampleShape: outputShape(dataset.train, t),
     classNames,
     targetLayout: t.targetLayout ?? undefined,
+    pipeline: { height: dataset.train.height, width: dataset.train.width, channels: dataset.train.channels, pad: t.pad, scale: t.scale, standardize: t.standardize ?? null, permute_seed: permuteSeed, class_names: classNames, dataset: dataset.name, background: backgroundOf(dataset.train.images, dataset.train.count, dataset.train.height, dataset.train.width, dataset.train.channels) },
   };
 }
 

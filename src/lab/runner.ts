@@ -152,7 +152,7 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     for (const w of writeArtifacts(join(dir, 'artifacts'), result.artifacts)) {
       store.addArtifact({ trialId: trial.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
     }
-    saveModel(model!, join(dir, 'model'));
+    saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
     store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
     store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams, samples: result.samples });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { Random, setSeed } from '../engine/random.js';
 import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, normalizeConfusion, type ClassificationReport } from '../metrics/index.js';
 import type { BatchSource } from '../train/source.js';
 import { prepareData, targetWidths, type PreparedData } from '../data/spec.js';
+import type { InputPipeline } from '../data/pipeline.js';
 import type { Model } from '../nn/model.js';
 import { resetNames } from '../nn/naming.js';
 import { SpecError } from '../nn/spec.js';
@@ -59,6 +60,10 @@ export interface RunResult {
   threads: number;
   /** The native GEMM's instruction set, or null on the TypeScript backend. */
   isa: string | null;
+  /** How an image becomes the model's input (saved with the model). */
+  pipeline: InputPipeline;
+  /** The trained model. */
+  model: Model;
 }
 
 /** Builds the model of a spec (names restart, weights follow the seed). */
@@ -299,7 +304,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     const p = e.predictions === true ? { count: 36, split: 'test' as const, only: 'all' as const } : e.predictions;
     artifacts.push(predictionArtifact(model, splits[p.split]!, p.split, data.classNames, p.count, p.only));
   }
-  if (options.saveTo) saveModel(model, options.saveTo);
+  if (options.saveTo) saveModel(model, options.saveTo, { inputPipeline: data.pipeline });
   return {
     name: spec.name,
     history,
@@ -313,6 +318,8 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     backend: getBackend().name,
     threads: getBackend().name === 'native' ? getThreads() : 1,
     isa: getBackend().name === 'native' ? nativeIsa() : null,
+    pipeline: data.pipeline,
+    model,
   };
 }
 

@@ -39,9 +39,11 @@ interface SavedModel {
   optimizer?: { class_name: string; config: Record<string, unknown>; iterations: number; extra: Record<string, number>; slots: ArrayEntry[] };
   /** The trainer's dropout and shuffle generator states (xoshiro128** words), so training resumes exactly. */
   generators?: { dropout: number[]; shuffle: number[] };
+  /** How an image becomes this model's input, and its class names (set when trained from a data block). */
+  input_pipeline?: unknown;
 }
 
-export function saveModel(model: Model, dir: string): void {
+export function saveModel(model: Model, dir: string, info: { inputPipeline?: unknown } = {}): void {
   const target = resolve(dir);
   const arrays: Float32Array[] = [];
   let offset = 0;
@@ -85,6 +87,7 @@ export function saveModel(model: Model, dir: string): void {
     bin.set(a, pos);
     pos += a.length;
   }
+  if (info.inputPipeline !== undefined) saved.input_pipeline = info.inputPipeline;
   replaceFolderSync(target, 'save', modelFolderProblem, (tmp) => {
     writeFileSync(join(tmp, 'model.json'), JSON.stringify(saved, null, 1));
     writeFileSync(join(tmp, 'weights.bin'), new Uint8Array(bin.buffer, bin.byteOffset, bin.byteLength));
@@ -102,6 +105,16 @@ export function modelFolderProblem(dir: string): string | null {
 /** Checks before training that a model can be saved to `target` (the CLI's --save, a checkpoint's filepath). */
 export function checkModelTarget(target: string, what: string): void {
   checkReplaceable(target, what, modelFolderProblem);
+}
+
+/** The input pipeline a saved model was written with, or null (saved by the API, or by an older convlab). */
+export function readInputPipeline(dir: string): unknown {
+  const file = join(dir, 'model.json');
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as SavedModel).input_pipeline ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Layer arguments from a Keras config: snake_case → camelCase, batch_input_shape → inputShape. */
