@@ -4,14 +4,15 @@ import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
 import { SpecError } from '../nn/spec.js';
-import { loadSpec, SpecFileError } from '../lab/spec.js';
+import { loadSpec, SpecFileError, type Spec } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
 import { registerDataCommands } from './data.js';
-import { registerLabCommands } from './lab.js';
+import { defaultStore, registerLabCommands } from './lab.js';
 import { registerReportCommands } from './report.js';
 import { registerPredictCommand } from './predict.js';
-import { StoreError } from '../lab/store.js';
-import { StudyInterrupted } from '../lab/runner.js';
+import { registerEvaluateCommand } from './evaluate.js';
+import { SqliteStore, StoreError } from '../lab/store.js';
+import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
 import { writeArtifacts } from '../report/artifacts.js';
 import { TrainingDivergedError } from '../train/callbacks/terminate_on_nan.js';
@@ -94,6 +95,32 @@ export function describeFailure(e: unknown): string | null {
   return null;
 }
 
+/**
+ * Trains a spec for `convlab train`: recorded in the run store as a one-trial experiment unless --no-store (or
+ * when the store's SQLite driver is not installed, with a note), else in this process alone.
+ */
+async function trainRecorded(file: string, spec: Spec, o: { verbose: 0 | 1; saveTo?: string; store?: string | false }): Promise<{ result: RunResult; recorded?: { root: string; experiment: string; trial: number } }> {
+  const alone = async () => ({ result: await runSpec(spec, { verbose: o.verbose, saveTo: o.saveTo }) });
+  if (o.store === false) return alone();
+  let store: SqliteStore;
+  try {
+    store = new SqliteStore(o.store ?? defaultStore());
+  } catch (e) {
+    if (e instanceof StoreError && !e.badInput) {
+      process.stderr.write(`convlab: note: the run is not recorded: ${e.message}\n`);
+      return alone();
+    }
+    throw e;
+  }
+  try {
+    const { trial, result, resumed } = await trainIntoStore(store, file, spec, { quiet: o.verbose === 0, saveTo: o.saveTo });
+    if (resumed && o.verbose) console.log(`(resumed after epoch ${resumed}: an earlier train of this spec was interrupted)`);
+    return { result, recorded: { root: store.root, experiment: trial.experiment, trial: trial.id } };
+  } finally {
+    store.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     applyEngineFlags(argv);
@@ -115,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
   registerLabCommands(program);
   registerReportCommands(program);
   registerPredictCommand(program);
+  registerEvaluateCommand(program);
 
   program
     .command('summary')
@@ -135,17 +163,20 @@ export async function main(argv: string[]): Promise<number> {
     .option('-q, --quiet', 'no progress output')
     .option('--save <dir>', 'save the trained model (architecture, weights, optimizer state) to this folder')
     .option('--out <dir>', "where the evaluate block's feature maps and filters go (.npy arrays and PNG grids)", undefined)
-    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string }) => {
+    .option('--store <dir>', 'the run store the run is recorded in (default .convlab, or CONVLAB_STORE)')
+    .option('--no-store', 'do not record the run in the store')
+    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string; store?: string | false }) => {
       const spec = loadSpec(file, opts.set);
       if (spec.raw.sweep !== undefined) process.stderr.write(`convlab: note: train runs the spec without its sweep block; \`convlab run ${file}\` runs every trial into the store\n`);
       const outDir = opts.out ?? inside('convlab-out', spec.name, 'name');
       const e = spec.evaluate;
       if (e.feature_maps || e.filters || e.predictions) checkWritable(outDir, 'dir', '--out');
       if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
-      const result = await runSpec(spec, { verbose: opts.json || opts.quiet ? 0 : 1, saveTo: opts.save });
+      const verbose = opts.json || opts.quiet ? 0 : 1;
+      const { result, recorded } = await trainRecorded(file, spec, { verbose, saveTo: opts.save, store: opts.store });
       const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa })}\n`);
+        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa, ...(recorded ? { store: recorded.root, experiment: recorded.experiment, trial: recorded.trial } : {}) })}\n`);
       } else {
         printResults(result, (s) => console.log(s));
         if (written.length) {
@@ -154,6 +185,7 @@ export async function main(argv: string[]): Promise<number> {
           for (const w of written) console.log(`  ${w.kind.padEnd(12)} ${w.layer.padEnd(24)} [${w.shape.join(', ')}]  ${w.files.length} file${w.files.length === 1 ? '' : 's'}`);
         }
         if (opts.save) console.log(`Saved the model to ${opts.save}`);
+        if (recorded) console.log(`Recorded as trial #${recorded.trial} of experiment ${recorded.experiment} in ${recorded.root} (\`convlab show ${recorded.trial}\`, \`convlab evaluate ${recorded.trial}\`, \`convlab predict ${recorded.trial} IMAGE\`)`);
       }
     });
 

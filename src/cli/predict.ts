@@ -29,8 +29,11 @@ export function trialModelDir(store: RunStore, ref: string): string {
   return dir;
 }
 
-/** Loads a saved model and its input pipeline; a folder that is not a model, or has no pipeline, is bad input. */
-export function loadForPrediction(dir: string): { model: Model; pipeline: InputPipeline } {
+/**
+ * Loads a saved model and its input pipeline; a folder that is not a model is bad input, and so is one without a
+ * pipeline when `pipeline` (the default) asks for it.
+ */
+export function loadForPrediction(dir: string, options: { pipeline?: boolean } = {}): { model: Model; pipeline: InputPipeline } {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SpecFileError(`${dir}: not a saved model folder (expected model.json and weights.bin), nor a trial id`);
   let model: Model;
   try {
@@ -39,8 +42,8 @@ export function loadForPrediction(dir: string): { model: Model; pipeline: InputP
     throw new SpecFileError((e as Error).message);
   }
   const pipeline = readInputPipeline(dir) as InputPipeline | null;
-  if (!pipeline) throw new SpecFileError(`${dir}: this model was saved without its input pipeline and class names (by model.save in code, or by an older convlab); train it with \`convlab train --save\` or \`convlab run\` to predict from image files`);
-  return { model, pipeline };
+  if (!pipeline && options.pipeline !== false) throw new SpecFileError(`${dir}: this model was saved without its input pipeline and class names (by model.save in code, or by an older convlab); train it with \`convlab train --save\` or \`convlab run\` to predict from image files`);
+  return { model, pipeline: pipeline as InputPipeline };
 }
 
 /** Class probabilities of one output row: softmax outputs as they are, logits through softmax, a sigmoid as two classes. */

@@ -15,14 +15,15 @@ import { SpecError, type SpecIssue } from '../nn/spec.js';
 import { dataSchema } from '../data/spec.js';
 import { getBackend } from '../engine/backend.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
-import { writeArtifacts } from '../report/artifacts.js';
+import { writeArtifacts, type WrittenArtifact } from '../report/artifacts.js';
+import type { ArrayArtifact } from './inspect.js';
 import { saveModel } from '../nn/saving.js';
 import type { Model } from '../nn/model.js';
 import type { Callback } from '../train/callbacks.js';
-import { applyOverride, checkSpec, readSpecFile, specBaseName } from './spec.js';
+import { applyOverride, checkSpec, readSpecFile, specBaseName, type Spec } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
 import { StoreError, workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
-import { checkModelEvaluate, runSpec } from './train_run.js';
+import { checkModelEvaluate, runSpec, type RunResult } from './train_run.js';
 
 export interface StudyOptions {
   /** Worker processes (default 1: trials run in this process, one after another). */
@@ -116,13 +117,19 @@ function environment(): Record<string, unknown> {
   };
 }
 
-/** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
 export interface TrialOptions {
   quiet?: boolean;
   /** A worker process's parent: when it is gone (killed), the worker stops too, leaving its trial to be resumed. */
   parentPid?: number;
+  /** Also save the trained model here (train --save). */
+  saveTo?: string;
+  /** Receives the run's result (train prints it). */
+  onResult?: (result: RunResult) => void;
+  /** After recording a failure, throw it on (train reports it and exits with its code). */
+  rethrow?: boolean;
 }
 
+/** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
 export async function runTrial(store: RunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
   removeStaleTemporaries(dir);
@@ -141,6 +148,7 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     };
     const result = await runSpec(spec, {
       verbose: options.quiet ? 0 : 1,
+      saveTo: options.saveTo,
       callbacks: [heartbeat],
       checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, logs) },
       onModel: (m) => {
@@ -149,13 +157,12 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
       },
     });
     const rel = (p: string) => relative(store.root, p);
-    for (const w of writeArtifacts(join(dir, 'artifacts'), result.artifacts)) {
-      store.addArtifact({ trialId: trial.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
-    }
+    recordArtifacts(store, trial.id, result.artifacts);
     saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
     store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
     store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams, samples: result.samples });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
+    options.onResult?.(result);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
@@ -163,8 +170,44 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
     store.failTrial(trial.id, message);
+    if (options.rethrow) throw e;
   }
   return store.getTrial(trial.id)!;
+}
+
+/** Writes arrays taken from a trial's model under its folder and records each in the store. */
+export function recordArtifacts(store: RunStore, trialId: number, artifacts: readonly ArrayArtifact[]): WrittenArtifact[] {
+  const rel = (p: string) => relative(store.root, p);
+  const written = writeArtifacts(join(store.trialDir(trialId), 'artifacts'), artifacts);
+  for (const w of written) {
+    store.addArtifact({ trialId, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
+  }
+  return written;
+}
+
+/**
+ * `convlab train` into the store: the spec (its sweep left out) becomes a one-trial experiment (named after the
+ * spec, or '<name>.train' when the spec is a study, so the study's own record is untouched) and is trained afresh,
+ * or resumed from its last epoch when an earlier `train` of it was interrupted.
+ */
+export async function trainIntoStore(store: RunStore, file: string, spec: Spec, options: TrialOptions = {}): Promise<{ trial: TrialRow; result: RunResult; resumed: number }> {
+  const raw = { ...spec.raw };
+  delete raw.sweep;
+  const name = spec.raw.sweep !== undefined ? `${spec.name}.train` : spec.name;
+  const experiment = store.upsertExperiment(name, raw, file);
+  const [plan] = expandSweep(raw);
+  const [added] = store.addTrials(experiment.id, [{ key: plan.key, label: plan.label, group: plan.group, variant: plan.variant, values: plan.values, repeat: plan.repeat, seed: plan.seed, config: plan.spec }]);
+  store.releaseStale(workerAlive);
+  const now = store.getTrial(added.id)!;
+  if (now.status === 'running') throw new StoreError(`trial #${now.id} of '${name}' is being trained by another process (${now.worker}); wait for it or stop it first`);
+  if (now.status !== 'pending') {
+    rmSync(store.trialDir(now.id), { recursive: true, force: true });
+    store.resetTrials([now.id]);
+  }
+  const claimed = store.claimTrial([now.id], workerId())!;
+  let result: RunResult | null = null;
+  const trial = await runTrial(store, claimed, { ...options, rethrow: true, onResult: (r) => (result = r) });
+  return { trial, result: result!, resumed: claimed.epochsDone };
 }
 
 /**

@@ -107,6 +107,8 @@ export interface RunStore {
   failTrial(id: number, error: string): void;
   /** The running trial's process is alive and working on it. */
   heartbeat(id: number): void;
+  /** Replaces a trial's extra record (evaluations added after training). */
+  setExtra(id: number, extra: Record<string, unknown>): void;
   addArtifact(a: ArtifactRow): void;
   getTrial(id: number): TrialRow | null;
   trials(experimentId?: number): TrialRow[];
@@ -386,6 +388,10 @@ export class SqliteStore implements RunStore {
 
   failTrial(id: number, error: string): void {
     this.db.prepare(`UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`).run(error, now(), id);
+  }
+
+  setExtra(id: number, extra: Record<string, unknown>): void {
+    this.db.prepare('UPDATE trials SET extra = ? WHERE id = ?').run(JSON.stringify(extra), id);
   }
 
   heartbeat(id: number): void {

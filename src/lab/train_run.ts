@@ -195,7 +195,7 @@ export function checkOutputs(spec: Spec, saveTo?: string): void {
 }
 
 /** Everything the evaluate block names must exist before training starts, not fail after it. */
-function checkEvaluate(model: Model, data: PreparedData | null, spec: Spec): void {
+export function checkEvaluate(model: Model, data: PreparedData | null, spec: Spec): void {
   const e = spec.evaluate;
   const issues: { path: (string | number)[]; message: string }[] = [];
   const layerNames = model.layers.map((l) => l.name);
@@ -282,6 +282,32 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   for (const e of history.epochs) for (const [k, v] of Object.entries(e)) if (k !== 'epoch') (history.history[k] ??= []).push(v);
   // Training time: the epochs' own times, so a resumed run counts the time spent before the interruption too.
   const seconds = saved ? history.epochs.reduce((s, e) => s + (e.seconds ?? 0), 0) : (performance.now() - started) / 1000;
+  const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
+  if (options.saveTo) saveModel(model, options.saveTo, { inputPipeline: data.pipeline });
+  return {
+    name: spec.name,
+    history,
+    final,
+    evaluation,
+    artifacts,
+    params: model.countParams(),
+    trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
+    seconds,
+    samples: Object.fromEntries(Object.entries({ train: data.train, validation: data.validation, test: data.test }).filter(([, v]) => v).map(([k, v]) => [k, v!.size])),
+    backend: getBackend().name,
+    threads: getBackend().name === 'native' ? getThreads() : 1,
+    isa: getBackend().name === 'native' ? nativeIsa() : null,
+    pipeline: data.pipeline,
+    model,
+  };
+}
+
+/**
+ * What the evaluate block asks of a trained model: final metrics per split, confusion matrices, classification
+ * reports and baselines, clock errors, feature maps, filters and sample predictions. Used after training, and by
+ * `convlab evaluate` on a stored trial's weights.
+ */
+export function evaluateTrained(model: Model, data: PreparedData, spec: Spec): { final: Record<string, Logs>; evaluation: Record<string, SplitEvaluation>; artifacts: ArrayArtifact[] } {
   // Final metrics, reports and feature maps see the training images as they are, not augmented.
   const splits: Record<string, BatchSource | undefined> = { train: data.trainEvaluation ?? data.train, validation: data.validation, test: data.test };
   const final: Record<string, Logs> = {};
@@ -304,23 +330,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     const p = e.predictions === true ? { count: 36, split: 'test' as const, only: 'all' as const } : e.predictions;
     artifacts.push(predictionArtifact(model, splits[p.split]!, p.split, data.classNames, p.count, p.only));
   }
-  if (options.saveTo) saveModel(model, options.saveTo, { inputPipeline: data.pipeline });
-  return {
-    name: spec.name,
-    history,
-    final,
-    evaluation,
-    artifacts,
-    params: model.countParams(),
-    trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
-    seconds,
-    samples: Object.fromEntries(Object.entries({ train: data.train, validation: data.validation, test: data.test }).filter(([, v]) => v).map(([k, v]) => [k, v!.size])),
-    backend: getBackend().name,
-    threads: getBackend().name === 'native' ? getThreads() : 1,
-    isa: getBackend().name === 'native' ? nativeIsa() : null,
-    pipeline: data.pipeline,
-    model,
-  };
+  return { final, evaluation, artifacts };
 }
 
 interface CheckpointState {

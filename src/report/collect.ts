@@ -148,7 +148,7 @@ export function confusionPlots(store: RunStore, t: TrialRow, options: { split?: 
   const splits = Object.entries(ev).filter(([s, e]) => e.confusion_matrix && (options.split === undefined || s === options.split));
   if (splits.length === 0) {
     const have = Object.entries(ev).filter(([, e]) => e.confusion_matrix).map(([s]) => s);
-    throw new FigureError(`trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : '; add evaluate.confusion_matrix: true to its spec'}`);
+    throw new FigureError(`trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : ''}; \`convlab evaluate ${t.id} --confusion-matrix${options.split ? ` --split ${options.split}` : ''}\` computes it from the trial's saved weights`);
   }
   return splits.map(([split, e]) => {
     const percent = options.percent ?? e.confusion_display === 'normalized';
@@ -187,7 +187,7 @@ function artifactFile(store: RunStore, a: ArtifactRow): string {
 export function featureMapPlot(store: RunStore, t: TrialRow, sample = 0): Figure {
   const arts = store.artifacts(t.id);
   const maps = arts.filter((a) => a.kind === 'feature_maps');
-  if (maps.length === 0) throw new FigureError(`trial #${t.id} recorded no feature maps; add evaluate.feature_maps: {layers: [...]} to its spec`);
+  if (maps.length === 0) throw new FigureError(`trial #${t.id} recorded no feature maps; \`convlab evaluate ${t.id} --feature-maps LAYER,...\` computes them from the trial's saved weights`);
   const input = arts.find((a) => a.kind === 'inputs');
   const layers = maps.map((a) => {
     const { data, shape } = readNpy(artifactFile(store, a));
@@ -212,7 +212,7 @@ export function imageTile(data: Float32Array, shape: number[], i: number): Tile 
 
 export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel?: number; layers?: string[] } = {}): Figure {
   let arts = store.artifacts(t.id).filter((a) => a.kind === 'filters');
-  if (arts.length === 0) throw new FigureError(`trial #${t.id} recorded no filters; add evaluate.filters: true to its spec`);
+  if (arts.length === 0) throw new FigureError(`trial #${t.id} recorded no filters; \`convlab evaluate ${t.id} --filters\` takes them from the trial's saved weights`);
   if (options.layers) {
     const missing = options.layers.filter((l) => !arts.some((a) => a.name === l));
     if (missing.length) throw new FigureError(`trial #${t.id} has no filters of ${missing.join(', ')}; it has ${arts.map((a) => a.name).join(', ')}`);
@@ -224,7 +224,7 @@ export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel
 
 export function predictionPlot(store: RunStore, t: TrialRow, options: { only?: 'all' | 'errors'; count?: number } = {}): Figure {
   const a = store.artifacts(t.id).find((x) => x.kind === 'predictions');
-  if (!a) throw new FigureError(`trial #${t.id} recorded no predictions; add evaluate.predictions: true to its spec`);
+  if (!a) throw new FigureError(`trial #${t.id} recorded no predictions; \`convlab evaluate ${t.id} --predictions 36\` computes them from the trial's saved weights`);
   const meta = (a.meta as { predictions?: PredictionMeta }).predictions ?? (JSON.parse(readFileSync(join(store.root, (a.meta.files as string[])[1]), 'utf8')) as PredictionMeta);
   const { data, shape } = readNpy(artifactFile(store, a));
   let idx = meta.labels.map((_, i) => i);

@@ -139,7 +139,7 @@ describe('figures from a run store', { skip }, () => {
     assert.ok(text.includes('input') && text.includes('conv2d  [6×6×4]') && text.includes('dense  [3]'));
     assert.equal(marks(svg, 'image'), 1 + 4 + 1, 'input + 4 channels + the dense block');
     assert.throws(() => featureMapPlot(store, trials[0], 5), /--sample 5: trial #1 recorded 2 samples/);
-    assert.throws(() => featureMapPlot(store, trials[1]), /recorded no feature maps; add evaluate.feature_maps/);
+    assert.throws(() => featureMapPlot(store, trials[1]), /recorded no feature maps; `convlab evaluate \d+ --feature-maps LAYER,...` computes them/);
   });
 
   test('filters: a tile per filter, layer name and shape in the title', async () => {
