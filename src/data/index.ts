@@ -5,4 +5,5 @@ export { imageSource, makeImageSet, outputShape, type Dataset, type ImageSet, ty
 export { loadMnist, loadIdxDataset, mnistDirectory, MNIST_SHA256, DIGIT_CLASSES } from './mnist.js';
 export { loadFashionMnist, findFashionMnist, FASHION_MNIST_SHA256, FASHION_CLASSES } from './fashion_mnist.js';
 export { pickIndices } from './split.js';
-export { prepareData, dataSchema, type DataSpec, type PreparedData } from './spec.js';
+export { prepareData, loadDataset, toTensors, dataSchema, type DataSpec, type PreparedData } from './spec.js';
+export { imageInput, type InputPipeline } from './pipeline.js';

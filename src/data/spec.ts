@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Random } from '../engine/random.js';
+import type { Tensor } from '../engine/tensor.js';
 import { parseArgs } from '../nn/schema.js';
 import { SpecError } from '../nn/spec.js';
 import type { BatchSource } from '../train/source.js';
@@ -82,6 +83,22 @@ export interface PreparedData {
   pipeline: InputPipeline;
 }
 
+/**
+ * A dataset by name for code, as train / validation / test batch sources that `fit`, `evaluate` and `toTensors`
+ * take: `loadDataset('mnist', {transforms: [{scale: [0, 1]}], validation: {fraction: 0.1}})`. The options are
+ * those of a spec's data block, plus the seed that draws the splits.
+ */
+export async function loadDataset(name: string, options: Omit<DataSpec, 'dataset'> & { seed?: number } = {}): Promise<PreparedData> {
+  const { seed = 0, ...block } = options;
+  return prepareData({ dataset: name, ...block }, seed);
+}
+
+/** Every sample of a batch source as one input tensor and one target tensor (the first of each). */
+export function toTensors(source: BatchSource): { x: Tensor; y: Tensor } {
+  const { x, y } = source.batch(Array.from({ length: source.size }, (_, i) => i));
+  return { x: x[0], y: y[0] };
+}
+
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */
 export async function loadNamedDataset(name: string, options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; count?: number; seed?: number } = {}): Promise<Dataset> {
   const raw: Record<string, unknown> = { dataset: name };
@@ -91,10 +108,10 @@ export async function loadNamedDataset(name: string, options: { path?: string; s
   if (options.count !== undefined) raw.count = options.count;
   const spec = parseArgs(dataSchema, raw, 'data');
   if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found`);
-  return loadDataset(spec, options.seed ?? 0, ['data']);
+  return loadDatasetFiles(spec, options.seed ?? 0, ['data']);
 }
 
-async function loadDataset(spec: z.output<typeof dataSchema>, seed: number, path: (string | number)[]): Promise<Dataset> {
+async function loadDatasetFiles(spec: z.output<typeof dataSchema>, seed: number, path: (string | number)[]): Promise<Dataset> {
   switch (spec.dataset) {
     case 'mnist': return loadMnist();
     case 'fashion-mnist': return loadFashionMnist(spec.path);
@@ -149,7 +166,7 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     else reshape.push(step);
   }
   if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
-  let dataset = await loadDataset(spec, seed, path);
+  let dataset = await loadDatasetFiles(spec, seed, path);
   // Geometry and colour transforms change the stored uint8 images once, for both splits.
   for (const step of reshape) {
     const where = formatPath([...path, 'transforms', spec.transforms.indexOf(step as never)]);

@@ -71,7 +71,7 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     assert.equal(json.sorted_by, 'val_loss');
     assert.ok(json.rows.every((r, i) => i === 0 || json.rows[i - 1].val_loss <= r.val_loss), 'sorted lowest loss first');
     const csv = convlab('compare', 'tiny-study', '--store', store, '--csv', '--columns', 'val_accuracy,params');
-    assert.equal(csv.out.trim().split('\n')[0], 'rank,trials,model,n,status,val_accuracy,params');
+    assert.equal(csv.out.trim().split('\n')[0], 'rank,trials,model,n,status,variant,learning_rate,val_accuracy,params', 'the swept parameters have their own columns');
     assert.match(convlab('compare', 'tiny-study', '--store', store, '--md').out, /^\| rank \| trial \| model \|/);
     const diff = convlab('diff', String(trials[0].id), String(trials[3].id), '--store', store);
     assert.equal(diff.code, 0, diff.err);

@@ -1,6 +1,10 @@
 /** Every YAML example in the README parses, and each block it shows passes the same checks a spec's block does. */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { parseDocument } from 'yaml';
 import { dataSchema } from '../../src/data/spec.js';
@@ -28,3 +32,21 @@ for (const { text, line } of blocks) {
     if (value.model !== undefined) buildModelFromSpec(value.model);
   });
 }
+
+test("the README's TypeScript API example runs exactly as printed", () => {
+  const block = /## The TypeScript API\n\n```ts\n([\s\S]*?)^```/m.exec(readme);
+  assert.ok(block, 'the README has the example');
+  // Inside the package, so 'convlab/nn' and 'convlab/data' resolve to this checkout as they do for a user.
+  const file = fileURLToPath(new URL('../../readme-example.mjs', import.meta.url));
+  writeFileSync(file, block[1]);
+  try {
+    const env: NodeJS.ProcessEnv = { ...process.env, CONVLAB_CACHE: process.env.CONVLAB_CACHE ?? join(tmpdir(), `convlab-readme-cache-${process.pid}`) };
+    delete env.CONVLAB_BACKEND;
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env, timeout: 300_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Total params: 54,410/);
+    assert.match(r.stdout, /\{ loss: [0-9.]+, accuracy: 0\.9\d+ \}/);
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
