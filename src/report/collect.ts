@@ -3,9 +3,10 @@
  * evaluation and artifacts) or from a study (its trials and their swept values).
  */
 import { inside } from '../util/safe_fs.js';
+import { maxOf } from '../util/numbers.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { finalColumns } from '../lab/compare.js';
+import { finalColumns, higherIsBetter } from '../lab/compare.js';
 import type { SplitEvaluation } from '../lab/train_run.js';
 import type { PredictionMeta } from '../lab/inspect.js';
 import type { ArtifactRow, RunStore, TrialRow } from '../lab/store.js';
@@ -34,12 +35,52 @@ export function trialSeries(store: RunStore, t: TrialRow): HistorySeries {
   return { label: t.label, epochs: store.epochs(t.id) };
 }
 
-/** One trial's curves, or every trial's overlaid. */
+/** Repeats' histories as one: the mean per epoch and key, with the sample std (under `key__std`) where n > 1. */
+function meanSeries(label: string, histories: readonly Record<string, number>[][]): HistorySeries & { repeats: number } {
+  if (histories.length === 1) return { label, epochs: histories[0], repeats: 1 };
+  const epochs: Record<string, number>[] = [];
+  const longest = maxOf(histories, (h) => h.length, 0);
+  for (let i = 0; i < longest; i++) {
+    const rows = histories.map((h) => h[i]).filter(Boolean);
+    const out: Record<string, number> = { epoch: i };
+    for (const k of new Set(rows.flatMap((r) => Object.keys(r)))) {
+      if (k === 'epoch') continue;
+      const xs = rows.map((r) => r[k]).filter((v) => v !== undefined && Number.isFinite(v));
+      if (xs.length === 0) continue;
+      const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+      out[k] = mean;
+      if (xs.length > 1) out[`${k}__std`] = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1));
+    }
+    epochs.push(out);
+  }
+  return { label: `${label} (mean of ${histories.length})`, epochs, repeats: histories.length };
+}
+
+/** How many configurations an overlay of curves draws before it keeps only the best. */
+export const MAX_CURVES = 8;
+
+/**
+ * One trial's curves, or every configuration's overlaid: repeats of a configuration (its trials' group) as one mean
+ * line with a ± one standard deviation band; beyond MAX_CURVES configurations, the best by the main validation
+ * (else training) metric, with a note saying so.
+ */
 export function curvesFigure(store: RunStore, trials: readonly TrialRow[], metrics?: string[], name?: string): Figure {
-  const series = trials.map((t) => trialSeries(store, t)).filter((s) => s.epochs.length > 0);
-  if (series.length === 0) throw new FigureError(`no epoch is recorded for ${trials.length === 1 ? `trial #${trials[0].id}` : 'these trials'} yet`);
+  const withEpochs = trials.filter((t) => store.epochs(t.id).length > 0);
+  if (withEpochs.length === 0) throw new FigureError(`no epoch is recorded for ${trials.length === 1 ? `trial #${trials[0].id}` : 'these trials'} yet`);
+  const groups = new Map<string, TrialRow[]>();
+  for (const t of withEpochs) groups.set(trials.length === 1 ? t.label : t.group, [...(groups.get(trials.length === 1 ? t.label : t.group) ?? []), t]);
+  let series = [...groups].map(([label, members]) => meanSeries(label, members.map((t) => store.epochs(t.id))));
+  let note: string | undefined;
+  if (series.length > MAX_CURVES) {
+    const key = ['val_accuracy', 'accuracy', 'val_loss', 'loss'].find((k) => series.some((s) => s.epochs.some((e) => e[k] !== undefined))) ?? 'loss';
+    const last = (s: HistorySeries) => s.epochs[s.epochs.length - 1]?.[key] ?? NaN;
+    const better = higherIsBetter(key) ? -1 : 1;
+    const ranked = [...series].sort((a, b) => (Number.isNaN(last(a)) ? 1 : Number.isNaN(last(b)) ? -1 : better * (last(a) - last(b))));
+    note = `the ${MAX_CURVES} best of ${series.length} configurations by final ${key.replace(/_/g, ' ')}; \`--trials\` picks others`;
+    series = ranked.slice(0, MAX_CURVES);
+  }
   try {
-    return historyFigure(series, { metrics, name: name ?? (trials.length === 1 ? `curves_trial${trials[0].id}` : 'curves') });
+    return historyFigure(series, { metrics, note, name: name ?? (trials.length === 1 ? `curves_trial${trials[0].id}` : 'curves') });
   } catch (e) {
     throw new FigureError((e as Error).message);
   }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
-import type { RunStore, TrialRow } from '../../src/lab/store.js';
+import { SqliteStore, type RunStore, type TrialRow } from '../../src/lab/store.js';
 import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, predictionPlot, studyFigures, sweepPlot, trialFigures } from '../../src/report/collect.js';
 import { convolutionFigure, filterFigure } from '../../src/report/figures/images.js';
 import { writeArtifacts } from '../../src/report/artifacts.js';
@@ -76,11 +76,47 @@ describe('figures from a run store', { skip }, () => {
     assert.ok(text.includes('1') && text.includes('4') && !text.includes('0.5'), 'integer epochs 1..4 on the x axis');
   });
 
-  test('overlaid curves: one colour per trial in the legend, dashes for validation', async () => {
-    const { svg, text } = await draw(curvesFigure(store, trials.slice(0, 3), ['loss']));
-    for (const t of trials.slice(0, 3)) assert.ok(text.includes(t.label), `legend has ${t.label}`);
-    assert.equal(marks(svg, 'line'), 3 * 2);
+  test('overlaid curves: one colour per configuration, repeats as a mean line with a ± std band, dashes for validation', async () => {
+    // Two repeats of one configuration and one trial of another.
+    const figure = curvesFigure(store, trials.slice(0, 3), ['loss']);
+    const { svg, text } = await draw(figure);
+    assert.ok(text.includes(`${trials[0].group} (mean of 2)`), 'the repeats are one legend entry');
+    assert.ok(text.includes(trials[2].group));
+    assert.ok(!text.includes(trials[0].label), 'no line per repeat');
+    assert.equal(marks(svg, 'line'), 2 * 2, 'two configurations × (train, validation)');
+    assert.ok(marks(svg, 'errorband') >= 1, 'a band around the mean of the repeats');
     assert.match(svg, /stroke-dasharray="5,3"/);
+    assert.match(figure.caption ?? '', /repeats as their mean, with a band of ± one standard deviation/);
+  });
+
+  test('more than 8 configurations: the best 8 by the final validation metric, said in the caption; accuracy stays in [0, 1]', async () => {
+    const many = new SqliteStore(join(dir, 'many'));
+    try {
+      const e = many.upsertExperiment('many', {}, null);
+      const units = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3, 6];
+      const added = many.addTrials(e.id, units.map((u, i) => ({ key: `k${i}`, label: `units=${u}`, group: `units=${u}`, variant: null, values: { 'model.layers[1].Dense.units': u }, repeat: 0, seed: 0, config: {} })));
+      added.forEach((t, i) => {
+        for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 1 / (ep + 1 + i), accuracy: 0.5 + 0.04 * i, val_loss: 1.1 / (ep + 1 + i), val_accuracy: Math.min(0.999, 0.45 + 0.045 * i + 0.01 * ep) });
+      });
+      // Two repeats of units=6 near 100%: their mean + std would pass 1.
+      const repeats = many.addTrials(e.id, [0.999, 0.9].map((acc, r) => ({ key: `r${r}`, label: `units=6 #${r + 2}`, group: 'units=6', variant: null, values: { 'model.layers[1].Dense.units': 6 }, repeat: r + 1, seed: r + 1, config: {} })));
+      repeats.forEach((t, r) => {
+        for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 0.1, accuracy: r === 0 ? 0.999 : 0.9, val_loss: 0.1, val_accuracy: r === 0 ? 0.999 : 0.9 });
+      });
+      const figure = curvesFigure(many, [...added, ...repeats]);
+      const { text } = await draw(figure);
+      assert.match(figure.caption ?? '', /the 8 best of 12 configurations by final val accuracy; `--trials` picks others/);
+      assert.ok(text.includes('units=6 (mean of 3)') && text.includes('units=3'), 'the best (the last, by accuracy) are drawn');
+      assert.ok(['units=4', 'units=8', 'units=16', 'units=32'].every((l) => !text.includes(l)), 'the worst are left out');
+      // Legends in numeric order: units=3 before units=6 before units=64 ...
+      const order = ['units=3', 'units=6 (mean of 3)', 'units=64', 'units=128', 'units=256'].map((l) => text.indexOf(l));
+      assert.deepEqual(order, [...order].sort((a, b) => a - b), `legend order ${order}`);
+      const rows = (figure.spec as unknown as { data: { values: { metric: string; hi?: number }[] } }).data.values;
+      const bands = rows.filter((r) => r.metric === 'accuracy' && r.hi !== undefined);
+      assert.ok(bands.length > 0 && bands.every((r) => r.hi! <= 1), 'accuracy bands never go past 1');
+    } finally {
+      many.close();
+    }
   });
 
   test('a metric against a swept parameter: repeats as error bars, variants as lines, log axis over decades', async () => {

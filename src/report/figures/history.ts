@@ -11,13 +11,14 @@ export interface HistorySeries {
   epochs: Record<string, number>[];
 }
 
-/** Keys that are not metrics of a split. */
+/** Keys that are not metrics of a split (and the std of repeats, kept under `<key>__std`). */
 const NOT_METRICS = new Set(['epoch', 'seconds', 'samples_per_second', 'lr', 'learning_rate']);
+const isStd = (k: string) => k.endsWith('__std');
 
 /** Metrics recorded in the histories (base names, without val_), loss first. */
 export function historyMetrics(series: readonly HistorySeries[]): string[] {
   const found = new Set<string>();
-  for (const s of series) for (const e of s.epochs) for (const k of Object.keys(e)) if (!NOT_METRICS.has(k)) found.add(k.replace(/^val_/, ''));
+  for (const s of series) for (const e of s.epochs) for (const k of Object.keys(e)) if (!NOT_METRICS.has(k) && !isStd(k)) found.add(k.replace(/^val_/, ''));
   return [...found].sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : 0));
 }
 
@@ -26,7 +27,22 @@ export interface HistoryOptions {
   title?: string;
   /** Which metrics get a panel (default: all recorded, loss first, at most 4). */
   metrics?: string[];
+  /** Said in the caption (which configurations were left out). */
+  note?: string;
 }
+
+/** Labels in natural order: 'lr=0.001' before 'lr=0.01', 'units=8' before 'units=64'. */
+function naturalOrder(labels: readonly string[]): string[] {
+  return [...labels].sort((a, b) => {
+    const na = /=(-?[0-9.e+-]+)(\b|$)/.exec(a);
+    const nb = /=(-?[0-9.e+-]+)(\b|$)/.exec(b);
+    if (na && nb && a.slice(0, na.index) === b.slice(0, nb.index) && Number(na[1]) !== Number(nb[1])) return Number(na[1]) - Number(nb[1]);
+    return a.localeCompare(b, 'en', { numeric: true });
+  });
+}
+
+/** Accuracy-like metrics live in [0, 1]; their axis never goes past it. */
+const bounded = (metric: string) => /acc|precision|recall|f1|auc/.test(metric) && !/loss|error/.test(metric);
 
 export function historyFigure(series: readonly HistorySeries[], options: HistoryOptions = {}): Figure {
   if (series.length === 0 || series.every((s) => s.epochs.length === 0)) throw new Error('training curves: no epoch was recorded');
@@ -41,31 +57,44 @@ export function historyFigure(series: readonly HistorySeries[], options: History
       for (const m of metrics) {
         for (const [split, key] of [['train', m], ['validation', `val_${m}`]] as const) {
           const v = e[key];
-          if (v !== undefined && Number.isFinite(v)) rows.push({ trial: s.label, order, epoch: e.epoch + 1, metric: m, split, value: v });
+          const sd = e[`${key}__std`];
+          // An accuracy's band stays within [0, 1], and so does its axis.
+          const [floor, ceil] = bounded(m) ? [0, 1] : [-Infinity, Infinity];
+          if (v !== undefined && Number.isFinite(v)) rows.push({ trial: s.label, order, epoch: e.epoch + 1, metric: m, split, value: v, ...(sd !== undefined ? { lo: Math.max(floor, v - sd), hi: Math.min(ceil, v + sd) } : {}) });
         }
       }
     }
   });
   const splits = [...new Set(rows.map((r) => r.split as string))];
-  const labels = series.map((s) => s.label);
+  const labels = naturalOrder(series.map((s) => s.label));
+  const banded = rows.some((r) => r.lo !== undefined);
   const color = many
     ? { field: 'trial', type: 'nominal', title: 'trial', sort: labels, legend: { orient: 'right', columns: labels.length > 12 ? 2 : 1, labelLimit: 0 } }
     : { field: 'split', type: 'nominal', title: 'split', sort: ['train', 'validation'] };
-  const panel = (m: string) => ({
-    title: { text: m.replace(/_/g, ' '), fontSize: 13 },
-    width: SIZE.width,
-    height: SIZE.height,
-    transform: [{ filter: { field: 'metric', equal: m } }],
-    mark: { type: 'line', point: rows.length / Math.max(1, metrics.length * series.length * splits.length) <= 30 },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { nice: false } },
-      y: { field: 'value', type: 'quantitative', title: m.replace(/_/g, ' '), scale: { zero: false } },
-      color,
-      ...(many && splits.length > 1 ? { strokeDash: { field: 'split', type: 'nominal', title: 'split', sort: ['train', 'validation'], scale: { domain: ['train', 'validation'], range: [[1, 0], [5, 3]] } } } : {}),
-      detail: { field: 'split' },
-      tooltip: [{ field: 'trial' }, { field: 'split' }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
-    },
-  });
+  const panel = (m: string) => {
+    const x = { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' }, scale: { nice: false } };
+    const yScale = { zero: false };
+    const line = {
+      mark: { type: 'line', point: rows.length / Math.max(1, metrics.length * series.length * splits.length) <= 30 },
+      encoding: {
+        x,
+        y: { field: 'value', type: 'quantitative', title: m.replace(/_/g, ' '), scale: yScale },
+        color,
+        ...(many && splits.length > 1 ? { strokeDash: { field: 'split', type: 'nominal', title: 'split', sort: ['train', 'validation'], scale: { domain: ['train', 'validation'], range: [[1, 0], [5, 3]] } } } : {}),
+        detail: { field: 'split' },
+        tooltip: [{ field: 'trial' }, { field: 'split' }, { field: 'epoch' }, { field: 'value', format: '.4f' }],
+      },
+    };
+    // Repeats: a band of ± one standard deviation behind the mean line.
+    const band = { mark: { type: 'errorband', opacity: 0.18 }, transform: [{ filter: 'isValid(datum.lo)' }], encoding: { x, y: { field: 'lo', type: 'quantitative', scale: yScale, title: m.replace(/_/g, ' ') }, y2: { field: 'hi' }, color, detail: { field: 'split' } } };
+    return {
+      title: { text: m.replace(/_/g, ' '), fontSize: 13 },
+      width: SIZE.width,
+      height: SIZE.height,
+      transform: [{ filter: { field: 'metric', equal: m } }],
+      layer: banded ? [band, line] : [line],
+    };
+  };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title ?? (many ? 'Training curves' : `Training curves: ${series[0].label}`),
@@ -76,6 +105,6 @@ export function historyFigure(series: readonly HistorySeries[], options: History
     name: options.name ?? 'history',
     title: options.title ?? (many ? 'Training curves' : `Training curves: ${series[0].label}`),
     spec,
-    caption: `${metrics.join(', ')} per epoch${splits.includes('validation') ? '; train against validation' : ''}${many ? `, ${series.length} trials` : ''}.`,
+    caption: `${metrics.join(', ')} per epoch${splits.includes('validation') ? '; train against validation' : ''}${many ? `, ${series.length} configuration${series.length === 1 ? '' : 's'}` : ''}${banded ? '; repeats as their mean, with a band of ± one standard deviation' : ''}${options.note ? `; ${options.note}` : ''}.`,
   };
 }
