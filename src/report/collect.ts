@@ -140,11 +140,14 @@ export function sweepPlot(store: RunStore, experiment: string, trials: readonly 
     const v = trialValue(store, t, y);
     if (v === undefined) continue;
     const parts = [...(variants.size > 1 && t.variant ? [t.variant] : []), ...others.map((p) => `${p.name}=${formatValue(t.values[p.path])}`)];
-    points.push({ x: t.values[chosen.path] as number | string, y: v, ...(parts.length ? { series: parts.join(' ') } : {}) });
+    // Two other dimensions: colour for the first, dash for the second; more are joined into one label.
+    const split = parts.length === 2 ? { series: parts[0], dash: parts[1] } : parts.length ? { series: parts.join(' ') } : {};
+    points.push({ x: t.values[chosen.path] as number | string, y: v, ...split });
   }
   if (points.length === 0) throw new FigureError(`no finished trial of '${experiment}' has a value '${y}'; expected one of ${availableColumns(store, finished).join(', ')}`);
-  const seriesTitle = [...(variants.size > 1 ? ['variant'] : []), ...others.map((p) => p.name)].join(', ');
-  return sweepFigure(points, { name: `${safe(y)}_vs_${safe(chosen.name)}`, title: `${sentence(columnTitle(y))} against ${chosen.name}`, xTitle: chosen.name, yTitle: columnTitle(y), seriesTitle });
+  const dims = [...(variants.size > 1 ? ['variant'] : []), ...others.map((p) => p.name)];
+  const titles = dims.length === 2 ? { seriesTitle: dims[0], dashTitle: dims[1] } : { seriesTitle: dims.join(', ') };
+  return sweepFigure(points, { name: `${safe(y)}_vs_${safe(chosen.name)}`, title: `${sentence(columnTitle(y))} against ${chosen.name}`, xTitle: chosen.name, yTitle: columnTitle(y), ...titles });
 }
 
 function sentence(s: string): string {

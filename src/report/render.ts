@@ -28,6 +28,17 @@ export const FONT = 'DejaVu Sans';
 /** Panel sizes in CSS pixels; PNGs are drawn at twice this. */
 export const SIZE = { width: 360, height: 240, small: 220 };
 
+/** Labels in natural order: 'lr=0.001' before 'lr=0.01', 'units=8' before 'units=64'. */
+export function naturalOrder(labels: readonly string[]): string[] {
+  return [...labels].sort((a, b) => {
+    const na = /=(-?[0-9.e+-]+)(\b|$)/.exec(a);
+    const nb = /=(-?[0-9.e+-]+)(\b|$)/.exec(b);
+    if (na && nb && a.slice(0, na.index) === b.slice(0, nb.index) && Number(na[1]) !== Number(nb[1])) return Number(na[1]) - Number(nb[1]);
+    return a.localeCompare(b, 'en', { numeric: true });
+  });
+}
+
+
 const THEME = {
   font: FONT,
   background: 'white',

@@ -119,6 +119,27 @@ describe('figures from a run store', { skip }, () => {
     }
   });
 
+  test('a metric against one parameter where two others vary: colour for one, dash for the other, legends in numeric order', async () => {
+    const grid = new SqliteStore(join(dir, 'grid'));
+    try {
+      const e = grid.upsertExperiment('grid', {}, null);
+      const plans = [0.001, 0.01].flatMap((lr) => [32, 64].flatMap((batch) => [8, 128, 16].map((units) => ({ lr, batch, units }))));
+      const added = grid.addTrials(e.id, plans.map((p, i) => ({ key: `g${i}`, label: `lr=${p.lr} batch=${p.batch} units=${p.units}`, group: `g${i}`, variant: null, values: { 'train.optimizer.adam.learning_rate': p.lr, 'train.batch_size': p.batch, 'model.layers[1].Dense.units': p.units }, repeat: 0, seed: 0, config: {} })));
+      added.forEach((t, i) => {
+        grid.claimTrial([t.id], '1@x');
+        grid.finishTrial(t.id, { test: { accuracy: 0.5 + i / 100 } }, 1, {});
+      });
+      const figure = sweepPlot(grid, 'grid', grid.trials(), 'test_accuracy', 'learning_rate');
+      const spec = JSON.stringify(figure.spec);
+      assert.match(spec, /"color":\{"field":"series","type":"nominal","title":"batch_size","sort":\["batch_size=32","batch_size=64"\]/);
+      assert.match(spec, /"strokeDash":\{"field":"dash","type":"nominal","title":"units","sort":\["units=8","units=16","units=128"\]/);
+      const { svg } = await draw(figure);
+      assert.equal(marks(svg, 'line'), 2 * 3, 'a line per (batch_size, units)');
+    } finally {
+      grid.close();
+    }
+  });
+
   test('a metric against a swept parameter: repeats as error bars, variants as lines, log axis over decades', async () => {
     const { svg, text } = await draw(sweepPlot(store, 'fixture', trials, 'test_accuracy'));
     assert.ok(text.includes('Test accuracy against learning_rate'));

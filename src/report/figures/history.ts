@@ -3,7 +3,7 @@
  * trial, dashes for validation).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { SIZE, type Figure } from '../render.js';
+import { naturalOrder, SIZE, type Figure } from '../render.js';
 
 export interface HistorySeries {
   label: string;
@@ -29,16 +29,6 @@ export interface HistoryOptions {
   metrics?: string[];
   /** Said in the caption (which configurations were left out). */
   note?: string;
-}
-
-/** Labels in natural order: 'lr=0.001' before 'lr=0.01', 'units=8' before 'units=64'. */
-function naturalOrder(labels: readonly string[]): string[] {
-  return [...labels].sort((a, b) => {
-    const na = /=(-?[0-9.e+-]+)(\b|$)/.exec(a);
-    const nb = /=(-?[0-9.e+-]+)(\b|$)/.exec(b);
-    if (na && nb && a.slice(0, na.index) === b.slice(0, nb.index) && Number(na[1]) !== Number(nb[1])) return Number(na[1]) - Number(nb[1]);
-    return a.localeCompare(b, 'en', { numeric: true });
-  });
 }
 
 /** Accuracy-like metrics live in [0, 1]; their axis never goes past it. */

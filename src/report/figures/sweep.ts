@@ -4,14 +4,16 @@
  * log axis when the parameter's values span two decades or more.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { PALETTE, SIZE, formatValue, type Figure } from '../render.js';
+import { naturalOrder, PALETTE, SIZE, formatValue, type Figure } from '../render.js';
 import { extent } from '../../util/numbers.js';
 
 export interface SweepPoint {
   x: number | string;
   y: number;
-  /** The second parameter's value, one line each. */
+  /** The other parameters' values, one line each (its colour). */
   series?: string;
+  /** Where exactly two other parameters vary: the second one's value (its dash), the first in `series`. */
+  dash?: string;
 }
 
 export interface SweepOptions {
@@ -20,6 +22,8 @@ export interface SweepOptions {
   xTitle: string;
   yTitle: string;
   seriesTitle?: string;
+  /** The dash's legend title, where a second parameter varies. */
+  dashTitle?: string;
   /** Force a log (true) or linear (false) x axis; by default log when positive values span ≥ 100×. */
   logX?: boolean;
 }
@@ -47,7 +51,11 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
   const x = numeric
     ? { field: 'x', type: 'quantitative', title: options.xTitle, scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 }, axis: { ...ticks, labelExpr: 'datum.value >= 1e4 ? format(datum.value, ",") : datum.value > 0 && datum.value < 1e-2 ? format(datum.value, ".0e") : datum.label' } }
     : { field: 'x', type: 'ordinal', title: options.xTitle, sort: xOrder, axis: { labelAngle: 0 } };
-  const color = withSeries ? { color: { field: 'series', type: 'nominal', title: options.seriesTitle ?? 'series' } } : {};
+  const dashed = finite.some((p) => p.dash !== undefined);
+  const color = {
+    ...(withSeries ? { color: { field: 'series', type: 'nominal', title: options.seriesTitle ?? 'series', sort: naturalOrder([...new Set(finite.map((p) => p.series ?? '–'))]) } } : {}),
+    ...(dashed ? { strokeDash: { field: 'dash', type: 'nominal', title: options.dashTitle ?? 'dash', sort: naturalOrder([...new Set(finite.map((p) => p.dash ?? '–'))]) } } : {}),
+  };
   const layers: Record<string, unknown>[] = [
     { mark: { type: 'line', point: { size: 50, filled: true } }, encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } }, ...color } },
   ];
@@ -57,7 +65,7 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
     title: options.title,
     width: SIZE.width,
     height: SIZE.height,
-    data: { values: finite.map((p) => ({ x: p.x, y: p.y, ...(withSeries ? { series: p.series ?? '–' } : {}) })) },
+    data: { values: finite.map((p) => ({ x: p.x, y: p.y, ...(withSeries ? { series: p.series ?? '–' } : {}), ...(dashed ? { dash: p.dash ?? '–' } : {}) })) },
     layer: layers,
   } as unknown as TopLevelSpec;
   const counts = [...repeated.values()];
