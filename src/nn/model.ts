@@ -178,9 +178,13 @@ export class Model {
     return evaluateSource(this, tensorSource(x, y), options);
   }
 
-  /** Outputs for every sample (one tensor per model output), in batches. */
-  predict(x: Tensor | Tensor[], options: { batchSize?: number } = {}): Tensor[] {
-    return predictSource(this, x, options.batchSize);
+  /**
+   * Outputs for every sample, computed in batches: a tensor for a model with one output, as Keras returns one
+   * array, and a list of tensors (one per output) for a model with several.
+   */
+  predict(x: Tensor | Tensor[], options: { batchSize?: number } = {}): Tensor | Tensor[] {
+    const outputs = predictSource(this, x, options.batchSize);
+    return outputs.length === 1 ? outputs[0] : outputs;
   }
 
   summary(options: { print?: (line: string) => void; lineLength?: number } = {}): string {

@@ -29,6 +29,9 @@ export const FONT = 'DejaVu Sans';
 export const SIZE = { width: 360, height: 240, small: 220 };
 
 /** Labels in natural order: 'lr=0.001' before 'lr=0.01', 'units=8' before 'units=64'. */
+/** Accuracy-like metrics live in [0, 1]: their bands and axes never go past it. */
+export const bounded = (metric: string): boolean => /acc|precision|recall|f1|auc/.test(metric) && !/loss|error/.test(metric);
+
 export function naturalOrder(labels: readonly string[]): string[] {
   return [...labels].sort((a, b) => {
     const na = /=(-?[0-9.e+-]+)(\b|$)/.exec(a);

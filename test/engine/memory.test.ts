@@ -1,5 +1,6 @@
 /** tidy(): arrays are reused between scopes, released tensors refuse to be read, and reuse never changes results. */
 import assert from 'node:assert/strict';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { afterEach, describe, test } from 'node:test';
 import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
@@ -63,7 +64,7 @@ describe('buffer reuse with tidy()', () => {
         new L.Dense({ units: 3, activation: 'softmax' }),
       ]).compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
       const h = m.fit(data.x, data.y, { epochs: 2, batchSize: 10, verbose: 0 });
-      const p = m.predict(data.x)[0];
+      const p = (m.predict(data.x) as Tensor);
       return { weights: m.weights.map((w) => [...w.value.data]), loss: h.history.loss, p: [...p.data] };
     };
     const plain = run(false);

@@ -12,7 +12,7 @@ import { SqliteStore, type RunStore, type TrialRow } from '../../src/lab/store.j
 import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, predictionPlot, studyFigures, sweepPlot, trialFigures } from '../../src/report/collect.js';
 import { convolutionFigure, filterFigure } from '../../src/report/figures/images.js';
 import { writeArtifacts } from '../../src/report/artifacts.js';
-import { wantsLog } from '../../src/report/figures/sweep.js';
+import { sweepFigure, wantsLog } from '../../src/report/figures/sweep.js';
 import { formatValue, render, type Figure } from '../../src/report/render.js';
 import { writeReport } from '../../src/report/report.js';
 import { CLASSES, fixtureStore } from '../helpers/report_store.js';
@@ -269,4 +269,10 @@ test('a layer with 512×512×3×3 weights is drawn (figure and artifact grid), b
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('an accuracy whose mean + std passes 1 keeps its axis at 1; a loss does not', () => {
+  const points = [0.999, 0.9, 0.98, 0.97].map((y, i) => ({ x: i < 2 ? 1 : 2, y }));
+  assert.match(JSON.stringify(sweepFigure(points, { name: 'a', title: 'a', xTitle: 'units', yTitle: 'test accuracy' }).spec), /"domainMax":1,"clamp":true/);
+  assert.doesNotMatch(JSON.stringify(sweepFigure(points.map((p) => ({ ...p, y: p.y + 1 })), { name: 'l', title: 'l', xTitle: 'units', yTitle: 'test loss' }).spec), /domainMax/);
 });

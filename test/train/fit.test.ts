@@ -1,5 +1,6 @@
 /** fit / evaluate / predict, multi-output training, determinism, save/load and resuming, memory over many steps. */
 import assert from 'node:assert/strict';
+import type { Tensor } from '../../src/engine/tensor.js';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ describe('training', () => {
     for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds', 'samples_per_second']) assert.equal(h.history[k].length, 6, k);
     assert.ok(h.history.loss[5] < h.history.loss[0] * 0.5, `loss ${h.history.loss}`);
     assert.ok(m.evaluate(val.x, val.y).accuracy > 0.9);
-    const [p] = m.predict(val.x, { batchSize: 7 });
+    const p = m.predict(val.x, { batchSize: 7 }) as Tensor;
     assert.deepEqual([...p.shape], [30, 3]);
   });
 
@@ -105,7 +106,7 @@ describe('saving and loading', () => {
     saveModel(m, join(dir, 'seq'));
     const back = loadModel(join(dir, 'seq'));
     assert.deepEqual(back.getConfig(), m.getConfig());
-    assert.deepEqual(Array.from(back.predict(val.x)[0].data), Array.from(m.predict(val.x)[0].data));
+    assert.deepEqual(Array.from((back.predict(val.x) as Tensor).data), Array.from((m.predict(val.x) as Tensor).data));
     assert.deepEqual(back.evaluate(val.x, val.y), m.evaluate(val.x, val.y));
 
     E.setSeed(3);
@@ -118,7 +119,7 @@ describe('saving and loading', () => {
     const g = loadModel(join(dir, 'fun'));
     const xa = E.tensor([1, 2, 3, 4], [1, 4]);
     const xb = E.tensor([5, 6], [1, 2]);
-    assert.deepEqual(Array.from(g.predict([xa, xb])[0].data), Array.from(f.predict([xa, xb])[0].data));
+    assert.deepEqual(Array.from((g.predict([xa, xb]) as Tensor).data), Array.from((f.predict([xa, xb]) as Tensor).data));
     assert.deepEqual(g.inputNames, ['a', 'b']);
   });
 

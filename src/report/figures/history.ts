@@ -3,7 +3,7 @@
  * trial, dashes for validation).
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { naturalOrder, SIZE, type Figure } from '../render.js';
+import { bounded, naturalOrder, SIZE, type Figure } from '../render.js';
 
 export interface HistorySeries {
   label: string;
@@ -31,8 +31,6 @@ export interface HistoryOptions {
   note?: string;
 }
 
-/** Accuracy-like metrics live in [0, 1]; their axis never goes past it. */
-const bounded = (metric: string) => /acc|precision|recall|f1|auc/.test(metric) && !/loss|error/.test(metric);
 
 export function historyFigure(series: readonly HistorySeries[], options: HistoryOptions = {}): Figure {
   if (series.length === 0 || series.every((s) => s.epochs.length === 0)) throw new Error('training curves: no epoch was recorded');

@@ -4,8 +4,8 @@
  * log axis when the parameter's values span two decades or more.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { naturalOrder, PALETTE, SIZE, formatValue, type Figure } from '../render.js';
-import { extent } from '../../util/numbers.js';
+import { bounded, naturalOrder, PALETTE, SIZE, formatValue, type Figure } from '../render.js';
+import { extent, maxOf } from '../../util/numbers.js';
 
 export interface SweepPoint {
   x: number | string;
@@ -56,10 +56,18 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
     ...(withSeries ? { color: { field: 'series', type: 'nominal', title: options.seriesTitle ?? 'series', sort: naturalOrder([...new Set(finite.map((p) => p.series ?? '–'))]) } } : {}),
     ...(dashed ? { strokeDash: { field: 'dash', type: 'nominal', title: options.dashTitle ?? 'dash', sort: naturalOrder([...new Set(finite.map((p) => p.dash ?? '–'))]) } } : {}),
   };
+  // An accuracy's error bars (mean + std) may pass 1; its axis stops there.
+  const groups = new Map<string, number[]>();
+  for (const p of finite) groups.set(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`, [...(groups.get(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`) ?? []), p.y]);
+  const top = maxOf(groups.values(), (ys) => {
+    const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
+    return ys.length > 1 ? mean + Math.sqrt(ys.reduce((a, b) => a + (b - mean) ** 2, 0) / (ys.length - 1)) : mean;
+  });
+  const yScale = bounded(options.yTitle) && top > 1 ? { zero: false, domainMax: 1, clamp: true } : { zero: false };
   const layers: Record<string, unknown>[] = [
-    { mark: { type: 'line', point: { size: 50, filled: true } }, encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: { zero: false } }, ...color } },
+    { mark: { type: 'line', point: { size: 50, filled: true } }, encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color } },
   ];
-  if (hasRepeats) layers.push({ mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 8 }, ...(withSeries ? {} : { color: PALETTE[0] }) }, encoding: { x, y: { field: 'y', type: 'quantitative', title: options.yTitle }, ...color } });
+  if (hasRepeats) layers.push({ mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 8 }, ...(withSeries ? {} : { color: PALETTE[0] }) }, encoding: { x, y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color } });
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
