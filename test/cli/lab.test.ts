@@ -72,6 +72,9 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     assert.ok(json.rows.every((r, i) => i === 0 || json.rows[i - 1].val_loss <= r.val_loss), 'sorted lowest loss first');
     const csv = convlab('compare', 'tiny-study', '--store', store, '--csv', '--columns', 'val_accuracy,params');
     assert.equal(csv.out.trim().split('\n')[0], 'rank,trials,model,n,status,variant,learning_rate,val_accuracy,params', 'the swept parameters have their own columns');
+    const byParam = JSON.parse(convlab('compare', 'tiny-study', '--store', store, '--json', '--columns', 'learning_rate,val_accuracy', '--sort', 'learning_rate').out) as { sorted_by: string; rows: { params: Record<string, unknown> }[] };
+    assert.equal(byParam.sorted_by, 'learning_rate');
+    assert.deepEqual(byParam.rows.map((r) => r.params['train.optimizer.adam.learning_rate']), [0.001, 0.001, 0.01, 0.01], 'a swept parameter is a typed column and sorts');
     assert.match(convlab('compare', 'tiny-study', '--store', store, '--md').out, /^\| rank \| trial \| model \|/);
     const diff = convlab('diff', String(trials[0].id), String(trials[3].id), '--store', store);
     assert.equal(diff.code, 0, diff.err);
