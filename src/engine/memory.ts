@@ -82,11 +82,6 @@ export function trackTensor(t: Tensor): void {
   scopes[scopes.length - 1]?.tensors.push(t);
 }
 
-/** Whether a tidy() scope is open. */
-export function inScope(): boolean {
-  return scopes.length > 0;
-}
-
 /** Bytes currently held in the free lists. */
 export function pooledBytes(): number {
   return freeBytes;

@@ -13,9 +13,36 @@ export function scalar(v: number): Tensor {
   return new Tensor(new Float32Array([v]), []);
 }
 
-export function tensor(values: ArrayLike<number>, shape?: Shape): Tensor {
-  const data = Float32Array.from(values);
-  return new Tensor(data, shape ?? [data.length]);
+/** Nested lists of numbers, as Keras users write them: [[1, 2], [3, 4]]. */
+export type NestedArray = number | readonly NestedArray[];
+
+/**
+ * A tensor from a flat array (with its shape, default 1-D) or from nested lists, whose shape is inferred and
+ * checked to be rectangular: tensor([[1, 2], [3, 4]]) is [2, 2].
+ */
+export function tensor(values: ArrayLike<number> | readonly NestedArray[], shape?: Shape): Tensor {
+  const nested = Array.isArray(values) && values.some((v) => Array.isArray(v));
+  if (!nested) {
+    const data = Float32Array.from(values as ArrayLike<number>);
+    const s = shape ?? [data.length];
+    if (sizeOf(s) !== data.length) throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(s)} (${sizeOf(s)} values)`);
+    return new Tensor(data, s);
+  }
+  const inferred: number[] = [];
+  for (let v: NestedArray = values as NestedArray; Array.isArray(v); v = (v as readonly NestedArray[])[0]) inferred.push((v as readonly NestedArray[]).length);
+  const flat: number[] = [];
+  const walk = (v: NestedArray, depth: number, where: string): void => {
+    if (depth === inferred.length) {
+      if (typeof v !== 'number') throw new Error(`tensor: ${where} is a list where a number was expected (the lists are not rectangular)`);
+      flat.push(v);
+      return;
+    }
+    if (!Array.isArray(v) || v.length !== inferred[depth]) throw new Error(`tensor: ${where} has ${Array.isArray(v) ? `${v.length} entries` : 'a number'}, expected a list of ${inferred[depth]} (the lists are not rectangular)`);
+    v.forEach((w, i) => walk(w, depth + 1, `${where}[${i}]`));
+  };
+  walk(values as NestedArray, 0, 'values');
+  if (shape && sizeOf(shape) !== flat.length) throw new Error(`tensor: nested lists of shape ${formatShape(inferred)} do not fill shape ${formatShape(shape)}`);
+  return new Tensor(Float32Array.from(flat), shape ?? inferred);
 }
 
 export function zeros(shape: Shape): Tensor {

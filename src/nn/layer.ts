@@ -7,7 +7,7 @@ import { getInitializer, type InitializerSpec } from './initializers.js';
 import { toSnakeCase, uniqueName } from './naming.js';
 import { getRegularizer, serializeRegularizer, type Regularizer, type RegularizerSpec } from './regularizers.js';
 import type { BaseArgs } from './schema.js';
-import { div } from '../engine/ops.js';
+import { div, tensor, type NestedArray } from '../engine/ops.js';
 import { globalRandom, Random } from '../engine/random.js';
 import { Tensor } from '../engine/tensor.js';
 
@@ -124,8 +124,31 @@ export abstract class Layer {
     return this.weights.reduce((n, w) => n + w.value.size, 0);
   }
 
-  /** Applies the layer to symbolic inputs, building it on first use. */
-  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
+  /** Copies of the layer's weights, in order (Keras' get_weights). */
+  getWeights(): Tensor[] {
+    return this.weights.map((w) => new Tensor(w.value.data.slice(), w.value.shape));
+  }
+
+  /** Sets every weight, in getWeights' order; each value must have its weight's shape (Keras' set_weights). */
+  setWeights(values: readonly (Tensor | ArrayLike<number> | readonly NestedArray[])[]): void {
+    setAll(this.weights, values, `${this.className} '${this.name}'`);
+  }
+
+  /**
+   * Applies the layer: to symbolic inputs, it records a node of a functional graph (building the layer on first
+   * use); to real tensors, it computes, as Keras' layer(x, training=...) does (inference by default).
+   */
+  apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor;
+  apply(inputs: Tensor | Tensor[], options?: { training?: boolean; rng?: Random }): Tensor;
+  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[], options: { training?: boolean; rng?: Random } = {}): SymbolicTensor | Tensor {
+    const first = Array.isArray(inputs) ? inputs[0] : inputs;
+    if (first instanceof Tensor) {
+      return this.invoke(inputs as Tensor | Tensor[], { training: options.training ?? false, rng: options.rng ?? globalRandom(), addLoss: () => undefined });
+    }
+    return this.applySymbolic(inputs as SymbolicTensor | SymbolicTensor[]);
+  }
+
+  private applySymbolic(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor {
     const list = Array.isArray(inputs) ? inputs : [inputs];
     const shapes = list.map((s) => s.shape);
     const shapeArg = Array.isArray(inputs) ? shapes : shapes[0];
@@ -155,6 +178,23 @@ export abstract class Layer {
   }
 }
 
+
+/** Sets weights from values in order, checking the count and each shape before changing any. */
+export function setAll(weights: readonly Weight[], values: readonly (Tensor | ArrayLike<number> | readonly NestedArray[])[], owner: string): void {
+  if (weights.length === 0) throw new Error(`${owner} has no weights yet: build it first (apply it to an input, or call build(inputShape)), then set its weights`);
+  if (values.length !== weights.length) throw new Error(`${owner}.setWeights: expected ${weights.length} arrays (${weights.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ')}), got ${values.length}`);
+  const arrays = values.map((v, i) => {
+    const w = weights[i];
+    const t = v instanceof Tensor ? v : Array.isArray(v) && v.some((e) => Array.isArray(e)) ? tensor(v as readonly NestedArray[]) : null;
+    if (t && (t.shape.length !== w.shape.length || t.shape.some((d, k) => d !== w.shape[k]))) {
+      throw new Error(`${owner}.setWeights: array ${i} has shape [${t.shape.join(', ')}], weight ${w.name} has shape [${w.shape.join(', ')}]`);
+    }
+    const data = t ? t.data : (v as ArrayLike<number>);
+    if (data.length !== w.value.size) throw new Error(`${owner}.setWeights: array ${i} has ${data.length} values, weight ${w.name} [${w.shape.join(', ')}] has ${w.value.size}`);
+    return data;
+  });
+  arrays.forEach((a, i) => weights[i].assign(a));
+}
 
 /** Narrows layer inputs to one tensor, for single-input layers. */
 export function single<T>(inputs: T | T[], layer: Layer): T {

@@ -10,7 +10,8 @@ import type { Optimizer } from '../train/optimizers/index.js';
 import type { BatchSource } from '../train/source.js';
 import { tensorSource } from '../train/source.js';
 import { compile as compileModel, evaluateSource, fit as fitModel, predictSource, trainOnBatch as trainBatch, type CompileArgs, type EvaluateOptions, type FitOptions, type History } from '../train/trainer.js';
-import { inferenceContext, Layer, SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
+import { inferenceContext, Layer, setAll, SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
+import type { NestedArray } from '../engine/ops.js';
 import { Input, InputLayer } from './layers/core/input_layer.js';
 import { uniqueName } from './naming.js';
 import { formatSummary } from './summary.js';
@@ -187,7 +188,17 @@ export class Model {
     return outputs.length === 1 ? outputs[0] : outputs;
   }
 
-  summary(options: { print?: (line: string) => void; lineLength?: number } = {}): string {
+  /** Copies of every weight of the model, layer by layer (Keras' get_weights). */
+  getWeights(): Tensor[] {
+    return this.weights.map((w) => new Tensor(w.value.data.slice(), w.value.shape));
+  }
+
+  /** Sets every weight of the model in getWeights' order, each checked against its weight's shape. */
+  setWeights(values: readonly (Tensor | ArrayLike<number> | readonly NestedArray[])[]): void {
+    setAll(this.weights, values, `model '${this.name}'`);
+  }
+
+  summary(options: { print?: (line: string) => void } = {}): string {
     const text = formatSummary(this);
     (options.print ?? console.log)(text);
     return text;

@@ -84,6 +84,3 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
     caption: `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}${hasRepeats ? `; mean ± one standard deviation over ${extent(counts)[0] === extent(counts)[1] ? counts[0] : extent(counts).join('–')} runs` : ''}.`,
   };
 }
-
-/** A legend or axis value for a swept parameter. */
-export const showValue = formatValue;

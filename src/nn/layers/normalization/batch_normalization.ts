@@ -13,7 +13,8 @@ import type { Tensor } from '../../../engine/tensor.js';
 
 const schema = z.strictObject({
   ...baseArgs,
-  axis: z.literal(-1).default(-1),
+  /** The channels axis: the last one, as -1 or by its index (3 for NHWC images, 1 for [batch, features]). */
+  axis: z.number().int().default(-1),
   momentum: z.number().min(0).max(1).default(0.99),
   epsilon: z.number().positive().default(1e-3),
   center: z.boolean().default(true),
@@ -42,6 +43,9 @@ export class BatchNormalization extends Layer {
   }
 
   override build(inputShape: LayerShape): void {
+    const rank = inputShape.length;
+    const axis = this.args.axis < 0 ? rank + this.args.axis : this.args.axis;
+    if (axis !== rank - 1) throw new Error(`BatchNormalization '${this.name}': axis ${this.args.axis} of a rank-${rank} input is not the last (channels) axis; convlab normalizes the last axis: give -1${rank > 1 ? ` or ${rank - 1}` : ''}`);
     const c = inputShape[inputShape.length - 1];
     if (c === null || inputShape.length < 2) throw new Error(`BatchNormalization '${this.name}' needs a known last dimension, got ${JSON.stringify(inputShape)}`);
     const a = this.args;
@@ -80,7 +84,7 @@ export class BatchNormalization extends Layer {
     const init = initializerConfig;
     return {
       ...super.getConfig(),
-      axis: -1, momentum: a.momentum, epsilon: a.epsilon, center: a.center, scale: a.scale,
+      axis: a.axis, momentum: a.momentum, epsilon: a.epsilon, center: a.center, scale: a.scale,
       beta_initializer: init(a.betaInitializer), gamma_initializer: init(a.gammaInitializer),
       moving_mean_initializer: init(a.movingMeanInitializer), moving_variance_initializer: init(a.movingVarianceInitializer),
       beta_regularizer: regularizerConfig(a.betaRegularizer),
