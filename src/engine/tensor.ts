@@ -183,3 +183,21 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
   }
   return out;
 }
+
+/**
+ * The value of a scalar function of some tensors and its gradient with respect to each, from fresh gradients:
+ * whatever those tensors had accumulated before is cleared, and they are left cleared (no accumulation across
+ * calls, as with tf.GradientTape). `const { value, grads } = valueAndGrad(() => loss(w, x), [w])`.
+ */
+export function valueAndGrad(fn: () => Tensor, wrt: readonly Tensor[]): { value: number; grads: Tensor[] } {
+  for (const t of wrt) {
+    if (!t.requiresGrad) throw new Error(`valueAndGrad: a tensor of shape [${t.shape.join(', ')}] does not require gradients (make it with requiresGrad true)`);
+    t.grad = null;
+  }
+  const y = fn();
+  if (y.size !== 1) throw new Error(`valueAndGrad: the function returned a tensor of shape [${y.shape.join(', ')}]; expected a scalar`);
+  y.backward();
+  const grads = wrt.map((t) => t.grad ?? new Tensor(new Float32Array(t.size), t.shape));
+  for (const t of wrt) t.grad = null;
+  return { value: y.data[0], grads };
+}

@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { tensor } from '../../src/engine/ops.js';
+import { mul, sum, tensor } from '../../src/engine/ops.js';
+import { SGD } from '../../src/train/optimizers/sgd.js';
 import { setSeed } from '../../src/engine/random.js';
-import { Tensor } from '../../src/engine/tensor.js';
+import { Tensor, valueAndGrad } from '../../src/engine/tensor.js';
 import { BatchNormalization, Dense, Dropout, Flatten, Input, Sequential } from '../../src/nn/index.js';
 
 describe('the TypeScript API', () => {
@@ -65,5 +66,23 @@ describe('the TypeScript API', () => {
     assert.equal(ok.countParams(), 4 * 3);
     assert.equal((ok.layers[0].getConfig() as { axis: number }).axis, 3);
     assert.throws(() => new Sequential([Input({ shape: [4, 4, 3] }).layer, new BatchNormalization({ axis: 1 })]), /axis 1 of a rank-4 input is not the last \(channels\) axis; convlab normalizes the last axis: give -1 or 3/);
+  });
+
+  test('valueAndGrad gives fresh gradients each call (no accumulation); applyGradients takes (gradient, weight) pairs', () => {
+    const w = new Tensor(Float32Array.from([1, 2, 3]), [3], true);
+    const f = () => sum(mul(w, w));
+    const first = valueAndGrad(f, [w]);
+    const second = valueAndGrad(f, [w]);
+    assert.equal(first.value, 14);
+    assert.deepEqual([...first.grads[0].data], [2, 4, 6]);
+    assert.deepEqual([...second.grads[0].data], [2, 4, 6], 'not 4, 8, 12: nothing accumulated');
+    assert.equal(w.grad, null);
+    assert.throws(() => valueAndGrad(() => mul(w, w), [w]), /expected a scalar/);
+    setSeed(5);
+    const dense = new Dense({ units: 1, useBias: false });
+    dense.build([null, 3]);
+    dense.setWeights([[[1], [1], [1]]]);
+    new SGD({ learningRate: 0.5 }).applyGradients([[tensor([[2], [0], [-2]]), dense.weights[0]]]);
+    assert.deepEqual([...dense.getWeights()[0].data], [0, 1, 2]);
   });
 });

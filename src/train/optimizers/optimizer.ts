@@ -71,6 +71,11 @@ export abstract class Optimizer {
     return typeof this.learningRate === 'function' ? this.learningRate(this.iterations) : this.learningRate;
   }
 
+  /** One step from (gradient, weight) pairs, as Keras' apply_gradients takes them; gradients as arrays or tensors. */
+  applyGradients(pairs: readonly (readonly [Float32Array | { data: Float32Array }, Weight])[]): void {
+    this.apply(pairs.map(([, w]) => w), pairs.map(([g]) => (g instanceof Float32Array ? g : g.data)));
+  }
+
   /** Applies one step to the weights given their gradients (same order). */
   apply(weights: readonly Weight[], grads: readonly Float32Array[]): void {
     if (grads.length !== weights.length) throw new TypeError(`${this.className}.apply: ${weights.length} weights but ${grads.length} gradients; expected one gradient per weight, in the same order`);
