@@ -156,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('train')
-    .description('train the spec\'s model and report loss and metrics on train, validation and test')
+    .description("train the spec's model, report loss and metrics on train, validation and test, and record the run in the store")
     .argument('<spec>', 'experiment file (YAML or JSON)')
     .option('--set <path=value>', 'override a field of the spec, e.g. train.epochs=1 (repeatable)', collect, [])
     .option('--json', 'print the history and final metrics as JSON on stdout')
