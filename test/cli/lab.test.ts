@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
+import { Random } from '../../src/engine/random.js';
 import { SqliteStore } from '../../src/lab/store.js';
 import { noSqlite } from '../helpers/sqlite.js';
 
@@ -164,10 +165,13 @@ sweep: {grid: {train.batch_size: [64, 100]}}
     assert.ok(whole.every((t) => t.status === 'finished'));
     const store = join(dir, 'killed');
     let kills = 0;
+    // Kill points come from a seeded generator: a failure names its seed, and CONVLAB_KILL_SEED replays it.
+    const seed = Number(process.env.CONVLAB_KILL_SEED ?? Date.now() % 1_000_000);
+    const draws = new Random(seed);
     // Kill after a random number of recorded epochs, plus a random delay, so kills land mid-epoch and mid-checkpoint.
     for (let round = 0; round < 4; round++) {
       const child = spawn(process.execPath, ['bin/convlab.js', 'run', spec(), '--store', store, '-q'], { stdio: 'ignore' });
-      const target = 1 + Math.floor(Math.random() * 4);
+      const target = 1 + Math.floor(draws.next() * 4);
       const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       let finished = false;
       void exited.then(() => (finished = true));
@@ -183,7 +187,7 @@ sweep: {grid: {train.batch_size: [64, 100]}}
           continue;
         }
         if (done >= target * (round + 1) / 2) {
-          await new Promise((r) => setTimeout(r, Math.random() * 200));
+          await new Promise((r) => setTimeout(r, draws.next() * 200));
           child.kill('SIGKILL');
           kills++;
           break;
@@ -191,7 +195,7 @@ sweep: {grid: {train.batch_size: [64, 100]}}
       }
       await exited;
     }
-    assert.ok(kills > 0, 'at least one run was killed');
-    assert.deepEqual(finals(store), whole);
+    assert.ok(kills > 0, `at least one run was killed (CONVLAB_KILL_SEED=${seed})`);
+    assert.deepEqual(finals(store), whole, `the resumed study ends as the uninterrupted one (replay with CONVLAB_KILL_SEED=${seed})`);
   });
 });

@@ -43,24 +43,23 @@ function both<T extends unknown[]>(what: string, run: (b: Backend, ...args: T) =
 const int = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
 
 describe('native kernels match the TypeScript backend', { skip }, () => {
-  test('unary ops', () => {
-    const ops: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'step', 'erf'];
-    for (const op of ops) {
+  // One test per op, so one failing kernel does not hide the others.
+  const unaryOps: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'step', 'erf'];
+  for (const op of unaryOps) {
+    test(`unary ${op}`, () => {
       const x = ['log', 'sqrt'].includes(op) ? rand(1000, 0.01, 3) : rand(100003, -4, 4);
       both(`unary ${op}`, (b) => b.unary(op, x));
-    }
-  });
+    });
+  }
 
-  test('binary ops with broadcasting', () => {
-    const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
+  const binaryOps: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
+  for (const op of binaryOps) test(`binary ${op} with broadcasting`, () => {
     const shapes: [number[], number[]][] = [[[7, 5], [7, 5]], [[64, 33], [33]], [[3, 1, 5], [4, 1]], [[5, 3], []], [[1], [2, 9]], [[2, 6, 6, 7], [2, 1, 1, 7]], [[300, 301], [300, 301]]];
-    for (const op of ops) {
-      for (const [sa, sb] of shapes) {
-        const a = op === 'pow' ? rand(size(sa), 0.1, 2) : rand(size(sa));
-        const bb = op === 'div' ? rand(size(sb), 0.5, 2) : rand(size(sb));
-        const out = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[sb.length - sa.length + i] ?? 1)) : sb.map((d, i) => Math.max(d, sa[sa.length - sb.length + i] ?? 1));
-        both(`${op} [${sa}] [${sb}]`, (b) => b.binary(op, a, sa, bb, sb, out));
-      }
+    for (const [sa, sb] of shapes) {
+      const a = op === 'pow' ? rand(size(sa), 0.1, 2) : rand(size(sa));
+      const bb = op === 'div' ? rand(size(sb), 0.5, 2) : rand(size(sb));
+      const out = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[sb.length - sa.length + i] ?? 1)) : sb.map((d, i) => Math.max(d, sa[sa.length - sb.length + i] ?? 1));
+      both(`${op} [${sa}] [${sb}]`, (b) => b.binary(op, a, sa, bb, sb, out));
     }
   });
 
