@@ -14,7 +14,7 @@ import { registerEvaluateCommand } from './evaluate.js';
 import { SqliteStore, StoreError } from '../lab/store.js';
 import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
-import { writeArtifacts } from '../report/artifacts.js';
+import { writeArtifacts } from '../lab/artifacts.js';
 import { TrainingDivergedError } from '../train/callbacks/terminate_on_nan.js';
 import { checkWritable, fsProblem, inside, OutputError } from '../util/safe_fs.js';
 

@@ -8,7 +8,7 @@ import { SpecFileError } from '../lab/spec.js';
 import type { RunStore, TrialRow } from '../lab/store.js';
 import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, mainMetric, predictionPlot, sweepPlot } from '../report/collect.js';
 import { convolutionFigure } from '../report/figures/images.js';
-import { minMaxNormalize } from '../report/grid.js';
+import { minMaxNormalize } from '../lab/grid.js';
 import { writeFigure, type Figure } from '../report/render.js';
 import { writeReport } from '../report/report.js';
 import { inside } from '../util/safe_fs.js';

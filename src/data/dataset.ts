@@ -3,7 +3,7 @@
  * a whole dataset stays small in memory. Transforms that change geometry or scale are applied during conversion.
  */
 import { Tensor } from '../engine/tensor.js';
-import type { Batch, BatchSource } from '../train/source.js';
+import type { Batch, BatchSource } from './source.js';
 import type { Random } from '../engine/random.js';
 import { augmentImage, type Augmentation } from './augment.js';
 import type { TargetLayout } from './clocks.js';

@@ -5,14 +5,14 @@
 import { z } from 'zod';
 import { Random } from '../engine/random.js';
 import type { Tensor } from '../engine/tensor.js';
-import { parseArgs } from '../nn/schema.js';
-import { SpecError } from '../nn/spec.js';
-import type { BatchSource } from '../train/source.js';
+import { parseArgs } from '../util/spec_error.js';
+import { SpecError } from '../util/spec_error.js';
+import type { BatchSource } from './source.js';
 import type { Augmentation } from './augment.js';
 import { channelStats, imageSource, outputShape, type Dataset, type ImageSet, type ImageTransform } from './dataset.js';
 import { resizeBilinear } from './image.js';
 import { existsSync } from 'node:fs';
-import { formatPath } from '../nn/spec.js';
+import { formatPath } from '../util/spec_error.js';
 import { cached, cacheKey } from './cache.js';
 import { loadCifar10 } from './cifar10.js';
 import { clockTargets, generateClocks, type TargetLayout } from './clocks.js';

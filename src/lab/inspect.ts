@@ -6,7 +6,7 @@ import type { Tensor } from '../engine/tensor.js';
 import type { TargetLayout } from '../data/clocks.js';
 import { timeDifferenceSummary, type TimeDifferenceSummary } from '../metrics/regression.js';
 import type { Model } from '../nn/model.js';
-import type { BatchSource } from '../train/source.js';
+import type { BatchSource } from '../data/source.js';
 
 /** An array taken from a model: per-sample activations or a layer's kernel. */
 export interface ArrayArtifact {

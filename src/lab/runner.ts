@@ -15,7 +15,7 @@ import { SpecError, type SpecIssue } from '../nn/spec.js';
 import { dataSchema } from '../data/spec.js';
 import { getBackend } from '../engine/backend.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
-import { writeArtifacts, type WrittenArtifact } from '../report/artifacts.js';
+import { writeArtifacts, type WrittenArtifact } from './artifacts.js';
 import type { ArrayArtifact } from './inspect.js';
 import { saveModel } from '../nn/saving.js';
 import type { Model } from '../nn/model.js';

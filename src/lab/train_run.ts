@@ -3,7 +3,7 @@ import { getBackend } from '../engine/backend.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { Random, setSeed } from '../engine/random.js';
 import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, normalizeConfusion, type ClassificationReport } from '../metrics/index.js';
-import type { BatchSource } from '../train/source.js';
+import type { BatchSource } from '../data/source.js';
 import { prepareData, targetWidths, type PreparedData } from '../data/spec.js';
 import type { InputPipeline } from '../data/pipeline.js';
 import type { Model } from '../nn/model.js';

@@ -6,10 +6,7 @@ export function toSnakeCase(name: string): string {
   return step1.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase();
 }
 
-/** kernelSize → kernel_size. */
-export function camelToSnake(key: string): string {
-  return key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
-}
+export { camelToSnake } from '../util/spec_error.js';
 
 /** kernel_size → kernelSize. */
 export function snakeToCamel(key: string): string {

@@ -5,9 +5,7 @@
 import { z } from 'zod';
 import { getActivation } from './activations.js';
 import { getInitializer } from './initializers.js';
-import { camelToSnake } from './naming.js';
 import { getRegularizer } from './regularizers.js';
-import { SpecError, type SpecIssue } from './spec.js';
 
 const positiveInt = z.number().int().positive();
 
@@ -52,34 +50,4 @@ export type BaseArgs = {
   activityRegularizer?: unknown;
 };
 
-/** Validates arguments against a schema, throwing a SpecError whose paths use snake_case names. */
-export function parseArgs<S extends z.ZodType>(schema: S, args: unknown, owner: string): z.output<S> {
-  const result = schema.safeParse(args ?? {}, { reportInput: true });
-  if (result.success) return result.data;
-  const issues: SpecIssue[] = [];
-  for (const issue of result.error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) {
-        issues.push({ path: [...issue.path.map(String), camelToSnake(key)], message: `unknown argument of ${owner}` });
-      }
-    } else {
-      issues.push({ path: issue.path.map((p) => (typeof p === 'number' ? p : String(p))), message: describeIssue(issue) });
-    }
-  }
-  throw new SpecError(issues);
-}
-
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const msg = issue.message.replace(/^Invalid input: /, '');
-  if ('input' in issue && issue.input !== undefined && issue.code !== 'custom') {
-    return `${msg} (found ${shown(issue.input)})`;
-  }
-  return msg;
-}
-
-/** A value as the user wrote it: NaN and infinities by name (JSON would say null), long values cut. */
-function shown(v: unknown): string {
-  if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? '.nan (not a number)' : v > 0 ? '.inf' : '-.inf';
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 80 ? `${text.slice(0, 80)}…` : text;
-}
+export { parseArgs } from '../util/spec_error.js';

@@ -44,34 +44,4 @@ export function numericArgs<K extends string>(config: Record<string, unknown>, d
   return out;
 }
 
-/** One problem in a spec or argument map: where it is and what is wrong. */
-export interface SpecIssue {
-  path: readonly (string | number)[];
-  message: string;
-}
-
-/** A bad spec, file or argument: carries every issue found, each with its path. Exit code 2 at the CLI. */
-export class SpecError extends Error {
-  readonly issues: readonly SpecIssue[];
-  constructor(issues: readonly SpecIssue[], prefix: readonly (string | number)[] = []) {
-    const full = issues.map((i) => ({ path: [...prefix, ...i.path], message: i.message }));
-    super(full.map((i) => (i.path.length ? `${formatPath(i.path)}: ${i.message}` : i.message)).join('\n'));
-    this.name = 'SpecError';
-    this.issues = full;
-  }
-
-  /** The same issues, located under a longer path. */
-  within(prefix: readonly (string | number)[]): SpecError {
-    return new SpecError(this.issues, prefix);
-  }
-}
-
-/** ['model', 'layers', 3, 'Conv2D', 'kernelSize'] → model.layers[3].Conv2D.kernel_size */
-export function formatPath(path: readonly (string | number)[]): string {
-  let out = '';
-  for (const seg of path) {
-    if (typeof seg === 'number') out += `[${seg}]`;
-    else out += (out ? '.' : '') + (/^[A-Z]/.test(seg) ? seg : seg.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase());
-  }
-  return out;
-}
+export { SpecError, formatPath, type SpecIssue } from '../util/spec_error.js';

@@ -9,5 +9,5 @@ export { CSVLogger } from './callbacks/csv_logger.js';
 export { ModelCheckpoint, type ModelCheckpointArgs } from './callbacks/model_checkpoint.js';
 export { cosineDecay, exponentialDecay, stepDecay, withWarmup, type Schedule } from './schedules.js';
 export { optimizerOf } from './trainer.js';
-export { tensorSource, subsetSource, takeRows, range, type Batch, type BatchSource } from './source.js';
+export { tensorSource, subsetSource, takeRows, range, type Batch, type BatchSource } from '../data/source.js';
 export * from './optimizers/index.js';

@@ -14,7 +14,7 @@ import { getLoss, type Loss, type LossSpec } from '../nn/losses/index.js';
 import type { Model } from '../nn/model.js';
 import { ProgressLogger, type Callback, type Logs } from './callbacks.js';
 import { getOptimizer, type Optimizer, type OptimizerSpec } from './optimizers/index.js';
-import { range, subsetSource, tensorSource, takeRows, type BatchSource } from './source.js';
+import { range, subsetSource, tensorSource, takeRows, type BatchSource } from '../data/source.js';
 
 export interface CompileArgs {
   optimizer?: OptimizerSpec;

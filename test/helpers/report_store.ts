@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { SqliteStore, type RunStore } from '../../src/lab/store.js';
-import { writeArtifacts } from '../../src/report/artifacts.js';
+import { writeArtifacts } from '../../src/lab/artifacts.js';
 import { classificationReport, confusionMatrix } from '../../src/metrics/index.js';
 import { timeDifferenceSummary } from '../../src/metrics/regression.js';
 import { Random } from '../../src/engine/random.js';

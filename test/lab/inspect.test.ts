@@ -11,9 +11,9 @@ import { featureMapArtifacts, filterArtifacts, timeDifferenceEvaluation } from '
 import { timeDifferenceSummary } from '../../src/metrics/index.js';
 import { BatchNormalization, Conv2D, Dense, Flatten, Input, MaxPooling2D, resetNames, Sequential } from '../../src/nn/index.js';
 import type { Model } from '../../src/nn/model.js';
-import { writeArtifacts } from '../../src/report/artifacts.js';
-import { encodeNpy } from '../../src/report/npy.js';
-import { tensorSource } from '../../src/train/source.js';
+import { writeArtifacts } from '../../src/lab/artifacts.js';
+import { encodeNpy } from '../../src/lab/npy.js';
+import { tensorSource } from '../../src/data/source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-inspect-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

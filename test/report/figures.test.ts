@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import { SqliteStore, type RunStore, type TrialRow } from '../../src/lab/store.js';
 import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, predictionPlot, studyFigures, sweepPlot, trialFigures } from '../../src/report/collect.js';
 import { convolutionFigure, filterFigure } from '../../src/report/figures/images.js';
-import { writeArtifacts } from '../../src/report/artifacts.js';
+import { writeArtifacts } from '../../src/lab/artifacts.js';
 import { sweepFigure, wantsLog } from '../../src/report/figures/sweep.js';
 import { formatValue, render, type Figure } from '../../src/report/render.js';
 import { writeReport } from '../../src/report/report.js';

@@ -6,7 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { PNG } from 'pngjs';
 import * as vega from 'vega';
-import { minMaxNormalize, type Tile } from '../grid.js';
+import { minMaxNormalize, type Tile } from '../../lab/grid.js';
 import { PALETTE, formatValue, type Figure } from '../render.js';
 import { maxOf } from '../../util/numbers.js';
 

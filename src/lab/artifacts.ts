@@ -4,7 +4,7 @@
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { ArrayArtifact } from '../lab/inspect.js';
+import type { ArrayArtifact } from './inspect.js';
 import { featureMapTiles, filterTiles, tileGrid, writePng, zoomFor, type Tile } from './grid.js';
 import { writeNpy } from './npy.js';
 import { ensureDir } from '../util/safe_fs.js';

@@ -1,4 +1,4 @@
-/** Where fit/evaluate get their batches: in-memory tensors, or any source that builds a batch from indices. */
+/** Batch sources: what fit, evaluate and predict read batches from (datasets give them; tensors make one). */
 import { Tensor } from '../engine/tensor.js';
 
 export interface Batch {
