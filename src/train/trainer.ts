@@ -167,7 +167,8 @@ export function trainOnBatch(model: Model, x: Tensor[], y: Tensor[], classWeight
   return tidy(() => {
     const sampleWeights = classWeight ? classSampleWeights(y[0], classWeight) : undefined;
     const result = forwardLoss(model, c, x, y, { training: true, rng: c.rng, sampleWeights });
-    result.total.backward();
+    // A model with nothing to train (pooling, reshaping only) still reports its loss, as Keras does.
+    if (result.total.requiresGrad) result.total.backward();
     const grads = weights.map((w) => w.value.grad?.data ?? new Float32Array(w.value.size));
     for (const w of weights) w.value.grad = null;
     noGrad(() => c.optimizer.apply(weights, grads));

@@ -1,11 +1,17 @@
 /**
  * One harness for every layer (after Keras' run_layer_test): builds it on a symbolic input and checks the output
- * shape, the weight counts, a config round trip through the layer registry, the real output's shape, and a
- * finite-difference gradient check of the input and every trainable weight in training and inference mode.
+ * shape, the weight counts, a config round trip through the layer registry, the real output's shape, a
+ * finite-difference gradient check of the input and every trainable weight in training and inference mode, one
+ * training step inside a model (finite loss, trainable weights moved), and a save/load round trip of that model
+ * (the same outputs from the loaded one).
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Random, Tensor } from '../../src/engine/index.js';
-import { createLayer, Input, type CallContext, type Layer } from '../../src/nn/index.js';
+import { createLayer, Input, Model, type CallContext, type Layer } from '../../src/nn/index.js';
+import { loadModel, saveModel } from '../../src/nn/saving.js';
 import { snakeToCamel } from '../../src/nn/naming.js';
 import { checkGradients, randomTensor, type GradCheckOptions } from './gradcheck.js';
 
@@ -51,5 +57,33 @@ export function runLayerTest(c: LayerTestCase): void {
     assert.deepEqual([...y.shape], c.expectedOutputShape, `${mode} output shape`);
     const params = [...inputs, ...layer.trainableWeights.map((w) => w.value)];
     checkGradients(() => layer.invoke(arg(), context(mode === 'training')), params, c.gradcheck);
+  }
+
+  trainAndReload(c, inputs.map((t) => new Tensor(t.data.slice(), t.shape)));
+}
+
+/** The layer in a model: one SGD step on a squared error moves its trainable weights; saved and loaded, it agrees. */
+function trainAndReload(c: LayerTestCase, inputs: Tensor[]): void {
+  const symbolic = c.inputShapes.map((s) => Input({ shape: s.slice(1) }));
+  const layer = c.make();
+  const model = new Model({ inputs: symbolic, outputs: [layer.apply(symbolic.length === 1 ? symbolic[0] : symbolic)] });
+  model.compile({ optimizer: { sgd: { learning_rate: 0.1 } }, loss: 'mse' });
+  const target = new Tensor(new Float32Array(c.expectedOutputShape.reduce((a, b) => a * b, 1)).fill(0.25), c.expectedOutputShape);
+  const before = layer.trainableWeights.map((w) => w.value.data.slice());
+  const loss = model.trainOnBatch(inputs, target);
+  assert.ok(Number.isFinite(loss), `one training step gives a finite loss (${loss})`);
+  if (before.length) {
+    const moved = layer.trainableWeights.some((w, i) => w.value.data.some((v, k) => v !== before[i][k]));
+    assert.ok(moved, 'one training step moves the trainable weights');
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'convlab-layer-'));
+  try {
+    saveModel(model, join(dir, 'model'));
+    const back = loadModel(join(dir, 'model'));
+    const y = model.predict(inputs) as Tensor;
+    const z = back.predict(inputs) as Tensor;
+    assert.deepEqual([...z.data], [...y.data], 'the loaded model gives the same outputs');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
