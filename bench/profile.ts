@@ -4,6 +4,8 @@
  * step spends outside the kernels is counted as JavaScript (autograd, layers, glue). Prints a Markdown table.
  */
 import { parseArgs } from 'node:util';
+// Model's compile/fit/trainOnBatch come with the train module.
+import '../src/train/index.js';
 
 const USAGE = 'usage: npm run profile -- [--model A|B|C|D] [--threads N] [--steps N] [--backend native|ts]\n';
 function fail(message: string): never {
@@ -11,21 +13,21 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    options: {
-      model: { type: 'string', default: 'A' },
-      threads: { type: 'string', default: '0' },
-      steps: { type: 'string', default: '20' },
-      backend: { type: 'string', default: 'native' },
-      help: { type: 'boolean', default: false },
-    },
-  });
-} catch (e) {
-  fail((e as Error).message);
+const options = {
+  model: { type: 'string', default: 'A' },
+  threads: { type: 'string', default: '0' },
+  steps: { type: 'string', default: '20' },
+  backend: { type: 'string', default: 'native' },
+  help: { type: 'boolean', default: false },
+} as const;
+function parse() {
+  try {
+    return parseArgs({ options });
+  } catch (e) {
+    return fail((e as Error).message);
+  }
 }
-const { values } = parsed;
+const { values } = parse();
 if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);

@@ -4,6 +4,8 @@
  * a warm-up; each engine trains with SGD on the same random data shape and a softmax cross-entropy loss.
  */
 import { parseArgs } from 'node:util';
+// Model's compile/fit/trainOnBatch come with the train module.
+import '../src/train/index.js';
 
 const { values } = parseArgs({
   options: {

@@ -219,7 +219,7 @@ export function registerLabCommands(program: Command): void {
       await withStore(opts.store ?? defaultStore(), (store) => {
         const e = findExperiment(store, ref);
         const trials = viewTrials(store, e, { all: opts.all });
-        let c;
+        let c: ReturnType<typeof compareTrials>;
         try {
           c = compareTrials(store, e.name, trials, { sort: opts.sort, ascending: opts.asc ? true : opts.desc ? false : undefined, columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean), group: opts.trials ? false : undefined, groupBy: opts.groupBy });
         } catch (err) {

@@ -199,7 +199,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError || e instanceof OutputError || (e instanceof StoreError && e.badInput)) {
-      process.stderr.write(`convlab: ${e instanceof SpecError ? 'invalid spec:\n  ' + e.message.split('\n').join('\n  ') : e.message}\n`);
+      process.stderr.write(`convlab: ${e instanceof SpecError ? `invalid spec:\n  ${e.message.split('\n').join('\n  ')}` : e.message}\n`);
       return 2;
     }
     if (e instanceof StudyInterrupted) {

@@ -9,7 +9,7 @@ import { imageInput, type InputPipeline } from '../data/pipeline.js';
 import { SpecFileError } from '../lab/spec.js';
 import type { RunStore } from '../lab/store.js';
 import type { Model } from '../nn/model.js';
-import { loadModel, readInputPipeline } from '../nn/saving.js';
+import { loadModel, readInputPipeline } from '../saving/saved_model.js';
 import { defaultStore, findTrial, withStore } from './lab.js';
 
 export interface Prediction {

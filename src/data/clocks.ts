@@ -9,6 +9,7 @@
  */
 import { Random } from '../engine/random.js';
 import type { Dataset, ImageSet } from './dataset.js';
+import type { TargetLayout } from './targets.js';
 import { DataError } from './errors.js';
 
 export interface ClockOptions {
@@ -161,23 +162,6 @@ export function generateClocks(options: ClockOptions = {}): Dataset {
 
 export type ClockTarget = 'hour' | 'minute' | 'classes24' | 'classes720' | 'regression' | 'periodic' | 'hour_minute';
 
-/** The label scheme's outputs: each [batch] (class index or value) or [batch, width]. */
-export interface TargetLayout {
-  /** Per output: 0 for one value per sample, else the row width. */
-  widths: number[];
-  /** Units each model output needs: the class count for a class output, else the values per sample. */
-  units: number[];
-  /** Classes of a classification scheme (for reports), or null for regression. */
-  classNames: string[] | null;
-  fill(hour: number, minute: number, out: Float32Array[], row: number): void;
-  /**
-   * The time (minutes after 12:00, in [0, 720)) that one sample's rows say, one row per output: a target row (a
-   * class index or values) or a prediction row (class scores or values). Null for schemes that only give part of
-   * the time (hour, minute).
-   */
-  minutes: ((rows: Float32Array[]) => number) | null;
-}
-
 /** A class from a target row (the index itself) or a prediction row (the highest score). */
 function classOf(row: Float32Array): number {
   if (row.length === 1) return Math.round(row[0]);
@@ -193,24 +177,25 @@ export function clockTargets(scheme: ClockTarget): TargetLayout {
   const t = (h: number, m: number) => h * 60 + m;  // minutes after 12:00
   switch (scheme) {
     case 'hour':
-      return { widths: [0], units: [12], classNames: Array.from({ length: 12 }, (_, h) => `${h === 0 ? 12 : h} o'clock`), fill: (h, _m, o, r) => void (o[0][r] = h), minutes: null };
+      return { extras: ['minute'], widths: [0], units: [12], classNames: Array.from({ length: 12 }, (_, h) => `${h === 0 ? 12 : h} o'clock`), fill: (h, _extra, o, r) => void (o[0][r] = h), minutes: null };
     case 'minute':
-      return { widths: [0], units: [1], classNames: null, fill: (_h, m, o, r) => void (o[0][r] = m), minutes: null };
+      return { extras: ['minute'], widths: [0], units: [1], classNames: null, fill: (_h, [m], o, r) => void (o[0][r] = m), minutes: null };
     case 'classes24':
       // A class stands for its half hour; its middle is the time it says.
-      return { widths: [0], units: [24], classNames: Array.from({ length: 24 }, (_, k) => `${Math.floor(k / 2) || 12}:${k % 2 ? '30' : '00'}`), fill: (h, m, o, r) => void (o[0][r] = Math.floor(t(h, m) / 30)), minutes: (rows) => classOf(rows[0]) * 30 + 15 };
+      return { extras: ['minute'], widths: [0], units: [24], classNames: Array.from({ length: 24 }, (_, k) => `${Math.floor(k / 2) || 12}:${k % 2 ? '30' : '00'}`), fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m) / 30)), minutes: (rows) => classOf(rows[0]) * 30 + 15 };
     case 'classes720':
-      return { widths: [0], units: [720], classNames: Array.from({ length: 720 }, (_, k) => `${Math.floor(k / 60) || 12}:${String(k % 60).padStart(2, '0')}`), fill: (h, m, o, r) => void (o[0][r] = Math.floor(t(h, m))), minutes: (rows) => classOf(rows[0]) + 0.5 };
+      return { extras: ['minute'], widths: [0], units: [720], classNames: Array.from({ length: 720 }, (_, k) => `${Math.floor(k / 60) || 12}:${String(k % 60).padStart(2, '0')}`), fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m))), minutes: (rows) => classOf(rows[0]) + 0.5 };
     case 'regression':
       // The time of day normalized to [0, 1): 3:30 → 0.2917.
-      return { widths: [0], units: [1], classNames: null, fill: (h, m, o, r) => void (o[0][r] = t(h, m) / 720), minutes: (rows) => wrap(rows[0][0] * 720, 720) };
+      return { extras: ['minute'], widths: [0], units: [1], classNames: null, fill: (h, [m], o, r) => void (o[0][r] = t(h, m) / 720), minutes: (rows) => wrap(rows[0][0] * 720, 720) };
     case 'periodic':
       // cos and sin of the hour hand's and the minute hand's angles.
       return {
+        extras: ['minute'],
         widths: [4],
         units: [4],
         classNames: null,
-        fill: (h, m, o, r) => {
+        fill: (h, [m], o, r) => {
           const a = (t(h, m) / 720) * 2 * Math.PI;
           const b = (m / 60) * 2 * Math.PI;
           o[0].set([Math.cos(a), Math.sin(a), Math.cos(b), Math.sin(b)], r * 4);
@@ -225,6 +210,6 @@ export function clockTargets(scheme: ClockTarget): TargetLayout {
       };
     case 'hour_minute':
       // Two outputs: the hour as a class, the minute normalized to [0, 1).
-      return { widths: [0, 0], units: [12, 1], classNames: null, fill: (h, m, o, r) => { o[0][r] = h; o[1][r] = m / 60; }, minutes: (rows) => classOf(rows[0]) * 60 + Math.min(59.999, Math.max(0, rows[1][0] * 60)) };
+      return { extras: ['minute'], widths: [0, 0], units: [12, 1], classNames: null, fill: (h, [m], o, r) => { o[0][r] = h; o[1][r] = m / 60; }, minutes: (rows) => classOf(rows[0]) * 60 + Math.min(59.999, Math.max(0, rows[1][0] * 60)) };
   }
 }

@@ -6,13 +6,13 @@ import { Tensor } from '../engine/tensor.js';
 import type { Batch, BatchSource } from './source.js';
 import type { Random } from '../engine/random.js';
 import { augmentImage, type Augmentation } from './augment.js';
-import type { TargetLayout } from './clocks.js';
+import type { TargetLayout } from './targets.js';
 import { DataError } from './errors.js';
 
 export interface ImageSet {
   images: Uint8Array;
   labels: Int32Array;
-  /** Extra per-sample values (the clocks' minute), by name. */
+  /** Extra per-sample values by name, read by a TargetLayout (the clocks' minute). */
   targets?: Record<string, Float32Array>;
   count: number;
   height: number;
@@ -50,7 +50,7 @@ export interface ImageTransform {
   permutation?: Int32Array | null;
   /** Targets as one-hot rows of this many classes instead of integer labels. */
   oneHot?: number | null;
-  /** A label scheme that builds the targets from (label, targets.minute): the clocks' schemes. */
+  /** A scheme that builds the targets from each sample's label and extra values (the clocks'). */
   targetLayout?: TargetLayout | null;
 }
 
@@ -100,7 +100,7 @@ export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransfor
     }
   }
   const perm = t.permutation ?? null;
-  const scratch = augment && augment.steps.length ? new Uint8Array(pixels) : null;
+  const scratch = augment?.steps.length ? new Uint8Array(pixels) : null;
   const plane = perm ? new Float32Array(oh * ow * c) : null;
   return {
     size: indices.length,
@@ -115,11 +115,13 @@ export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransfor
       const y = new Float32Array(t.oneHot ? n * t.oneHot : n);
       const layout = t.targetLayout;
       const ys = layout ? layout.widths.map((wd) => new Float32Array(n * Math.max(1, wd))) : [];
-      const minute = set.targets?.minute;
+      const extras = layout ? layout.extras.map((name) => set.targets?.[name]) : [];
+      const extra = extras.map(() => 0);
       for (let s = 0; s < n; s++) {
         const sample = indices[idx[s]];
         const label = set.labels[sample];
-        if (layout) layout.fill(label, minute ? minute[sample] : 0, ys, s);
+        extras.forEach((values, i) => (extra[i] = values ? values[sample] : 0));
+        if (layout) layout.fill(label, extra, ys, s);
         else if (t.oneHot) y[s * t.oneHot + label] = 1;
         else y[s] = label;
         let src = set.images.subarray(sample * pixels, (sample + 1) * pixels);

@@ -1,5 +1,5 @@
 /** Seeded validation splits and training subsets, optionally stratified by class. */
-import { Random } from '../engine/random.js';
+import type { Random } from '../engine/random.js';
 
 /** Picks `take` of the indices (seeded); with stratify, each class gives its proportional share. */
 export function pickIndices(labels: Int32Array, pool: Int32Array, take: number, rng: Random, stratified: boolean): { picked: Int32Array; rest: Int32Array } {

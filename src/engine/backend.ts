@@ -2,10 +2,9 @@
  * The kernel contract. A backend implements these kernels over contiguous row-major Float32Arrays and nothing else:
  * autograd, shape checks and every composed op live in the engine core, so a second backend (the native addon)
  * only has to supply kernels. Kernels never mutate their inputs and always return a fresh output array, except
- * the optimizer updates, which work in place on the parameter and slot arrays they are given.
+ * the optimizer updates, which work in place on the parameter and slot arrays they are given. The registry that
+ * picks a backend is in backends/index.ts, beside the implementations.
  */
-import { createNativeBackend, loadAddon, nativeLoadError } from './backends/native/index.js';
-import { createTsBackend } from './backends/ts/index.js';
 import type { Shape } from './shape.js';
 
 export type UnaryOp =
@@ -106,41 +105,4 @@ export interface Backend {
   /** Average pooling, NHWC; padded cells are not counted (TensorFlow's 'same'). */
   avgPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
   avgPool2dBackprop(dy: Float32Array, dyShape: Shape, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
-}
-
-const registry = new Map<string, () => Backend>([['ts', createTsBackend], ['native', createNativeBackend]]);
-let active: Backend | null = null;
-
-export function registerBackend(name: string, factory: () => Backend): void {
-  registry.set(name, factory);
-}
-
-export function availableBackends(): string[] {
-  return [...registry.keys()];
-}
-
-export function setBackend(name: string): Backend {
-  const factory = registry.get(name);
-  if (!factory) {
-    throw new Error(`unknown backend '${name}': expected one of ${availableBackends().map((b) => `'${b}'`).join(', ')}`);
-  }
-  active = factory();
-  return active;
-}
-
-/**
- * The backend chosen by CONVLAB_BACKEND ('native' or 'ts'); otherwise the native one when its addon loads, and
- * the TypeScript one (with a one-line notice) when it does not.
- */
-function defaultBackend(): Backend {
-  const wanted = process.env.CONVLAB_BACKEND;
-  if (wanted) return setBackend(wanted);
-  if (loadAddon()) return createNativeBackend();
-  if (!process.env.CONVLAB_QUIET_FALLBACK) process.stderr.write(`convlab: using the TypeScript backend (${nativeLoadError()})\n`);
-  return createTsBackend();
-}
-
-export function getBackend(): Backend {
-  active ??= defaultBackend();
-  return active;
 }

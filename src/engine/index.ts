@@ -1,5 +1,6 @@
 /** The engine: tensors, autograd, the op set, and the backend registry (the TypeScript backend is always there). */
 export * from './backend.js';
+export * from './backends/index.js';
 export * from './shape.js';
 export * from './tensor.js';
 export { tidy, pooledBytes, setBufferReuse } from './memory.js';

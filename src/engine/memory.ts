@@ -7,13 +7,17 @@
  * Without a scope nothing is recorded and arrays are plain garbage-collected typed arrays. Fresh large arrays cost
  * a page fault per 4 KiB and garbage-collector work, which on the native backend was a sizeable share of a step.
  */
-import type { Tensor } from './tensor.js';
+/** What a scope needs of a tensor (Tensor has it): its array, and a way to mark it unreadable. */
+interface Tracked {
+  readonly data: Float32Array;
+  release(): void;
+}
 
 interface Scope {
   /** Arrays handed out while this scope was innermost. */
   readonly buffers: Float32Array[];
   /** Tensors constructed while this scope was innermost. */
-  readonly tensors: Tensor[];
+  readonly tensors: Tracked[];
 }
 
 const scopes: Scope[] = [];
@@ -78,7 +82,7 @@ export function allocRaw(n: number): Float32Array {
 }
 
 /** Called by the Tensor constructor. */
-export function trackTensor(t: Tensor): void {
+export function trackTensor(t: Tracked): void {
   scopes[scopes.length - 1]?.tensors.push(t);
 }
 
@@ -87,10 +91,15 @@ export function pooledBytes(): number {
   return freeBytes;
 }
 
-function collectTensors(value: unknown, out: Tensor[], depth = 0): void {
+/** A tensor: an object with a Float32Array `data`, a `shape` and a release(). */
+function isTracked(value: object): value is Tracked {
+  return 'data' in value && value.data instanceof Float32Array && 'shape' in value && 'release' in value && typeof value.release === 'function';
+}
+
+function collectTensors(value: unknown, out: Tracked[], depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 3) return;
-  if ('data' in value && 'shape' in value && 'node' in value) {
-    out.push(value as Tensor);
+  if (isTracked(value)) {
+    out.push(value);
     return;
   }
   const items = Array.isArray(value) ? value : Object.values(value);
@@ -114,7 +123,7 @@ export function tidy<T>(fn: () => T): T {
     throw e;
   }
   scopes.pop();
-  const kept: Tensor[] = [];
+  const kept: Tracked[] = [];
   collectTensors(result, kept);
   const keptBuffers = new Set<Float32Array>();
   for (const t of kept) keptBuffers.add(t.data);

@@ -3,7 +3,8 @@
  * written with these same ops so it holds on every backend. Everything else (softmax, losses, layers) is composed
  * from these in composed.ts and never needs a gradient of its own.
  */
-import { getBackend, type BinaryOp, type Conv2DAttrs, type FusedActivation, type Pool2DAttrs, type UnaryOp } from './backend.js';
+import type { BinaryOp, Conv2DAttrs, FusedActivation, Pool2DAttrs, UnaryOp } from './backend.js';
+import { getBackend } from './backends/index.js';
 import { broadcastShapes, formatShape, normalizeAxes, shapesEqual, sizeOf, type Shape } from './shape.js';
 import { record, Tensor } from './tensor.js';
 

@@ -6,7 +6,7 @@
  * (memory.ts) the arrays a step allocated are reused by the next one, and a tensor left pointing at a reused array
  * is marked released.
  */
-import { getBackend } from './backend.js';
+import { getBackend } from './backends/index.js';
 import { trackTensor } from './memory.js';
 import { formatShape, sizeOf, type Shape } from './shape.js';
 

@@ -3,7 +3,7 @@
  * filters of convolution layers, and the clocks' common-sense time differences with their distribution.
  */
 import type { Tensor } from '../engine/tensor.js';
-import type { TargetLayout } from '../data/clocks.js';
+import type { TargetLayout } from '../data/targets.js';
 import { timeDifferenceSummary, type TimeDifferenceSummary } from '../metrics/regression.js';
 import type { Model } from '../nn/model.js';
 import type { BatchSource } from '../data/source.js';

@@ -9,7 +9,7 @@ export function encodeNpy(values: Float32Array, shape: readonly number[]): Buffe
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
   // Magic (6) + version (2) + length (2) + header, padded with spaces to a multiple of 64 and ended by a newline.
-  header = header.padEnd(Math.ceil((10 + header.length + 1) / 64) * 64 - 10 - 1, ' ') + '\n';
+  header = `${header.padEnd(Math.ceil((10 + header.length + 1) / 64) * 64 - 10 - 1, ' ')}\n`;
   const head = Buffer.alloc(10);
   head.write('\x93NUMPY', 0, 'latin1');
   head[6] = 1;

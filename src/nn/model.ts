@@ -1,16 +1,13 @@
 /**
  * Functional models and Sequential. A Model is a graph of layer nodes between symbolic inputs and outputs, run in
  * topological order. Sequential builds such a graph from its layer list once the input shape is known, so both kinds
- * share one execution path. Training methods live in src/train; the model delegates to them.
+ * share one execution path. Training (compile, fit, evaluate, trainOnBatch) lives in src/train, which adds those
+ * methods to Model: nn knows nothing of optimizers, losses or callbacks.
  */
 import { tidy } from '../engine/memory.js';
 import { noGrad, Tensor } from '../engine/tensor.js';
-import type { Logs } from '../train/callbacks.js';
-import type { Optimizer } from '../train/optimizers/index.js';
-import type { BatchSource } from '../data/source.js';
-import { tensorSource } from '../data/source.js';
-import { compile as compileModel, evaluateSource, fit as fitModel, predictSource, trainOnBatch as trainBatch, type CompileArgs, type EvaluateOptions, type FitOptions, type History } from '../train/trainer.js';
-import { inferenceContext, Layer, setAll, SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
+import { range, takeRows } from '../data/source.js';
+import { inferenceContext, type Layer, setAll, type SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
 import type { NestedArray } from '../engine/ops.js';
 import { Input, InputLayer } from './layers/core/input_layer.js';
 import { uniqueName } from './naming.js';
@@ -34,12 +31,6 @@ interface Graph {
 export class Model {
   name: string;
   private graph: Graph | null = null;
-  /** Filled by compile() (src/train). */
-  compiled: unknown = null;
-  /** The optimizer (with its state) of a loaded model, used by compile() when none is given, to resume training. */
-  restoredOptimizer: Optimizer | null = null;
-  /** The dropout and shuffle generator states of a loaded checkpoint, taken up by the next compile(). */
-  restoredGenerators: { dropout: Uint32Array; shuffle: Uint32Array } | null = null;
 
   constructor(args?: ModelArgs, defaultName = 'functional') {
     this.name = args?.name ?? uniqueName(defaultName);
@@ -154,37 +145,20 @@ export class Model {
     return tidy(() => noGrad(() => this.call(inputs, inferenceContext())));
   }
 
-  /** Sets the optimizer, per-output losses, loss weights and metrics (see src/train/trainer.ts). */
-  compile(args: CompileArgs): this {
-    this.compiled = compileModel(this, { ...args, optimizer: args.optimizer ?? this.restoredOptimizer ?? undefined });
-    return this;
-  }
-
-  /** Trains on tensors (x, y) or on a BatchSource; returns the History. */
-  fit(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[] | FitOptions, options?: FitOptions): History {
-    if (isSource(x)) return fitModel(this, x, (y as FitOptions | undefined) ?? {});
-    if (!y || !(y instanceof Tensor || Array.isArray(y))) throw new Error('fit(x, y, options) needs targets y');
-    return fitModel(this, tensorSource(x, y), options ?? {});
-  }
-
-  /** One training step on one batch (Keras' train_on_batch); returns the batch loss. */
-  trainOnBatch(x: Tensor | Tensor[], y: Tensor | Tensor[]): number {
-    return trainBatch(this, Array.isArray(x) ? x : [x], Array.isArray(y) ? y : [y]).loss;
-  }
-
-  /** Loss and metrics in inference mode. */
-  evaluate(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[], options: EvaluateOptions = {}): Logs {
-    if (isSource(x)) return evaluateSource(this, x, options);
-    if (!y) throw new Error('evaluate(x, y) needs targets y');
-    return evaluateSource(this, tensorSource(x, y), options);
-  }
-
   /**
    * Outputs for every sample, computed in batches: a tensor for a model with one output, as Keras returns one
    * array, and a list of tensors (one per output) for a model with several.
    */
   predict(x: Tensor | Tensor[], options: { batchSize?: number } = {}): Tensor | Tensor[] {
-    const outputs = predictSource(this, x, options.batchSize);
+    const xs = Array.isArray(x) ? x : [x];
+    const n = xs[0].shape[0];
+    const batchSize = options.batchSize ?? 256;
+    const parts: Tensor[][] = this.outputs.map(() => []);
+    for (let start = 0; start < n; start += batchSize) {
+      const idx = range(start, Math.min(n, start + batchSize));
+      this.predictBatch(xs.map((t) => takeRows(t, idx))).forEach((o, i) => parts[i].push(o));
+    }
+    const outputs = parts.map((ps) => concatRows(ps, n));
     return outputs.length === 1 ? outputs[0] : outputs;
   }
 
@@ -225,8 +199,16 @@ export class Model {
   }
 }
 
-function isSource(x: unknown): x is BatchSource {
-  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x) && typeof (x as BatchSource).batch === 'function';
+/** Batches of rows, in order, as one tensor of n rows. */
+function concatRows(parts: Tensor[], n: number): Tensor {
+  const row = parts[0].size / parts[0].shape[0];
+  const data = new Float32Array(n * row);
+  let off = 0;
+  for (const p of parts) {
+    data.set(p.data, off);
+    off += p.size;
+  }
+  return new Tensor(data, [n, ...parts[0].shape.slice(1)]);
 }
 
 function isMultiInput(node: LayerNode): boolean {

@@ -1,13 +1,23 @@
 /** model.summary(): Keras' table of layers, output shapes and parameter counts. */
-import { formatLayerShape } from './layer.js';
-import type { Model } from './model.js';
+import { formatLayerShape, type Layer, type LayerNode, type Weight } from './layer.js';
 import { InputLayer } from './layers/core/input_layer.js';
 
 function fmt(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-export function formatSummary(model: Model): string {
+/** What the summary reads of a model (Model has it). */
+export interface SummarizedModel {
+  readonly name: string;
+  readonly isSequential: boolean;
+  readonly allLayers: Layer[];
+  readonly layers: Layer[];
+  readonly nodes: LayerNode[];
+  readonly trainableWeights: Weight[];
+  countParams(): number;
+}
+
+export function formatSummary(model: SummarizedModel): string {
   const functional = !model.isSequential;
   const rows: string[][] = [];
   const layers = functional ? model.allLayers : model.layers;
@@ -23,7 +33,7 @@ export function formatSummary(model: Model): string {
   }
   const headers = functional ? ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'] : ['Layer (type)', 'Output Shape', 'Param #'];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 3);
-  const line = (cells: string[]) => ' ' + cells.map((c, i) => c.padEnd(widths[i])).join('').trimEnd();
+  const line = (cells: string[]) => ` ${cells.map((c, i) => c.padEnd(widths[i])).join('').trimEnd()}`;
   const total = widths.reduce((a, b) => a + b, 1);
   const trainable = model.trainableWeights.reduce((n, w) => n + w.value.size, 0);
   const all = model.countParams();

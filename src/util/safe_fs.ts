@@ -4,7 +4,7 @@
  * time (Node's recursive mkdir spins forever under /proc), and a folder is only ever replaced when convlab wrote it.
  * Nothing here deletes anything that convlab did not create.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, type Stats, statSync } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
 /** A bad output path or name: what and where, and what was expected. The CLI exits with 2. */
@@ -115,7 +115,7 @@ export function ensureDir(dir: string, what: string): string {
  */
 export function checkWritable(path: string, kind: 'file' | 'dir', what: string): void {
   const full = resolve(path);
-  let stat;
+  let stat: Stats | null;
   try {
     stat = statSync(full);
   } catch {
@@ -210,7 +210,7 @@ export function replaceFolderSync<T>(target: string, what: string, ours: (dir: s
  * `allowed` (paths relative to dir, '/' separators; folders are walked).
  */
 export function foreignContent(dir: string, allowed: (rel: string, isDir: boolean) => boolean): string | null {
-  let st;
+  let st: Stats;
   try {
     st = lstatSync(dir);
   } catch {

@@ -42,5 +42,6 @@ export function mdCode(s: string): string {
 
 /** A string for a terminal table: control characters (newlines, escape sequences) shown as \u escapes. */
 export function printable(s: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this escapes.
   return String(s).replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { PNG } from 'pngjs';
-import { loadModel } from '../../src/nn/saving.js';
+import { loadModel } from '../../src/saving/saved_model.js';
 import { pngBytes, writeFileDeep } from '../helpers/image_files.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-'));

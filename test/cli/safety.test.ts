@@ -184,6 +184,7 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
     for (const args of [['compare', 'ctl-exp'], ['ls', 'ctl-exp']]) {
       const r = convlab(...args, '--store', store);
       assert.equal(r.code, 0, r.err);
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for a raw escape character.
       assert.doesNotMatch(r.out, /\u001b/);
       assert.match(r.out, /two\\u000alines \\u001b\[31mred/);
     }

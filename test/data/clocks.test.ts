@@ -63,7 +63,7 @@ describe('clocks', () => {
     const run = (scheme: Parameters<typeof clockTargets>[0]) => {
       const layout = clockTargets(scheme);
       const o = out(layout.widths);
-      layout.fill(3, 30, o, 0);
+      layout.fill(3, [30], o, 0);
       return o.map((a) => [...a]);
     };
     assert.deepEqual(run('hour'), [[3]]);

@@ -196,7 +196,10 @@ describe('CIFAR-10 from ../shared/data', () => {
       assert.equal(d.train.count, 50000);
       assert.equal(d.test.count, 10000);
       assert.deepEqual([d.train.height, d.train.width, d.train.channels], [32, 32, 3]);
-      const count = (labels: Int32Array) => labels.reduce((c, l) => (c[l]++, c), new Array(10).fill(0));
+      const count = (labels: Int32Array) => labels.reduce((c, l) => {
+        c[l]++;
+        return c;
+      }, new Array<number>(10).fill(0));
       assert.deepEqual(count(d.train.labels), new Array(10).fill(5000));
       assert.deepEqual(count(d.test.labels), new Array(10).fill(1000));
     } finally {

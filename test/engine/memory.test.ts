@@ -5,6 +5,8 @@ import { afterEach, describe, test } from 'node:test';
 import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
 import { squares } from '../helpers/tiny.js';
+// Model's compile/fit/trainOnBatch come with the train module.
+import '../../src/train/index.js';
 
 const t = (values: number[], shape: number[]) => new E.Tensor(Float32Array.from(values), shape);
 

@@ -11,9 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Random, Tensor } from '../../src/engine/index.js';
 import { createLayer, Input, Model, type CallContext, type Layer } from '../../src/nn/index.js';
-import { loadModel, saveModel } from '../../src/nn/saving.js';
+import { loadModel, saveModel } from '../../src/saving/saved_model.js';
 import { snakeToCamel } from '../../src/nn/naming.js';
 import { checkGradients, randomTensor, type GradCheckOptions } from './gradcheck.js';
+// Model's compile/fit/trainOnBatch come with the train module.
+import '../../src/train/index.js';
 
 export interface LayerTestCase {
   make: () => Layer;

@@ -102,7 +102,7 @@ describe('clocks: common-sense time difference', () => {
   function targets(scheme: ClockTarget, times: number[]): Tensor[] {
     const layout = clockTargets(scheme);
     const out = layout.widths.map((w) => new Float32Array(times.length * Math.max(1, w)));
-    times.forEach((t, r) => layout.fill(Math.floor(t / 60), t % 60, out, r));
+    times.forEach((t, r) => layout.fill(Math.floor(t / 60), [t % 60], out, r));
     return layout.widths.map((w, i) => new Tensor(out[i], w ? [times.length, w] : [times.length]));
   }
 

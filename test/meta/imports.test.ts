@@ -1,7 +1,7 @@
 /**
- * Imports run one way: cli → report → lab → train → nn → data and metrics → engine, with util beneath them all.
- * This test reads every import in src/ and fails on an import that runs upward or on files that import each other
- * (a cycle), except the ones listed below, which are known and to be removed; a fixed one must leave the list.
+ * Imports run one way: cli → report → lab → saving → train → nn → data and metrics → engine, with util beneath them
+ * all. This test reads every import in src/ and fails on an import that runs upward or on files that import each
+ * other, directly or around a longer loop (a cycle).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,16 +10,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SRC = resolve(fileURLToPath(new URL('../../../src', import.meta.url)));
-const LEVEL: Record<string, number> = { util: 0, engine: 1, data: 2, metrics: 2, nn: 3, train: 4, lab: 5, report: 6, cli: 7 };
-
-/** Upward imports that exist today (importer → imported), each to be removed by moving code down. */
-const KNOWN_UPWARD = new Set([
-  'nn/model.ts → train/trainer.ts',
-  'nn/model.ts → train/callbacks.ts',
-  'nn/model.ts → train/optimizers/index.ts',
-  'nn/saving.ts → train/trainer.ts',
-  'nn/saving.ts → train/optimizers/index.ts',
-]);
+const LEVEL: Record<string, number> = { util: 0, engine: 1, data: 2, metrics: 2, nn: 3, train: 4, saving: 5, lab: 6, report: 7, cli: 8, api: 9 };
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
@@ -33,7 +24,7 @@ function imports(file: string): string[] {
 const rel = (f: string) => relative(SRC, f).split('\\').join('/');
 const level = (f: string) => LEVEL[rel(f).split('/')[0]];
 
-test('no import runs upward beyond the known ones, and the known ones still exist', () => {
+test('no import runs upward', () => {
   const found = new Set<string>();
   for (const f of files(SRC)) {
     if (rel(f) === 'index.ts') continue;
@@ -41,13 +32,10 @@ test('no import runs upward beyond the known ones, and the known ones still exis
       if (level(f) !== undefined && level(g) !== undefined && level(g) > level(f)) found.add(`${rel(f)} → ${rel(g)}`);
     }
   }
-  const fresh = [...found].filter((v) => !KNOWN_UPWARD.has(v));
-  assert.deepEqual(fresh, [], 'new upward imports');
-  const gone = [...KNOWN_UPWARD].filter((v) => !found.has(v));
-  assert.deepEqual(gone, [], 'fixed: remove these from KNOWN_UPWARD');
+  assert.deepEqual([...found], [], 'upward imports');
 });
 
-test('no two files import each other, beyond the known cycles', () => {
+test('no files import each other, directly or around a loop', () => {
   const graph = new Map(files(SRC).map((f) => [f, imports(f)]));
   // Tarjan's strongly connected components.
   let index = 0;
@@ -81,9 +69,5 @@ test('no two files import each other, beyond the known cycles', () => {
   };
   for (const v of graph.keys()) if (!idx.has(v)) visit(v);
   const names = cycles.map((c) => c.join(' ⇄ ')).sort();
-  console.log(`import cycles today: ${names.length ? names.join('; ') : 'none'}`);
-  // Known: the model ⇄ trainer knot (nn and train), the backend registry (engine), data ⇄ clocks.
-  assert.ok(cycles.length <= KNOWN_CYCLES, `${cycles.length} cycles, more than the ${KNOWN_CYCLES} known: ${names.join('; ')}`);
+  assert.deepEqual(names, [], 'import cycles');
 });
-
-const KNOWN_CYCLES = 3;

@@ -5,6 +5,8 @@ import * as E from '../../src/engine/index.js';
 import { Dense, getInitializer, getRegularizer, initializerNames, Input, Model, Sequential } from '../../src/nn/index.js';
 import { computeFans } from '../../src/nn/initializers.js';
 import { assertClose, checkGradients, randomTensor } from '../helpers/gradcheck.js';
+// Model's compile/fit/trainOnBatch come with the train module.
+import '../../src/train/index.js';
 
 function stats(a: Float32Array): { mean: number; std: number; min: number; max: number } {
   const mean = a.reduce((s, v) => s + v, 0) / a.length;

@@ -99,7 +99,7 @@ describe('figures from a run store', { skip }, () => {
         for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 1 / (ep + 1 + i), accuracy: 0.5 + 0.04 * i, val_loss: 1.1 / (ep + 1 + i), val_accuracy: Math.min(0.999, 0.45 + 0.045 * i + 0.01 * ep) });
       });
       // Two repeats of units=6 near 100%: their mean + std would pass 1.
-      const repeats = many.addTrials(e.id, [0.999, 0.9].map((acc, r) => ({ key: `r${r}`, label: `units=6 #${r + 2}`, group: 'units=6', variant: null, values: { 'model.layers[1].Dense.units': 6 }, repeat: r + 1, seed: r + 1, config: {} })));
+      const repeats = many.addTrials(e.id, [0.999, 0.9].map((_acc, r) => ({ key: `r${r}`, label: `units=6 #${r + 2}`, group: 'units=6', variant: null, values: { 'model.layers[1].Dense.units': 6 }, repeat: r + 1, seed: r + 1, config: {} })));
       repeats.forEach((t, r) => {
         for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 0.1, accuracy: r === 0 ? 0.999 : 0.9, val_loss: 0.1, val_accuracy: r === 0 ? 0.999 : 0.9 });
       });

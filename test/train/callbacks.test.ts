@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
-import { loadModel } from '../../src/nn/saving.js';
-import { CSVLogger, ModelCheckpoint, cosineDecay, EarlyStopping, exponentialDecay, LearningRateScheduler, optimizerOf, ReduceLROnPlateau, stepDecay, TerminateOnNaN, withWarmup } from '../../src/train/index.js';
+import { loadModel } from '../../src/saving/saved_model.js';
+import { CSVLogger, cosineDecay, EarlyStopping, exponentialDecay, LearningRateScheduler, optimizerOf, ReduceLROnPlateau, stepDecay, TerminateOnNaN, trainingState, withWarmup } from '../../src/train/index.js';
+import { ModelCheckpoint } from '../../src/saving/index.js';
 import { squares } from '../helpers/tiny.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-callbacks-'));
@@ -19,7 +20,9 @@ function tinyModel(): L.Model {
   return new L.Sequential([L.Input({ shape: [8, 8, 1] }).layer, new L.Flatten(), new L.Dense({ units: 3, activation: 'softmax' })])
     .compile({ optimizer: { sgd: { learning_rate: 0.1 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
 }
-const stopped = (m: L.Model) => (m as unknown as { stopTraining: boolean }).stopTraining;
+const stopped = (m: L.Model) => m.stopTraining;
+/** The training state a callback receives from fit(). */
+const st = (m: L.Model) => trainingState(m);
 
 describe('EarlyStopping', () => {
   test('stops after `patience` epochs without an improvement larger than min_delta', () => {
@@ -28,7 +31,7 @@ describe('EarlyStopping', () => {
     es.onTrainBegin();
     // 0.97 is not better than 1.0 by 0.05; 0.8 is; 0.78 and 0.77 are not.
     [1.0, 0.97, 0.8, 0.78, 0.77, 0.5].forEach((v, epoch) => {
-      if (!stopped(m)) es.onEpochEnd(epoch, { val_loss: v }, m);
+      if (!stopped(m)) es.onEpochEnd(epoch, { val_loss: v }, st(m));
     });
     assert.equal(es.bestEpoch, 2);
     assert.equal(es.stoppedEpoch, 4);
@@ -38,12 +41,12 @@ describe('EarlyStopping', () => {
     const m = tinyModel();
     const es = new EarlyStopping({ monitor: 'val_accuracy', patience: 1 });
     es.onTrainBegin();
-    es.onEpochEnd(0, { val_accuracy: 0.5 }, m);
-    es.onEpochEnd(1, { val_accuracy: 0.6 }, m);
+    es.onEpochEnd(0, { val_accuracy: 0.5 }, st(m));
+    es.onEpochEnd(1, { val_accuracy: 0.6 }, st(m));
     assert.ok(!stopped(m));
-    es.onEpochEnd(2, { val_accuracy: 0.55 }, m);
+    es.onEpochEnd(2, { val_accuracy: 0.55 }, st(m));
     assert.equal(es.stoppedEpoch, 2);
-    assert.throws(() => new EarlyStopping({ monitor: 'val_los' }).onEpochEnd(0, { loss: 1, val_loss: 1 }, m), /monitor 'val_los' is not in the epoch's logs: expected one of loss, val_loss/);
+    assert.throws(() => new EarlyStopping({ monitor: 'val_los' }).onEpochEnd(0, { loss: 1, val_loss: 1 }, st(m)), /monitor 'val_los' is not in the epoch's logs: expected one of loss, val_loss/);
   });
   test('in fit: training stops early and restore_best_weights puts back the best epoch’s weights', () => {
     const data = squares(60);
@@ -78,12 +81,12 @@ describe('learning-rate schedules', () => {
     const cb = new ReduceLROnPlateau({ monitor: 'val_loss', factor: 0.5, patience: 2, minLr: 0.02 });
     cb.onTrainBegin();
     const rates = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0].map((v, epoch) => {
-      cb.onEpochEnd(epoch, { val_loss: v }, m);
+      cb.onEpochEnd(epoch, { val_loss: v }, st(m));
       return optimizerOf(m).currentLearningRate();
     });
     assert.deepEqual(rates, [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]);
-    cb.onEpochEnd(6, { val_loss: 1 }, m);
-    cb.onEpochEnd(7, { val_loss: 1 }, m);
+    cb.onEpochEnd(6, { val_loss: 1 }, st(m));
+    cb.onEpochEnd(7, { val_loss: 1 }, st(m));
     assert.equal(optimizerOf(m).currentLearningRate(), 0.02, 'never below min_lr');
   });
 });
@@ -94,8 +97,8 @@ describe('TerminateOnNaN and CSVLogger', () => {
     const messages: string[] = [];
     const cb = new TerminateOnNaN((s) => messages.push(s));
     cb.onEpochBegin(2);
-    cb.onBatchEnd(0, { loss: 0.5 }, m);
-    cb.onBatchEnd(1, { loss: NaN }, m);
+    cb.onBatchEnd(0, { loss: 0.5 }, st(m));
+    cb.onBatchEnd(1, { loss: NaN }, st(m));
     assert.ok(stopped(m));
     assert.deepEqual(cb.stoppedAt, { epoch: 2, batch: 1 });
     assert.match(messages[0], /loss became NaN at epoch 3, batch 2/);
@@ -140,7 +143,7 @@ describe('ModelCheckpoint', () => {
     const m = tinyModel();
     const ck = new ModelCheckpoint(join(dir, 'best-{epoch}'), { monitor: 'val_loss', saveBestOnly: true });
     ck.onTrainBegin();
-    [1.0, 0.9, 0.95, 0.8].forEach((v, epoch) => ck.onEpochEnd(epoch, { val_loss: v }, m));
+    [1.0, 0.9, 0.95, 0.8].forEach((v, epoch) => ck.onEpochEnd(epoch, { val_loss: v }, st(m)));
     assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['best-1', 'best-2', 'best-4']);
   });
 });

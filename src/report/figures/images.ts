@@ -72,7 +72,7 @@ function stretchOrZero(values: Float32Array): Float32Array {
   return hi > lo ? minMaxNormalize(values) : new Float32Array(values.length);
 }
 
-const clamp01 = (v: number) => (v > 1 ? 1 : v >= 0 ? v : 0);
+const clamp01 = (v: number) => (v > 1 ? 1 : Math.max(v , 0));
 
 /** The whole-pixel zoom that makes a side of `side` pixels about `target` pixels on screen. */
 const zoomTo = (side: number, target: number) => Math.max(1, Math.round(target / side));

@@ -4,7 +4,7 @@
  * log axis when the parameter's values span two decades or more.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { bounded, naturalOrder, PALETTE, SIZE, formatValue, type Figure } from '../render.js';
+import { bounded, naturalOrder, PALETTE, SIZE, type Figure } from '../render.js';
 import { extent, maxOf } from '../../util/numbers.js';
 
 export interface SweepPoint {

@@ -1,7 +1,7 @@
 /** CSVLogger (Keras): one row per epoch (epoch, then every log key) appended to a CSV file. */
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Callback, Logs } from '../callbacks.js';
+import type { Callback, Logs } from './callback.js';
 import { ensureDir } from '../../util/safe_fs.js';
 
 export class CSVLogger implements Callback {

@@ -1,6 +1,6 @@
 /** EarlyStopping (Keras): stop when the monitored value has not improved for `patience` epochs. */
-import type { Model } from '../../nn/model.js';
-import { packArrays, unpackArrays, type Callback, type Logs } from '../callbacks.js';
+import type { TrainingState } from '../state.js';
+import { packArrays, unpackArrays, type Callback, type Logs } from './callback.js';
 import { Monitor, type Mode } from './monitor.js';
 
 export interface EarlyStoppingArgs {
@@ -33,20 +33,20 @@ export class EarlyStopping implements Callback {
     this.monitor.best = this.monitor.better(0, 1) ? Infinity : -Infinity;
   }
 
-  onEpochEnd(epoch: number, logs: Logs, model: Model): void {
+  onEpochEnd(epoch: number, logs: Logs, training: TrainingState): void {
     const current = this.monitor.read(logs);
     if (epoch < (this.args.startFromEpoch ?? 0)) return;
     if (this.bestEpoch < 0 || this.monitor.better(current, this.monitor.best)) {
       this.monitor.best = current;
       this.bestEpoch = epoch;
       this.wait = 0;
-      if (this.args.restoreBestWeights) this.bestWeights = model.weights.map((w) => w.value.data.slice());
+      if (this.args.restoreBestWeights) this.bestWeights = training.model.weights.map((w) => w.value.data.slice());
       return;
     }
     this.wait++;
     if (this.wait >= (this.args.patience ?? 0)) {
       this.stoppedEpoch = epoch;
-      (model as unknown as { stopTraining: boolean }).stopTraining = true;
+      training.stopTraining = true;
     }
   }
 
@@ -62,7 +62,7 @@ export class EarlyStopping implements Callback {
     this.bestWeights = s.bestWeights ? unpackArrays(s.bestWeights) : null;
   }
 
-  onTrainEnd(_logs: Logs, model: Model): void {
-    if (this.args.restoreBestWeights && this.bestWeights) model.weights.forEach((w, i) => w.assign(this.bestWeights![i]));
+  onTrainEnd(_logs: Logs, training: TrainingState): void {
+    if (this.args.restoreBestWeights && this.bestWeights) training.model.weights.forEach((w, i) => w.assign(this.bestWeights![i]));
   }
 }

@@ -1,5 +1,5 @@
 /** What EarlyStopping and ReduceLROnPlateau share: a monitored log value, its direction and "did it improve". */
-import type { Logs } from '../callbacks.js';
+import type { Logs } from './callback.js';
 
 export type Mode = 'auto' | 'min' | 'max';
 

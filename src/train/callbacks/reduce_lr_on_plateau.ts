@@ -1,7 +1,6 @@
 /** ReduceLROnPlateau (Keras): multiply the learning rate by `factor` after `patience` epochs without improvement. */
-import type { Model } from '../../nn/model.js';
-import type { Callback, Logs } from '../callbacks.js';
-import { optimizerOf } from '../trainer.js';
+import type { TrainingState } from '../state.js';
+import type { Callback, Logs } from './callback.js';
 import { Monitor, type Mode } from './monitor.js';
 
 export interface ReduceLROnPlateauArgs {
@@ -41,9 +40,9 @@ export class ReduceLROnPlateau implements Callback {
     this.monitor.best = s.best ?? this.monitor.best;
   }
 
-  onEpochEnd(_epoch: number, logs: Logs, model: Model): void {
+  onEpochEnd(_epoch: number, logs: Logs, training: TrainingState): void {
     const current = this.monitor.read(logs);
-    const opt = optimizerOf(model);
+    const opt = training.optimizer;
     if (typeof opt.learningRate === 'function') throw new Error('ReduceLROnPlateau: the learning rate is a schedule (a function); give a fixed learning rate');
     if (this.cooldownLeft > 0) this.cooldownLeft--;
     if (this.monitor.better(current, this.monitor.best)) {

@@ -3,8 +3,8 @@
  * fails instead (a TrainingDivergedError), so a diverged run is never taken for a finished one: the lab trains
  * this way unless a spec says `train.terminate_on_nan: false`.
  */
-import type { Model } from '../../nn/model.js';
-import type { Callback, Logs } from '../callbacks.js';
+import type { TrainingState } from '../state.js';
+import type { Callback, Logs } from './callback.js';
 
 /** Training stopped because the loss stopped being a finite number. */
 export class TrainingDivergedError extends Error {
@@ -30,11 +30,11 @@ export class TerminateOnNaN implements Callback {
     this.epoch = epoch;
   }
 
-  onBatchEnd(batch: number, logs: Logs, model: Model): void {
+  onBatchEnd(batch: number, logs: Logs, training: TrainingState): void {
     if (Number.isFinite(logs.loss) || this.stoppedAt) return;
     this.stoppedAt = { epoch: this.epoch, batch };
     if (this.fail) throw new TrainingDivergedError(this.epoch, batch, logs.loss);
-    (model as unknown as { stopTraining: boolean }).stopTraining = true;
+    training.stopTraining = true;
     this.warn(`TerminateOnNaN: the loss became ${logs.loss} at epoch ${this.epoch + 1}, batch ${batch + 1}; training stopped`);
   }
 }

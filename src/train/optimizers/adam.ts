@@ -1,6 +1,6 @@
 /** Adam (Keras 3): bias correction folded into the step size; optional AMSGrad. */
 import { z } from 'zod';
-import { getBackend } from '../../engine/backend.js';
+import { getBackend } from '../../engine/backends/index.js';
 import { Optimizer, parseOptimizerArgs, type OptimizerArgs } from './optimizer.js';
 
 export const adamShape = {

@@ -1,6 +1,6 @@
 /** SGD with optional momentum and Nesterov momentum (Keras 3: v = μv − lr·g; p += v, or p += μv − lr·g). */
 import { z } from 'zod';
-import { getBackend } from '../../engine/backend.js';
+import { getBackend } from '../../engine/backends/index.js';
 import { Optimizer, parseOptimizerArgs, type OptimizerArgs } from './optimizer.js';
 
 const shape = { momentum: z.number().min(0).max(1).default(0), nesterov: z.boolean().default(false) };

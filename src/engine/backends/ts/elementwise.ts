@@ -22,7 +22,7 @@ export function unary(op: UnaryOp, x: Float32Array): Float32Array {
         else { const e = Math.exp(v); y[i] = e / (1 + e); }
       }
       break;
-    case 'relu': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0; break;
+    case 'relu': for (let i = 0; i < n; i++) y[i] = Math.max(x[i] , 0); break;
     case 'abs': for (let i = 0; i < n; i++) y[i] = Math.abs(x[i]); break;
     case 'sign': for (let i = 0; i < n; i++) y[i] = Math.sign(x[i]); break;
     case 'step': for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? 1 : 0; break;
@@ -47,7 +47,7 @@ function scalarFn(op: BinaryOp): (a: number, b: number) => number {
     case 'sub': return (a, b) => a - b;
     case 'mul': return (a, b) => a * b;
     case 'div': return (a, b) => a / b;
-    case 'pow': return (a, b) => Math.pow(a, b);
+    case 'pow': return (a, b) => a ** b;
     case 'maximum': return (a, b) => (a >= b || Number.isNaN(a) ? a : b);
     case 'minimum': return (a, b) => (a <= b || Number.isNaN(a) ? a : b);
     case 'greater': return (a, b) => (a > b ? 1 : 0);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { Layer, single, type CallContext, type LayerShape } from '../../layer.js';
 import { baseArgs, parseArgs } from '../../schema.js';
 import { mul } from '../../../engine/ops.js';
-import { getBackend } from '../../../engine/backend.js';
+import { getBackend } from '../../../engine/backends/index.js';
 import type { Random } from '../../../engine/random.js';
 import { sizeOf } from '../../../engine/shape.js';
 import { Tensor } from '../../../engine/tensor.js';

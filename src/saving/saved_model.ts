@@ -6,15 +6,12 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkReplaceable, foreignContent, replaceFolderSync } from '../util/safe_fs.js';
-import { Input, InputLayer } from './layers/core/input_layer.js';
-import { createLayer } from './layers/index.js';
-import { Layer, type SymbolicTensor } from './layer.js';
-import { Model, Sequential } from './model.js';
-import { snakeToCamel } from './naming.js';
-import type { Compiled } from '../train/trainer.js';
-import { getOptimizer } from '../train/optimizers/index.js';
 import type { MetricSpec } from '../metrics/index.js';
-import { lossNames, type LossSpec } from './losses/index.js';
+import { lossNames, type LossSpec } from '../nn/losses/index.js';
+import type { Model } from '../nn/model.js';
+import { modelFromConfig } from '../nn/model_config.js';
+import { getOptimizer } from '../train/optimizers/index.js';
+import { compile, findTrainingState, restoreTraining, type RestoredTraining } from '../train/state.js';
 
 function lossBuilders(): Record<string, true> {
   return Object.fromEntries(lossNames.map((n) => [n, true]));
@@ -59,7 +56,7 @@ export function saveModel(model: Model, dir: string, info: { inputPipeline?: unk
     model: model.getConfig(),
     weights: model.weights.map((w) => add(w.name, [...w.shape], w.value.data)),
   };
-  const compiled = model.compiled as Compiled | null;
+  const compiled = findTrainingState(model);
   if (compiled) {
     // Losses and metrics given by name can be restored; functions cannot and are left for the user to pass again.
     const named = compiled.losses.every((l) => l.name in lossBuilders()) && compiled.metricSpecs.every((ms) => ms.every((m) => typeof m === 'string'));
@@ -117,59 +114,6 @@ export function readInputPipeline(dir: string): unknown {
   }
 }
 
-/** Layer arguments from a Keras config: snake_case → camelCase, batch_input_shape → inputShape. */
-function layerArgs(config: Record<string, unknown>): Record<string, unknown> {
-  const args: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (k === 'batch_input_shape' && Array.isArray(v)) {
-      args.inputShape = v.slice(1);
-      if (v[0] !== null) args.batchSize = v[0];
-    } else if (v !== null) args[snakeToCamel(k)] = v;
-  }
-  return args;
-}
-
-/** Rebuilds a model from the config that Model.getConfig() writes. */
-export function modelFromConfig(config: Record<string, unknown>): Model {
-  const cls = config.class_name;
-  const body = config.config as { name: string; layers: { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: [string, number, number][][] }[]; input_layers?: [string, number, number][]; output_layers?: [string, number, number][] };
-  if (cls === 'Sequential') {
-    const layers = body.layers.map((l) => (l.class_name === 'InputLayer' ? new InputLayer(layerArgs(l.config)) : createLayer(l.class_name, layerArgs(l.config))));
-    return new Sequential(layers, { name: body.name });
-  }
-  if (cls !== 'Functional' && cls !== 'Model') throw new Error(`unknown model class '${String(cls)}': expected Sequential or Functional`);
-  const outputsOf = new Map<string, SymbolicTensor[]>();
-  const byName = new Map<string, Layer>();
-  const pending = [...body.layers];
-  // Layers are stored in execution order, so each one's inputs exist when it is reached.
-  for (const l of pending) {
-    if (l.class_name === 'InputLayer') {
-      const input = Input(layerArgs(l.config));
-      byName.set(input.layer.name, input.layer);
-      outputsOf.set(input.layer.name, [input]);
-      continue;
-    }
-    const layer = createLayer(l.class_name, layerArgs(l.config));
-    byName.set(layer.name, layer);
-    const outs: SymbolicTensor[] = [];
-    for (const node of l.inbound_nodes ?? []) {
-      const ins = node.map(([name, idx]) => {
-        const t = outputsOf.get(name)?.[idx];
-        if (!t) throw new Error(`layer '${layer.name}' refers to '${name}'[${idx}], which comes later or does not exist`);
-        return t;
-      });
-      outs.push(layer.apply(ins.length === 1 ? ins[0] : ins));
-    }
-    outputsOf.set(layer.name, outs);
-  }
-  const ref = ([name, idx]: [string, number, number]) => {
-    const t = outputsOf.get(name)?.[idx];
-    if (!t) throw new Error(`model refers to unknown tensor '${name}'[${idx}]`);
-    return t;
-  };
-  return new Model({ inputs: (body.input_layers ?? []).map(ref), outputs: (body.output_layers ?? []).map(ref), name: body.name });
-}
-
 export function loadModel(dir: string): Model {
   const file = join(dir, 'model.json');
   if (!existsSync(file)) throw new Error(`${file}: no saved model here (expected model.json and weights.bin)`);
@@ -195,19 +139,21 @@ export function loadModel(dir: string): Model {
     if (w.value.size !== e.length) throw new Error(`${file}: weight '${e.name}' has ${e.length} values, the model expects ${w.value.size}`);
     w.assign(read(e));
   }
-  if (saved.generators) model.restoredGenerators = { dropout: Uint32Array.from(saved.generators.dropout), shuffle: Uint32Array.from(saved.generators.shuffle) };
+  const restored: RestoredTraining = {};
+  if (saved.generators) restored.generators = { dropout: Uint32Array.from(saved.generators.dropout), shuffle: Uint32Array.from(saved.generators.shuffle) };
   if (saved.optimizer) {
-    const opt = getOptimizer({ class_name: saved.optimizer.class_name, config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([k, v]) => v !== null && typeof v !== 'string')) });
+    const opt = getOptimizer({ class_name: saved.optimizer.class_name, config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([, v]) => v !== null && typeof v !== 'string')) });
     const slots: Record<string, Float32Array[]> = {};
     for (const e of saved.optimizer.slots) {
       const [name, i] = [e.name.slice(0, e.name.lastIndexOf('#')), Number(e.name.slice(e.name.lastIndexOf('#') + 1))];
       (slots[name] ??= [])[i] = read(e);
     }
     opt.setState({ iterations: saved.optimizer.iterations, slots, extra: saved.optimizer.extra });
-    model.restoredOptimizer = opt;
-    if (saved.compile) {
-      model.compile({ optimizer: opt, loss: saved.compile.loss as LossSpec[], lossWeights: saved.compile.loss_weights, metrics: saved.compile.metrics as MetricSpec[][] });
-    }
+    restored.optimizer = opt;
+  }
+  restoreTraining(model, restored);
+  if (saved.optimizer && saved.compile) {
+    compile(model, { loss: saved.compile.loss as LossSpec[], lossWeights: saved.compile.loss_weights, metrics: saved.compile.metrics as MetricSpec[][] });
   }
   return model;
 }

@@ -4,10 +4,11 @@
  * initialEpoch continues exactly as the uninterrupted run would have. `{epoch}` in the path becomes the epoch
  * number (from 1).
  */
-import type { Model } from '../../nn/model.js';
-import { saveModel } from '../../nn/saving.js';
-import type { Callback, Logs } from '../callbacks.js';
-import { Monitor, type Mode } from './monitor.js';
+import { Model } from '../nn/model.js';
+import type { Callback, Logs } from '../train/callbacks/callback.js';
+import { Monitor, type Mode } from '../train/callbacks/monitor.js';
+import type { TrainingState } from '../train/state.js';
+import { saveModel } from './saved_model.js';
 
 export interface ModelCheckpointArgs {
   monitor?: string;
@@ -35,7 +36,9 @@ export class ModelCheckpoint implements Callback {
     this.monitor.best = (state as { best: number | null }).best ?? this.monitor.best;
   }
 
-  onEpochEnd(epoch: number, logs: Logs, model: Model): void {
+  onEpochEnd(epoch: number, logs: Logs, training: TrainingState): void {
+    const model = training.model;
+    if (!(model instanceof Model)) throw new Error('ModelCheckpoint saves convlab Models (from Sequential or Model)');
     if (this.args.saveBestOnly) {
       const current = this.monitor.read(logs);
       if (!this.monitor.better(current, this.monitor.best)) return;

@@ -1,36 +1,5 @@
-/** The callback hooks of fit(), as in Keras, and the progress display. */
-import type { Model } from '../nn/model.js';
-
-export type Logs = Record<string, number>;
-
-export interface Callback {
-  onTrainBegin?(model: Model): void;
-  onEpochBegin?(epoch: number, model: Model): void;
-  onBatchBegin?(batch: number, model: Model): void;
-  onBatchEnd?(batch: number, logs: Logs, model: Model): void;
-  onEpochEnd?(epoch: number, logs: Logs, model: Model): void;
-  onTrainEnd?(logs: Logs, model: Model): void;
-  /**
-   * What a callback has learned so far (best value, epochs waited, ...), as JSON-able data, so a run resumed from a
-   * checkpoint continues as if never interrupted. fit() hands it back through setState after onTrainBegin.
-   */
-  getState?(): unknown;
-  setState?(state: unknown, model: Model): void;
-}
-
-/** Float32 arrays as base64 text for callback states (JSON). */
-export function packArrays(arrays: readonly Float32Array[]): string[] {
-  return arrays.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64'));
-}
-
-export function unpackArrays(packed: readonly string[]): Float32Array[] {
-  return packed.map((s) => {
-    const b = Buffer.from(s, 'base64');
-    const out = new Float32Array(b.byteLength / 4);
-    new Uint8Array(out.buffer).set(b);
-    return out;
-  });
-}
+/** The progress display of fit(): a live bar on a terminal, a line per epoch elsewhere. */
+import type { Callback, Logs } from './callback.js';
 
 function fmtLogs(logs: Logs, keys?: string[]): string {
   return (keys ?? Object.keys(logs))
