@@ -1,5 +1,17 @@
 /** The benchmark models A–D (issue 3), built with convlab's API. PyTorch and TensorFlow.js mirror them. */
-import { BatchNormalization, Conv2D, Dense, Dropout, Flatten, Input, LeakyReLU, MaxPooling2D, AveragePooling2D, Sequential, type Layer } from '../src/nn/index.js';
+import {
+  BatchNormalization,
+  Conv2D,
+  Dense,
+  Dropout,
+  Flatten,
+  Input,
+  LeakyReLU,
+  MaxPooling2D,
+  AveragePooling2D,
+  Sequential,
+  type Layer,
+} from '../src/nn/index.js';
 
 export interface BenchModel {
   name: 'A' | 'B' | 'C' | 'D';
@@ -17,30 +29,62 @@ export const MODELS: BenchModel[] = [
 ];
 
 export function buildConvlabModel(name: BenchModel['name']): Sequential {
-  const conv = (filters: number, strides = 1, padding: 'same' | 'valid' = 'same') => new Conv2D({ filters, kernelSize: 3, strides, padding, activation: 'relu' });
+  const conv = (filters: number, strides = 1, padding: 'same' | 'valid' = 'same') =>
+    new Conv2D({ filters, kernelSize: 3, strides, padding, activation: 'relu' });
   let layers: Layer[];
   switch (name) {
     case 'A':
-      layers = [Input({ shape: [32, 32, 3] }).layer, conv(16), conv(16, 2), conv(32), conv(32, 2), new Dropout({ rate: 0.5 }), new Flatten(), new Dense({ units: 10, activation: 'softmax' })];
+      layers = [
+        Input({ shape: [32, 32, 3] }).layer,
+        conv(16),
+        conv(16, 2),
+        conv(32),
+        conv(32, 2),
+        new Dropout({ rate: 0.5 }),
+        new Flatten(),
+        new Dense({ units: 10, activation: 'softmax' }),
+      ];
       break;
     case 'B':
       layers = [
         Input({ shape: [32, 32, 1] }).layer,
-        new Conv2D({ filters: 6, kernelSize: 5, activation: 'relu' }), new AveragePooling2D(),
-        new Conv2D({ filters: 16, kernelSize: 5, activation: 'relu' }), new AveragePooling2D(),
-        new Conv2D({ filters: 120, kernelSize: 5, activation: 'relu' }), new Flatten(),
-        new Dense({ units: 84, activation: 'relu' }), new Dense({ units: 10, activation: 'softmax' }),
+        new Conv2D({ filters: 6, kernelSize: 5, activation: 'relu' }),
+        new AveragePooling2D(),
+        new Conv2D({ filters: 16, kernelSize: 5, activation: 'relu' }),
+        new AveragePooling2D(),
+        new Conv2D({ filters: 120, kernelSize: 5, activation: 'relu' }),
+        new Flatten(),
+        new Dense({ units: 84, activation: 'relu' }),
+        new Dense({ units: 10, activation: 'softmax' }),
       ];
       break;
     case 'C':
-      layers = [Input({ shape: [32, 32, 3] }).layer, conv(64, 1, 'valid'), new MaxPooling2D(), new Flatten(), new Dense({ units: 100, activation: 'relu' }), new Dense({ units: 10, activation: 'softmax' })];
+      layers = [
+        Input({ shape: [32, 32, 3] }).layer,
+        conv(64, 1, 'valid'),
+        new MaxPooling2D(),
+        new Flatten(),
+        new Dense({ units: 100, activation: 'relu' }),
+        new Dense({ units: 10, activation: 'softmax' }),
+      ];
       break;
     case 'D': {
       layers = [Input({ shape: [32, 32, 3] }).layer];
       for (const f of [128, 256, 512]) {
-        layers.push(new Conv2D({ filters: f, kernelSize: 3, padding: 'same' }), new BatchNormalization(), new LeakyReLU({ negativeSlope: 0.01 }), new MaxPooling2D());
+        layers.push(
+          new Conv2D({ filters: f, kernelSize: 3, padding: 'same' }),
+          new BatchNormalization(),
+          new LeakyReLU({ negativeSlope: 0.01 }),
+          new MaxPooling2D(),
+        );
       }
-      layers.push(new Flatten(), new Dense({ units: 512 }), new BatchNormalization(), new LeakyReLU({ negativeSlope: 0.01 }), new Dense({ units: 10, activation: 'softmax' }));
+      layers.push(
+        new Flatten(),
+        new Dense({ units: 512 }),
+        new BatchNormalization(),
+        new LeakyReLU({ negativeSlope: 0.01 }),
+        new Dense({ units: 10, activation: 'softmax' }),
+      );
       break;
     }
   }

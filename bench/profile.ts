@@ -69,8 +69,14 @@ E.setSeed(1);
 const model = buildConvlabModel(spec.name);
 model.compile({ optimizer: { sgd: { learning_rate: 0.01 } }, loss: 'sparse_categorical_crossentropy' });
 const rng = new E.Random(1);
-const x = new E.Tensor(Float32Array.from({ length: spec.batch * spec.input.reduce((a, b) => a * b, 1) }, () => rng.normal()), [spec.batch, ...spec.input]);
-const y = new E.Tensor(Float32Array.from({ length: spec.batch }, (_, i) => i % 10), [spec.batch]);
+const x = new E.Tensor(
+  Float32Array.from({ length: spec.batch * spec.input.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+  [spec.batch, ...spec.input],
+);
+const y = new E.Tensor(
+  Float32Array.from({ length: spec.batch }, (_, i) => i % 10),
+  [spec.batch],
+);
 for (let i = 0; i < 3; i++) model.trainOnBatch(x, y);
 // The same steps without the timers first: what the timers themselves cost shows as the difference.
 let t0 = performance.now();

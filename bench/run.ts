@@ -19,8 +19,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const USAGE = 'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N] [-- --no-contended]\n';
-const options = { quick: { type: 'boolean', default: false }, 'no-contended': { type: 'boolean', default: false }, models: { type: 'string' }, engines: { type: 'string' }, rounds: { type: 'string', default: '1' }, help: { type: 'boolean', default: false } } as const;
+const USAGE =
+  'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N] [-- --no-contended]\n';
+const options = {
+  quick: { type: 'boolean', default: false },
+  'no-contended': { type: 'boolean', default: false },
+  models: { type: 'string' },
+  engines: { type: 'string' },
+  rounds: { type: 'string', default: '1' },
+  help: { type: 'boolean', default: false },
+} as const;
 let parsed: ReturnType<typeof parseArgs<{ options: typeof options }>>;
 try {
   parsed = parseArgs({ options });
@@ -70,9 +78,12 @@ function available(engine: Engine): string | null {
     const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
     return r.status === 0 ? null : 'PyTorch is not installed (apt-get install -y python3-torch libopenblas0-openmp)';
   }
-  if (engine === 'tfjs') return existsSync(join(root, 'node_modules', '@tensorflow', 'tfjs')) ? null : '@tensorflow/tfjs is not installed (npm install)';
+  if (engine === 'tfjs')
+    return existsSync(join(root, 'node_modules', '@tensorflow', 'tfjs')) ? null : '@tensorflow/tfjs is not installed (npm install)';
   if (engine === 'convlab-native') {
-    return existsSync(join(root, 'native', 'build', 'Release', 'convlab_native.node')) ? null : 'the native addon is not built (npm run build:native)';
+    return existsSync(join(root, 'native', 'build', 'Release', 'convlab_native.node'))
+      ? null
+      : 'the native addon is not built (npm run build:native)';
   }
   return null;
 }
@@ -101,15 +112,35 @@ function avx512(): boolean {
   }
 }
 
-function measure(engine: Engine, model: string, threads: number, p: { steps: number; reps: number; size: number; budget: number }): Row | string {
-  const args = ['--model', model, '--threads', String(threads), '--steps', String(p.steps), '--reps', String(p.reps), '--size', String(p.size), '--budget', String(p.budget)];
+function measure(
+  engine: Engine,
+  model: string,
+  threads: number,
+  p: { steps: number; reps: number; size: number; budget: number },
+): Row | string {
+  const args = [
+    '--model',
+    model,
+    '--threads',
+    String(threads),
+    '--steps',
+    String(p.steps),
+    '--reps',
+    String(p.reps),
+    '--size',
+    String(p.size),
+    '--budget',
+    String(p.budget),
+  ];
   const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), CONVLAB_THREADS: String(threads) };
   // OpenBLAS 0.3.21 mistakes newer AVX-512 CPUs for Haswell; name the core so the peer runs at its best.
   if (engine === 'pytorch' && avx512()) Object.assign(env, { OPENBLAS_CORETYPE: 'SkylakeX' });
-  const r = engine === 'pytorch'
-    ? spawnSync(PYTHON, [torchScript, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 })
-    : spawnSync(process.execPath, [worker, '--engine', engine, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') return `timed out after ${TIMEOUT_S} s (not one training step finished)`;
+  const r =
+    engine === 'pytorch'
+      ? spawnSync(PYTHON, [torchScript, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 })
+      : spawnSync(process.execPath, [worker, '--engine', engine, ...args], { encoding: 'utf8', env, timeout: TIMEOUT_S * 1000 });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT')
+    return `timed out after ${TIMEOUT_S} s (not one training step finished)`;
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !line.startsWith('{')) return `failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' | ')}`;
   const m = JSON.parse(line) as { train_ips: number; infer_ips: number; peak_rss_mb: number; reps_done?: number };
@@ -164,10 +195,14 @@ const cell = (r: Row | undefined, key: 'train_ips' | 'infer_ips') => {
   const done = r.reps_done ?? 3;
   return `${fmt(r[key])}${done === 0 ? '†' : done < 3 ? '*' : ''}`;
 };
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`);
-const get = (engine: Engine, model: string, threads: number) => rows.find((r) => r.engine === engine && r.model === model && r.threads === threads);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined || b === 0 ? '–' : `${(a / b).toFixed(2)}×`;
+const get = (engine: Engine, model: string, threads: number) =>
+  rows.find((r) => r.engine === engine && r.model === model && r.threads === threads);
 const lines: string[] = [];
-lines.push(`| model | threads | native train | ts train | pytorch train | tfjs train | native/pytorch | native/tfjs | native infer | pytorch infer | peak RSS native / pytorch (MB) |`);
+lines.push(
+  `| model | threads | native train | ts train | pytorch train | tfjs train | native/pytorch | native/tfjs | native infer | pytorch infer | peak RSS native / pytorch (MB) |`,
+);
 lines.push('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const model of models.filter((m) => m !== 'sgemm')) {
   for (const t of threadCounts) {
@@ -175,13 +210,17 @@ for (const model of models.filter((m) => m !== 'sgemm')) {
     const ts = get('convlab-ts', model, t);
     const pt = get('pytorch', model, t);
     const tf = get('tfjs', model, t);
-    lines.push(`| ${model} | ${t} | ${cell(n, 'train_ips')} | ${cell(ts, 'train_ips')} | ${cell(pt, 'train_ips')} | ${cell(tf, 'train_ips')} | ${ratio(n?.train_ips, pt?.train_ips)} | ${ratio(n?.train_ips, tf?.train_ips)} | ${cell(n, 'infer_ips')} | ${cell(pt, 'infer_ips')} | ${fmt(n?.peak_rss_mb)} / ${fmt(pt?.peak_rss_mb)} |`);
+    lines.push(
+      `| ${model} | ${t} | ${cell(n, 'train_ips')} | ${cell(ts, 'train_ips')} | ${cell(pt, 'train_ips')} | ${cell(tf, 'train_ips')} | ${ratio(n?.train_ips, pt?.train_ips)} | ${ratio(n?.train_ips, tf?.train_ips)} | ${cell(n, 'infer_ips')} | ${cell(pt, 'infer_ips')} | ${fmt(n?.peak_rss_mb)} / ${fmt(pt?.peak_rss_mb)} |`,
+    );
   }
 }
 if (models.includes('sgemm')) {
   for (const t of threadCounts) {
     const g = (e: Engine) => cell(get(e, 'sgemm', t), 'train_ips');
-    lines.push(`| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`);
+    lines.push(
+      `| sgemm GFLOPS | ${t} | ${g('convlab-native')} | ${g('convlab-ts')} | ${g('pytorch')} | ${g('tfjs')} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('pytorch', 'sgemm', t)?.train_ips)} | ${ratio(get('convlab-native', 'sgemm', t)?.train_ips, get('tfjs', 'sgemm', t)?.train_ips)} | | | |`,
+    );
   }
 }
 // Under contention: one other process spins on a core while A and B train, at 1 thread and at all cores.
@@ -211,17 +250,26 @@ if (contendedModels.length && contendedEngines.length) {
     busy.kill('SIGKILL');
   }
   const g = (e: Engine, m: string, t: number) => got.get(`${e} ${m} ${t}`)?.train_ips;
-  contended.push('| model | threads | native train | pytorch train | native/pytorch | native, all cores / 1 thread |', '|---|---|---|---|---|---|');
+  contended.push(
+    '| model | threads | native train | pytorch train | native/pytorch | native, all cores / 1 thread |',
+    '|---|---|---|---|---|---|',
+  );
   for (const model of contendedModels) {
     for (const t of threadCounts) {
-      contended.push(`| ${model} | ${t} | ${fmt(g('convlab-native', model, t))} | ${fmt(g('pytorch', model, t))} | ${ratio(g('convlab-native', model, t), g('pytorch', model, t))} | ${t === allCores && allCores > 1 ? ratio(g('convlab-native', model, t), g('convlab-native', model, 1)) : ''} |`);
+      contended.push(
+        `| ${model} | ${t} | ${fmt(g('convlab-native', model, t))} | ${fmt(g('pytorch', model, t))} | ${ratio(g('convlab-native', model, t), g('pytorch', model, t))} | ${t === allCores && allCores > 1 ? ratio(g('convlab-native', model, t), g('convlab-native', model, 1)) : ''} |`,
+      );
     }
   }
 }
 
 const header = `Training and inference images/s (median of 3 after warm-up${rounds > 1 ? `, then the median of ${rounds} rounds for native and PyTorch` : ''}; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
-const contendedText = contended.length ? `\nWith one other busy process on the machine (training images/s):\n\n${contended.join('\n')}\n` : '';
-process.stdout.write(`${header}\n\n${lines.join('\n')}\n${contendedText}${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`);
+const contendedText = contended.length
+  ? `\nWith one other busy process on the machine (training images/s):\n\n${contended.join('\n')}\n`
+  : '';
+process.stdout.write(
+  `${header}\n\n${lines.join('\n')}\n${contendedText}${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`,
+);
 const out = join(root, 'bench', 'results');
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'latest.json.tmp'), `${JSON.stringify(rows, null, 1)}\n`);

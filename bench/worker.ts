@@ -65,7 +65,11 @@ async function convlab(): Promise<Record<string, number>> {
   const { MODELS, buildConvlabModel } = await import('./models.js');
   if (engine === 'convlab-native') E.setThreads(threads);
   const rng = new E.Random(1);
-  const rand = (shape: number[]) => new E.Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()), shape);
+  const rand = (shape: number[]) =>
+    new E.Tensor(
+      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()),
+      shape,
+    );
   if (values.model === 'sgemm') {
     const n = Number(values.size);
     const a = rand([n, n]);
@@ -79,14 +83,30 @@ async function convlab(): Promise<Record<string, number>> {
   const model = buildConvlabModel(spec.name);
   model.compile({ optimizer: { sgd: { learning_rate: 0.01 } }, loss: 'sparse_categorical_crossentropy' });
   const x = rand([spec.batch, ...spec.input]);
-  const y = new E.Tensor(Float32Array.from({ length: spec.batch }, (_, i) => i % 10), [spec.batch]);
+  const y = new E.Tensor(
+    Float32Array.from({ length: spec.batch }, (_, i) => i % 10),
+    [spec.batch],
+  );
   model.trainOnBatch(x, y);
   const warm = time(() => model.trainOnBatch(x, y));
   fitBudget(warm);
-  const train = Array.from({ length: reps }, () => time(() => { for (let s = 0; s < steps; s++) model.trainOnBatch(x, y); }));
+  const train = Array.from({ length: reps }, () =>
+    time(() => {
+      for (let s = 0; s < steps; s++) model.trainOnBatch(x, y);
+    }),
+  );
   const warmInfer = time(() => model.predictBatch(x));
-  const infer = Array.from({ length: reps }, () => time(() => { for (let s = 0; s < steps; s++) model.predictBatch(x); }));
-  return { train_ips: (spec.batch * steps) / seconds(train, warm), infer_ips: (spec.batch * steps) / seconds(infer, warmInfer), peak_rss_mb: peakRssMb(), reps_done: repsDone };
+  const infer = Array.from({ length: reps }, () =>
+    time(() => {
+      for (let s = 0; s < steps; s++) model.predictBatch(x);
+    }),
+  );
+  return {
+    train_ips: (spec.batch * steps) / seconds(train, warm),
+    infer_ips: (spec.batch * steps) / seconds(infer, warmInfer),
+    peak_rss_mb: peakRssMb(),
+    reps_done: repsDone,
+  };
 }
 
 async function tfjs(): Promise<Record<string, number>> {
@@ -103,19 +123,42 @@ async function tfjs(): Promise<Record<string, number>> {
   }
   const spec = MODELS.find((m) => m.name === values.model)!;
   const L = tf.layers;
-  const conv = (filters: number, strides = 1, padding: 'same' | 'valid' = 'same', extra: Record<string, unknown> = {}) => L.conv2d({ filters, kernelSize: 3, strides, padding, activation: 'relu', ...extra });
+  const conv = (filters: number, strides = 1, padding: 'same' | 'valid' = 'same', extra: Record<string, unknown> = {}) =>
+    L.conv2d({ filters, kernelSize: 3, strides, padding, activation: 'relu', ...extra });
   const m = tf.sequential();
   const first = { inputShape: spec.input };
   switch (spec.name) {
     case 'A':
-      [conv(16, 1, 'same', first), conv(16, 2), conv(32), conv(32, 2), L.dropout({ rate: 0.5 }), L.flatten(), L.dense({ units: 10, activation: 'softmax' })].forEach((l) => m.add(l));
+      [
+        conv(16, 1, 'same', first),
+        conv(16, 2),
+        conv(32),
+        conv(32, 2),
+        L.dropout({ rate: 0.5 }),
+        L.flatten(),
+        L.dense({ units: 10, activation: 'softmax' }),
+      ].forEach((l) => m.add(l));
       break;
     case 'B':
-      [L.conv2d({ filters: 6, kernelSize: 5, activation: 'relu', ...first }), L.averagePooling2d({ poolSize: 2 }), L.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }), L.averagePooling2d({ poolSize: 2 }),
-        L.conv2d({ filters: 120, kernelSize: 5, activation: 'relu' }), L.flatten(), L.dense({ units: 84, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })].forEach((l) => m.add(l));
+      [
+        L.conv2d({ filters: 6, kernelSize: 5, activation: 'relu', ...first }),
+        L.averagePooling2d({ poolSize: 2 }),
+        L.conv2d({ filters: 16, kernelSize: 5, activation: 'relu' }),
+        L.averagePooling2d({ poolSize: 2 }),
+        L.conv2d({ filters: 120, kernelSize: 5, activation: 'relu' }),
+        L.flatten(),
+        L.dense({ units: 84, activation: 'relu' }),
+        L.dense({ units: 10, activation: 'softmax' }),
+      ].forEach((l) => m.add(l));
       break;
     case 'C':
-      [conv(64, 1, 'valid', first), L.maxPooling2d({ poolSize: 2 }), L.flatten(), L.dense({ units: 100, activation: 'relu' }), L.dense({ units: 10, activation: 'softmax' })].forEach((l) => m.add(l));
+      [
+        conv(64, 1, 'valid', first),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.flatten(),
+        L.dense({ units: 100, activation: 'relu' }),
+        L.dense({ units: 10, activation: 'softmax' }),
+      ].forEach((l) => m.add(l));
       break;
     case 'D':
       [128, 256, 512].forEach((f, i) => {
@@ -124,13 +167,24 @@ async function tfjs(): Promise<Record<string, number>> {
         m.add(L.leakyReLU({ alpha: 0.01 }));
         m.add(L.maxPooling2d({ poolSize: 2 }));
       });
-      [L.flatten(), L.dense({ units: 512 }), L.batchNormalization(), L.leakyReLU({ alpha: 0.01 }), L.dense({ units: 10, activation: 'softmax' })].forEach((l) => m.add(l));
+      [
+        L.flatten(),
+        L.dense({ units: 512 }),
+        L.batchNormalization(),
+        L.leakyReLU({ alpha: 0.01 }),
+        L.dense({ units: 10, activation: 'softmax' }),
+      ].forEach((l) => m.add(l));
       break;
   }
   m.compile({ optimizer: tf.train.sgd(0.01), loss: 'sparseCategoricalCrossentropy' });
   const x = tf.randomNormal([spec.batch, ...spec.input]);
-  const y = tf.tensor1d(Array.from({ length: spec.batch }, (_, i) => i % 10), 'float32');
-  const step = async () => { await m.trainOnBatch(x, y); };
+  const y = tf.tensor1d(
+    Array.from({ length: spec.batch }, (_, i) => i % 10),
+    'float32',
+  );
+  const step = async () => {
+    await m.trainOnBatch(x, y);
+  };
   const t0 = performance.now();
   await step();
   const warm = (performance.now() - t0) / 1000;
@@ -143,8 +197,17 @@ async function tfjs(): Promise<Record<string, number>> {
   }
   const predict = () => tf.tidy(() => (m.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync());
   const warmInfer = time(predict);
-  const infer = Array.from({ length: reps }, () => time(() => { for (let s = 0; s < steps; s++) predict(); }));
-  return { train_ips: (spec.batch * steps) / seconds(train, warm), infer_ips: (spec.batch * steps) / seconds(infer, warmInfer), peak_rss_mb: peakRssMb(), reps_done: repsDone };
+  const infer = Array.from({ length: reps }, () =>
+    time(() => {
+      for (let s = 0; s < steps; s++) predict();
+    }),
+  );
+  return {
+    train_ips: (spec.batch * steps) / seconds(train, warm),
+    infer_ips: (spec.batch * steps) / seconds(infer, warmInfer),
+    peak_rss_mb: peakRssMb(),
+    reps_done: repsDone,
+  };
 }
 
 const result = engine === 'tfjs' ? await tfjs() : await convlab();

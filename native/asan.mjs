@@ -17,15 +17,41 @@ if (!asan || !existsSync(asan)) {
   console.error(`test:asan: ${cxx} has no libasan.so (install g++ with its sanitizer runtime); nothing was run`);
   process.exit(2);
 }
-const include = [join(dirname(process.execPath), '..', 'include', 'node'), process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node')].find((d) => d && existsSync(join(d, 'node_api.h')));
+const include = [
+  join(dirname(process.execPath), '..', 'include', 'node'),
+  process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, 'include', 'node'),
+].find((d) => d && existsSync(join(d, 'node_api.h')));
 if (!include) {
   console.error("test:asan: Node's headers (node_api.h) were not found beside this node binary; nothing was run");
   process.exit(2);
 }
 mkdirSync(out, { recursive: true });
-const sources = readdirSync(join(here, 'src')).filter((f) => f.endsWith('.cc')).map((f) => join(here, 'src', f));
+const sources = readdirSync(join(here, 'src'))
+  .filter((f) => f.endsWith('.cc'))
+  .map((f) => join(here, 'src', f));
 console.log(`test:asan: building ${sources.length} sources with -fsanitize=address,undefined ...`);
-const build = spawnSync(cxx, ['-std=c++17', '-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=undefined', '-fexceptions', '-ffp-contract=fast', '-fno-trapping-math', '-shared', '-fPIC', `-I${include}`, '-DNODE_GYP_MODULE_NAME=convlab_native', ...sources, '-o', addon], { stdio: 'inherit' });
+const build = spawnSync(
+  cxx,
+  [
+    '-std=c++17',
+    '-O1',
+    '-g',
+    '-fno-omit-frame-pointer',
+    '-fsanitize=address,undefined',
+    '-fno-sanitize-recover=undefined',
+    '-fexceptions',
+    '-ffp-contract=fast',
+    '-fno-trapping-math',
+    '-shared',
+    '-fPIC',
+    `-I${include}`,
+    '-DNODE_GYP_MODULE_NAME=convlab_native',
+    ...sources,
+    '-o',
+    addon,
+  ],
+  { stdio: 'inherit' },
+);
 if (build.status !== 0) process.exit(build.status ?? 1);
 const tests = ['native.test.js', 'native_boundary.test.js'].map((t) => join(root, 'dist', 'test', 'engine', t));
 const env = {

@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 
 function findNodeGyp() {
-  const candidates = [process.env.npm_config_node_gyp, join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js')];
+  const candidates = [
+    process.env.npm_config_node_gyp,
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+  ];
   try {
     candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
   } catch {
@@ -32,7 +35,11 @@ const args = [gyp, 'rebuild', '--release'];
 const prefix = join(dirname(process.execPath), '..');
 const nodedir = process.env.npm_config_nodedir || (existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? prefix : undefined);
 if (nodedir) args.push(`--nodedir=${nodedir}`);
-const r = spawnSync(process.execPath, args, { cwd: here, stdio: process.env.CONVLAB_NATIVE_VERBOSE ? 'inherit' : 'pipe', encoding: 'utf8' });
+const r = spawnSync(process.execPath, args, {
+  cwd: here,
+  stdio: process.env.CONVLAB_NATIVE_VERBOSE ? 'inherit' : 'pipe',
+  encoding: 'utf8',
+});
 if (r.status !== 0) {
   const lines = `${r.stderr ?? ''}\n${r.stdout ?? ''}`.split('\n');
   const reason = lines.find((l) => /error:|ERR! stack Error/.test(l)) ?? `node-gyp exited with ${r.status}`;

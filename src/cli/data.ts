@@ -23,7 +23,9 @@ function locate(name: string): string {
     }
     case 'cifar10': {
       const found = findCifar10();
-      return found ? `${found.path} (${found.form === 'binary' ? 'binary batches' : 'image folder'})` : `not found (${cifar10Candidates().length ? `looked in ${cifar10Candidates().join(', ')}` : 'CONVLAB_DATA is not set'})`;
+      return found
+        ? `${found.path} (${found.form === 'binary' ? 'binary batches' : 'image folder'})`
+        : `not found (${cifar10Candidates().length ? `looked in ${cifar10Candidates().join(', ')}` : 'CONVLAB_DATA is not set'})`;
     }
     case 'clocks':
       return 'generated from a seed (18,000 clocks of 150×150 by default), cached after the first run';
@@ -41,10 +43,17 @@ function parseSize(v: string | undefined): [number, number] | undefined {
 
 async function load(name: string, opts: { path?: string; size?: string; color?: string; count?: string }): Promise<Dataset> {
   if (!NAMES.includes(name)) throw new DataError(`unknown dataset '${name}': expected one of ${NAMES.join(', ')}`);
-  if (opts.color !== undefined && opts.color !== 'rgb' && opts.color !== 'grayscale') throw new DataError(`--color: expected rgb or grayscale, got '${opts.color}'`);
+  if (opts.color !== undefined && opts.color !== 'rgb' && opts.color !== 'grayscale')
+    throw new DataError(`--color: expected rgb or grayscale, got '${opts.color}'`);
   const count = opts.count === undefined ? undefined : Number(opts.count);
-  if (count !== undefined && !(Number.isInteger(count) && count >= 2)) throw new DataError(`--count: expected an integer ≥ 2, got '${opts.count}'`);
-  return loadNamedDataset(name, { path: opts.path, size: parseSize(opts.size), color: opts.color as 'rgb' | 'grayscale' | undefined, count });
+  if (count !== undefined && !(Number.isInteger(count) && count >= 2))
+    throw new DataError(`--count: expected an integer ≥ 2, got '${opts.count}'`);
+  return loadNamedDataset(name, {
+    path: opts.path,
+    size: parseSize(opts.size),
+    color: opts.color as 'rgb' | 'grayscale' | undefined,
+    count,
+  });
 }
 
 function info(d: Dataset) {
@@ -64,16 +73,32 @@ function info(d: Dataset) {
 
 /** n samples of a split in a grid (each image scaled up `zoom` times, 2-pixel gaps), written atomically. */
 /** A labelled grid of seeded random samples of a split, written as PNG or SVG. */
-async function writeGrid(d: Dataset, split: 'train' | 'test', n: number, seed: number, out: string, zoom: number): Promise<{ index: number; label: string }[]> {
+async function writeGrid(
+  d: Dataset,
+  split: 'train' | 'test',
+  n: number,
+  seed: number,
+  out: string,
+  zoom: number,
+): Promise<{ index: number; label: string }[]> {
   const set = split === 'train' ? d.train : d.test;
   const picks = [...new Random(seed).permutation(set.count).subarray(0, Math.min(n, set.count))];
   const { height, width, channels } = set;
   const per = height * width * channels;
   const samples = picks.map((s) => ({
-    image: { height, width, channels: channels === 3 ? 3 as const : 1 as const, values: Float32Array.from(set.images.subarray(s * per, (s + 1) * per), (v) => v / 255) },
+    image: {
+      height,
+      width,
+      channels: channels === 3 ? (3 as const) : (1 as const),
+      values: Float32Array.from(set.images.subarray(s * per, (s + 1) * per), (v) => v / 255),
+    },
     label: set.labels[s],
   }));
-  const figure = sampleGridFigure(samples, d.classNames, { title: `${d.name}, ${split} split: ${samples.length} random samples`, columns: Math.ceil(Math.sqrt(samples.length)), zoom });
+  const figure = sampleGridFigure(samples, d.classNames, {
+    title: `${d.name}, ${split} split: ${samples.length} random samples`,
+    columns: Math.ceil(Math.sqrt(samples.length)),
+    zoom,
+  });
   await writeFigure(figure, out.replace(/\.(png|svg)$/i, ''), [out.toLowerCase().endsWith('.svg') ? 'svg' : 'png']);
   return picks.map((s) => ({ index: s, label: d.classNames[set.labels[s]] }));
 }
@@ -99,12 +124,13 @@ export function registerDataCommands(program: Command): void {
       if (!opts.dir || opts.dir === process.env.CONVLAB_DATA) return;
       console.log(`convlab finds it when CONVLAB_DATA=${dir}, or give data.path in a spec`);
     });
-  const common = (c: Command) => c
-    .argument('<name>', NAMES.join(' | '))
-    .option('--path <path>', 'where to read it from (a folder or .tar.gz; required for image-folder)')
-    .option('--size <HxW>', 'image-folder: resize every image, e.g. 64x64; clocks: their size, e.g. 64x64')
-    .option('--color <mode>', 'image-folder: rgb or grayscale')
-    .option('--count <n>', 'clocks: how many to generate (default 18000)');
+  const common = (c: Command) =>
+    c
+      .argument('<name>', NAMES.join(' | '))
+      .option('--path <path>', 'where to read it from (a folder or .tar.gz; required for image-folder)')
+      .option('--size <HxW>', 'image-folder: resize every image, e.g. 64x64; clocks: their size, e.g. 64x64')
+      .option('--color <mode>', 'image-folder: rgb or grayscale')
+      .option('--count <n>', 'clocks: how many to generate (default 18000)');
   common(data.command('info'))
     .description('counts per split, image shape, classes with their counts, and the pixel mean/std per channel')
     .option('--json', 'print as JSON')
@@ -115,11 +141,15 @@ export function registerDataCommands(program: Command): void {
         return;
       }
       console.log(`${i.name}: ${i.source}`);
-      console.log(`images ${i.shape.join('×')}, train ${i.splits.train.toLocaleString('en-US')}, test ${i.splits.test.toLocaleString('en-US')}`);
+      console.log(
+        `images ${i.shape.join('×')}, train ${i.splits.train.toLocaleString('en-US')}, test ${i.splits.test.toLocaleString('en-US')}`,
+      );
       console.log(`pixel mean ${i.pixel_mean.join(', ')}; std ${i.pixel_std.join(', ')} (training split, 0–255)`);
       const width = Math.max(5, ...i.classes.map((c) => c.name.length)) + 2;
       console.log(`${'label'.padEnd(6)}${'class'.padEnd(width)}${'train'.padStart(8)}${'test'.padStart(8)}`);
-      i.classes.forEach((c, k) => console.log(`${String(k).padEnd(6)}${c.name.padEnd(width)}${String(c.train).padStart(8)}${String(c.test).padStart(8)}`));
+      i.classes.forEach((c, k) =>
+        console.log(`${String(k).padEnd(6)}${c.name.padEnd(width)}${String(c.train).padStart(8)}${String(c.test).padStart(8)}`),
+      );
     });
   common(data.command('show'))
     .description('draw a grid of random samples with their classes (PNG or SVG) and print the labels in grid order')
@@ -128,17 +158,39 @@ export function registerDataCommands(program: Command): void {
     .option('--seed <seed>', 'which samples (seeded)', '0')
     .option('--zoom <factor>', 'scale each image up by this factor', '4')
     .requiredOption('--out <file>', 'where to write the grid (.png or .svg)')
-    .action(async (name: string, opts: { path?: string; size?: string; color?: string; count?: string; n: string; split: string; seed: string; zoom: string; out: string }) => {
-      const n = Number(opts.n);
-      const zoom = Number(opts.zoom);
-      if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);
-      if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16) throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
-      if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
-      if (!/\.(png|svg)$/i.test(opts.out)) throw new DataError(`--out: expected a .png or .svg file name, got '${opts.out}'`);
-      const d = await load(name, opts);
-      const cells = await writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
-      console.log(`Wrote ${cells.length} ${opts.split} samples of ${d.name} to ${opts.out}, row by row:`);
-      const cols = Math.ceil(Math.sqrt(cells.length));
-      for (let r = 0; r < cells.length; r += cols) console.log(cells.slice(r, r + cols).map((c) => `${c.label} (#${c.index})`).join(' | '));
-    });
+    .action(
+      async (
+        name: string,
+        opts: {
+          path?: string;
+          size?: string;
+          color?: string;
+          count?: string;
+          n: string;
+          split: string;
+          seed: string;
+          zoom: string;
+          out: string;
+        },
+      ) => {
+        const n = Number(opts.n);
+        const zoom = Number(opts.zoom);
+        if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);
+        if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16)
+          throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
+        if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
+        if (!/\.(png|svg)$/i.test(opts.out)) throw new DataError(`--out: expected a .png or .svg file name, got '${opts.out}'`);
+        const d = await load(name, opts);
+        const cells = await writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
+        console.log(`Wrote ${cells.length} ${opts.split} samples of ${d.name} to ${opts.out}, row by row:`);
+        const cols = Math.ceil(Math.sqrt(cells.length));
+        for (let r = 0; r < cells.length; r += cols)
+          console.log(
+            cells
+              .slice(r, r + cols)
+              .map((c) => `${c.label} (#${c.index})`)
+              .join(' | '),
+          );
+      },
+    );
 }

@@ -39,7 +39,11 @@ const positive = (flag: string, v: string | undefined, fallback: number): number
 function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
   if (!['train', 'validation', 'test'].includes(o.split)) throw new SpecFileError(`--split ${o.split}: expected train, validation or test`);
   const none = !o.confusionMatrix && !o.classificationReport && !o.baselines && !o.featureMaps && !o.filters && o.predictions === undefined;
-  const layers = o.featureMaps?.split(',').map((s) => s.trim()).filter(Boolean).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  const layers = o.featureMaps
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
   return {
     on: [o.split],
     confusion_matrix: none || o.confusionMatrix ? 'both' : false,
@@ -47,7 +51,9 @@ function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
     baselines: o.baselines ? ['most_frequent', 'stratified', 'uniform'] : [],
     ...(layers ? { feature_maps: { layers, samples: positive('--samples', o.samples, 1), split: o.split } } : {}),
     ...(o.filters ? { filters: true } : {}),
-    ...(o.predictions !== undefined ? { predictions: { count: positive('--predictions', o.predictions, 36), split: o.split, only: o.errors ? 'errors' : 'all' } } : {}),
+    ...(o.predictions !== undefined
+      ? { predictions: { count: positive('--predictions', o.predictions, 36), split: o.split, only: o.errors ? 'errors' : 'all' } }
+      : {}),
   };
 }
 
@@ -61,7 +67,9 @@ function merge(old: Record<string, SplitEvaluation> | undefined, fresh: Record<s
 export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
-    .description("compute confusion matrices, reports, baselines, feature maps, filters or predictions from a trial's saved weights, and record them")
+    .description(
+      "compute confusion matrices, reports, baselines, feature maps, filters or predictions from a trial's saved weights, and record them",
+    )
     .argument('<trial>', 'trial id (as `convlab ls EXPERIMENT` lists them)')
     .option('--split <split>', 'train, validation or test', 'test')
     .option('--confusion-matrix', 'the confusion matrix (counts and normalized)')
@@ -83,18 +91,32 @@ export function registerEvaluateCommand(program: Command): void {
         const { model } = loadForPrediction(dir, { pipeline: false });
         const data = await prepareData(spec.data, spec.seed);
         checkEvaluate(model, data, spec);
-        if (o.split === 'validation' && !data.validation) throw new SpecFileError(`--split validation: trial #${t.id}'s data block has no validation split`);
+        if (o.split === 'validation' && !data.validation)
+          throw new SpecFileError(`--split validation: trial #${t.id}'s data block has no validation split`);
         const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
         const extra = store.extra(t.id);
         store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
         const written = recordArtifacts(store, t.id, artifacts);
-        console.log(`Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${o.split} split (${data[o.split === 'train' ? 'train' : o.split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} samples):`);
+        console.log(
+          `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${o.split} split (${data[o.split === 'train' ? 'train' : o.split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} samples):`,
+        );
         const logs = final[o.split];
-        if (logs) console.log(`  ${Object.entries(logs).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}`);
+        if (logs)
+          console.log(
+            `  ${Object.entries(logs)
+              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+              .join(', ')}`,
+          );
         printEvaluation(evaluation, (l) => console.log(l));
         for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
-        const kinds = [...(evaluation[o.split]?.confusion_matrix ? ['confusion'] : []), ...new Set(written.map((w) => (w.kind === 'inputs' ? 'feature-maps' : w.kind === 'feature_maps' ? 'feature-maps' : w.kind)))];
-        if (kinds.length) console.log(`\nDraw them with ${kinds.map((k) => `\`convlab plot ${k} ${t.id}\``).join(', ')}, or \`convlab report ${t.experiment}\`.`);
+        const kinds = [
+          ...(evaluation[o.split]?.confusion_matrix ? ['confusion'] : []),
+          ...new Set(written.map((w) => (w.kind === 'inputs' ? 'feature-maps' : w.kind === 'feature_maps' ? 'feature-maps' : w.kind))),
+        ];
+        if (kinds.length)
+          console.log(
+            `\nDraw them with ${kinds.map((k) => `\`convlab plot ${k} ${t.id}\``).join(', ')}, or \`convlab report ${t.experiment}\`.`,
+          );
       });
     });
 }

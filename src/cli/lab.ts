@@ -49,24 +49,37 @@ export function findExperiment(store: RunStore, ref: string) {
   const e = store.getExperiment(ref);
   if (!e) {
     const names = store.listExperiments().map((x) => x.name);
-    throw new SpecFileError(`no experiment '${ref}' in ${store.root}${names.length ? `: expected one of ${names.join(', ')}` : ' (it is empty: `convlab run SPEC` fills it)'}`);
+    throw new SpecFileError(
+      `no experiment '${ref}' in ${store.root}${names.length ? `: expected one of ${names.join(', ')}` : ' (it is empty: `convlab run SPEC` fills it)'}`,
+    );
   }
   return e;
 }
 
-const fmtSeconds = (s: number | null) => (s === null ? '–' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`);
+const fmtSeconds = (s: number | null) =>
+  s === null ? '–' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 
 function table(header: string[], raw: string[][], rightFrom = 99): string {
   const rows = raw.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= rightFrom ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= rightFrom ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 /** The key metric of a trial: test accuracy, else validation accuracy, else the last split's loss. */
 function keyMetric(store: RunStore, t: TrialRow): string {
   const f = store.finals(t.id);
-  for (const [split, m] of [['test', 'accuracy'], ['validation', 'accuracy'], ['test', 'loss'], ['validation', 'loss'], ['train', 'loss']]) {
+  for (const [split, m] of [
+    ['test', 'accuracy'],
+    ['validation', 'accuracy'],
+    ['test', 'loss'],
+    ['validation', 'loss'],
+    ['train', 'loss'],
+  ]) {
     const v = f[split]?.[m];
     if (v !== undefined) return `${split === 'validation' ? 'val' : split}_${m} ${v.toFixed(4)}`;
   }
@@ -74,6 +87,15 @@ function keyMetric(store: RunStore, t: TrialRow): string {
 }
 
 export function registerLabCommands(program: Command): void {
+  registerRunCommand(program);
+  registerWorkerCommand(program);
+  registerLsCommand(program);
+  registerShowCommand(program);
+  registerCompareCommand(program);
+  registerDiffCommand(program);
+}
+
+function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description("run every trial of a spec's sweep into the run store; finished trials are kept, interrupted ones resume")
@@ -84,28 +106,51 @@ export function registerLabCommands(program: Command): void {
     .option('-q, --quiet', 'no per-epoch output')
     .option('--json', 'print the trials and their final metrics as JSON on stdout (progress goes to stderr)')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
-    .action(async (file: string, opts: { set: string[]; parallel: string; fresh?: boolean; quiet?: boolean; json?: boolean; store?: string }) => {
-      const parallel = Number(opts.parallel);
-      if (!Number.isInteger(parallel) || parallel < 1) throw new SpecFileError(`--parallel: expected a positive integer, got '${opts.parallel}'`);
-      if (parallel > availableParallelism() * 2) throw new SpecFileError(`--parallel ${parallel}: this machine has ${availableParallelism()} cores; more than ${availableParallelism() * 2} workers only compete for them`);
-      const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
-      await withStore(opts.store ?? defaultStore(), async (store) => {
-        const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])].map(shellQuote).join(' ');
-        const study = await runStudy(store, file, opts.set, { parallel, fresh: opts.fresh, quiet: opts.quiet || opts.json || parallel > 1, log, isolate: true, command, progressTo: opts.json ? 'stderr' : 'stdout' });
-        const failed = study.trials.filter((t) => t.status === 'failed');
-        if (opts.json) {
-          process.stdout.write(`${JSON.stringify({ experiment: study.experiment, trials: study.trials.map((t) => ({ id: t.id, label: t.label, status: t.status, error: t.error, seed: t.seed, params: t.params, seconds: t.seconds, final: store.finals(t.id) })) })}\n`);
-        } else {
-          console.log('');
-          const c = compareTrials(store, study.experiment, study.trials);
-          console.log(formatTable(c));
-          if (failed.length) console.log(`\n${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => `#${t.id} ${t.label}: ${t.error}`).join('; ')}`);
-        }
-        // The study went on past failed trials, but the exit status tells scripts that something failed.
-        if (failed.length) process.exitCode = 1;
-      });
-    });
+    .action(
+      async (file: string, opts: { set: string[]; parallel: string; fresh?: boolean; quiet?: boolean; json?: boolean; store?: string }) => {
+        const parallel = Number(opts.parallel);
+        if (!Number.isInteger(parallel) || parallel < 1)
+          throw new SpecFileError(`--parallel: expected a positive integer, got '${opts.parallel}'`);
+        if (parallel > availableParallelism() * 2)
+          throw new SpecFileError(
+            `--parallel ${parallel}: this machine has ${availableParallelism()} cores; more than ${availableParallelism() * 2} workers only compete for them`,
+          );
+        const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+        await withStore(opts.store ?? defaultStore(), async (store) => {
+          const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])]
+            .map(shellQuote)
+            .join(' ');
+          const study = await runStudy(store, file, opts.set, {
+            parallel,
+            fresh: opts.fresh,
+            quiet: opts.quiet || opts.json || parallel > 1,
+            log,
+            isolate: true,
+            command,
+            progressTo: opts.json ? 'stderr' : 'stdout',
+          });
+          const failed = study.trials.filter((t) => t.status === 'failed');
+          if (opts.json) {
+            process.stdout.write(
+              `${JSON.stringify({ experiment: study.experiment, trials: study.trials.map((t) => ({ id: t.id, label: t.label, status: t.status, error: t.error, seed: t.seed, params: t.params, seconds: t.seconds, final: store.finals(t.id) })) })}\n`,
+            );
+          } else {
+            console.log('');
+            const c = compareTrials(store, study.experiment, study.trials);
+            console.log(formatTable(c));
+            if (failed.length)
+              console.log(
+                `\n${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => `#${t.id} ${t.label}: ${t.error}`).join('; ')}`,
+              );
+          }
+          // The study went on past failed trials, but the exit status tells scripts that something failed.
+          if (failed.length) process.exitCode = 1;
+        });
+      },
+    );
+}
 
+function registerWorkerCommand(program: Command): void {
   program
     .command('worker', { hidden: true })
     .description('claim and run pending trials of an experiment (started by run --parallel)')
@@ -116,9 +161,17 @@ export function registerLabCommands(program: Command): void {
     .option('--parent <pid>', 'stop when this process (the run command) is gone')
     .argument('<ids...>')
     .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
-      await withStore(opts.store, (store) => workOn(store, ids.map(Number), { quiet: !opts.progress, log: opts.log ? (s) => console.log(s) : undefined, parentPid: opts.parent === undefined ? undefined : Number(opts.parent) }));
+      await withStore(opts.store, (store) =>
+        workOn(store, ids.map(Number), {
+          quiet: !opts.progress,
+          log: opts.log ? (s) => console.log(s) : undefined,
+          parentPid: opts.parent === undefined ? undefined : Number(opts.parent),
+        }),
+      );
     });
+}
 
+function registerLsCommand(program: Command): void {
   program
     .command('ls')
     .description('list experiments, or the trials of one, with status, key metric and duration')
@@ -132,22 +185,71 @@ export function registerLabCommands(program: Command): void {
           const rows = store.listExperiments().map((e) => {
             const trials = store.trials(e.id);
             const count = (s: string) => trials.filter((t) => t.status === s).length;
-            return { id: e.id, name: e.name, trials: trials.length, finished: count('finished'), failed: count('failed'), running: count('running'), interrupted: count('interrupted'), pending: count('pending'), seconds: trials.reduce((a, t) => a + (t.seconds ?? 0), 0), updated: e.updatedAt };
+            return {
+              id: e.id,
+              name: e.name,
+              trials: trials.length,
+              finished: count('finished'),
+              failed: count('failed'),
+              running: count('running'),
+              interrupted: count('interrupted'),
+              pending: count('pending'),
+              seconds: trials.reduce((a, t) => a + (t.seconds ?? 0), 0),
+              updated: e.updatedAt,
+            };
           });
           if (opts.json) return void process.stdout.write(`${JSON.stringify(rows)}\n`);
           if (rows.length === 0) return void console.log(`No experiments in ${store.root} yet: \`convlab run SPEC\` records one.`);
-          console.log(table(['id', 'experiment', 'trials', 'finished', 'failed', 'running', 'interrupted', 'pending', 'time', 'updated'], rows.map((r) => [String(r.id), r.name, String(r.trials), String(r.finished), String(r.failed), String(r.running), String(r.interrupted), String(r.pending), fmtSeconds(r.seconds), r.updated.replace('T', ' ').slice(0, 19)]), 2));
+          console.log(
+            table(
+              ['id', 'experiment', 'trials', 'finished', 'failed', 'running', 'interrupted', 'pending', 'time', 'updated'],
+              rows.map((r) => [
+                String(r.id),
+                r.name,
+                String(r.trials),
+                String(r.finished),
+                String(r.failed),
+                String(r.running),
+                String(r.interrupted),
+                String(r.pending),
+                fmtSeconds(r.seconds),
+                r.updated.replace('T', ' ').slice(0, 19),
+              ]),
+              2,
+            ),
+          );
           return;
         }
         const e = findExperiment(store, ref);
         const trials = viewTrials(store, e, { all: opts.all });
         const hidden = store.trials(e.id).length - trials.length;
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(trials.map((t) => ({ id: t.id, label: t.label, status: t.status, seed: t.seed, epochs: t.epochsDone, params: t.params, seconds: t.seconds, final: store.finals(t.id), error: t.error })))}\n`);
-        console.log(`Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'}${hidden ? `; ${hidden} more from earlier versions of the spec: --all` : ''})`);
-        console.log(table(['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time'], trials.map((t) => [`#${t.id}`, t.label, t.status === 'failed' ? `failed: ${(t.error ?? '').split('\n')[0].slice(0, 60)}` : t.status, String(t.seed), String(t.epochsDone), t.params === null ? '–' : t.params.toLocaleString('en-US'), keyMetric(store, t), fmtSeconds(t.seconds)])));
+        if (opts.json)
+          return void process.stdout.write(
+            `${JSON.stringify(trials.map((t) => ({ id: t.id, label: t.label, status: t.status, seed: t.seed, epochs: t.epochsDone, params: t.params, seconds: t.seconds, final: store.finals(t.id), error: t.error })))}\n`,
+          );
+        console.log(
+          `Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'}${hidden ? `; ${hidden} more from earlier versions of the spec: --all` : ''})`,
+        );
+        console.log(
+          table(
+            ['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time'],
+            trials.map((t) => [
+              `#${t.id}`,
+              t.label,
+              t.status === 'failed' ? `failed: ${(t.error ?? '').split('\n')[0].slice(0, 60)}` : t.status,
+              String(t.seed),
+              String(t.epochsDone),
+              t.params === null ? '–' : t.params.toLocaleString('en-US'),
+              keyMetric(store, t),
+              fmtSeconds(t.seconds),
+            ]),
+          ),
+        );
       });
     });
+}
 
+function registerShowCommand(program: Command): void {
   program
     .command('show')
     .description("a trial's config, model summary, history and final metrics")
@@ -162,18 +264,37 @@ export function registerLabCommands(program: Command): void {
         const extra = store.extra(t.id);
         const artifacts = store.artifacts(t.id);
         if (opts.json) {
-          return void process.stdout.write(`${JSON.stringify({ ...t, history, final: finals, evaluation: extra.evaluation ?? {}, artifacts })}\n`);
+          return void process.stdout.write(
+            `${JSON.stringify({ ...t, history, final: finals, evaluation: extra.evaluation ?? {}, artifacts })}\n`,
+          );
         }
         console.log(`Trial #${t.id}: ${t.label} (experiment ${t.experiment}, ${t.status}${t.error ? `: ${t.error}` : ''})`);
-        const env = t.env as { backend?: string; threads?: number; convlab?: string; git_commit?: string | null; machine?: { host: string; cpu: string } };
+        const env = t.env as {
+          backend?: string;
+          threads?: number;
+          convlab?: string;
+          git_commit?: string | null;
+          machine?: { host: string; cpu: string };
+        };
         console.log(`seed ${t.seed}; started ${t.startedAt ?? '–'}, finished ${t.finishedAt ?? '–'}, training ${fmtSeconds(t.seconds)}`);
         if ((t.status === 'running' || t.status === 'interrupted') && t.worker) {
           const [pid, host] = [t.worker.slice(0, t.worker.indexOf('@')), t.worker.slice(t.worker.indexOf('@') + 1)];
-          console.log(`${t.status === 'running' ? 'running in' : 'was running in'} process ${pid} on ${host}; last heartbeat ${t.heartbeatAt ?? '–'}${t.status === 'interrupted' ? '; that process is gone: `convlab run` on its spec resumes it from its last finished epoch' : ''}`);
+          console.log(
+            `${t.status === 'running' ? 'running in' : 'was running in'} process ${pid} on ${host}; last heartbeat ${t.heartbeatAt ?? '–'}${t.status === 'interrupted' ? '; that process is gone: `convlab run` on its spec resumes it from its last finished epoch' : ''}`,
+          );
         }
-        if (env.backend) console.log(`convlab ${env.convlab}${env.git_commit ? ` (${env.git_commit.slice(0, 10)})` : ''}, backend ${env.backend}, ${env.threads} thread(s), ${env.machine?.cpu} on ${env.machine?.host}`);
+        if (env.backend)
+          console.log(
+            `convlab ${env.convlab}${env.git_commit ? ` (${env.git_commit.slice(0, 10)})` : ''}, backend ${env.backend}, ${env.threads} thread(s), ${env.machine?.cpu} on ${env.machine?.host}`,
+          );
         console.log('\nConfig:');
-        console.log(stringify(t.config).trimEnd().split('\n').map((l) => `  ${l}`).join('\n'));
+        console.log(
+          stringify(t.config)
+            .trimEnd()
+            .split('\n')
+            .map((l) => `  ${l}`)
+            .join('\n'),
+        );
         console.log('');
         try {
           buildSpecModel(checkSpec(t.config)).summary();
@@ -183,12 +304,29 @@ export function registerLabCommands(program: Command): void {
         if (history.length) {
           const keys = Object.keys(history[0]).filter((k) => k !== 'epoch' && k !== 'samples_per_second');
           console.log('\nHistory:');
-          console.log(table(['epoch', ...keys], history.map((h) => [String(h.epoch + 1), ...keys.map((k) => (k === 'seconds' ? h[k].toFixed(1) : k === 'lr' ? String(+h[k].toPrecision(4)) : h[k]?.toFixed(4) ?? '–'))]), 0));
+          console.log(
+            table(
+              ['epoch', ...keys],
+              history.map((h) => [
+                String(h.epoch + 1),
+                ...keys.map((k) =>
+                  k === 'seconds' ? h[k].toFixed(1) : k === 'lr' ? String(+h[k].toPrecision(4)) : (h[k]?.toFixed(4) ?? '–'),
+                ),
+              ]),
+              0,
+            ),
+          );
         }
         if (Object.keys(finals).length) {
           const metrics = [...new Set(Object.values(finals).flatMap((l) => Object.keys(l)))];
           console.log('\nFinal metrics:');
-          console.log(table(['split', ...metrics], Object.entries(finals).map(([split, l]) => [split, ...metrics.map((m) => l[m]?.toFixed(4) ?? '–')]), 1));
+          console.log(
+            table(
+              ['split', ...metrics],
+              Object.entries(finals).map(([split, l]) => [split, ...metrics.map((m) => l[m]?.toFixed(4) ?? '–')]),
+              1,
+            ),
+          );
         }
         if (extra.evaluation) printEvaluation(extra.evaluation as Record<string, SplitEvaluation>, (l) => console.log(l));
         if (artifacts.length) {
@@ -197,10 +335,12 @@ export function registerLabCommands(program: Command): void {
         }
       });
     });
+}
 
+function registerCompareCommand(program: Command): void {
   program
     .command('compare')
-    .description("one row per trial (or per configuration, repeats as mean ± std), sorted by a metric")
+    .description('one row per trial (or per configuration, repeats as mean ± std), sorted by a metric')
     .argument('<experiment>', 'an experiment name or id')
     .option('--sort <column>', 'sort by this metric or swept parameter, shown or not (default val_accuracy or test_accuracy; best first)')
     .option('--asc', 'sort ascending')
@@ -213,23 +353,52 @@ export function registerLabCommands(program: Command): void {
     .option('--csv', 'as CSV')
     .option('--md', 'as a Markdown table')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
-    .action(async (ref: string, opts: { sort?: string; asc?: boolean; desc?: boolean; columns?: string; groupBy?: string; trials?: boolean; json?: boolean; csv?: boolean; md?: boolean; store?: string; all?: boolean }) => {
-      if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1) throw new SpecFileError('compare: choose one of --json, --csv and --md');
-      if (opts.asc && opts.desc) throw new SpecFileError('compare: choose --asc or --desc, not both');
-      await withStore(opts.store ?? defaultStore(), (store) => {
-        const e = findExperiment(store, ref);
-        const trials = viewTrials(store, e, { all: opts.all });
-        let c: ReturnType<typeof compareTrials>;
-        try {
-          c = compareTrials(store, e.name, trials, { sort: opts.sort, ascending: opts.asc ? true : opts.desc ? false : undefined, columns: opts.columns?.split(',').map((s) => s.trim()).filter(Boolean), group: opts.trials ? false : undefined, groupBy: opts.groupBy });
-        } catch (err) {
-          throw new SpecFileError(`compare: ${(err as Error).message}`);
-        }
-        const out = opts.json ? JSON.stringify(toJson(c)) : opts.csv ? formatCsv(c) : opts.md ? formatMarkdown(c) : formatTable(c);
-        process.stdout.write(`${out}\n`);
-      });
-    });
+    .action(
+      async (
+        ref: string,
+        opts: {
+          sort?: string;
+          asc?: boolean;
+          desc?: boolean;
+          columns?: string;
+          groupBy?: string;
+          trials?: boolean;
+          json?: boolean;
+          csv?: boolean;
+          md?: boolean;
+          store?: string;
+          all?: boolean;
+        },
+      ) => {
+        if ([opts.json, opts.csv, opts.md].filter(Boolean).length > 1)
+          throw new SpecFileError('compare: choose one of --json, --csv and --md');
+        if (opts.asc && opts.desc) throw new SpecFileError('compare: choose --asc or --desc, not both');
+        await withStore(opts.store ?? defaultStore(), (store) => {
+          const e = findExperiment(store, ref);
+          const trials = viewTrials(store, e, { all: opts.all });
+          let c: ReturnType<typeof compareTrials>;
+          try {
+            c = compareTrials(store, e.name, trials, {
+              sort: opts.sort,
+              ascending: opts.asc ? true : opts.desc ? false : undefined,
+              columns: opts.columns
+                ?.split(',')
+                .map((s) => s.trim())
+                .filter(Boolean),
+              group: opts.trials ? false : undefined,
+              groupBy: opts.groupBy,
+            });
+          } catch (err) {
+            throw new SpecFileError(`compare: ${(err as Error).message}`);
+          }
+          const out = opts.json ? JSON.stringify(toJson(c)) : opts.csv ? formatCsv(c) : opts.md ? formatMarkdown(c) : formatTable(c);
+          process.stdout.write(`${out}\n`);
+        });
+      },
+    );
+}
 
+function registerDiffCommand(program: Command): void {
   program
     .command('diff')
     .description('the config fields that differ between two trials')
@@ -242,7 +411,8 @@ export function registerLabCommands(program: Command): void {
         const ta = findTrial(store, a);
         const tb = findTrial(store, b);
         const changes = diffConfigs(ta.config, tb.config);
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(changes.map((c) => ({ path: c.path, a: c.a ?? null, b: c.b ?? null })))}\n`);
+        if (opts.json)
+          return void process.stdout.write(`${JSON.stringify(changes.map((c) => ({ path: c.path, a: c.a ?? null, b: c.b ?? null })))}\n`);
         console.log(`#${ta.id} ${ta.label}  →  #${tb.id} ${tb.label}`);
         if (changes.length === 0) return void console.log('  (same config)');
         const show = (v: unknown) => (v === undefined ? '(absent)' : JSON.stringify(v));

@@ -73,7 +73,8 @@ function applyEngineFlags(argv: string[]): void {
   if (threads !== undefined) {
     const n = Number(threads);
     if (!Number.isInteger(n) || n < 1) throw new SpecFileError(`--threads: expected a positive integer, got '${threads}'`);
-    if (getBackend().name !== 'native') throw new SpecFileError('--threads applies to the native backend only; the TypeScript backend runs on one thread');
+    if (getBackend().name !== 'native')
+      throw new SpecFileError('--threads applies to the native backend only; the TypeScript backend runs on one thread');
     setThreads(n);
   }
 }
@@ -86,10 +87,14 @@ export function describeFailure(e: unknown): string | null {
   if (e instanceof StoreError || e instanceof TrainingDivergedError) return e.message;
   const err = e as { code?: unknown; message?: string; path?: string; syscall?: string };
   if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) {
-    const hint = err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR') ? '; free some space on its disk and run the command again' : '';
+    const hint =
+      err.code === 'SQLITE_FULL' || err.code.startsWith('SQLITE_IOERR') ? '; free some space on its disk and run the command again' : '';
     return `the run store: ${err.message} (${err.code})${hint}`;
   }
-  if (typeof err?.code === 'string' && ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)) {
+  if (
+    typeof err?.code === 'string' &&
+    ['ENOSPC', 'EDQUOT', 'EACCES', 'EPERM', 'EROFS', 'EIO', 'ENOTDIR', 'EISDIR', 'EMFILE'].includes(err.code)
+  ) {
     return fsProblem(`cannot ${err.syscall ?? 'write'}`, err.path ?? '', e).message;
   }
   return null;
@@ -99,7 +104,11 @@ export function describeFailure(e: unknown): string | null {
  * Trains a spec for `convlab train`: recorded in the run store as a one-trial experiment unless --no-store (or
  * when the store's SQLite driver is not installed, with a note), else in this process alone.
  */
-async function trainRecorded(file: string, spec: Spec, o: { verbose: 0 | 1; saveTo?: string; store?: string | false }): Promise<{ result: RunResult; recorded?: { root: string; experiment: string; trial: number } }> {
+async function trainRecorded(
+  file: string,
+  spec: Spec,
+  o: { verbose: 0 | 1; saveTo?: string; store?: string | false },
+): Promise<{ result: RunResult; recorded?: { root: string; experiment: string; trial: number } }> {
   const alone = async () => ({ result: await runSpec(spec, { verbose: o.verbose, saveTo: o.saveTo }) });
   if (o.store === false) return alone();
   let store: SqliteStore;
@@ -165,29 +174,45 @@ export async function main(argv: string[]): Promise<number> {
     .option('--out <dir>', "where the evaluate block's feature maps and filters go (.npy arrays and PNG grids)", undefined)
     .option('--store <dir>', 'the run store the run is recorded in (default .convlab, or CONVLAB_STORE)')
     .option('--no-store', 'do not record the run in the store')
-    .action(async (file: string, opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string; store?: string | false }) => {
-      const spec = loadSpec(file, opts.set);
-      if (spec.raw.sweep !== undefined) process.stderr.write(`convlab: note: train runs the spec without its sweep block; \`convlab run ${file}\` runs every trial into the store\n`);
-      const outDir = opts.out ?? inside('convlab-out', spec.name, 'name');
-      const e = spec.evaluate;
-      if (e.feature_maps || e.filters || e.predictions) checkWritable(outDir, 'dir', '--out');
-      if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
-      const verbose = opts.json || opts.quiet ? 0 : 1;
-      const { result, recorded } = await trainRecorded(file, spec, { verbose, saveTo: opts.save, store: opts.store });
-      const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
-      if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa, ...(recorded ? { store: recorded.root, experiment: recorded.experiment, trial: recorded.trial } : {}) })}\n`);
-      } else {
-        printResults(result, (s) => console.log(s));
-        if (written.length) {
-          console.log('');
-          console.log(`Feature maps and filters (in ${outDir}):`);
-          for (const w of written) console.log(`  ${w.kind.padEnd(12)} ${w.layer.padEnd(24)} [${w.shape.join(', ')}]  ${w.files.length} file${w.files.length === 1 ? '' : 's'}`);
+    .action(
+      async (
+        file: string,
+        opts: { set: string[]; json?: boolean; quiet?: boolean; save?: string; out?: string; store?: string | false },
+      ) => {
+        const spec = loadSpec(file, opts.set);
+        if (spec.raw.sweep !== undefined)
+          process.stderr.write(
+            `convlab: note: train runs the spec without its sweep block; \`convlab run ${file}\` runs every trial into the store\n`,
+          );
+        const outDir = opts.out ?? inside('convlab-out', spec.name, 'name');
+        const e = spec.evaluate;
+        if (e.feature_maps || e.filters || e.predictions) checkWritable(outDir, 'dir', '--out');
+        if (!opts.json && !opts.quiet) buildSpecModel(spec).summary();
+        const verbose = opts.json || opts.quiet ? 0 : 1;
+        const { result, recorded } = await trainRecorded(file, spec, { verbose, saveTo: opts.save, store: opts.store });
+        const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
+        if (opts.json) {
+          process.stdout.write(
+            `${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa, ...(recorded ? { store: recorded.root, experiment: recorded.experiment, trial: recorded.trial } : {}) })}\n`,
+          );
+        } else {
+          printResults(result, (s) => console.log(s));
+          if (written.length) {
+            console.log('');
+            console.log(`Feature maps and filters (in ${outDir}):`);
+            for (const w of written)
+              console.log(
+                `  ${w.kind.padEnd(12)} ${w.layer.padEnd(24)} [${w.shape.join(', ')}]  ${w.files.length} file${w.files.length === 1 ? '' : 's'}`,
+              );
+          }
+          if (opts.save) console.log(`Saved the model to ${opts.save}`);
+          if (recorded)
+            console.log(
+              `Recorded as trial #${recorded.trial} of experiment ${recorded.experiment} in ${recorded.root} (\`convlab show ${recorded.trial}\`, \`convlab evaluate ${recorded.trial}\`, \`convlab predict ${recorded.trial} IMAGE\`)`,
+            );
         }
-        if (opts.save) console.log(`Saved the model to ${opts.save}`);
-        if (recorded) console.log(`Recorded as trial #${recorded.trial} of experiment ${recorded.experiment} in ${recorded.root} (\`convlab show ${recorded.trial}\`, \`convlab evaluate ${recorded.trial}\`, \`convlab predict ${recorded.trial} IMAGE\`)`);
-      }
-    });
+      },
+    );
 
   try {
     await program.parseAsync(argv, { from: 'user' });
@@ -198,7 +223,13 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0;
       return 2;
     }
-    if (e instanceof SpecError || e instanceof SpecFileError || e instanceof DataError || e instanceof OutputError || (e instanceof StoreError && e.badInput)) {
+    if (
+      e instanceof SpecError ||
+      e instanceof SpecFileError ||
+      e instanceof DataError ||
+      e instanceof OutputError ||
+      (e instanceof StoreError && e.badInput)
+    ) {
       process.stderr.write(`convlab: ${e instanceof SpecError ? `invalid spec:\n  ${e.message.split('\n').join('\n  ')}` : e.message}\n`);
       return 2;
     }

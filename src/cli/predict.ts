@@ -24,7 +24,9 @@ export function trialModelDir(store: RunStore, ref: string): string {
   const art = store.artifacts(t.id).find((a) => a.kind === 'model');
   const dir = art ? join(store.root, art.path) : null;
   if (!dir || !existsSync(join(dir, 'model.json'))) {
-    throw new SpecFileError(`trial #${t.id} has no saved weights (it is ${t.status}${t.status === 'finished' ? ', recorded before models were kept' : ''}); only a finished trial keeps its model`);
+    throw new SpecFileError(
+      `trial #${t.id} has no saved weights (it is ${t.status}${t.status === 'finished' ? ', recorded before models were kept' : ''}); only a finished trial keeps its model`,
+    );
   }
   return dir;
 }
@@ -34,7 +36,8 @@ export function trialModelDir(store: RunStore, ref: string): string {
  * pipeline when `pipeline` (the default) asks for it.
  */
 export function loadForPrediction(dir: string, options: { pipeline?: boolean } = {}): { model: Model; pipeline: InputPipeline } {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SpecFileError(`${dir}: not a saved model folder (expected model.json and weights.bin), nor a trial id`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new SpecFileError(`${dir}: not a saved model folder (expected model.json and weights.bin), nor a trial id`);
   let model: Model;
   try {
     model = loadModel(dir);
@@ -42,7 +45,10 @@ export function loadForPrediction(dir: string, options: { pipeline?: boolean } =
     throw new SpecFileError((e as Error).message);
   }
   const pipeline = readInputPipeline(dir) as InputPipeline | null;
-  if (!pipeline && options.pipeline !== false) throw new SpecFileError(`${dir}: this model was saved without its input pipeline and class names (by model.save in code, or by an older convlab); train it with \`convlab train --save\` or \`convlab run\` to predict from image files`);
+  if (!pipeline && options.pipeline !== false)
+    throw new SpecFileError(
+      `${dir}: this model was saved without its input pipeline and class names (by model.save in code, or by an older convlab); train it with \`convlab train --save\` or \`convlab run\` to predict from image files`,
+    );
   return { model, pipeline: pipeline as InputPipeline };
 }
 
@@ -68,12 +74,16 @@ export function predictFiles(model: Model, pipeline: InputPipeline, files: reado
     const { x, notes } = imageInput(pipeline, bytes, file);
     const expected = model.inputs[0].shape.slice(1);
     if (model.inputs.length !== 1 || expected.some((d, i) => d !== null && d !== x.shape[i + 1])) {
-      throw new SpecFileError(`the model expects inputs of shape [${expected.join(', ')}], its saved pipeline gives [${x.shape.slice(1).join(', ')}]`);
+      throw new SpecFileError(
+        `the model expects inputs of shape [${expected.join(', ')}], its saved pipeline gives [${x.shape.slice(1).join(', ')}]`,
+      );
     }
     const out = model.predictBatch(x)[0];
     const p = probabilities(out.data.subarray(0, out.size));
     const names = pipeline.class_names.length === p.length ? pipeline.class_names : p.map((_, i) => String(i));
-    const ranked = p.map((probability, index) => ({ class: names[index], index, probability })).sort((a, b) => b.probability - a.probability);
+    const ranked = p
+      .map((probability, index) => ({ class: names[index], index, probability }))
+      .sort((a, b) => b.probability - a.probability);
     return { file, top: ranked.slice(0, top), notes };
   });
 }
@@ -94,7 +104,8 @@ export function registerPredictCommand(program: Command): void {
       const dir = isTrial ? await withStore(opts.store ?? defaultStore(), (store) => trialModelDir(store, target)) : target;
       const { model, pipeline } = loadForPrediction(dir);
       const results = predictFiles(model, pipeline, images, top);
-      if (opts.json) return void process.stdout.write(`${JSON.stringify({ model: dir, dataset: pipeline.dataset, predictions: results })}\n`);
+      if (opts.json)
+        return void process.stdout.write(`${JSON.stringify({ model: dir, dataset: pipeline.dataset, predictions: results })}\n`);
       for (const r of results) {
         const best = r.top.map((c) => `${c.class} ${(100 * c.probability).toFixed(1)}%`).join(', ');
         console.log(`${r.file}: ${best}${r.notes.length ? `  (${r.notes.join('; ')})` : ''}`);

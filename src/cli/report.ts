@@ -6,7 +6,18 @@ import { decodeImage } from '../data/image.js';
 import { convolve2d, type ConvolveMode } from '../engine/convolve.js';
 import { SpecFileError } from '../lab/spec.js';
 import type { RunStore, TrialRow } from '../lab/store.js';
-import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, mainMetric, predictionPlot, sweepPlot } from '../report/collect.js';
+import {
+  barsPlot,
+  clockErrorPlots,
+  confusionPlots,
+  curvesFigure,
+  featureMapPlot,
+  FigureError,
+  filterPlot,
+  mainMetric,
+  predictionPlot,
+  sweepPlot,
+} from '../report/collect.js';
 import { convolutionFigure } from '../report/figures/images.js';
 import { minMaxNormalize } from '../lab/grid.js';
 import { writeFigure, type Figure } from '../report/render.js';
@@ -54,7 +65,8 @@ function experimentTrials(store: RunStore, ref: string, only?: string, all?: boo
   if (only) {
     const ids = only.split(',').map((s) => Number(s.trim().replace(/^#/, '')));
     const missing = ids.filter((id) => !trials.some((t) => t.id === id));
-    if (missing.length || ids.some((id) => !Number.isInteger(id))) throw new SpecFileError(`--trials ${only}: experiment '${e.name}' has trials ${trials.map((t) => `#${t.id}`).join(', ')}`);
+    if (missing.length || ids.some((id) => !Number.isInteger(id)))
+      throw new SpecFileError(`--trials ${only}: experiment '${e.name}' has trials ${trials.map((t) => `#${t.id}`).join(', ')}`);
     trials = trials.filter((t) => ids.includes(t.id));
   }
   return { name: e.name, trials };
@@ -72,7 +84,10 @@ function pickSplit(figures: Figure[], split?: string): Figure {
 
 function makeFigure(store: RunStore, kind: Kind, target: string, o: PlotOptions): Figure {
   if (TRIAL_KINDS.includes(kind) || (kind === 'curves' && isTrialRef(target))) {
-    if (!isTrialRef(target)) throw new SpecFileError(`plot ${kind} draws one trial: give its id (e.g. 3 or '#3'), not '${target}'; \`convlab ls ${target}\` lists them`);
+    if (!isTrialRef(target))
+      throw new SpecFileError(
+        `plot ${kind} draws one trial: give its id (e.g. 3 or '#3'), not '${target}'; \`convlab ls ${target}\` lists them`,
+      );
     const t = findTrial(store, target);
     switch (kind) {
       case 'curves':
@@ -100,7 +115,8 @@ function makeFigure(store: RunStore, kind: Kind, target: string, o: PlotOptions)
     default: {
       // By default the main metric on the last split that has it: test, else validation, else train.
       const metric = mainMetric(store, trials);
-      const split = (['test', 'validation', 'train'] as const).find((s) => trials.some((t) => store.finals(t.id)[s]?.[metric] !== undefined)) ?? 'test';
+      const split =
+        (['test', 'validation', 'train'] as const).find((s) => trials.some((t) => store.finals(t.id)[s]?.[metric] !== undefined)) ?? 'test';
       return sweepPlot(store, name, trials, o.y ?? `${{ test: 'test', validation: 'val', train: 'train' }[split]}_${metric}`, o.x);
     }
   }
@@ -121,14 +137,23 @@ export function parseKernel(text: string, index: number): number[][] {
   try {
     k = JSON.parse(text);
   } catch (e) {
-    throw new SpecFileError(`--kernel #${index + 1}: not JSON (${(e as Error).message}); expected rows of numbers like '[[0,1,0],[1,-4,1],[0,1,0]]'`);
+    throw new SpecFileError(
+      `--kernel #${index + 1}: not JSON (${(e as Error).message}); expected rows of numbers like '[[0,1,0],[1,-4,1],[0,1,0]]'`,
+    );
   }
-  if (!Array.isArray(k) || k.length === 0 || !k.every((r) => Array.isArray(r) && r.length > 0 && r.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+  if (
+    !Array.isArray(k) ||
+    k.length === 0 ||
+    !k.every((r) => Array.isArray(r) && r.length > 0 && r.every((v) => typeof v === 'number' && Number.isFinite(v)))
+  ) {
     throw new SpecFileError(`--kernel #${index + 1}: expected a non-empty list of rows of numbers like '[[0,1,0],[1,-4,1],[0,1,0]]'`);
   }
   const rows = k as number[][];
   const bad = rows.findIndex((r) => r.length !== rows[0].length);
-  if (bad >= 0) throw new SpecFileError(`--kernel #${index + 1}: row ${bad} has ${rows[bad].length} values, row 0 has ${rows[0].length}; a kernel is rectangular`);
+  if (bad >= 0)
+    throw new SpecFileError(
+      `--kernel #${index + 1}: row ${bad} has ${rows[bad].length} values, row 0 has ${rows[0].length}; a kernel is rectangular`,
+    );
   return rows;
 }
 
@@ -145,9 +170,13 @@ export function registerReportCommands(program: Command): void {
     .action(async (name: string, opts: { out?: string; sort?: string; trials: boolean; store?: string; all?: boolean }) => {
       await withStore(opts.store ?? defaultStore(), async (store) => {
         const out = opts.out ?? inside('convlab-report', name, 'experiment name');
-        const written = await withFigureErrors(() => writeReport(store, name, out, { sort: opts.sort, trials: opts.trials, all: opts.all }));
+        const written = await withFigureErrors(() =>
+          writeReport(store, name, out, { sort: opts.sort, trials: opts.trials, all: opts.all }),
+        );
         console.log(`Wrote ${written.html}`);
-        console.log(`Wrote ${written.markdown} (${written.figures.length} figure${written.figures.length === 1 ? '' : 's'} as PNG and SVG in ${join(out, 'figures')})`);
+        console.log(
+          `Wrote ${written.markdown} (${written.figures.length} figure${written.figures.length === 1 ? '' : 's'} as PNG and SVG in ${join(out, 'figures')})`,
+        );
       });
     });
 
@@ -155,14 +184,20 @@ export function registerReportCommands(program: Command): void {
     .command('plot')
     .description('draw one figure of a trial or an experiment as PNG and/or SVG')
     .argument('<kind>', KINDS.join(' | '))
-    .argument('<target>', 'experiment name, or trial id for confusion, errors, feature-maps, filters, predictions (and curves of one trial)')
+    .argument(
+      '<target>',
+      'experiment name, or trial id for confusion, errors, feature-maps, filters, predictions (and curves of one trial)',
+    )
     .option('--out <file>', 'file.png, file.svg, or a name without extension for both (default <figure>.png)')
     .option('--x <param>', 'sweep, time: the swept parameter on the x axis (path or short name)')
-    .option('--y <column>', 'sweep: the value plotted (test_accuracy, val_loss, ...); time: seconds, seconds_per_epoch or images_per_second')
+    .option(
+      '--y <column>',
+      'sweep: the value plotted (test_accuracy, val_loss, ...); time: seconds, seconds_per_epoch or images_per_second',
+    )
     .option('--metric <name>', 'bars: the metric (default accuracy)')
     .option('--metrics <list>', 'curves: metrics to draw, comma-separated (default all, loss first)')
     .option('--trials <ids>', 'experiment figures: only these trial ids, comma-separated')
-    .option('--all', "experiment figures: also the trials of earlier versions of the spec, labelled apart")
+    .option('--all', 'experiment figures: also the trials of earlier versions of the spec, labelled apart')
     .option('--split <split>', 'confusion, errors: train, validation or test (default test)')
     .option('--percent', 'confusion: each cell as % of its true class instead of counts')
     .option('--sample <i>', 'feature-maps: which recorded sample (default 0)')
@@ -172,8 +207,10 @@ export function registerReportCommands(program: Command): void {
     .option('--count <n>', 'predictions: at most n samples')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
     .action(async (kind: string, target: string, opts: PlotOptions) => {
-      if (!(KINDS as readonly string[]).includes(kind)) throw new SpecFileError(`plot: unknown figure kind '${kind}'; expected one of ${KINDS.join(', ')}`);
-      if (opts.split && !['train', 'validation', 'test'].includes(opts.split)) throw new SpecFileError(`--split ${opts.split}: expected train, validation or test`);
+      if (!(KINDS as readonly string[]).includes(kind))
+        throw new SpecFileError(`plot: unknown figure kind '${kind}'; expected one of ${KINDS.join(', ')}`);
+      if (opts.split && !['train', 'validation', 'test'].includes(opts.split))
+        throw new SpecFileError(`--split ${opts.split}: expected train, validation or test`);
       await withStore(opts.store ?? defaultStore(), async (store) => {
         const figure = await withFigureErrors(async () => makeFigure(store, kind as Kind, target, opts));
         const { base, formats } = outputs(opts.out, figure);
@@ -183,9 +220,14 @@ export function registerReportCommands(program: Command): void {
 
   program
     .command('convolve')
-    .description("convolve an image with one or more kernels and draw the input, the kernels and the outputs side by side")
+    .description('convolve an image with one or more kernels and draw the input, the kernels and the outputs side by side')
     .argument('<image>', 'a PNG or JPEG file')
-    .requiredOption('--kernel <matrix>', "a kernel as JSON rows, e.g. '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]' (repeatable)", (v: string, prev: string[]) => [...prev, v], [])
+    .requiredOption(
+      '--kernel <matrix>',
+      "a kernel as JSON rows, e.g. '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]' (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [],
+    )
     .option('--channel <c>', 'r, g, b or gray (default gray)', 'gray')
     .option('--mode <mode>', 'output size: same, valid or full (default same)', 'same')
     .option('--correlate', 'cross-correlate (no kernel flip), as CNN layers do; the default flips the kernel (true convolution)')
@@ -193,7 +235,10 @@ export function registerReportCommands(program: Command): void {
     .action(async (file: string, opts: { kernel: string[]; channel: string; mode: string; correlate?: boolean; out: string }) => {
       if (!['r', 'g', 'b', 'gray'].includes(opts.channel)) throw new SpecFileError(`--channel ${opts.channel}: expected r, g, b or gray`);
       if (!['same', 'valid', 'full'].includes(opts.mode)) throw new SpecFileError(`--mode ${opts.mode}: expected same, valid or full`);
-      if (opts.kernel.length === 0) throw new SpecFileError("convolve: give at least one --kernel, e.g. --kernel '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]' (edges) or '[[1,1,1],[1,1,1],[1,1,1]]' (blur)");
+      if (opts.kernel.length === 0)
+        throw new SpecFileError(
+          "convolve: give at least one --kernel, e.g. --kernel '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]' (edges) or '[[1,1,1],[1,1,1],[1,1,1]]' (blur)",
+        );
       const kernels = opts.kernel.map(parseKernel);
       let bytes: Buffer;
       try {
@@ -203,10 +248,15 @@ export function registerReportCommands(program: Command): void {
       }
       const px = decodeImage(bytes, file, opts.channel === 'gray' ? 'grayscale' : 'rgb');
       const c = { r: 0, g: 1, b: 2, gray: 0 }[opts.channel as 'r' | 'g' | 'b' | 'gray'];
-      const image = Array.from({ length: px.height }, (_, y) => Array.from({ length: px.width }, (_, x) => px.data[(y * px.width + x) * px.channels + c] / 255));
+      const image = Array.from({ length: px.height }, (_, y) =>
+        Array.from({ length: px.width }, (_, x) => px.data[(y * px.width + x) * px.channels + c] / 255),
+      );
       const mode = opts.mode as ConvolveMode;
       const results = kernels.map((k, i) => {
-        if (mode === 'valid' && (k.length > px.height || k[0].length > px.width)) throw new SpecFileError(`--kernel #${i + 1}: ${k.length}×${k[0].length} is larger than the ${px.height}×${px.width} image, so 'valid' leaves nothing`);
+        if (mode === 'valid' && (k.length > px.height || k[0].length > px.width))
+          throw new SpecFileError(
+            `--kernel #${i + 1}: ${k.length}×${k[0].length} is larger than the ${px.height}×${px.width} image, so 'valid' leaves nothing`,
+          );
         return convolve2d(image, k, { mode, correlate: opts.correlate });
       });
       const tile = (m: number[][]) => ({ height: m.length, width: m[0].length, channels: 1 as const, values: minMaxNormalize(m.flat()) });

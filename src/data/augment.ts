@@ -14,7 +14,15 @@ export type Augmentation =
   | { zoom: number };
 
 /** One augmented copy of an h×w×c image (src) into dst (same size). */
-export function augmentImage(src: Uint8Array, dst: Uint8Array, h: number, w: number, c: number, steps: readonly Augmentation[], rng: Random): void {
+export function augmentImage(
+  src: Uint8Array,
+  dst: Uint8Array,
+  h: number,
+  w: number,
+  c: number,
+  steps: readonly Augmentation[],
+  rng: Random,
+): void {
   let cur = src;
   let tmp: Uint8Array | null = null;
   const next = (): Uint8Array => (cur === dst ? (tmp ??= new Uint8Array(dst.length)) : dst);

@@ -84,7 +84,13 @@ export function writeCache(key: string, d: Dataset): void {
     name: d.name,
     classNames: d.classNames,
     source: d.source,
-    sets: [d.train, d.test].map((s) => ({ count: s.count, height: s.height, width: s.width, channels: s.channels, targets: Object.keys(s.targets ?? {}) })),
+    sets: [d.train, d.test].map((s) => ({
+      count: s.count,
+      height: s.height,
+      width: s.width,
+      channels: s.channels,
+      targets: Object.keys(s.targets ?? {}),
+    })),
   };
   const hbytes = Buffer.from(JSON.stringify(header), 'utf8');
   const fd = openSync(tmp, 'w');

@@ -23,7 +23,9 @@ export function parseCifarBinary(files: { name: string; bytes: Uint8Array }[], w
   for (const f of files) {
     if (f.bytes.length === 0 || f.bytes.length % RECORD !== 0) {
       const whole = Math.floor(f.bytes.length / RECORD);
-      throw new DataError(`${where}/${f.name}: truncated or corrupt: ${f.bytes.length} bytes is not a whole number of ${RECORD}-byte records (the last complete record ends at offset ${whole * RECORD})`);
+      throw new DataError(
+        `${where}/${f.name}: truncated or corrupt: ${f.bytes.length} bytes is not a whole number of ${RECORD}-byte records (the last complete record ends at offset ${whole * RECORD})`,
+      );
     }
     count += f.bytes.length / RECORD;
   }
@@ -67,7 +69,8 @@ type Form = 'binary' | 'images';
 export function findCifar10(path?: string): { path: string; form: Form } | null {
   const formOf = (p: string): Form => {
     if (/\.(tar\.gz|tgz)$/i.test(p)) return /jpe?g|png|image/i.test(p) ? 'images' : 'binary';
-    if (statSync(p).isDirectory() && (existsSync(join(p, 'data_batch_1.bin')) || existsSync(join(p, 'cifar-10-batches-bin')))) return 'binary';
+    if (statSync(p).isDirectory() && (existsSync(join(p, 'data_batch_1.bin')) || existsSync(join(p, 'cifar-10-batches-bin'))))
+      return 'binary';
     return 'images';
   };
   if (path) {
@@ -96,14 +99,20 @@ export async function loadCifar10(path?: string): Promise<Dataset & { fromCache:
   const found = findCifar10(path);
   if (!found) {
     const where = cifar10Candidates();
-    throw new DataError(`CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; pass data.path (the binary batches, or an image folder with train/ and test/, or a .tar.gz of either)`);
+    throw new DataError(
+      `CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; pass data.path (the binary batches, or an image folder with train/ and test/, or a .tar.gz of either)`,
+    );
   }
   const key = cacheKey('cifar10', found.path, { form: found.form });
   return cached(key, async () => {
-    const d = found.form === 'binary'
-      ? await loadCifarBinary(found.path)
-      : await loadImageFolder(found.path, { classNames: CIFAR10_CLASSES, color: 'rgb', name: 'cifar10' });
-    for (const [split, set] of [['train', d.train], ['test', d.test]] as const) {
+    const d =
+      found.form === 'binary'
+        ? await loadCifarBinary(found.path)
+        : await loadImageFolder(found.path, { classNames: CIFAR10_CLASSES, color: 'rgb', name: 'cifar10' });
+    for (const [split, set] of [
+      ['train', d.train],
+      ['test', d.test],
+    ] as const) {
       if (set.height !== 32 || set.width !== 32 || set.channels !== 3) {
         throw new DataError(`${found.path}: ${split} images are ${set.height}×${set.width}×${set.channels}: CIFAR-10 images are 32×32×3`);
       }

@@ -23,7 +23,10 @@ export interface ClockOptions {
 /** Paints coverage·value over the image (max-compositing dark ink on a light face, or the reverse). */
 class Canvas {
   readonly px: Float32Array;
-  constructor(readonly size: number, background: number) {
+  constructor(
+    readonly size: number,
+    background: number,
+  ) {
     this.px = new Float32Array(size * size).fill(background);
   }
   /** A thick segment from (x0, y0) to (x1, y1) with antialiased edges. */
@@ -72,14 +75,14 @@ class Canvas {
 /** One clock at `minutes` (0 ≤ minutes < 720) with its look drawn from rng; returns size² uint8 pixels. */
 export function drawClock(minutes: number, size: number, rng: Random): Uint8Array {
   const u = (lo: number, hi: number) => lo + (hi - lo) * rng.next();
-  const dark = rng.next() < 0.8;  // dark ink on a light face, or the reverse
+  const dark = rng.next() < 0.8; // dark ink on a light face, or the reverse
   const face = dark ? u(170, 255) : u(0, 80);
   const ink = dark ? u(0, 70) : u(180, 255);
   const c = new Canvas(size, dark ? u(120, 255) : u(0, 120));
   const radius = size * u(0.36, 0.48);
   const cx = size / 2 + u(-1, 1) * (size / 2 - radius - 1);
   const cy = size / 2 + u(-1, 1) * (size / 2 - radius - 1);
-  const tilt = (u(-25, 25) * Math.PI) / 180;  // the whole clock rotated
+  const tilt = (u(-25, 25) * Math.PI) / 180; // the whole clock rotated
   c.disc(cx, cy, radius, face);
   c.ring(cx, cy, radius, u(0.6, 2.5), ink);
   // Ticks: 12 strokes, 12 strokes + 48 short ones, or 12 dots.
@@ -157,7 +160,13 @@ export function generateClocks(options: ClockOptions = {}): Dataset {
     channels: 1,
   });
   const hours = Array.from({ length: 12 }, (_, h) => `${h === 0 ? 12 : h} o'clock`);
-  return { name: 'clocks', classNames: hours, train: split(0, count - testCount), test: split(count - testCount, count), source: `generated (seed ${seed}, ${count} images of ${size}×${size})` };
+  return {
+    name: 'clocks',
+    classNames: hours,
+    train: split(0, count - testCount),
+    test: split(count - testCount, count),
+    source: `generated (seed ${seed}, ${count} images of ${size}×${size})`,
+  };
 }
 
 export type ClockTarget = 'hour' | 'minute' | 'classes24' | 'classes720' | 'regression' | 'periodic' | 'hour_minute';
@@ -174,20 +183,48 @@ const wrap = (m: number, period: number) => ((m % period) + period) % period;
 const angle = (c: number, s: number) => wrap(Math.atan2(s, c) / (2 * Math.PI), 1);
 
 export function clockTargets(scheme: ClockTarget): TargetLayout {
-  const t = (h: number, m: number) => h * 60 + m;  // minutes after 12:00
+  const t = (h: number, m: number) => h * 60 + m; // minutes after 12:00
   switch (scheme) {
     case 'hour':
-      return { extras: ['minute'], widths: [0], units: [12], classNames: Array.from({ length: 12 }, (_, h) => `${h === 0 ? 12 : h} o'clock`), fill: (h, _extra, o, r) => void (o[0][r] = h), minutes: null };
+      return {
+        extras: ['minute'],
+        widths: [0],
+        units: [12],
+        classNames: Array.from({ length: 12 }, (_, h) => `${h === 0 ? 12 : h} o'clock`),
+        fill: (h, _extra, o, r) => void (o[0][r] = h),
+        minutes: null,
+      };
     case 'minute':
       return { extras: ['minute'], widths: [0], units: [1], classNames: null, fill: (_h, [m], o, r) => void (o[0][r] = m), minutes: null };
     case 'classes24':
       // A class stands for its half hour; its middle is the time it says.
-      return { extras: ['minute'], widths: [0], units: [24], classNames: Array.from({ length: 24 }, (_, k) => `${Math.floor(k / 2) || 12}:${k % 2 ? '30' : '00'}`), fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m) / 30)), minutes: (rows) => classOf(rows[0]) * 30 + 15 };
+      return {
+        extras: ['minute'],
+        widths: [0],
+        units: [24],
+        classNames: Array.from({ length: 24 }, (_, k) => `${Math.floor(k / 2) || 12}:${k % 2 ? '30' : '00'}`),
+        fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m) / 30)),
+        minutes: (rows) => classOf(rows[0]) * 30 + 15,
+      };
     case 'classes720':
-      return { extras: ['minute'], widths: [0], units: [720], classNames: Array.from({ length: 720 }, (_, k) => `${Math.floor(k / 60) || 12}:${String(k % 60).padStart(2, '0')}`), fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m))), minutes: (rows) => classOf(rows[0]) + 0.5 };
+      return {
+        extras: ['minute'],
+        widths: [0],
+        units: [720],
+        classNames: Array.from({ length: 720 }, (_, k) => `${Math.floor(k / 60) || 12}:${String(k % 60).padStart(2, '0')}`),
+        fill: (h, [m], o, r) => void (o[0][r] = Math.floor(t(h, m))),
+        minutes: (rows) => classOf(rows[0]) + 0.5,
+      };
     case 'regression':
       // The time of day normalized to [0, 1): 3:30 → 0.2917.
-      return { extras: ['minute'], widths: [0], units: [1], classNames: null, fill: (h, [m], o, r) => void (o[0][r] = t(h, m) / 720), minutes: (rows) => wrap(rows[0][0] * 720, 720) };
+      return {
+        extras: ['minute'],
+        widths: [0],
+        units: [1],
+        classNames: null,
+        fill: (h, [m], o, r) => void (o[0][r] = t(h, m) / 720),
+        minutes: (rows) => wrap(rows[0][0] * 720, 720),
+      };
     case 'periodic':
       // cos and sin of the hour hand's and the minute hand's angles.
       return {
@@ -210,6 +247,16 @@ export function clockTargets(scheme: ClockTarget): TargetLayout {
       };
     case 'hour_minute':
       // Two outputs: the hour as a class, the minute normalized to [0, 1).
-      return { extras: ['minute'], widths: [0, 0], units: [12, 1], classNames: null, fill: (h, [m], o, r) => { o[0][r] = h; o[1][r] = m / 60; }, minutes: (rows) => classOf(rows[0]) * 60 + Math.min(59.999, Math.max(0, rows[1][0] * 60)) };
+      return {
+        extras: ['minute'],
+        widths: [0, 0],
+        units: [12, 1],
+        classNames: null,
+        fill: (h, [m], o, r) => {
+          o[0][r] = h;
+          o[1][r] = m / 60;
+        },
+        minutes: (rows) => classOf(rows[0]) * 60 + Math.min(59.999, Math.max(0, rows[1][0] * 60)),
+      };
   }
 }

@@ -29,11 +29,18 @@ export interface Dataset {
   source: string;
 }
 
-export function makeImageSet(images: Uint8Array, labels: Uint8Array | Int32Array, dims: [number, number, number, number], classes: number, where: string): ImageSet {
+export function makeImageSet(
+  images: Uint8Array,
+  labels: Uint8Array | Int32Array,
+  dims: [number, number, number, number],
+  classes: number,
+  where: string,
+): ImageSet {
   const [count, height, width, channels] = dims;
   const lab = Int32Array.from(labels);
   for (let i = 0; i < lab.length; i++) {
-    if (lab[i] < 0 || lab[i] >= classes) throw new DataError(`${where}: label ${lab[i]} of sample ${i} is out of range: expected 0..${classes - 1}`);
+    if (lab[i] < 0 || lab[i] >= classes)
+      throw new DataError(`${where}: label ${lab[i]} of sample ${i} is out of range: expected 0..${classes - 1}`);
   }
   return { images, labels: lab, count, height, width, channels };
 }
@@ -82,7 +89,12 @@ export function channelStats(set: ImageSet, indices: Int32Array): { mean: number
  * Batches of one split: images stay uint8 and are converted per batch (augmented first, for training, when
  * `augment` is given with its generator).
  */
-export function imageSource(set: ImageSet, indices: Int32Array, t: ImageTransform, augment?: { steps: readonly Augmentation[]; rng: Random }): BatchSource {
+export function imageSource(
+  set: ImageSet,
+  indices: Int32Array,
+  t: ImageTransform,
+  augment?: { steps: readonly Augmentation[]; rng: Random },
+): BatchSource {
   const [oh, ow, c] = outputShape(set, t);
   const { height: h, width: w } = set;
   const pixels = h * w * c;

@@ -43,13 +43,21 @@ export function findFashionMnist(path?: string): string | null {
 export function loadFashionMnist(path?: string): Dataset {
   const dir = findFashionMnist(path);
   if (!dir) {
-    throw new DataError(`Fashion-MNIST not found: looked in ${fashionMnistCandidates(path).join(', ')}; set CONVLAB_DATA, pass data.path, or install Debian's dataset-fashion-mnist`);
+    throw new DataError(
+      `Fashion-MNIST not found: looked in ${fashionMnistCandidates(path).join(', ')}; set CONVLAB_DATA, pass data.path, or install Debian's dataset-fashion-mnist`,
+    );
   }
   const f = (b: string) => find(dir, b) as string;
-  return loadIdxDataset('fashion-mnist', dir, {
-    trainImages: f('train-images-idx3-ubyte'),
-    trainLabels: f('train-labels-idx1-ubyte'),
-    testImages: f('t10k-images-idx3-ubyte'),
-    testLabels: f('t10k-labels-idx1-ubyte'),
-  }, FASHION_CLASSES, FASHION_MNIST_SHA256);
+  return loadIdxDataset(
+    'fashion-mnist',
+    dir,
+    {
+      trainImages: f('train-images-idx3-ubyte'),
+      trainLabels: f('train-labels-idx1-ubyte'),
+      testImages: f('t10k-images-idx3-ubyte'),
+      testLabels: f('t10k-labels-idx1-ubyte'),
+    },
+    FASHION_CLASSES,
+    FASHION_MNIST_SHA256,
+  );
 }

@@ -47,14 +47,16 @@ function downloads(name: string): Download[] {
     }));
   }
   if (name === 'cifar10') {
-    return [{
-      url: `${base(CIFAR_BASE)}cifar-10-binary.tar.gz`,
-      file: 'cifar-10-binary.tar.gz',
-      check: (bytes) => {
-        const found = createHash('md5').update(bytes).digest('hex');
-        return found === CIFAR_BINARY_MD5 ? null : { expected: `md5 ${CIFAR_BINARY_MD5}`, found };
+    return [
+      {
+        url: `${base(CIFAR_BASE)}cifar-10-binary.tar.gz`,
+        file: 'cifar-10-binary.tar.gz',
+        check: (bytes) => {
+          const found = createHash('md5').update(bytes).digest('hex');
+          return found === CIFAR_BINARY_MD5 ? null : { expected: `md5 ${CIFAR_BINARY_MD5}`, found };
+        },
       },
-    }];
+    ];
   }
   throw new DataError(`cannot fetch '${name}': expected fashion-mnist or cifar10 (MNIST is built in)`);
 }
@@ -73,7 +75,9 @@ export async function fetchDataset(name: string, dir: string, log: (line: string
       bytes = Buffer.from(await res.arrayBuffer());
     } catch (e) {
       const cause = (e as { cause?: { message?: string } }).cause?.message;
-      throw new DataError(`${d.url}: download failed (${(e as Error).message}${cause ? `: ${cause}` : ''}); no network here? Copy the files by hand into ${dir} instead`);
+      throw new DataError(
+        `${d.url}: download failed (${(e as Error).message}${cause ? `: ${cause}` : ''}); no network here? Copy the files by hand into ${dir} instead`,
+      );
     }
     const bad = d.check(bytes);
     if (bad) throw new DataError(`${d.url}: checksum mismatch: expected ${bad.expected}, got ${bad.found}; nothing was written`);

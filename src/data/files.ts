@@ -71,7 +71,9 @@ export async function readTarGz(file: string, keep: (path: string) => boolean = 
     await pipeline(createReadStream(file), createGunzip(), ex);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new DataError(`${file}: ${/gzip|header|zlib|incorrect|unexpected end/i.test(msg) ? 'truncated or corrupt .tar.gz' : 'unreadable archive'} (${msg})`);
+    throw new DataError(
+      `${file}: ${/gzip|header|zlib|incorrect|unexpected end/i.test(msg) ? 'truncated or corrupt .tar.gz' : 'unreadable archive'} (${msg})`,
+    );
   }
   out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // Directories implied by file paths count too (archives need not list them).

@@ -44,7 +44,8 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
     }
   }
   const images = files.filter((f) => isImageFile(f.path));
-  if (images.length === 0) throw new DataError(`${path}: no .png or .jpg images found: expected <class>/<image> or {train,test}/<class>/<image>`);
+  if (images.length === 0)
+    throw new DataError(`${path}: no .png or .jpg images found: expected <class>/<image> or {train,test}/<class>/<image>`);
   const split = images.some((f) => /^(train|test)\//.test(f.path));
   const items: Item[] = [];
   for (const f of images) {
@@ -67,7 +68,8 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
   for (const d of classDirs) {
     const cls = d.split('/').pop() as string;
     if (!label.has(cls)) throw new DataError(`${path}: class folder '${d}' is not one of the expected classes ${classNames.join(', ')}`);
-    if (!items.some((it) => (split ? `${it.split}/${it.cls}` : it.cls) === d)) throw new DataError(`${path}: class folder '${d}' has no .png or .jpg images`);
+    if (!items.some((it) => (split ? `${it.split}/${it.cls}` : it.cls) === d))
+      throw new DataError(`${path}: class folder '${d}' has no .png or .jpg images`);
   }
   const color = options.color ?? 'rgb';
   let trainIdx: number[];
@@ -86,7 +88,7 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
   const decode = (k: number): Pixels => {
     const it = items[k];
     const px = decodeImage(it.file.bytes, `${path}: ${it.file.path}`, color);
-    it.file.bytes = new Uint8Array(0);  // the encoded bytes are no longer needed
+    it.file.bytes = new Uint8Array(0); // the encoded bytes are no longer needed
     return options.size ? resizeBilinear(px, options.size[0], options.size[1]) : px;
   };
   // Every image is decoded straight into its split's array, sized from the first image.
@@ -100,7 +102,9 @@ export async function loadImageFolder(path: string, options: ImageFolderOptions 
     idx.forEach((k, j) => {
       const px = k === (trainIdx[0] ?? testIdx[0]) ? first : decode(k);
       if (px.height !== height || px.width !== width) {
-        throw new DataError(`${path}: images of different sizes: ${firstPath} is ${height}×${width}, ${items[k].file.path} is ${px.height}×${px.width}; give a size to resize them`);
+        throw new DataError(
+          `${path}: images of different sizes: ${firstPath} is ${height}×${width}, ${items[k].file.path} is ${px.height}×${px.width}; give a size to resize them`,
+        );
       }
       data.set(px.data, j * per);
       labels[j] = label.get(items[k].cls) as number;

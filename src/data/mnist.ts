@@ -24,7 +24,13 @@ export function mnistDirectory(): string {
 }
 
 /** Loads a train/test pair of IDX files from a folder. */
-export function loadIdxDataset(name: string, dir: string, files: Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabels', string>, classNames: string[], checksums: Record<string, string> = {}): Dataset {
+export function loadIdxDataset(
+  name: string,
+  dir: string,
+  files: Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabels', string>,
+  classNames: string[],
+  checksums: Record<string, string> = {},
+): Dataset {
   const load = (imagesName: string, labelsName: string) => {
     const { images, labels } = readIdxPair(join(dir, imagesName), join(dir, labelsName), {
       images: checksums[imagesName.replace(/\.gz$/, '')],
@@ -43,10 +49,16 @@ export function loadIdxDataset(name: string, dir: string, files: Record<'trainIm
 }
 
 export function loadMnist(): Dataset {
-  return loadIdxDataset('mnist', mnistDirectory(), {
-    trainImages: 'train-images-idx3-ubyte',
-    trainLabels: 'train-labels-idx1-ubyte',
-    testImages: 't10k-images-idx3-ubyte',
-    testLabels: 't10k-labels-idx1-ubyte',
-  }, DIGIT_CLASSES, MNIST_SHA256);
+  return loadIdxDataset(
+    'mnist',
+    mnistDirectory(),
+    {
+      trainImages: 'train-images-idx3-ubyte',
+      trainLabels: 'train-labels-idx1-ubyte',
+      testImages: 't10k-images-idx3-ubyte',
+      testLabels: 't10k-labels-idx1-ubyte',
+    },
+    DIGIT_CLASSES,
+    MNIST_SHA256,
+  );
 }

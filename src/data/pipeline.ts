@@ -57,7 +57,12 @@ export function backgroundOf(images: Uint8Array, count: number, h: number, w: nu
 function transformOf(p: InputPipeline): ImageTransform {
   const oh = p.height + 2 * p.pad;
   const ow = p.width + 2 * p.pad;
-  return { pad: p.pad, scale: p.scale, standardize: p.standardize, permutation: p.permute_seed === null ? null : new Random(p.permute_seed).permutation(oh * ow) };
+  return {
+    pad: p.pad,
+    scale: p.scale,
+    standardize: p.standardize,
+    permutation: p.permute_seed === null ? null : new Random(p.permute_seed).permutation(oh * ow),
+  };
 }
 
 /** Makes a decoded image the size and colour model of the pipeline's images, saying what it changed. */
@@ -100,7 +105,14 @@ export function conform(p: InputPipeline, img: Pixels): { pixels: Pixels; notes:
 export function imageInput(p: InputPipeline, bytes: Uint8Array, where: string): { x: Tensor; notes: string[] } {
   const decoded = decodeImage(bytes, where, 'rgb');
   const { pixels, notes } = conform(p, decoded);
-  const set = { images: pixels.data, labels: Int32Array.of(0), count: 1, height: pixels.height, width: pixels.width, channels: pixels.channels };
+  const set = {
+    images: pixels.data,
+    labels: Int32Array.of(0),
+    count: 1,
+    height: pixels.height,
+    width: pixels.width,
+    channels: pixels.channels,
+  };
   const [x] = imageSource(set, Int32Array.of(0), transformOf(p)).batch(Int32Array.of(0)).x;
   return { x, notes };
 }

@@ -32,7 +32,10 @@ export function tensorSource(x: Tensor | Tensor[], y: Tensor | Tensor[]): BatchS
   const ys = Array.isArray(y) ? y : [y];
   const size = xs[0].shape[0];
   for (const t of [...xs, ...ys]) {
-    if (t.shape[0] !== size) throw new Error(`inputs and targets must have the same number of samples: got ${xs.map((a) => a.shape[0]).join(', ')} inputs and ${ys.map((a) => a.shape[0]).join(', ')} targets`);
+    if (t.shape[0] !== size)
+      throw new Error(
+        `inputs and targets must have the same number of samples: got ${xs.map((a) => a.shape[0]).join(', ')} inputs and ${ys.map((a) => a.shape[0]).join(', ')} targets`,
+      );
   }
   return {
     size,

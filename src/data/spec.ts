@@ -24,24 +24,36 @@ import { loadMnist } from './mnist.js';
 import { pickIndices } from './split.js';
 import { backgroundOf, type InputPipeline } from './pipeline.js';
 
-const transform = z.union([
-  z.strictObject({ pad: z.number().int().nonnegative() }),
-  z.strictObject({ scale: z.tuple([z.number(), z.number()]) }),
-  z.strictObject({ standardize: z.literal(true) }),
-  z.strictObject({ resize: z.tuple([z.number().int().positive(), z.number().int().positive()]) }),
-  z.strictObject({ grayscale: z.literal(true) }),
-  z.strictObject({ channel: z.number().int().nonnegative() }),
-  z.strictObject({ permute_pixels: z.strictObject({ seed: z.number().int() }) }),
-  z.strictObject({ one_hot: z.literal(true) }),
-], { error: 'expected one of {pad: n}, {scale: [low, high]}, {standardize: true}, {resize: [h, w]}, {grayscale: true}, {channel: k}, {permute_pixels: {seed: n}}, {one_hot: true}' });
+const transform = z.union(
+  [
+    z.strictObject({ pad: z.number().int().nonnegative() }),
+    z.strictObject({ scale: z.tuple([z.number(), z.number()]) }),
+    z.strictObject({ standardize: z.literal(true) }),
+    z.strictObject({ resize: z.tuple([z.number().int().positive(), z.number().int().positive()]) }),
+    z.strictObject({ grayscale: z.literal(true) }),
+    z.strictObject({ channel: z.number().int().nonnegative() }),
+    z.strictObject({ permute_pixels: z.strictObject({ seed: z.number().int() }) }),
+    z.strictObject({ one_hot: z.literal(true) }),
+  ],
+  {
+    error:
+      'expected one of {pad: n}, {scale: [low, high]}, {standardize: true}, {resize: [h, w]}, {grayscale: true}, {channel: k}, {permute_pixels: {seed: n}}, {one_hot: true}',
+  },
+);
 
-const augmentation = z.union([
-  z.strictObject({ random_crop: z.strictObject({ padding: z.number().int().positive() }) }),
-  z.strictObject({ flip: z.enum(['horizontal', 'vertical', 'horizontal_and_vertical']) }),
-  z.strictObject({ rotate: z.number().positive().max(180) }),
-  z.strictObject({ translate: z.number().positive().max(1) }),
-  z.strictObject({ zoom: z.number().positive().lt(1) }),
-], { error: 'expected one of {random_crop: {padding: n}}, {flip: horizontal|vertical|horizontal_and_vertical}, {rotate: degrees}, {translate: fraction}, {zoom: fraction}' });
+const augmentation = z.union(
+  [
+    z.strictObject({ random_crop: z.strictObject({ padding: z.number().int().positive() }) }),
+    z.strictObject({ flip: z.enum(['horizontal', 'vertical', 'horizontal_and_vertical']) }),
+    z.strictObject({ rotate: z.number().positive().max(180) }),
+    z.strictObject({ translate: z.number().positive().max(1) }),
+    z.strictObject({ zoom: z.number().positive().lt(1) }),
+  ],
+  {
+    error:
+      'expected one of {random_crop: {padding: n}}, {flip: horizontal|vertical|horizontal_and_vertical}, {rotate: degrees}, {translate: fraction}, {zoom: fraction}',
+  },
+);
 
 export const dataSchema = z.strictObject({
   dataset: z.enum(['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks']),
@@ -58,11 +70,16 @@ export const dataSchema = z.strictObject({
   transforms: z.array(transform).default([{ scale: [0, 1] }]),
   /** Training-time augmentation, drawn fresh for every sample of every epoch from the spec's seed. */
   augment: z.array(augmentation).default([]),
-  validation: z.union([
-    z.strictObject({ fraction: z.number().gt(0).lt(1), stratified: z.boolean().default(true) }),
-    z.strictObject({ count: z.number().int().positive(), stratified: z.boolean().default(true) }),
-    z.strictObject({ from: z.literal('test'), count: z.number().int().positive(), stratified: z.boolean().default(true) }),
-  ], { error: 'expected {fraction: f}, {count: n} or {from: test, count: n} (each with optional stratified)' }).optional(),
+  validation: z
+    .union(
+      [
+        z.strictObject({ fraction: z.number().gt(0).lt(1), stratified: z.boolean().default(true) }),
+        z.strictObject({ count: z.number().int().positive(), stratified: z.boolean().default(true) }),
+        z.strictObject({ from: z.literal('test'), count: z.number().int().positive(), stratified: z.boolean().default(true) }),
+      ],
+      { error: 'expected {fraction: f}, {count: n} or {from: test, count: n} (each with optional stratified)' },
+    )
+    .optional(),
   /** A subset of the training samples: seeded and stratified (random, the default) or the first n in file order. */
   subset: z.strictObject({ train: z.number().int().positive(), pick: z.enum(['random', 'first']).default('random') }).optional(),
 });
@@ -101,7 +118,10 @@ export function toTensors(source: BatchSource): { x: Tensor; y: Tensor } {
 }
 
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */
-export async function loadNamedDataset(name: string, options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; count?: number; seed?: number } = {}): Promise<Dataset> {
+export async function loadNamedDataset(
+  name: string,
+  options: { path?: string; size?: [number, number]; color?: 'rgb' | 'grayscale'; count?: number; seed?: number } = {},
+): Promise<Dataset> {
   const raw: Record<string, unknown> = { dataset: name };
   if (options.path !== undefined) raw.path = options.path;
   if (options.size) raw.size = options.size;
@@ -114,16 +134,23 @@ export async function loadNamedDataset(name: string, options: { path?: string; s
 
 async function loadDatasetFiles(spec: z.output<typeof dataSchema>, seed: number, path: (string | number)[]): Promise<Dataset> {
   switch (spec.dataset) {
-    case 'mnist': return loadMnist();
-    case 'fashion-mnist': return loadFashionMnist(spec.path);
-    case 'cifar10': return loadCifar10(spec.path);
+    case 'mnist':
+      return loadMnist();
+    case 'fashion-mnist':
+      return loadFashionMnist(spec.path);
+    case 'cifar10':
+      return loadCifar10(spec.path);
     case 'clocks': {
-      if (spec.size && spec.size[0] !== spec.size[1]) throw new SpecError([{ path: [...path, 'size'], message: `clocks are square: expected [n, n], got [${spec.size.join(', ')}]` }]);
+      if (spec.size && spec.size[0] !== spec.size[1])
+        throw new SpecError([{ path: [...path, 'size'], message: `clocks are square: expected [n, n], got [${spec.size.join(', ')}]` }]);
       const options = { count: spec.count ?? 18000, size: spec.size?.[0] ?? 150, seed, testFraction: spec.test_fraction };
       return cached(cacheKey('clocks', '.', { ...options, v: 1 }, false), async () => generateClocks(options));
     }
     case 'image-folder': {
-      if (!spec.path) throw new SpecError([{ path: [...path, 'path'], message: 'image-folder needs a path: a <class>/<image> folder, or a .tar.gz of one' }]);
+      if (!spec.path)
+        throw new SpecError([
+          { path: [...path, 'path'], message: 'image-folder needs a path: a <class>/<image> folder, or a .tar.gz of one' },
+        ]);
       const options = { size: spec.size, color: spec.color, testFraction: spec.test_fraction, seed };
       return cached(cacheKey('image-folder', spec.path, options), () => loadImageFolder(spec.path as string, options));
     }
@@ -166,7 +193,8 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     else if ('one_hot' in step) t.oneHot = -1;
     else reshape.push(step);
   }
-  if (spec.path !== undefined && !existsSync(spec.path)) throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
+  if (spec.path !== undefined && !existsSync(spec.path))
+    throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
   let dataset = await loadDatasetFiles(spec, seed, path);
   // Geometry and colour transforms change the stored uint8 images once, for both splits.
   for (const step of reshape) {
@@ -186,7 +214,12 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     const labels = fromTest ? dataset.test.labels : dataset.train.labels;
     const count = 'fraction' in v ? Math.round(v.fraction * pool.length) : v.count;
     if (count >= pool.length) {
-      throw new SpecError([{ path: [...path, 'validation', 'count'], message: `asks for ${count} samples but the ${fromTest ? 'test' : 'training'} set has ${pool.length}` }]);
+      throw new SpecError([
+        {
+          path: [...path, 'validation', 'count'],
+          message: `asks for ${count} samples but the ${fromTest ? 'test' : 'training'} set has ${pool.length}`,
+        },
+      ]);
     }
     const { picked, rest } = pickIndices(labels, pool, count, rng, v.stratified);
     valIdx = picked;
@@ -196,17 +229,24 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
   }
   if (spec.subset) {
     if (spec.subset.train > trainIdx.length) {
-      throw new SpecError([{ path: [...path, 'subset', 'train'], message: `asks for ${spec.subset.train} samples but ${trainIdx.length} training samples are available` }]);
+      throw new SpecError([
+        {
+          path: [...path, 'subset', 'train'],
+          message: `asks for ${spec.subset.train} samples but ${trainIdx.length} training samples are available`,
+        },
+      ]);
     }
-    trainIdx = spec.subset.pick === 'first'
-      ? Int32Array.from(trainIdx).sort().subarray(0, spec.subset.train)
-      : pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
+    trainIdx =
+      spec.subset.pick === 'first'
+        ? Int32Array.from(trainIdx).sort().subarray(0, spec.subset.train)
+        : pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
   }
   if (standardize) t.standardize = channelStats(dataset.train, trainIdx);
   if (t.oneHot) t.oneHot = dataset.classNames.length;
   let classNames = dataset.classNames;
   if (spec.target !== undefined) {
-    if (spec.dataset !== 'clocks') throw new SpecError([{ path: [...path, 'target'], message: `label schemes apply to the clocks dataset, not ${spec.dataset}` }]);
+    if (spec.dataset !== 'clocks')
+      throw new SpecError([{ path: [...path, 'target'], message: `label schemes apply to the clocks dataset, not ${spec.dataset}` }]);
     t.targetLayout = clockTargets(spec.target);
     classNames = t.targetLayout.classNames ?? [];
     if (t.oneHot) throw new SpecError([{ path: [...path, 'transforms'], message: 'one_hot does not combine with a clocks target scheme' }]);
@@ -225,7 +265,24 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     sampleShape: outputShape(dataset.train, t),
     classNames,
     targetLayout: t.targetLayout ?? undefined,
-    pipeline: { height: dataset.train.height, width: dataset.train.width, channels: dataset.train.channels, pad: t.pad, scale: t.scale, standardize: t.standardize ?? null, permute_seed: permuteSeed, class_names: classNames, dataset: dataset.name, background: backgroundOf(dataset.train.images, dataset.train.count, dataset.train.height, dataset.train.width, dataset.train.channels) },
+    pipeline: {
+      height: dataset.train.height,
+      width: dataset.train.width,
+      channels: dataset.train.channels,
+      pad: t.pad,
+      scale: t.scale,
+      standardize: t.standardize ?? null,
+      permute_seed: permuteSeed,
+      class_names: classNames,
+      dataset: dataset.name,
+      background: backgroundOf(
+        dataset.train.images,
+        dataset.train.count,
+        dataset.train.height,
+        dataset.train.width,
+        dataset.train.channels,
+      ),
+    },
   };
 }
 
@@ -235,7 +292,11 @@ function toAugmentation(step: z.output<typeof augmentation>): Augmentation {
 }
 
 /** resize, grayscale or one channel, applied to every image of a split. */
-function reshapeSet(set: ImageSet, step: { resize: [number, number] } | { grayscale: true } | { channel: number }, where: string): ImageSet {
+function reshapeSet(
+  set: ImageSet,
+  step: { resize: [number, number] } | { grayscale: true } | { channel: number },
+  where: string,
+): ImageSet {
   const { height: h, width: w, channels: c } = set;
   const per = h * w * c;
   if ('resize' in step) {

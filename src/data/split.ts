@@ -2,7 +2,13 @@
 import type { Random } from '../engine/random.js';
 
 /** Picks `take` of the indices (seeded); with stratify, each class gives its proportional share. */
-export function pickIndices(labels: Int32Array, pool: Int32Array, take: number, rng: Random, stratified: boolean): { picked: Int32Array; rest: Int32Array } {
+export function pickIndices(
+  labels: Int32Array,
+  pool: Int32Array,
+  take: number,
+  rng: Random,
+  stratified: boolean,
+): { picked: Int32Array; rest: Int32Array } {
   if (take < 0 || take > pool.length) throw new Error(`cannot take ${take} of ${pool.length} samples`);
   let picked: number[];
   if (!stratified) {

@@ -7,11 +7,9 @@
  */
 import type { Shape } from './shape.js';
 
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'sign' | 'step' | 'erf';
+export type UnaryOp = 'neg' | 'exp' | 'log' | 'sqrt' | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'abs' | 'sign' | 'step' | 'erf';
 
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'greaterEqual' | 'equal';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum' | 'greater' | 'greaterEqual' | 'equal';
 
 export type ReduceOp = 'sum' | 'max';
 
@@ -52,14 +50,35 @@ export interface Backend {
    */
   biasActivation(x: Float32Array, shape: Shape, bias: Float32Array | null, act: FusedActivation, alpha: number): Float32Array;
   /** Its adjoint from the output y: dx = dy·act'(y), and db = Σ dx over the leading dimensions when withBias. */
-  biasActivationGrad(dy: Float32Array, y: Float32Array, shape: Shape, act: FusedActivation, alpha: number, withBias: boolean): [Float32Array, Float32Array | null];
+  biasActivationGrad(
+    dy: Float32Array,
+    y: Float32Array,
+    shape: Shape,
+    act: FusedActivation,
+    alpha: number,
+    withBias: boolean,
+  ): [Float32Array, Float32Array | null];
   /**
    * Training-mode batch normalization over every axis but the last: y = γ·(x − mean)/sqrt(var + ε) + β with the
    * batch's mean and biased variance (γ, β null for 1 and 0). Returns [y, mean, variance].
    */
-  batchNorm(x: Float32Array, shape: Shape, gamma: Float32Array | null, beta: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
+  batchNorm(
+    x: Float32Array,
+    shape: Shape,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    eps: number,
+  ): [Float32Array, Float32Array, Float32Array];
   /** Its adjoint: [dx, dγ, dβ] from dy, x and the batch statistics the forward pass returned. */
-  batchNormGrad(dy: Float32Array, x: Float32Array, shape: Shape, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number): [Float32Array, Float32Array, Float32Array];
+  batchNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    shape: Shape,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    eps: number,
+  ): [Float32Array, Float32Array, Float32Array];
   /**
    * Softmax cross-entropy over the last axis, rows = every other axis: loss[r] =
    * −Σ_j t[r,j]·log softmax(z[r])_j. Returns [loss per row, log-softmax of z] (the latter for the backward pass).
@@ -73,7 +92,17 @@ export interface Backend {
    * One Adam step in place (Keras 3): m += (g − m)(1 − β1); v += (g² − v)(1 − β2); with AMSGrad vhat = max(vhat, v);
    * p −= alpha·m / (sqrt(vhat or v) + ε), alpha carrying the bias correction.
    */
-  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
+  adamUpdate(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+  ): void;
   /**
    * A {0, keep} mask of n values: keep where a uint32 draw u ≥ rate·2³², else 0. The draws come from eight
    * interleaved xoshiro128** streams (element i from stream i mod 8), seeded by 32 draws of `state`, the caller's
@@ -98,7 +127,17 @@ export interface Backend {
    * Both gradients of a convolution in one call, [dx or null, dw or null] as the flags ask: the same numbers as the
    * two kernels above, which a backend may compute side by side.
    */
-  conv2dBackprop(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Conv2DAttrs, wantInput: boolean, wantFilter: boolean): [Float32Array | null, Float32Array | null];
+  conv2dBackprop(
+    x: Float32Array,
+    xShape: Shape,
+    w: Float32Array,
+    wShape: Shape,
+    dy: Float32Array,
+    dyShape: Shape,
+    attrs: Conv2DAttrs,
+    wantInput: boolean,
+    wantFilter: boolean,
+  ): [Float32Array | null, Float32Array | null];
   /** Max pooling, NHWC; padded cells never win. */
   maxPool2d(x: Float32Array, xShape: Shape, attrs: Pool2DAttrs): Float32Array;
   maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: Pool2DAttrs): Float32Array;

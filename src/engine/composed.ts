@@ -24,7 +24,12 @@ export function clip(x: Tensor, low: number, high: number): Tensor {
 export function logSumExp(x: Tensor, axis = -1, keepDims = false): Tensor {
   const m = max(x, axis, true);
   const lse = add(log(sum(exp(sub(x, m)), axis, true)), m);
-  return keepDims ? lse : reshape(lse, x.shape.filter((_, i) => i !== normalizeAxis(axis, x.rank)));
+  return keepDims
+    ? lse
+    : reshape(
+        lse,
+        x.shape.filter((_, i) => i !== normalizeAxis(axis, x.rank)),
+      );
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {

@@ -11,7 +11,11 @@ export interface ConvolveOptions {
   correlate?: boolean;
 }
 
-export function convolve2d(image: readonly (readonly number[])[], kernel: readonly (readonly number[])[], options: ConvolveOptions = {}): number[][] {
+export function convolve2d(
+  image: readonly (readonly number[])[],
+  kernel: readonly (readonly number[])[],
+  options: ConvolveOptions = {},
+): number[][] {
   const mode = options.mode ?? 'same';
   const h = image.length;
   const w = h > 0 ? image[0].length : 0;

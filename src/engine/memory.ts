@@ -93,7 +93,9 @@ export function pooledBytes(): number {
 
 /** A tensor: an object with a Float32Array `data`, a `shape` and a release(). */
 function isTracked(value: object): value is Tracked {
-  return 'data' in value && value.data instanceof Float32Array && 'shape' in value && 'release' in value && typeof value.release === 'function';
+  return (
+    'data' in value && value.data instanceof Float32Array && 'shape' in value && 'release' in value && typeof value.release === 'function'
+  );
 }
 
 function collectTensors(value: unknown, out: Tracked[], depth = 0): void {

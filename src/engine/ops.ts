@@ -26,11 +26,13 @@ export function tensor(values: ArrayLike<number> | readonly NestedArray[], shape
   if (!nested) {
     const data = Float32Array.from(values as ArrayLike<number>);
     const s = shape ?? [data.length];
-    if (sizeOf(s) !== data.length) throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(s)} (${sizeOf(s)} values)`);
+    if (sizeOf(s) !== data.length)
+      throw new Error(`tensor: ${data.length} values do not fill shape ${formatShape(s)} (${sizeOf(s)} values)`);
     return new Tensor(data, s);
   }
   const inferred: number[] = [];
-  for (let v: NestedArray = values as NestedArray; Array.isArray(v); v = (v as readonly NestedArray[])[0]) inferred.push((v as readonly NestedArray[]).length);
+  for (let v: NestedArray = values as NestedArray; Array.isArray(v); v = (v as readonly NestedArray[])[0])
+    inferred.push((v as readonly NestedArray[]).length);
   const flat: number[] = [];
   const walk = (v: NestedArray, depth: number, where: string): void => {
     if (depth === inferred.length) {
@@ -38,11 +40,15 @@ export function tensor(values: ArrayLike<number> | readonly NestedArray[], shape
       flat.push(v);
       return;
     }
-    if (!Array.isArray(v) || v.length !== inferred[depth]) throw new Error(`tensor: ${where} has ${Array.isArray(v) ? `${v.length} entries` : 'a number'}, expected a list of ${inferred[depth]} (the lists are not rectangular)`);
+    if (!Array.isArray(v) || v.length !== inferred[depth])
+      throw new Error(
+        `tensor: ${where} has ${Array.isArray(v) ? `${v.length} entries` : 'a number'}, expected a list of ${inferred[depth]} (the lists are not rectangular)`,
+      );
     v.forEach((w, i) => walk(w, depth + 1, `${where}[${i}]`));
   };
   walk(values as NestedArray, 0, 'values');
-  if (shape && sizeOf(shape) !== flat.length) throw new Error(`tensor: nested lists of shape ${formatShape(inferred)} do not fill shape ${formatShape(shape)}`);
+  if (shape && sizeOf(shape) !== flat.length)
+    throw new Error(`tensor: nested lists of shape ${formatShape(inferred)} do not fill shape ${formatShape(shape)}`);
   return new Tensor(Float32Array.from(flat), shape ?? inferred);
 }
 
@@ -80,12 +86,16 @@ export const abs = (x: Tensor): Tensor => unaryOp('abs', x, (dy, xx) => mul(dy, 
 export const sign = (x: Tensor): Tensor => unaryOp('sign', x, null);
 /** 1 where x > 0, else 0. Not differentiable. */
 export const step = (x: Tensor): Tensor => unaryOp('step', x, null);
-export const erf = (x: Tensor): Tensor =>
-  unaryOp('erf', x, (dy, xx) => mul(dy, mul(exp(neg(mul(xx, xx))), 2 / Math.sqrt(Math.PI))));
+export const erf = (x: Tensor): Tensor => unaryOp('erf', x, (dy, xx) => mul(dy, mul(exp(neg(mul(xx, xx))), 2 / Math.sqrt(Math.PI))));
 
 // ---- binary (NumPy broadcasting) ---------------------------------------------------------------------------
 
-function binaryOp(op: BinaryOp, a: TensorLike, b: TensorLike, grad: ((dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]) | null): Tensor {
+function binaryOp(
+  op: BinaryOp,
+  a: TensorLike,
+  b: TensorLike,
+  grad: ((dy: Tensor, a: Tensor, b: Tensor, y: Tensor) => [Tensor | null, Tensor | null]) | null,
+): Tensor {
   const ta = lift(a);
   const tb = lift(b);
   const outShape = broadcastShapes(ta.shape, tb.shape);
@@ -132,7 +142,9 @@ export const equal = (a: TensorLike, b: TensorLike): Tensor => binaryOp('equal',
 export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivation, alpha = 0): Tensor {
   const c = x.shape[x.rank - 1];
   if (bias && (bias.rank !== 1 || bias.size !== c)) {
-    throw new Error(`biasActivation: the bias must have shape [${c}] to match the last axis of [${x.shape.join(', ')}], got [${bias.shape.join(', ')}]`);
+    throw new Error(
+      `biasActivation: the bias must have shape [${c}] to match the last axis of [${x.shape.join(', ')}], got [${bias.shape.join(', ')}]`,
+    );
   }
   if (act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`biasActivation: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
   const y = new Tensor(getBackend().biasActivation(x.data, x.shape, bias ? bias.data : null, act, alpha), x.shape);
@@ -152,12 +164,16 @@ export function biasActivation(x: Tensor, bias: Tensor | null, act: FusedActivat
  */
 export function softmaxCrossEntropy(logits: Tensor, targets: Tensor): Tensor {
   if (!shapesEqual(logits.shape, targets.shape) || logits.rank < 1) {
-    throw new Error(`softmaxCrossEntropy: targets must have the logits' shape ${formatShape(logits.shape)}, got ${formatShape(targets.shape)}`);
+    throw new Error(
+      `softmaxCrossEntropy: targets must have the logits' shape ${formatShape(logits.shape)}, got ${formatShape(targets.shape)}`,
+    );
   }
   const [loss, logp] = getBackend().softmaxCrossEntropy(logits.data, targets.data, logits.shape);
   const y = new Tensor(loss, logits.shape.slice(0, -1));
   return record(y, 'softmaxCrossEntropy', [logits, targets], (dy) => {
-    const dz = logits.requiresGrad ? new Tensor(getBackend().softmaxCrossEntropyGrad(dy.data, logp, targets.data, logits.shape), logits.shape) : null;
+    const dz = logits.requiresGrad
+      ? new Tensor(getBackend().softmaxCrossEntropyGrad(dy.data, logp, targets.data, logits.shape), logits.shape)
+      : null;
     // d/dt = −log softmax(z), broadcast along the row.
     const dt = targets.requiresGrad ? mul(neg(new Tensor(logp, logits.shape)), reshape(dy, [...dy.shape, 1])) : null;
     return [dz, dt];
@@ -272,7 +288,12 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
     throw new Error(`slice begin [${begin.join(', ')}] size [${size.join(', ')}] does not fit shape ${formatShape(x.shape)}`);
   }
   const y = new Tensor(getBackend().slice(x.data, x.shape, begin, sz), sz);
-  return record(y, 'slice', [x], (dy) => [pad(dy, x.shape.map((d, i) => [begin[i], d - begin[i] - sz[i]] as [number, number]))]);
+  return record(y, 'slice', [x], (dy) => [
+    pad(
+      dy,
+      x.shape.map((d, i) => [begin[i], d - begin[i] - sz[i]] as [number, number]),
+    ),
+  ]);
 }
 
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Tensor {
@@ -281,17 +302,27 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[]): Te
   }
   const outShape = x.shape.map((d, i) => d + pads[i][0] + pads[i][1]);
   const y = new Tensor(getBackend().pad(x.data, x.shape, pads), outShape);
-  return record(y, 'pad', [x], (dy) => [slice(dy, pads.map((p) => p[0]), x.shape)]);
+  return record(y, 'pad', [x], (dy) => [
+    slice(
+      dy,
+      pads.map((p) => p[0]),
+      x.shape,
+    ),
+  ]);
 }
 
 // ---- linear algebra ----------------------------------------------------------------------------------------
 
 /** [m,k]·[k,n] → [m,n]; the flags transpose an operand without copying it. */
 export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
-  if (a.rank !== 2 || b.rank !== 2) throw new Error(`matmul needs two matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  if (a.rank !== 2 || b.rank !== 2)
+    throw new Error(`matmul needs two matrices, got shapes ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   const [m, k] = transA ? [a.shape[1], a.shape[0]] : a.shape;
   const [k2, n] = transB ? [b.shape[1], b.shape[0]] : b.shape;
-  if (k !== k2) throw new Error(`matmul inner dimensions differ: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} · ${formatShape(b.shape)}${transB ? 'ᵀ' : ''}`);
+  if (k !== k2)
+    throw new Error(
+      `matmul inner dimensions differ: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} · ${formatShape(b.shape)}${transB ? 'ᵀ' : ''}`,
+    );
   const y = new Tensor(getBackend().matmul(a.data, b.data, m, k, n, transA, transB), [m, n]);
   return record(y, 'matmul', [a, b], (dy) => {
     const da = !a.requiresGrad ? null : transA ? matmul(b, dy, transB, true) : matmul(dy, b, false, !transB);
@@ -307,9 +338,16 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
  * op: the backend applies bias and activation while it writes the output, and the backward pass takes the
  * activation's gradient in the same single pass that biasActivation uses.
  */
-export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue?: { bias: Tensor | null; act: FusedActivation; alpha?: number }): Tensor {
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  attrs: Conv2DAttrs,
+  epilogue?: { bias: Tensor | null; act: FusedActivation; alpha?: number },
+): Tensor {
   if (x.rank !== 4 || w.rank !== 4 || x.shape[3] !== w.shape[2]) {
-    throw new Error(`conv2d needs x [batch, height, width, channels] and w [kh, kw, channels, filters] with equal channels, got ${formatShape(x.shape)} and ${formatShape(w.shape)}`);
+    throw new Error(
+      `conv2d needs x [batch, height, width, channels] and w [kh, kw, channels, filters] with equal channels, got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
+    );
   }
   const [n, h, wd] = x.shape;
   const [kh, kw, , cout] = w.shape;
@@ -317,16 +355,32 @@ export function conv2d(x: Tensor, w: Tensor, attrs: Conv2DAttrs, epilogue?: { bi
   const oh = Math.floor((h + pt + pb - ((kh - 1) * attrs.dilations[0] + 1)) / attrs.strides[0]) + 1;
   const ow = Math.floor((wd + pl + pr - ((kw - 1) * attrs.dilations[1] + 1)) / attrs.strides[1]) + 1;
   if (oh <= 0 || ow <= 0) {
-    throw new Error(`conv2d output would be empty: input ${formatShape(x.shape)}, kernel ${kh}×${kw}, strides ${attrs.strides.join('×')}, pads ${attrs.pads.join(',')}`);
+    throw new Error(
+      `conv2d output would be empty: input ${formatShape(x.shape)}, kernel ${kh}×${kw}, strides ${attrs.strides.join('×')}, pads ${attrs.pads.join(',')}`,
+    );
   }
   const bias = epilogue?.bias ?? null;
-  if (bias && (bias.rank !== 1 || bias.size !== cout)) throw new Error(`conv2d: the bias must have shape [${cout}], got ${formatShape(bias.shape)}`);
+  if (bias && (bias.rank !== 1 || bias.size !== cout))
+    throw new Error(`conv2d: the bias must have shape [${cout}], got ${formatShape(bias.shape)}`);
   const alpha = epilogue?.alpha ?? 0;
   if (epilogue?.act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`conv2d: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
   const outShape = [n, oh, ow, cout];
-  const y = new Tensor(getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs, epilogue && { bias: bias?.data ?? null, act: epilogue.act, alpha }), outShape);
+  const y = new Tensor(
+    getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs, epilogue && { bias: bias?.data ?? null, act: epilogue.act, alpha }),
+    outShape,
+  );
   const convGrads = (dz: Tensor): (Tensor | null)[] => {
-    const [dx, dw] = getBackend().conv2dBackprop(x.data, x.shape, w.data, w.shape, dz.data, dz.shape, attrs, x.requiresGrad, w.requiresGrad);
+    const [dx, dw] = getBackend().conv2dBackprop(
+      x.data,
+      x.shape,
+      w.data,
+      w.shape,
+      dz.data,
+      dz.shape,
+      attrs,
+      x.requiresGrad,
+      w.requiresGrad,
+    );
     return [dx && new Tensor(dx, x.shape), dw && new Tensor(dw, w.shape)];
   };
   if (!epilogue) return record(y, 'conv2d', [x, w], convGrads);
@@ -351,7 +405,9 @@ function poolShape(x: Tensor, attrs: Pool2DAttrs): number[] {
 
 export function maxPool2d(x: Tensor, attrs: Pool2DAttrs): Tensor {
   const y = new Tensor(getBackend().maxPool2d(x.data, x.shape, attrs), poolShape(x, attrs));
-  return record(y, 'maxPool2d', [x], (dy) => [new Tensor(getBackend().maxPool2dBackprop(x.data, x.shape, dy.data, dy.shape, attrs), x.shape)]);
+  return record(y, 'maxPool2d', [x], (dy) => [
+    new Tensor(getBackend().maxPool2dBackprop(x.data, x.shape, dy.data, dy.shape, attrs), x.shape),
+  ]);
 }
 
 export function avgPool2d(x: Tensor, attrs: Pool2DAttrs): Tensor {

@@ -39,13 +39,19 @@ export class Random {
     this.s0 ^= this.s3;
     this.s2 ^= t;
     this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0; this.s1 >>>= 0; this.s2 >>>= 0; this.s3 >>>= 0;
+    this.s0 >>>= 0;
+    this.s1 >>>= 0;
+    this.s2 >>>= 0;
+    this.s3 >>>= 0;
     return result;
   }
 
   /** Fills `out` with the next out.length uint32s: the same stream as nextUint32(), with the state kept in locals. */
   fillUint32(out: Uint32Array): Uint32Array {
-    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    let s0 = this.s0,
+      s1 = this.s1,
+      s2 = this.s2,
+      s3 = this.s3;
     for (let i = 0; i < out.length; i++) {
       const m = Math.imul(s1, 5) >>> 0;
       out[i] = Math.imul(((m << 7) | (m >>> 25)) >>> 0, 9) >>> 0;

@@ -60,7 +60,9 @@ export class Tensor {
   get data(): Float32Array {
     const d = this.#data;
     if (d === null) {
-      throw new Error(`tensor of shape ${formatShape(this.shape)} was released at the end of the tidy() scope (training step) that made it; copy what you need inside the scope, or return the tensor from it`);
+      throw new Error(
+        `tensor of shape ${formatShape(this.shape)} was released at the end of the tidy() scope (training step) that made it; copy what you need inside the scope, or return the tensor from it`,
+      );
     }
     return d;
   }
@@ -77,7 +79,6 @@ export class Tensor {
     this.node = null;
     this.source = undefined;
   }
-
 
   get rank(): number {
     return this.shape.length;
@@ -191,7 +192,10 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
  */
 export function valueAndGrad(fn: () => Tensor, wrt: readonly Tensor[]): { value: number; grads: Tensor[] } {
   for (const t of wrt) {
-    if (!t.requiresGrad) throw new Error(`valueAndGrad: a tensor of shape [${t.shape.join(', ')}] does not require gradients (make it with requiresGrad true)`);
+    if (!t.requiresGrad)
+      throw new Error(
+        `valueAndGrad: a tensor of shape [${t.shape.join(', ')}] does not require gradients (make it with requiresGrad true)`,
+      );
     t.grad = null;
   }
   const y = fn();

@@ -30,7 +30,8 @@ function sampleTiles(a: ArrayArtifact, s: number): Tile[] {
 
 /** An input image on one scale for all its channels (so colours keep their balance). */
 function stretch(values: Float32Array): Float32Array {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of values) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);

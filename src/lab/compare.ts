@@ -49,7 +49,8 @@ const SPLIT_PREFIX: Record<string, string> = { train: 'train_', validation: 'val
 /** train_loss, val_accuracy, test_accuracy, ... from a trial's final metrics. */
 export function finalColumns(finals: Record<string, Record<string, number>>): Record<string, number> {
   const out: Record<string, number> = {};
-  for (const [split, logs] of Object.entries(finals)) for (const [m, v] of Object.entries(logs)) out[`${SPLIT_PREFIX[split] ?? `${split}_`}${m}`] = v;
+  for (const [split, logs] of Object.entries(finals))
+    for (const [m, v] of Object.entries(logs)) out[`${SPLIT_PREFIX[split] ?? `${split}_`}${m}`] = v;
   return out;
 }
 
@@ -108,9 +109,13 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
   if (unknown.length && trials.some((t) => t.status === 'finished')) {
     throw new Error(`unknown column${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}: expected some of ${known()}`);
   }
-  if (options.sort && !available.includes(options.sort) && !param(options.sort)) throw new Error(`--sort ${options.sort}: no such metric or swept parameter; expected one of ${known()}`);
+  if (options.sort && !available.includes(options.sort) && !param(options.sort))
+    throw new Error(`--sort ${options.sort}: no such metric or swept parameter; expected one of ${known()}`);
   const by = options.groupBy === undefined ? null : param(options.groupBy);
-  if (options.groupBy !== undefined && !by) throw new Error(`--group-by ${options.groupBy}: not a swept parameter of these trials; expected one of ${parameters.map((p) => p.name).join(', ') || '(none: the study sweeps nothing)'}`);
+  if (options.groupBy !== undefined && !by)
+    throw new Error(
+      `--group-by ${options.groupBy}: not a swept parameter of these trials; expected one of ${parameters.map((p) => p.name).join(', ') || '(none: the study sweeps nothing)'}`,
+    );
   const group = options.group ?? trials.some((t) => t.repeat > 0);
   const buckets = new Map<string, TrialRow[]>();
   for (const t of trials) {
@@ -137,8 +142,15 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
     const label = by ? `${by.name}=${formatParam(paramValue(members[0], by.path))}` : group ? members[0].group : members[0].label;
     return { label, trials: members.map((t) => t.id), status: statuses.join('/'), values, params };
   });
-  const sortKey = options.sort ?? (by ? null : chosen.find((c) => c === 'val_accuracy') ?? chosen.find((c) => c === 'test_accuracy') ?? chosen.find((c) => /accuracy$/.test(c)) ?? null);
-  const sortParam = sortKey ? param(sortKey) : by ?? undefined;
+  const sortKey =
+    options.sort ??
+    (by
+      ? null
+      : (chosen.find((c) => c === 'val_accuracy') ??
+        chosen.find((c) => c === 'test_accuracy') ??
+        chosen.find((c) => /accuracy$/.test(c)) ??
+        null));
+  const sortParam = sortKey ? param(sortKey) : (by ?? undefined);
   let ascending: boolean | null = null;
   if (sortParam && !(sortKey && available.includes(sortKey))) {
     ascending = options.ascending ?? true;
@@ -151,7 +163,8 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
       return typeof v === 'object' ? v.mean : NaN;
     };
     rows.sort((a, b) => {
-      const x = val(a), y = val(b);
+      const x = val(a),
+        y = val(b);
       if (Number.isNaN(x) || Number.isNaN(y)) return Number.isNaN(x) ? (Number.isNaN(y) ? 0 : 1) : -1;
       return ascending ? x - y : y - x;
     });
@@ -194,7 +207,14 @@ function cell(column: string, v: CompareRow['values'][string] | undefined): stri
 /** Header and cell text: rank, trial(s) or configuration, status, then the chosen columns. */
 function textRows(t: CompareTable): { header: string[]; body: string[][] } {
   const grouped = t.rows.some((r) => r.trials.length > 1);
-  const header = ['rank', grouped ? 'configuration' : 'trial', 'model', ...(grouped ? ['n'] : []), 'status', ...t.columns.map((c) => c.name)];
+  const header = [
+    'rank',
+    grouped ? 'configuration' : 'trial',
+    'model',
+    ...(grouped ? ['n'] : []),
+    'status',
+    ...t.columns.map((c) => c.name),
+  ];
   const body = t.rows.map((r, i) => [
     String(i + 1),
     r.trials.map((id) => `#${id}`).join(','),
@@ -210,7 +230,11 @@ export function formatTable(t: CompareTable): string {
   const { header, body: raw } = textRows(t);
   const body = raw.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i <= 2 || header[i] === 'status' ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i <= 2 || header[i] === 'status' ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -227,7 +251,15 @@ export function formatMarkdown(t: CompareTable): string {
 export function formatCsv(t: CompareTable): string {
   const grouped = t.rows.some((r) => r.trials.length > 1);
   const metricColumns = t.columns.filter((c) => !c.param);
-  const header = ['rank', 'trials', 'model', 'n', 'status', ...t.parameters.map((p) => p.name), ...metricColumns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name]))];
+  const header = [
+    'rank',
+    'trials',
+    'model',
+    'n',
+    'status',
+    ...t.parameters.map((p) => p.name),
+    ...metricColumns.flatMap((c) => (grouped ? [c.name, `${c.name}_std`] : [c.name])),
+  ];
   const q = (s: string) => (/[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
   const rows = t.rows.map((r, i) => [
     String(i + 1),
@@ -262,7 +294,12 @@ export function toJson(t: CompareTable): unknown {
       trials: r.trials,
       status: r.status,
       params: r.params,
-      ...Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, typeof v === 'object' ? (v.std === null ? v.mean : { mean: v.mean, std: v.std, n: v.n }) : v])),
+      ...Object.fromEntries(
+        Object.entries(r.values).map(([k, v]) => [
+          k,
+          typeof v === 'object' ? (v.std === null ? v.mean : { mean: v.mean, std: v.std, n: v.n }) : v,
+        ]),
+      ),
     })),
   };
 }
@@ -300,10 +337,13 @@ export function diffConfigs(a: unknown, b: unknown, prefix = ''): ConfigChange[]
 function diffLists(a: unknown[], b: unknown[], prefix: string): ConfigChange[] {
   const eq = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
   const lcs = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
-  for (let i = a.length - 1; i >= 0; i--) for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = eq(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+  for (let i = a.length - 1; i >= 0; i--)
+    for (let j = b.length - 1; j >= 0; j--) lcs[i][j] = eq(a[i], b[j]) ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
   const out: ConfigChange[] = [];
-  let i = 0, j = 0;
-  const gapA: number[] = [], gapB: number[] = [];
+  let i = 0,
+    j = 0;
+  const gapA: number[] = [],
+    gapB: number[] = [];
   const flush = () => {
     // Equal-sized gaps are element-by-element changes; the surplus is deleted (from a) or inserted (into b).
     const paired = Math.min(gapA.length, gapB.length);

@@ -63,7 +63,8 @@ export function writePng(file: string, png: PNG): void {
 
 /** Values stretched to [0, 1] by their own minimum and maximum (a constant map becomes mid-gray). */
 export function minMaxNormalize(values: ArrayLike<number>): Float32Array {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (let i = 0; i < values.length; i++) {
     lo = Math.min(lo, values[i]);
     hi = Math.max(hi, values[i]);
@@ -84,7 +85,8 @@ export function featureMapTiles(values: Float32Array, shape: readonly number[]):
     block.set(minMaxNormalize(values));
     return [{ height: block.length / w, width: w, channels: 1, values: block }];
   }
-  if (shape.length !== 3) throw new Error(`feature maps: expected one sample's [height, width, channels] or [units], got [${shape.join(', ')}]`);
+  if (shape.length !== 3)
+    throw new Error(`feature maps: expected one sample's [height, width, channels] or [units], got [${shape.join(', ')}]`);
   const [h, w, c] = shape;
   return Array.from({ length: c }, (_, k) => {
     const plane = new Float32Array(h * w);

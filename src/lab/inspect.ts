@@ -31,7 +31,12 @@ export interface PredictionMeta {
 }
 
 /** The inputs and the chosen layers' activations (inference mode) for the first `samples` samples of a source. */
-export function featureMapArtifacts(model: Model, source: BatchSource, layers: readonly (string | number)[], samples: number): ArrayArtifact[] {
+export function featureMapArtifacts(
+  model: Model,
+  source: BatchSource,
+  layers: readonly (string | number)[],
+  samples: number,
+): ArrayArtifact[] {
   const n = Math.min(samples, source.size);
   const { x } = source.batch(Array.from({ length: n }, (_, i) => i));
   const unique = [...new Map(layers.map((l) => [model.getLayer(l).name, l])).values()];
@@ -68,7 +73,10 @@ function rowsOf(tensors: readonly Tensor[], i: number): Float32Array[] {
  */
 export function timeDifferenceEvaluation(model: Model, source: BatchSource, layout: TargetLayout): TimeDifferenceSummary {
   const decode = layout.minutes;
-  if (!decode) throw new Error('the time difference needs a label scheme that gives the whole time (classes24, classes720, regression, periodic or hour_minute)');
+  if (!decode)
+    throw new Error(
+      'the time difference needs a label scheme that gives the whole time (classes24, classes720, regression, periodic or hour_minute)',
+    );
   const diffs = new Float64Array(source.size);
   const step = 256;
   for (let start = 0; start < source.size; start += step) {
@@ -87,7 +95,14 @@ export function timeDifferenceEvaluation(model: Model, source: BatchSource, layo
  * The first `count` images of a split (or its first misclassified ones) with their true and predicted classes, for
  * sample grids. The images are the model's inputs (after the data block's transforms).
  */
-export function predictionArtifact(model: Model, source: BatchSource, split: string, classNames: string[], count: number, only: 'all' | 'errors'): ArrayArtifact {
+export function predictionArtifact(
+  model: Model,
+  source: BatchSource,
+  split: string,
+  classNames: string[],
+  count: number,
+  only: 'all' | 'errors',
+): ArrayArtifact {
   const picked: { index: number; x: Float32Array; label: number; pred: number; conf: number }[] = [];
   let sampleShape: number[] = [];
   const step = 256;
@@ -104,7 +119,13 @@ export function predictionArtifact(model: Model, source: BatchSource, split: str
       for (let j = 1; j < k; j++) if (row[j] > row[pred]) pred = j;
       const label = y[0].rank === 2 ? argmax(y[0].data.subarray(i * k, (i + 1) * k)) : y[0].data[i];
       if (only === 'errors' && pred === label) continue;
-      picked.push({ index: start + i, x: Float32Array.from(x[0].data.subarray(i * width, (i + 1) * width)), label, pred, conf: confidence(row, pred) });
+      picked.push({
+        index: start + i,
+        x: Float32Array.from(x[0].data.subarray(i * width, (i + 1) * width)),
+        label,
+        pred,
+        conf: confidence(row, pred),
+      });
     }
   }
   const per = sampleShape.reduce((a, b) => a * b, 1);
@@ -115,7 +136,14 @@ export function predictionArtifact(model: Model, source: BatchSource, split: str
     layer: model.inputNames[0],
     shape: [picked.length, ...sampleShape],
     data,
-    meta: { split, indices: picked.map((p) => p.index), labels: picked.map((p) => p.label), predicted: picked.map((p) => p.pred), confidence: picked.map((p) => p.conf), classNames },
+    meta: {
+      split,
+      indices: picked.map((p) => p.index),
+      labels: picked.map((p) => p.label),
+      predicted: picked.map((p) => p.pred),
+      confidence: picked.map((p) => p.conf),
+      classNames,
+    },
   };
 }
 

@@ -68,13 +68,18 @@ function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
     className = Object.keys(entry).find((k) => !OUTER_KEYS.includes(k))!;
     const inner = entry[className] ?? {};
     if (!isMap(inner)) fail([...path, className], `expected a mapping of arguments, found ${describe(inner)}`);
-    for (const k of OUTER_KEYS) if (k in entry && k in inner) fail([...path, k], `given twice: beside ${className} and inside it; keep one`);
+    for (const k of OUTER_KEYS)
+      if (k in entry && k in inner) fail([...path, k], `given twice: beside ${className} and inside it; keep one`);
     raw = { ...inner, ...Object.fromEntries(OUTER_KEYS.filter((k) => k in entry).map((k) => [k, entry[k]])) };
   } else {
     const keys = isMap(entry) ? Object.keys(entry).filter((k) => !OUTER_KEYS.includes(k)) : [];
-    fail(path, `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}; name and inputs may stand inside the arguments or beside the class name), found ${isMap(entry) ? (keys.length ? `a mapping with ${keys.length} keys that are not name or inputs (${keys.join(', ')}): one layer class per entry` : 'a mapping with no layer class') : describe(entry)}`);
+    fail(
+      path,
+      `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}; name and inputs may stand inside the arguments or beside the class name), found ${isMap(entry) ? (keys.length ? `a mapping with ${keys.length} keys that are not name or inputs (${keys.join(', ')}): one layer class per entry` : 'a mapping with no layer class') : describe(entry)}`,
+    );
   }
-  if (!getLayerClass(className)) fail(path, `unknown layer '${className}'${closest(className)}: expected one of ${layerClassNames().join(', ')}`);
+  if (!getLayerClass(className))
+    fail(path, `unknown layer '${className}'${closest(className)}: expected one of ${layerClassNames().join(', ')}`);
   if (!isMap(raw)) fail([...path, className], `expected a mapping of arguments, found ${describe(raw)}`);
   const args: Record<string, unknown> = {};
   let name: string | undefined;
@@ -89,7 +94,8 @@ function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
       continue;
     }
     if (key === 'name') {
-      if (typeof value !== 'string' || value === '') fail([...path, className, 'name'], `expected a non-empty string, found ${describe(value)}`);
+      if (typeof value !== 'string' || value === '')
+        fail([...path, className, 'name'], `expected a non-empty string, found ${describe(value)}`);
       name = value;
     }
     args[snakeToCamel(key)] = value;
@@ -119,10 +125,12 @@ const MODEL_KEYS = ['name', 'input', 'inputs', 'layers', 'outputs'];
 export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model {
   if (!isMap(spec)) fail(path, `expected a mapping with input and layers, found ${describe(spec)}`);
   const issues: SpecIssue[] = [];
-  for (const k of Object.keys(spec)) if (!MODEL_KEYS.includes(k)) issues.push({ path: [...path, k], message: `unknown key: expected one of ${MODEL_KEYS.join(', ')}` });
+  for (const k of Object.keys(spec))
+    if (!MODEL_KEYS.includes(k)) issues.push({ path: [...path, k], message: `unknown key: expected one of ${MODEL_KEYS.join(', ')}` });
   if (issues.length) throw new SpecError(issues);
   if (spec.name !== undefined && typeof spec.name !== 'string') fail([...path, 'name'], `expected a string, found ${describe(spec.name)}`);
-  if (!Array.isArray(spec.layers) || spec.layers.length === 0) fail([...path, 'layers'], `expected a non-empty list of layers, found ${describe(spec.layers)}`);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0)
+    fail([...path, 'layers'], `expected a non-empty list of layers, found ${describe(spec.layers)}`);
   // Check every layer's arguments first, so one run reports all of them.
   const entries: LayerEntry[] = [];
   const built = new Map<LayerEntry, Layer>();
@@ -160,7 +168,8 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
     inputs.push(t);
   };
   if (spec.inputs !== undefined) {
-    if (!isMap(spec.inputs) || Object.keys(spec.inputs).length === 0) fail([...path, 'inputs'], `expected a mapping of input names to shapes, e.g. {image: [150, 150, 1]}, found ${describe(spec.inputs)}`);
+    if (!isMap(spec.inputs) || Object.keys(spec.inputs).length === 0)
+      fail([...path, 'inputs'], `expected a mapping of input names to shapes, e.g. {image: [150, 150, 1]}, found ${describe(spec.inputs)}`);
     for (const [name, shape] of Object.entries(spec.inputs)) declare(name, shape, [...path, 'inputs', name]);
   } else if (spec.input !== undefined) {
     declare('input', spec.input, [...path, 'input']);
@@ -175,17 +184,26 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
     if (entry.inputs) {
       const resolved = entry.inputs.map((n) => {
         const t = named.get(n);
-        if (!t) fail([...entry.path, entry.className, 'inputs'], `unknown input '${n}': expected an input or an earlier layer's name (${[...named.keys()].join(', ')})`);
+        if (!t)
+          fail(
+            [...entry.path, entry.className, 'inputs'],
+            `unknown input '${n}': expected an input or an earlier layer's name (${[...named.keys()].join(', ')})`,
+          );
         return t;
       });
       args = resolved.length === 1 ? resolved[0] : resolved;
     } else {
-      if (!previous) fail([...entry.path, entry.className, 'inputs'], 'missing: this layer has no previous layer to take its input from; name its inputs');
+      if (!previous)
+        fail(
+          [...entry.path, entry.className, 'inputs'],
+          'missing: this layer has no previous layer to take its input from; name its inputs',
+        );
       args = previous;
     }
     for (const t of Array.isArray(args) ? args : [args]) used.add(t);
     const layer = build2(entry);
-    if (named.has(layer.name)) fail([...entry.path, entry.className, 'name'], `'${layer.name}' is already used by an input or an earlier layer`);
+    if (named.has(layer.name))
+      fail([...entry.path, entry.className, 'name'], `'${layer.name}' is already used by an input or an earlier layer`);
     const out = applyLayer(layer, args, entry);
     named.set(layer.name, out);
     previous = out;
@@ -195,7 +213,8 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
   if (spec.outputs === undefined) outputs = [last as SymbolicTensor];
   else {
     const list = typeof spec.outputs === 'string' ? [spec.outputs] : spec.outputs;
-    if (!Array.isArray(list) || list.length === 0) fail([...path, 'outputs'], `expected a layer name or a list of layer names, found ${describe(spec.outputs)}`);
+    if (!Array.isArray(list) || list.length === 0)
+      fail([...path, 'outputs'], `expected a layer name or a list of layer names, found ${describe(spec.outputs)}`);
     outputs = list.map((n, i) => {
       const t = typeof n === 'string' ? named.get(n) : undefined;
       if (!t) fail([...path, 'outputs', i], `unknown layer '${String(n)}': expected one of ${[...named.keys()].join(', ')}`);
@@ -203,7 +222,11 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
     });
   }
   const unused = [...named.entries()].filter(([, t]) => inputs.includes(t) && !used.has(t)).map(([n]) => n);
-  if (unused.length) fail([...path, spec.inputs !== undefined ? 'inputs' : 'input'], `input${unused.length === 1 ? '' : 's'} ${unused.map((n) => `'${n}'`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} not used by any layer: give a layer inputs: ${unused[0]}, or remove it`);
+  if (unused.length)
+    fail(
+      [...path, spec.inputs !== undefined ? 'inputs' : 'input'],
+      `input${unused.length === 1 ? '' : 's'} ${unused.map((n) => `'${n}'`).join(', ')} ${unused.length === 1 ? 'is' : 'are'} not used by any layer: give a layer inputs: ${unused[0]}, or remove it`,
+    );
   try {
     return new Model({ inputs, outputs, name: spec.name as string | undefined });
   } catch (e) {

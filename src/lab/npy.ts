@@ -44,9 +44,16 @@ export function readNpy(file: string): { data: Float32Array; shape: number[] } {
   if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran-ordered arrays are not read; save it in C order`);
   const m = /'shape':\s*\(([^)]*)\)/.exec(header);
   if (!m) throw new Error(`${file}: no shape in the header at offset ${major === 1 ? 10 : 12}`);
-  const shape = m[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const shape = m[1]
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
-  if (buf.length - start < count * 4) throw new Error(`${file}: shape [${shape.join(', ')}] needs ${count * 4} bytes of data after offset ${start}, the file has ${buf.length - start}`);
+  if (buf.length - start < count * 4)
+    throw new Error(
+      `${file}: shape [${shape.join(', ')}] needs ${count * 4} bytes of data after offset ${start}, the file has ${buf.length - start}`,
+    );
   const data = new Float32Array(count);
   for (let i = 0; i < count; i++) data[i] = buf.readFloatLE(start + i * 4);
   return { data, shape };

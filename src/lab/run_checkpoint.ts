@@ -20,7 +20,13 @@ export interface CheckpointState {
 export function readCheckpoint(dir: string): { modelDir: string; state: CheckpointState } | null {
   for (const name of ['current', 'previous']) {
     const d = join(dir, name);
-    if (existsSync(join(d, 'state.json')) && existsSync(join(d, 'model.json'))) return { modelDir: d, state: JSON.parse(readFileSync(join(d, 'state.json'), 'utf8'), (_k, v) => (v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number(v) : v)) as CheckpointState };
+    if (existsSync(join(d, 'state.json')) && existsSync(join(d, 'model.json')))
+      return {
+        modelDir: d,
+        state: JSON.parse(readFileSync(join(d, 'state.json'), 'utf8'), (_k, v) =>
+          v === 'NaN' || v === 'Infinity' || v === '-Infinity' ? Number(v) : v,
+        ) as CheckpointState,
+      };
   }
   return null;
 }
@@ -47,14 +53,17 @@ export class RunCheckpoint implements Callback {
     this.history.push({ epoch, ...logs });
     const state: CheckpointState = {
       history: this.history,
-      callbacks: this.callbacks.map((c) => (c === this ? null : c.getState?.() ?? null)),
+      callbacks: this.callbacks.map((c) => (c === this ? null : (c.getState?.() ?? null))),
       source: this.source.getState?.() ?? null,
       stopped: training.stopTraining,
     };
     const next = join(this.dir, 'next');
     rmSync(next, { recursive: true, force: true });
     saveModel(model, next);
-    writeFileSync(join(next, 'state.json'), JSON.stringify(state, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+    writeFileSync(
+      join(next, 'state.json'),
+      JSON.stringify(state, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
+    );
     const current = join(this.dir, 'current');
     const previous = join(this.dir, 'previous');
     rmSync(previous, { recursive: true, force: true });

@@ -1,6 +1,13 @@
 /** After a run: what the spec's evaluate block asks of the trained model. */
 import { Random } from '../engine/random.js';
-import { argmaxRows, classificationReport, confusionMatrix, dummyPredictions, normalizeConfusion, type ClassificationReport } from '../metrics/index.js';
+import {
+  argmaxRows,
+  classificationReport,
+  confusionMatrix,
+  dummyPredictions,
+  normalizeConfusion,
+  type ClassificationReport,
+} from '../metrics/index.js';
 import type { TimeDifferenceSummary } from '../metrics/regression.js';
 import type { BatchSource } from '../data/source.js';
 import type { PreparedData } from '../data/spec.js';
@@ -29,9 +36,17 @@ export interface SplitEvaluation {
  * reports and baselines, clock errors, feature maps, filters and sample predictions. Used after training, and by
  * `convlab evaluate` on a stored trial's weights.
  */
-export function evaluateTrained(model: Model, data: PreparedData, spec: Spec): { final: Record<string, Logs>; evaluation: Record<string, SplitEvaluation>; artifacts: ArrayArtifact[] } {
+export function evaluateTrained(
+  model: Model,
+  data: PreparedData,
+  spec: Spec,
+): { final: Record<string, Logs>; evaluation: Record<string, SplitEvaluation>; artifacts: ArrayArtifact[] } {
   // Final metrics, reports and feature maps see the training images as they are, not augmented.
-  const splits: Record<string, BatchSource | undefined> = { train: data.trainEvaluation ?? data.train, validation: data.validation, test: data.test };
+  const splits: Record<string, BatchSource | undefined> = {
+    train: data.trainEvaluation ?? data.train,
+    validation: data.validation,
+    test: data.test,
+  };
   const final: Record<string, Logs> = {};
   for (const split of spec.evaluate.on) {
     const source = splits[split];
@@ -42,11 +57,17 @@ export function evaluateTrained(model: Model, data: PreparedData, spec: Spec): {
   if (e.time_difference && data.targetLayout) {
     for (const split of e.on) {
       const source = splits[split];
-      if (source) (evaluation[split] ??= { classNames: data.classNames }).time_difference = timeDifferenceEvaluation(model, source, data.targetLayout);
+      if (source)
+        (evaluation[split] ??= { classNames: data.classNames }).time_difference = timeDifferenceEvaluation(
+          model,
+          source,
+          data.targetLayout,
+        );
     }
   }
   const artifacts: ArrayArtifact[] = [];
-  if (e.feature_maps) artifacts.push(...featureMapArtifacts(model, splits[e.feature_maps.split]!, e.feature_maps.layers, e.feature_maps.samples));
+  if (e.feature_maps)
+    artifacts.push(...featureMapArtifacts(model, splits[e.feature_maps.split]!, e.feature_maps.layers, e.feature_maps.samples));
   if (e.filters) artifacts.push(...filterArtifacts(model, e.filters === true ? 'all' : e.filters.layers));
   if (e.predictions) {
     const p = e.predictions === true ? { count: 36, split: 'test' as const, only: 'all' as const } : e.predictions;
@@ -72,13 +93,23 @@ function labelsAndPredictions(model: Model, source: BatchSource): { labels: Int3
   return { labels, preds };
 }
 
-function evaluateClasses(model: Model, data: PreparedData, splits: Record<string, BatchSource | undefined>, spec: Spec): Record<string, SplitEvaluation> {
+function evaluateClasses(
+  model: Model,
+  data: PreparedData,
+  splits: Record<string, BatchSource | undefined>,
+  spec: Spec,
+): Record<string, SplitEvaluation> {
   const e = spec.evaluate;
   if (!e.confusion_matrix && !e.classification_report && e.baselines.length === 0) return {};
   const k = data.classNames.length;
   const units = model.outputs[0].shape[model.outputs[0].shape.length - 1];
   if (k < 2 || units !== k) {
-    throw new SpecError([{ path: ['evaluate'], message: `confusion matrices, reports and baselines need a classifier: the first output has ${units} units and the data ${k} classes` }]);
+    throw new SpecError([
+      {
+        path: ['evaluate'],
+        message: `confusion matrices, reports and baselines need a classifier: the first output has ${units} units and the data ${k} classes`,
+      },
+    ]);
   }
   const trainLabels = labelsAndPredictions(model, splits.train!).labels;
   const out: Record<string, SplitEvaluation> = {};

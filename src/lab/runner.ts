@@ -86,10 +86,21 @@ export function checkTrials(plans: readonly TrialPlan[], file: string): void {
   }
   if (found.size === 0) return;
   const many = plans.length > 1;
-  throw new SpecError([...found.values()].map(({ issue, trials }) => ({
-    path: issue.path,
-    message: many ? `${issue.message} (in ${trials.length === plans.length ? 'every trial' : `trial${trials.length === 1 ? '' : 's'} ${trials.slice(0, 3).map((t) => `'${t}'`).join(', ')}${trials.length > 3 ? ` and ${trials.length - 3} more` : ''}`})` : issue.message,
-  })));
+  throw new SpecError(
+    [...found.values()].map(({ issue, trials }) => ({
+      path: issue.path,
+      message: many
+        ? `${issue.message} (in ${
+            trials.length === plans.length
+              ? 'every trial'
+              : `trial${trials.length === 1 ? '' : 's'} ${trials
+                  .slice(0, 3)
+                  .map((t) => `'${t}'`)
+                  .join(', ')}${trials.length > 3 ? ` and ${trials.length - 3} more` : ''}`
+          })`
+        : issue.message,
+    })),
+  );
 }
 
 function version(): string {
@@ -113,7 +124,13 @@ function environment(): Record<string, unknown> {
     backend: getBackend().name,
     isa: native ? nativeIsa() : null,
     threads: native ? getThreads() : 1,
-    machine: { host: hostname(), cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), platform: `${process.platform}-${process.arch}`, node: process.version },
+    machine: {
+      host: hostname(),
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: availableParallelism(),
+      platform: `${process.platform}-${process.arch}`,
+      node: process.version,
+    },
   };
 }
 
@@ -160,13 +177,22 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     recordArtifacts(store, trial.id, result.artifacts);
     saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
     store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
-    store.finishTrial(trial.id, result.final, result.seconds, { evaluation: result.evaluation, trainable_params: result.trainableParams, samples: result.samples });
+    store.finishTrial(trial.id, result.final, result.seconds, {
+      evaluation: result.evaluation,
+      trainable_params: result.trainableParams,
+      samples: result.samples,
+    });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
     options.onResult?.(result);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
-    const message = e instanceof SpecError ? `invalid spec: ${err.message}` : full ? `no space left on the device (${err.code}) while writing under ${dir}; free some space and run the study again` : err.message;
+    const message =
+      e instanceof SpecError
+        ? `invalid spec: ${err.message}`
+        : full
+          ? `no space left on the device (${err.code}) while writing under ${dir}; free some space and run the study again`
+          : err.message;
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
     store.failTrial(trial.id, message);
@@ -180,7 +206,13 @@ export function recordArtifacts(store: RunStore, trialId: number, artifacts: rea
   const rel = (p: string) => relative(store.root, p);
   const written = writeArtifacts(join(store.trialDir(trialId), 'artifacts'), artifacts);
   for (const w of written) {
-    store.addArtifact({ trialId, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
+    store.addArtifact({
+      trialId,
+      kind: w.kind,
+      name: w.layer,
+      path: rel(w.files[0]),
+      meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) },
+    });
   }
   return written;
 }
@@ -190,16 +222,33 @@ export function recordArtifacts(store: RunStore, trialId: number, artifacts: rea
  * spec, or '<name>.train' when the spec is a study, so the study's own record is untouched) and is trained afresh,
  * or resumed from its last epoch when an earlier `train` of it was interrupted.
  */
-export async function trainIntoStore(store: RunStore, file: string, spec: Spec, options: TrialOptions = {}): Promise<{ trial: TrialRow; result: RunResult; resumed: number }> {
+export async function trainIntoStore(
+  store: RunStore,
+  file: string,
+  spec: Spec,
+  options: TrialOptions = {},
+): Promise<{ trial: TrialRow; result: RunResult; resumed: number }> {
   const raw = { ...spec.raw };
   delete raw.sweep;
   const name = spec.raw.sweep !== undefined ? `${spec.name}.train` : spec.name;
   const experiment = store.upsertExperiment(name, raw, file);
   const [plan] = expandSweep(raw);
-  const [added] = store.addTrials(experiment.id, [{ key: plan.key, label: plan.label, group: plan.group, variant: plan.variant, values: plan.values, repeat: plan.repeat, seed: plan.seed, config: plan.spec }]);
+  const [added] = store.addTrials(experiment.id, [
+    {
+      key: plan.key,
+      label: plan.label,
+      group: plan.group,
+      variant: plan.variant,
+      values: plan.values,
+      repeat: plan.repeat,
+      seed: plan.seed,
+      config: plan.spec,
+    },
+  ]);
   store.releaseStale(workerAlive);
   const now = store.getTrial(added.id)!;
-  if (now.status === 'running') throw new StoreError(`trial #${now.id} of '${name}' is being trained by another process (${now.worker}); wait for it or stop it first`);
+  if (now.status === 'running')
+    throw new StoreError(`trial #${now.id} of '${name}' is being trained by another process (${now.worker}); wait for it or stop it first`);
   if (now.status !== 'pending') {
     rmSync(store.trialDir(now.id), { recursive: true, force: true });
     store.resetTrials([now.id]);
@@ -232,10 +281,13 @@ function removeStaleTemporaries(dir: string): void {
  * so a small watchdog thread looks (getppid, every 50 ms) and kills the process.
  */
 export function dieWithParent(parentPid: number): void {
-  const watchdog = new Worker(`
+  const watchdog = new Worker(
+    `
     const { workerData } = require('node:worker_threads');
     setInterval(() => { if (process.ppid !== workerData) process.kill(process.pid, 'SIGKILL'); }, 50);
-  `, { eval: true, workerData: parentPid });
+  `,
+    { eval: true, workerData: parentPid },
+  );
   watchdog.unref();
 }
 
@@ -243,7 +295,11 @@ export function dieWithParent(parentPid: number): void {
 const HEARTBEAT_EVERY_MS = 10_000;
 
 /** Claims and runs trials of `ids` until none is pending. */
-export async function workOn(store: RunStore, ids: number[], options: TrialOptions & { log?: (s: string) => void; total?: number } = {}): Promise<void> {
+export async function workOn(
+  store: RunStore,
+  ids: number[],
+  options: TrialOptions & { log?: (s: string) => void; total?: number } = {},
+): Promise<void> {
   const me = workerId();
   if (options.parentPid !== undefined) dieWithParent(options.parentPid);
   for (let trial = store.claimTrial(ids, me); trial; trial = store.claimTrial(ids, me)) {
@@ -260,7 +316,7 @@ export async function workOn(store: RunStore, ids: number[], options: TrialOptio
 function summarize(store: RunStore, t: TrialRow): string {
   const finals = store.finals(t.id);
   const split = ['test', 'validation', 'train'].find((s) => finals[s]);
-  const metric = split ? Object.keys(finals[split]).find((k) => k !== 'loss') ?? 'loss' : null;
+  const metric = split ? (Object.keys(finals[split]).find((k) => k !== 'loss') ?? 'loss') : null;
   const head = split && metric ? `${split} ${metric} ${finals[split][metric].toFixed(4)}, ` : '';
   return `${head}${(t.seconds ?? 0).toFixed(1)} s`;
 }
@@ -271,13 +327,28 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
   const { raw, plans } = planStudy(file, overrides);
   const name = (raw.name as string | undefined) ?? specBaseName(file);
   const experiment = store.upsertExperiment(name, raw, file);
-  const trials = store.addTrials(experiment.id, plans.map((p) => ({ key: p.key, label: p.label, group: p.group, variant: p.variant, values: p.values, repeat: p.repeat, seed: p.seed, config: p.spec })));
+  const trials = store.addTrials(
+    experiment.id,
+    plans.map((p) => ({
+      key: p.key,
+      label: p.label,
+      group: p.group,
+      variant: p.variant,
+      values: p.values,
+      repeat: p.repeat,
+      seed: p.seed,
+      config: p.spec,
+    })),
+  );
   const ids = trials.map((t) => t.id);
   store.releaseStale(workerAlive);
   const current = ids.map((id) => store.getTrial(id)!);
   if (options.fresh) {
     const busy = current.filter((t) => t.status === 'running');
-    if (busy.length) throw new StoreError(`--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`);
+    if (busy.length)
+      throw new StoreError(
+        `--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`,
+      );
     for (const t of current) rmSync(store.trialDir(t.id), { recursive: true, force: true });
     store.resetTrials(ids);
   } else {
@@ -287,10 +358,17 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
   const states = ids.map((id) => store.getTrial(id)!);
   const finished = states.filter((t) => t.status === 'finished').length;
   const running = states.filter((t) => t.status === 'running').length;
-  log(`Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${store.root}`);
+  log(
+    `Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${store.root}`,
+  );
   const parallel = Math.max(1, options.parallel ?? 1);
   if (parallel === 1 && !options.isolate) await workOn(store, ids, { quiet: options.quiet, log });
-  else await runWorkers(store, experiment.id, ids, parallel, log, { quiet: Boolean(options.quiet), command: options.command ?? `convlab run ${file}`, progressTo: options.progressTo });
+  else
+    await runWorkers(store, experiment.id, ids, parallel, log, {
+      quiet: Boolean(options.quiet),
+      command: options.command ?? `convlab run ${file}`,
+      progressTo: options.progressTo,
+    });
   return { experiment: name, trials: ids.map((id) => store.getTrial(id)!) };
 }
 
@@ -307,11 +385,19 @@ export class StudyInterrupted extends Error {
  * claim trials from the store; this process reports each trial as it ends. A worker that dies has its trial
  * recorded as failed; Ctrl-C stops the workers and says how to resume.
  */
-async function runWorkers(store: RunStore, experimentId: number, ids: number[], n: number, log: (s: string) => void, options: { quiet: boolean; command: string; progressTo?: 'stdout' | 'stderr' }): Promise<void> {
+async function runWorkers(
+  store: RunStore,
+  experimentId: number,
+  ids: number[],
+  n: number,
+  log: (s: string) => void,
+  options: { quiet: boolean; command: string; progressTo?: 'stdout' | 'stderr' },
+): Promise<void> {
   const threads = n === 1 ? getThreads() : Math.max(1, Math.floor(availableParallelism() / n));
   const script = new URL('../../../bin/convlab.js', import.meta.url).pathname;
   const backendArgs = getBackend().name === 'native' ? ['--threads', String(threads)] : ['--backend', 'ts'];
-  if (n > 1) log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
+  if (n > 1)
+    log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
   // With one worker, it prints its own progress (to stderr when this process's stdout carries JSON).
   const chatty = n === 1;
   const reported = new Set<number>(ids.filter((id) => ['finished', 'failed'].includes(store.getTrial(id)!.status)));
@@ -321,7 +407,10 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
       const t = store.getTrial(id)!;
       if (t.status !== 'finished' && t.status !== 'failed') continue;
       reported.add(id);
-      if (!chatty) log(`Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${printable(t.label)}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`);
+      if (!chatty)
+        log(
+          `Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${printable(t.label)}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`,
+        );
     }
   };
   const timer = setInterval(report, 500);
@@ -335,12 +424,30 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const exits = Array.from({ length: n }, () => new Promise<{ code: number | null; signal: NodeJS.Signals | null; pid: number }>((resolveExit) => {
-    const args = [script, ...backendArgs, 'worker', '--store', store.root, '--experiment', String(experimentId), '--parent', String(process.pid), ...(chatty ? ['--log', ...(options.quiet ? [] : ['--progress'])] : []), ...ids.map(String)];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', !chatty ? 'ignore' : options.progressTo === 'stderr' ? 2 : 'inherit', 'inherit'] });
-    children.push(child);
-    child.on('exit', (code, signal) => resolveExit({ code, signal, pid: child.pid ?? -1 }));
-  }));
+  const exits = Array.from(
+    { length: n },
+    () =>
+      new Promise<{ code: number | null; signal: NodeJS.Signals | null; pid: number }>((resolveExit) => {
+        const args = [
+          script,
+          ...backendArgs,
+          'worker',
+          '--store',
+          store.root,
+          '--experiment',
+          String(experimentId),
+          '--parent',
+          String(process.pid),
+          ...(chatty ? ['--log', ...(options.quiet ? [] : ['--progress'])] : []),
+          ...ids.map(String),
+        ];
+        const child = spawn(process.execPath, args, {
+          stdio: ['ignore', !chatty ? 'ignore' : options.progressTo === 'stderr' ? 2 : 'inherit', 'inherit'],
+        });
+        children.push(child);
+        child.on('exit', (code, signal) => resolveExit({ code, signal, pid: child.pid ?? -1 }));
+      }),
+  );
   const results = await Promise.all(exits);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -350,7 +457,9 @@ async function runWorkers(store: RunStore, experimentId: number, ids: number[], 
     const left = ids.map((id) => store.getTrial(id)!).filter((t) => t.status !== 'finished' && t.status !== 'failed');
     const where = left.filter((t) => t.epochsDone > 0).map((t) => `#${t.id} after epoch ${t.epochsDone}`);
     const rest = left.length === 1 ? 'the other trial' : `the other ${left.length} trials`;
-    throw new StudyInterrupted(`interrupted (${stopping}): ${ids.length - left.length} of ${ids.length} trials are done and kept; \`${options.command}\` resumes ${rest}${where.length ? ` (${where.join(', ')}, from the last finished epoch)` : ''}`);
+    throw new StudyInterrupted(
+      `interrupted (${stopping}): ${ids.length - left.length} of ${ids.length} trials are done and kept; \`${options.command}\` resumes ${rest}${where.length ? ` (${where.join(', ')}, from the last finished epoch)` : ''}`,
+    );
   }
   // A worker that died took its trial with it: record that trial as failed, saying how the process ended.
   const host = hostname();

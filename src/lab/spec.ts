@@ -39,22 +39,57 @@ const metricName = z.string().superRefine((v, ctx) => {
 });
 const metricList = z.union([z.array(metricName), z.record(z.string(), z.array(metricName))]);
 
-const monitorArgs = { monitor: z.string().optional(), mode: z.enum(['auto', 'min', 'max']).optional(), min_delta: z.number().nonnegative().optional() };
-const callbackSchema = z.union([
-  z.strictObject({ early_stopping: z.strictObject({ ...monitorArgs, patience: z.number().int().nonnegative().optional(), restore_best_weights: z.boolean().optional(), start_from_epoch: z.number().int().nonnegative().optional() }) }),
-  z.strictObject({ reduce_lr_on_plateau: z.strictObject({ ...monitorArgs, factor: z.number().gt(0).lt(1).optional(), patience: z.number().int().nonnegative().optional(), cooldown: z.number().int().nonnegative().optional(), min_lr: z.number().nonnegative().optional() }) }),
-  z.strictObject({ terminate_on_nan: z.strictObject({}).nullable() }),
-  z.strictObject({ csv_logger: z.strictObject({ filename: z.string().min(1), append: z.boolean().optional() }) }),
-  z.strictObject({ model_checkpoint: z.strictObject({ filepath: z.string().min(1), ...monitorArgs, save_best_only: z.boolean().optional() }) }),
-], { error: 'expected one of {early_stopping: {...}}, {reduce_lr_on_plateau: {...}}, {terminate_on_nan: {}}, {csv_logger: {filename}}, {model_checkpoint: {filepath}}' });
+const monitorArgs = {
+  monitor: z.string().optional(),
+  mode: z.enum(['auto', 'min', 'max']).optional(),
+  min_delta: z.number().nonnegative().optional(),
+};
+const callbackSchema = z.union(
+  [
+    z.strictObject({
+      early_stopping: z.strictObject({
+        ...monitorArgs,
+        patience: z.number().int().nonnegative().optional(),
+        restore_best_weights: z.boolean().optional(),
+        start_from_epoch: z.number().int().nonnegative().optional(),
+      }),
+    }),
+    z.strictObject({
+      reduce_lr_on_plateau: z.strictObject({
+        ...monitorArgs,
+        factor: z.number().gt(0).lt(1).optional(),
+        patience: z.number().int().nonnegative().optional(),
+        cooldown: z.number().int().nonnegative().optional(),
+        min_lr: z.number().nonnegative().optional(),
+      }),
+    }),
+    z.strictObject({ terminate_on_nan: z.strictObject({}).nullable() }),
+    z.strictObject({ csv_logger: z.strictObject({ filename: z.string().min(1), append: z.boolean().optional() }) }),
+    z.strictObject({
+      model_checkpoint: z.strictObject({ filepath: z.string().min(1), ...monitorArgs, save_best_only: z.boolean().optional() }),
+    }),
+  ],
+  {
+    error:
+      'expected one of {early_stopping: {...}}, {reduce_lr_on_plateau: {...}}, {terminate_on_nan: {}}, {csv_logger: {filename}}, {model_checkpoint: {filepath}}',
+  },
+);
 export type CallbackSpec = z.output<typeof callbackSchema>;
 
 const warmup = { warmup_epochs: z.number().int().nonnegative().optional() };
-const scheduleSchema = z.union([
-  z.strictObject({ step_decay: z.strictObject({ factor: z.number().positive(), every: z.number().int().positive(), ...warmup }) }),
-  z.strictObject({ exponential: z.strictObject({ rate: z.number().positive(), ...warmup }) }),
-  z.strictObject({ cosine: z.strictObject({ epochs: z.number().int().positive().optional(), min: z.number().nonnegative().optional(), ...warmup }) }),
-], { error: 'expected one of {step_decay: {factor, every}}, {exponential: {rate}}, {cosine: {epochs, min}} (each with optional warmup_epochs)' });
+const scheduleSchema = z.union(
+  [
+    z.strictObject({ step_decay: z.strictObject({ factor: z.number().positive(), every: z.number().int().positive(), ...warmup }) }),
+    z.strictObject({ exponential: z.strictObject({ rate: z.number().positive(), ...warmup }) }),
+    z.strictObject({
+      cosine: z.strictObject({ epochs: z.number().int().positive().optional(), min: z.number().nonnegative().optional(), ...warmup }),
+    }),
+  ],
+  {
+    error:
+      'expected one of {step_decay: {factor, every}}, {exponential: {rate}}, {cosine: {epochs, min}} (each with optional warmup_epochs)',
+  },
+);
 export type ScheduleSpec = z.output<typeof scheduleSchema>;
 
 export const trainSchema = z.strictObject({
@@ -63,7 +98,12 @@ export const trainSchema = z.strictObject({
   loss_weights: z.union([z.array(z.number()), z.record(z.string(), z.number())]).optional(),
   metrics: metricList.default(['accuracy']),
   epochs: z.number().int().nonnegative().default(10),
-  batch_size: z.number().int().positive().max(1 << 20, 'expected at most 1,048,576 samples a batch').default(32),
+  batch_size: z
+    .number()
+    .int()
+    .positive()
+    .max(1 << 20, 'expected at most 1,048,576 samples a batch')
+    .default(32),
   /** A NaN or infinite training loss fails the run, naming the epoch and batch (false: train on regardless). */
   terminate_on_nan: z.boolean().default(true),
   shuffle: z.boolean().default(true),
@@ -75,11 +115,16 @@ export const trainSchema = z.strictObject({
 });
 export type TrainSpec = z.output<typeof trainSchema>;
 
-const layerRef = z.union([z.string().min(1), z.number().int().nonnegative()], { error: 'expected a layer name or an index into model.layers' });
+const layerRef = z.union([z.string().min(1), z.number().int().nonnegative()], {
+  error: 'expected a layer name or an index into model.layers',
+});
 
 /** What is measured after training, on which splits (the first output's classes, for classifiers). */
 export const evaluateSchema = z.strictObject({
-  on: z.array(z.enum(['train', 'validation', 'test'])).min(1).default(['train', 'validation', 'test']),
+  on: z
+    .array(z.enum(['train', 'validation', 'test']))
+    .min(1)
+    .default(['train', 'validation', 'test']),
   /** Metrics measured after training in addition to train.metrics (e.g. top_5_accuracy, r2). */
   metrics: metricList.nullish(),
   /** true or counts, normalized (each true class's row sums to 1), or both; JSON always has both. */
@@ -89,23 +134,27 @@ export const evaluateSchema = z.strictObject({
   /** Clocks: minutes between predicted and true time on the dial, with their distribution. */
   time_difference: z.boolean().default(false),
   /** Activations of chosen layers (by index in model.layers or by name) for the first samples of a split. */
-  feature_maps: z.strictObject({
-    layers: z.array(layerRef).min(1),
-    samples: z.number().int().positive().max(256).default(1),
-    split: z.enum(['train', 'validation', 'test']).default('test'),
-  }).nullish(),
+  feature_maps: z
+    .strictObject({
+      layers: z.array(layerRef).min(1),
+      samples: z.number().int().positive().max(256).default(1),
+      split: z.enum(['train', 'validation', 'test']).default('test'),
+    })
+    .nullish(),
   /** Conv2D kernels: true for every Conv2D layer, or chosen layers. */
   filters: z.union([z.literal(true), z.strictObject({ layers: z.array(layerRef).min(1) })]).nullish(),
   /** Images of a split with their labels and the model's predictions (true: 36 test images), for sample grids. */
-  predictions: z.union([
-    z.literal(true),
-    z.strictObject({
-      count: z.number().int().positive().max(400).default(36),
-      split: z.enum(['train', 'validation', 'test']).default('test'),
-      /** all: the first images of the split; errors: the first misclassified ones. */
-      only: z.enum(['all', 'errors']).default('all'),
-    }),
-  ]).nullish(),
+  predictions: z
+    .union([
+      z.literal(true),
+      z.strictObject({
+        count: z.number().int().positive().max(400).default(36),
+        split: z.enum(['train', 'validation', 'test']).default('test'),
+        /** all: the first images of the split; errors: the first misclassified ones. */
+        only: z.enum(['all', 'errors']).default('all'),
+      }),
+    ])
+    .nullish(),
 });
 export type EvaluateSpec = z.output<typeof evaluateSchema>;
 
@@ -137,11 +186,15 @@ export function readSpecFile(file: string): Record<string, unknown> {
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
-    throw new SpecFileError(`${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
+    throw new SpecFileError(
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+    );
   }
   const value: unknown = doc.toJS();
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new SpecFileError(`${file}: expected a mapping with model (and data, train, ...) at the top, found ${value === null ? 'an empty document' : Array.isArray(value) ? 'a list' : typeof value}`);
+    throw new SpecFileError(
+      `${file}: expected a mapping with model (and data, train, ...) at the top, found ${value === null ? 'an empty document' : Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -152,7 +205,10 @@ export function readSpecFile(file: string): Record<string, unknown> {
  */
 export function parsePath(path: string): (string | number)[] {
   const out: (string | number)[] = [];
-  const bad = () => new SpecFileError(`--set: cannot read the path '${path}': expected e.g. train.epochs, model.layers[2].Dense.units or sweep.grid["train.batch_size"]`);
+  const bad = () =>
+    new SpecFileError(
+      `--set: cannot read the path '${path}': expected e.g. train.epochs, model.layers[2].Dense.units or sweep.grid["train.batch_size"]`,
+    );
   let i = 0;
   while (i < path.length) {
     if (path[i] === '[') {
@@ -196,12 +252,14 @@ export function applyOverride(spec: Record<string, unknown>, assignment: string)
     const key = path[i];
     const container = node as Record<string | number, unknown>;
     if (typeof key === 'number') {
-      if (!Array.isArray(container) || key >= container.length) throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i).join('.')} has no element [${key}]`);
+      if (!Array.isArray(container) || key >= container.length)
+        throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i).join('.')} has no element [${key}]`);
     } else if (container[key] === undefined || container[key] === null) {
       container[key] = typeof path[i + 1] === 'number' ? [] : {};
     }
     node = container[key];
-    if (typeof node !== 'object' || node === null) throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i + 1).join('.')} is not a mapping or list`);
+    if (typeof node !== 'object' || node === null)
+      throw new SpecFileError(`--set '${assignment}': ${path.slice(0, i + 1).join('.')} is not a mapping or list`);
   }
   (node as Record<string | number, unknown>)[path[path.length - 1]] = value;
 }
@@ -218,12 +276,21 @@ export function specBaseName(file: string): string {
 }
 
 export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
-  const issues = Object.keys(raw).filter((k) => !TOP_KEYS.includes(k)).map((k) => ({ path: [k], message: `unknown key: expected one of ${TOP_KEYS.join(', ')}` }));
+  const issues = Object.keys(raw)
+    .filter((k) => !TOP_KEYS.includes(k))
+    .map((k) => ({ path: [k], message: `unknown key: expected one of ${TOP_KEYS.join(', ')}` }));
   if (raw.model === undefined) issues.push({ path: ['model'], message: 'missing: every spec needs a model block' });
-  if (raw.seed !== undefined && !Number.isInteger(raw.seed)) issues.push({ path: ['seed'], message: `expected an integer, found ${JSON.stringify(raw.seed)}` });
-  if (raw.name !== undefined && typeof raw.name !== 'string') issues.push({ path: ['name'], message: `expected a string, found ${JSON.stringify(raw.name)}` });
+  if (raw.seed !== undefined && !Number.isInteger(raw.seed))
+    issues.push({ path: ['seed'], message: `expected an integer, found ${JSON.stringify(raw.seed)}` });
+  if (raw.name !== undefined && typeof raw.name !== 'string')
+    issues.push({ path: ['name'], message: `expected a string, found ${JSON.stringify(raw.name)}` });
   const base = specBaseName(file);
-  const nameIssue = typeof raw.name === 'string' ? nameProblem(raw.name, 'experiment') : raw.name === undefined && nameProblem(base, 'experiment') ? `the spec has no name, and its file name gives ${nameProblem(base, 'experiment')}; add name: to the spec` : null;
+  const nameIssue =
+    typeof raw.name === 'string'
+      ? nameProblem(raw.name, 'experiment')
+      : raw.name === undefined && nameProblem(base, 'experiment')
+        ? `the spec has no name, and its file name gives ${nameProblem(base, 'experiment')}; add name: to the spec`
+        : null;
   if (nameIssue) issues.push({ path: ['name'], message: nameIssue });
   if (issues.length) throw new SpecError(issues);
   // Both blocks are checked, so one run reports the mistakes of each.

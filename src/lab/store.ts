@@ -14,7 +14,10 @@ import { ensureDir } from '../util/safe_fs.js';
 /** A store that cannot be opened or used as asked: reported as a message, without a stack trace. */
 export class StoreError extends Error {
   /** badInput: the --store path itself is wrong (not a folder, not a run store): the CLI exits with 2, else 1. */
-  constructor(message: string, readonly badInput = false) {
+  constructor(
+    message: string,
+    readonly badInput = false,
+  ) {
     super(message);
     this.name = 'StoreError';
   }
@@ -29,7 +32,9 @@ function openDatabase(file: string): Database.Database {
   try {
     Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
   } catch (e) {
-    throw new StoreError(`the run store needs the SQLite driver better-sqlite3, which is not installed or could not be built (${(e as Error).message.split('\n')[0]}); install a C++ compiler (g++, make, python3) and run npm install again`);
+    throw new StoreError(
+      `the run store needs the SQLite driver better-sqlite3, which is not installed or could not be built (${(e as Error).message.split('\n')[0]}); install a C++ compiler (g++, make, python3) and run npm install again`,
+    );
   }
   return new Driver(file, { timeout: 30_000 });
 }
@@ -236,7 +241,14 @@ function toTrial(r: TrialRecord): TrialRow {
   };
 }
 
-function toExperiment(r: { id: number; name: string; spec: string; spec_file: string | null; created_at: string; updated_at: string }): ExperimentRow {
+function toExperiment(r: {
+  id: number;
+  name: string;
+  spec: string;
+  spec_file: string | null;
+  created_at: string;
+  updated_at: string;
+}): ExperimentRow {
   return { id: r.id, name: r.name, spec: JSON.parse(r.spec), specFile: r.spec_file, createdAt: r.created_at, updatedAt: r.updated_at };
 }
 
@@ -244,7 +256,8 @@ const TRIAL_SELECT = `SELECT t.*, e.name AS experiment, (SELECT COUNT(*) FROM ep
   FROM trials t JOIN experiments e ON e.id = t.experiment_id`;
 
 /** Non-finite numbers (NaN losses) are stored as null in JSON and read back as NaN. */
-const encodeLogs = (logs: Record<string, number>) => JSON.stringify(logs, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
+const encodeLogs = (logs: Record<string, number>) =>
+  JSON.stringify(logs, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
 const decodeLogs = (text: string): Record<string, number> => {
   const o = JSON.parse(text) as Record<string, number | null>;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? NaN : v]));
@@ -257,14 +270,22 @@ export class SqliteStore implements RunStore {
   /** Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. */
   constructor(root = '.convlab') {
     this.root = resolve(root);
-    if (existsSync(this.root) && !statSync(this.root).isDirectory()) throw new StoreError(`the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`, true);
+    if (existsSync(this.root) && !statSync(this.root).isDirectory())
+      throw new StoreError(
+        `the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`,
+        true,
+      );
     try {
       ensureDir(this.root, 'the run store');
     } catch (e) {
       throw new StoreError((e as Error).message, true);
     }
     const file = join(this.root, 'runs.db');
-    if (existsSync(file) && !statSync(file).isFile()) throw new StoreError(`the run store ${file}: it is not a file; expected the store's SQLite database (or nothing, for a new store)`, true);
+    if (existsSync(file) && !statSync(file).isFile())
+      throw new StoreError(
+        `the run store ${file}: it is not a file; expected the store's SQLite database (or nothing, for a new store)`,
+        true,
+      );
     const db = openDatabase(file);
     try {
       db.pragma('journal_mode = WAL');
@@ -276,8 +297,15 @@ export class SqliteStore implements RunStore {
     } catch (e) {
       db.close();
       const code = (e as { code?: string }).code;
-      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`, true);
-      if (typeof code === 'string' && code.startsWith('SQLITE_')) throw new StoreError(`the run store ${file}: ${(e as Error).message} (${code})${code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? '; is its disk full?' : ''}`);
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+        throw new StoreError(
+          `the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store, or no file for a new one`,
+          true,
+        );
+      if (typeof code === 'string' && code.startsWith('SQLITE_'))
+        throw new StoreError(
+          `the run store ${file}: ${(e as Error).message} (${code})${code === 'SQLITE_FULL' || code.startsWith('SQLITE_IOERR') ? '; is its disk full?' : ''}`,
+        );
       throw e;
     }
   }
@@ -285,25 +313,37 @@ export class SqliteStore implements RunStore {
   /** A database that some other program made (tables, but not ours) is refused, never migrated. */
   private checkSchema(file: string): void {
     const at = this.db.pragma('user_version', { simple: true }) as number;
-    const tables = (this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as { name: string }[]).map((r) => r.name);
+    const tables = (
+      this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name`).all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
     const ours = ['artifacts', 'epochs', 'experiments', 'finals', 'trials'];
     if ((at === 0 && tables.length > 0) || (at > 0 && at <= SCHEMA_VERSION && !ours.every((t) => tables.includes(t)))) {
-      throw new StoreError(`the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`, true);
+      throw new StoreError(
+        `the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`,
+        true,
+      );
     }
   }
 
   /** Applies the migrations the database has not seen, each in one transaction. */
   private migrate(): void {
     const at = this.db.pragma('user_version', { simple: true }) as number;
-    if (at > SCHEMA_VERSION) throw new StoreError(`${join(this.root, 'runs.db')}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`);
+    if (at > SCHEMA_VERSION)
+      throw new StoreError(
+        `${join(this.root, 'runs.db')}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`,
+      );
     for (let v = at; v < SCHEMA_VERSION; v++) {
-      this.db.transaction(() => {
-        // Another process may have migrated meanwhile; the write lock taken here makes the check reliable.
-        const current = this.db.pragma('user_version', { simple: true }) as number;
-        if (current > v) return;
-        this.db.exec(MIGRATIONS[v]);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          // Another process may have migrated meanwhile; the write lock taken here makes the check reliable.
+          const current = this.db.pragma('user_version', { simple: true }) as number;
+          if (current > v) return;
+          this.db.exec(MIGRATIONS[v]);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
 
@@ -313,15 +353,18 @@ export class SqliteStore implements RunStore {
 
   upsertExperiment(name: string, spec: Record<string, unknown>, specFile: string | null): ExperimentRow {
     const t = now();
-    this.db.prepare(`INSERT INTO experiments (name, spec, spec_file, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, spec_file = excluded.spec_file, updated_at = excluded.updated_at`).run(name, JSON.stringify(spec), specFile, t, t);
+    this.db
+      .prepare(`INSERT INTO experiments (name, spec, spec_file, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, spec_file = excluded.spec_file, updated_at = excluded.updated_at`)
+      .run(name, JSON.stringify(spec), specFile, t, t);
     return this.getExperiment(name)!;
   }
 
   getExperiment(nameOrId: string | number): ExperimentRow | null {
-    const r = typeof nameOrId === 'number' || /^\d+$/.test(nameOrId)
-      ? this.db.prepare('SELECT * FROM experiments WHERE id = ? OR name = ?').get(Number(nameOrId), String(nameOrId))
-      : this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(nameOrId);
+    const r =
+      typeof nameOrId === 'number' || /^\d+$/.test(nameOrId)
+        ? this.db.prepare('SELECT * FROM experiments WHERE id = ? OR name = ?').get(Number(nameOrId), String(nameOrId))
+        : this.db.prepare('SELECT * FROM experiments WHERE name = ?').get(nameOrId);
     return r ? toExperiment(r as Parameters<typeof toExperiment>[0]) : null;
   }
 
@@ -330,40 +373,70 @@ export class SqliteStore implements RunStore {
   }
 
   addTrials(experimentId: number, trials: NewTrial[]): TrialRow[] {
-    const insert = this.db.prepare(`INSERT INTO trials (experiment_id, key, label, grp, variant, sweep_values, repeat, seed, config, status, created_at)
+    const insert =
+      this.db.prepare(`INSERT INTO trials (experiment_id, key, label, grp, variant, sweep_values, repeat, seed, config, status, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (experiment_id, key) DO UPDATE SET label = excluded.label, grp = excluded.grp`);
     const find = this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? AND t.key = ?`);
-    return this.db.transaction(() => trials.map((p) => {
-      insert.run(experimentId, p.key, p.label, p.group, p.variant, JSON.stringify(p.values), p.repeat, p.seed, JSON.stringify(p.config), now());
-      return toTrial(find.get(experimentId, p.key) as TrialRecord);
-    })).immediate();
+    return this.db
+      .transaction(() =>
+        trials.map((p) => {
+          insert.run(
+            experimentId,
+            p.key,
+            p.label,
+            p.group,
+            p.variant,
+            JSON.stringify(p.values),
+            p.repeat,
+            p.seed,
+            JSON.stringify(p.config),
+            now(),
+          );
+          return toTrial(find.get(experimentId, p.key) as TrialRecord);
+        }),
+      )
+      .immediate();
   }
 
   resetTrials(ids: number[]): void {
-    const reset = this.db.prepare(`UPDATE trials SET status = 'pending', error = NULL, started_at = NULL, finished_at = NULL, worker = NULL, seconds = NULL, extra = '{}' WHERE id = ?`);
+    const reset = this.db.prepare(
+      `UPDATE trials SET status = 'pending', error = NULL, started_at = NULL, finished_at = NULL, worker = NULL, seconds = NULL, extra = '{}' WHERE id = ?`,
+    );
     const clear = ['epochs', 'finals', 'artifacts'].map((t) => this.db.prepare(`DELETE FROM ${t} WHERE trial_id = ?`));
-    this.db.transaction(() => {
-      for (const id of ids) {
-        reset.run(id);
-        for (const c of clear) c.run(id);
-      }
-    }).immediate();
+    this.db
+      .transaction(() => {
+        for (const id of ids) {
+          reset.run(id);
+          for (const c of clear) c.run(id);
+        }
+      })
+      .immediate();
   }
 
   claimTrial(ids: number[], worker: string): TrialRow | null {
     if (ids.length === 0) return null;
-    return this.db.transaction(() => {
-      const placeholders = ids.map(() => '?').join(',');
-      const row = this.db.prepare(`SELECT id FROM trials WHERE status = 'pending' AND id IN (${placeholders}) ORDER BY id LIMIT 1`).get(...ids) as { id: number } | undefined;
-      if (!row) return null;
-      const t = now();
-      this.db.prepare(`UPDATE trials SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ? WHERE id = ?`).run(worker, t, t, row.id);
-      return this.getTrial(row.id);
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const placeholders = ids.map(() => '?').join(',');
+        const row = this.db
+          .prepare(`SELECT id FROM trials WHERE status = 'pending' AND id IN (${placeholders}) ORDER BY id LIMIT 1`)
+          .get(...ids) as { id: number } | undefined;
+        if (!row) return null;
+        const t = now();
+        this.db
+          .prepare(`UPDATE trials SET status = 'running', worker = ?, started_at = COALESCE(started_at, ?), heartbeat_at = ? WHERE id = ?`)
+          .run(worker, t, t, row.id);
+        return this.getTrial(row.id);
+      })
+      .immediate();
   }
 
   releaseStale(isAlive: (worker: string, heartbeatAt: string | null) => boolean): number {
-    const running = this.db.prepare(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`).all() as { id: number; worker: string | null; heartbeat_at: string | null }[];
+    const running = this.db.prepare(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`).all() as {
+      id: number;
+      worker: string | null;
+      heartbeat_at: string | null;
+    }[];
     const stale = running.filter((r) => !r.worker || !isAlive(r.worker, r.heartbeat_at));
     const release = this.db.prepare(`UPDATE trials SET status = 'pending', worker = NULL WHERE id = ? AND status = 'running'`);
     this.db.transaction(() => stale.forEach((r) => release.run(r.id))).immediate();
@@ -375,15 +448,26 @@ export class SqliteStore implements RunStore {
   }
 
   recordEpoch(id: number, epoch: number, logs: Record<string, number>): void {
-    this.db.prepare('INSERT INTO epochs (trial_id, epoch, logs) VALUES (?, ?, ?) ON CONFLICT (trial_id, epoch) DO UPDATE SET logs = excluded.logs').run(id, epoch, encodeLogs(logs));
+    this.db
+      .prepare(
+        'INSERT INTO epochs (trial_id, epoch, logs) VALUES (?, ?, ?) ON CONFLICT (trial_id, epoch) DO UPDATE SET logs = excluded.logs',
+      )
+      .run(id, epoch, encodeLogs(logs));
   }
 
   finishTrial(id: number, final: Record<string, Record<string, number>>, seconds: number, extra: Record<string, unknown>): void {
-    const put = this.db.prepare('INSERT INTO finals (trial_id, split, metric, value) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value');
-    this.db.transaction(() => {
-      for (const [split, logs] of Object.entries(final)) for (const [m, v] of Object.entries(logs)) put.run(id, split, m, Number.isFinite(v) ? v : null);
-      this.db.prepare(`UPDATE trials SET status = 'finished', error = NULL, finished_at = ?, seconds = ?, extra = ? WHERE id = ?`).run(now(), seconds, JSON.stringify(extra), id);
-    }).immediate();
+    const put = this.db.prepare(
+      'INSERT INTO finals (trial_id, split, metric, value) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value',
+    );
+    this.db
+      .transaction(() => {
+        for (const [split, logs] of Object.entries(final))
+          for (const [m, v] of Object.entries(logs)) put.run(id, split, m, Number.isFinite(v) ? v : null);
+        this.db
+          .prepare(`UPDATE trials SET status = 'finished', error = NULL, finished_at = ?, seconds = ?, extra = ? WHERE id = ?`)
+          .run(now(), seconds, JSON.stringify(extra), id);
+      })
+      .immediate();
   }
 
   failTrial(id: number, error: string): void {
@@ -399,7 +483,10 @@ export class SqliteStore implements RunStore {
   }
 
   addArtifact(a: ArtifactRow): void {
-    this.db.prepare('INSERT INTO artifacts (trial_id, kind, name, path, meta) VALUES (?, ?, ?, ?, ?) ON CONFLICT (trial_id, kind, name) DO UPDATE SET path = excluded.path, meta = excluded.meta')
+    this.db
+      .prepare(
+        'INSERT INTO artifacts (trial_id, kind, name, path, meta) VALUES (?, ?, ?, ?, ?) ON CONFLICT (trial_id, kind, name) DO UPDATE SET path = excluded.path, meta = excluded.meta',
+      )
       .run(a.trialId, a.kind, a.name, a.path, JSON.stringify(a.meta));
   }
 
@@ -409,19 +496,26 @@ export class SqliteStore implements RunStore {
   }
 
   trials(experimentId?: number): TrialRow[] {
-    const rows = experimentId === undefined
-      ? this.db.prepare(`${TRIAL_SELECT} ORDER BY t.id`).all()
-      : this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? ORDER BY t.id`).all(experimentId);
+    const rows =
+      experimentId === undefined
+        ? this.db.prepare(`${TRIAL_SELECT} ORDER BY t.id`).all()
+        : this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? ORDER BY t.id`).all(experimentId);
     return (rows as TrialRecord[]).map(toTrial);
   }
 
   epochs(trialId: number): Record<string, number>[] {
-    return (this.db.prepare('SELECT epoch, logs FROM epochs WHERE trial_id = ? ORDER BY epoch').all(trialId) as { epoch: number; logs: string }[]).map((r) => ({ epoch: r.epoch, ...decodeLogs(r.logs) }));
+    return (
+      this.db.prepare('SELECT epoch, logs FROM epochs WHERE trial_id = ? ORDER BY epoch').all(trialId) as { epoch: number; logs: string }[]
+    ).map((r) => ({ epoch: r.epoch, ...decodeLogs(r.logs) }));
   }
 
   finals(trialId: number): Record<string, Record<string, number>> {
     const out: Record<string, Record<string, number>> = {};
-    for (const r of this.db.prepare('SELECT split, metric, value FROM finals WHERE trial_id = ? ORDER BY rowid').all(trialId) as { split: string; metric: string; value: number | null }[]) {
+    for (const r of this.db.prepare('SELECT split, metric, value FROM finals WHERE trial_id = ? ORDER BY rowid').all(trialId) as {
+      split: string;
+      metric: string;
+      value: number | null;
+    }[]) {
       (out[r.split] ??= {})[r.metric] = r.value ?? NaN;
     }
     return out;
@@ -433,8 +527,15 @@ export class SqliteStore implements RunStore {
   }
 
   artifacts(trialId: number): ArtifactRow[] {
-    return (this.db.prepare('SELECT * FROM artifacts WHERE trial_id = ? ORDER BY id').all(trialId) as { trial_id: number; kind: string; name: string; path: string; meta: string }[])
-      .map((r) => ({ trialId: r.trial_id, kind: r.kind, name: r.name, path: r.path, meta: JSON.parse(r.meta) }));
+    return (
+      this.db.prepare('SELECT * FROM artifacts WHERE trial_id = ? ORDER BY id').all(trialId) as {
+        trial_id: number;
+        kind: string;
+        name: string;
+        path: string;
+        meta: string;
+      }[]
+    ).map((r) => ({ trialId: r.trial_id, kind: r.kind, name: r.name, path: r.path, meta: JSON.parse(r.meta) }));
   }
 
   trialDir(id: number): string {

@@ -14,12 +14,15 @@ import { nameProblem } from '../util/safe_fs.js';
 type Path = readonly (string | number)[];
 type Issue = { path: Path; message: string };
 
-const distribution = z.union([
-  z.strictObject({ uniform: z.tuple([z.number(), z.number()]) }),
-  z.strictObject({ log_uniform: z.tuple([z.number().positive(), z.number().positive()]) }),
-  z.strictObject({ int: z.tuple([z.number().int(), z.number().int()]) }),
-  z.strictObject({ choice: z.array(z.any()).min(1) }),
-], { error: 'expected {uniform: [low, high]}, {log_uniform: [low, high]}, {int: [low, high]} or {choice: [...]}' });
+const distribution = z.union(
+  [
+    z.strictObject({ uniform: z.tuple([z.number(), z.number()]) }),
+    z.strictObject({ log_uniform: z.tuple([z.number().positive(), z.number().positive()]) }),
+    z.strictObject({ int: z.tuple([z.number().int(), z.number().int()]) }),
+    z.strictObject({ choice: z.array(z.any()).min(1) }),
+  ],
+  { error: 'expected {uniform: [low, high]}, {log_uniform: [low, high]}, {int: [low, high]} or {choice: [...]}' },
+);
 
 const structuredVariant = z.strictObject({
   description: z.string().optional(),
@@ -35,16 +38,29 @@ const safeVariantNames = (v: Record<string, unknown>, ctx: z.RefinementCtx) => {
     if (why) ctx.addIssue({ code: 'custom', path: [name], message: `variant name ${why}` });
   }
 };
-const nonEmpty = (what: string) => [(v: Record<string, unknown>) => Object.keys(v).length > 0, `an empty mapping makes no trials: expected at least one ${what}, or leave the field out`] as const;
+const nonEmpty = (what: string) =>
+  [
+    (v: Record<string, unknown>) => Object.keys(v).length > 0,
+    `an empty mapping makes no trials: expected at least one ${what}, or leave the field out`,
+  ] as const;
 
 export const sweepSchema = z.strictObject({
-  variants: z.record(z.string(), z.union([z.record(z.string(), z.any()), z.null()])).superRefine(safeVariantNames).refine(...nonEmpty('variant')).optional(),
-  grid: z.record(z.string(), z.array(z.any()).min(1, 'an empty list makes no trials: expected at least one value')).refine(...nonEmpty('field path with its values')).optional(),
-  random: z.strictObject({
-    trials: z.number().int().positive(),
-    seed: z.number().int().optional(),
-    params: z.record(z.string(), distribution).refine(...nonEmpty('parameter with its distribution')),
-  }).optional(),
+  variants: z
+    .record(z.string(), z.union([z.record(z.string(), z.any()), z.null()]))
+    .superRefine(safeVariantNames)
+    .refine(...nonEmpty('variant'))
+    .optional(),
+  grid: z
+    .record(z.string(), z.array(z.any()).min(1, 'an empty list makes no trials: expected at least one value'))
+    .refine(...nonEmpty('field path with its values'))
+    .optional(),
+  random: z
+    .strictObject({
+      trials: z.number().int().positive(),
+      seed: z.number().int().optional(),
+      params: z.record(z.string(), distribution).refine(...nonEmpty('parameter with its distribution')),
+    })
+    .optional(),
   repeats: z.number().int().positive().default(1),
 });
 export type SweepSpec = z.output<typeof sweepSchema>;
@@ -68,13 +84,20 @@ export interface TrialPlan {
 const clone = <T>(v: T): T => structuredClone(v);
 
 /** Walks to the container of a path's last key, reporting where the path leaves the spec. */
-function locate(root: unknown, path: Path, where: Path, create: boolean): { container: Record<string | number, unknown>; key: string | number } {
+function locate(
+  root: unknown,
+  path: Path,
+  where: Path,
+  create: boolean,
+): { container: Record<string | number, unknown>; key: string | number } {
   let node = root as Record<string | number, unknown>;
   for (let i = 0; i < path.length - 1; i++) {
     const key = path[i];
     if (typeof key === 'number') {
-      if (!Array.isArray(node)) throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i))} is not a list, so it has no element [${key}]` }]);
-      if (key >= node.length) throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i))} has ${node.length} elements, so there is no [${key}]` }]);
+      if (!Array.isArray(node))
+        throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i))} is not a list, so it has no element [${key}]` }]);
+      if (key >= node.length)
+        throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i))} has ${node.length} elements, so there is no [${key}]` }]);
     } else if (Array.isArray(node)) {
       throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i))} is a list: expected an index [n], found '${key}'` }]);
     } else if (node[key] === undefined || node[key] === null) {
@@ -82,7 +105,8 @@ function locate(root: unknown, path: Path, where: Path, create: boolean): { cont
       node[key] = typeof path[i + 1] === 'number' ? [] : {};
     }
     node = node[key] as Record<string | number, unknown>;
-    if (typeof node !== 'object' || node === null) throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i + 1))} is ${JSON.stringify(node)}, not a mapping or list` }]);
+    if (typeof node !== 'object' || node === null)
+      throw new SpecError([{ path: where, message: `${fmt(path.slice(0, i + 1))} is ${JSON.stringify(node)}, not a mapping or list` }]);
   }
   return { container: node, key: path[path.length - 1] };
 }
@@ -95,7 +119,9 @@ function readPath(text: string, where: Path): Path {
   try {
     return parsePath(text);
   } catch {
-    throw new SpecError([{ path: where, message: `cannot read the field path '${text}': expected e.g. train.epochs or model.layers[2].Dense.units` }]);
+    throw new SpecError([
+      { path: where, message: `cannot read the field path '${text}': expected e.g. train.epochs or model.layers[2].Dense.units` },
+    ]);
   }
 }
 
@@ -114,7 +140,10 @@ export function setPath(spec: Record<string, unknown>, text: string, value: unkn
   const { container, key } = locate(spec, path, where, true);
   if (typeof key === 'number') {
     if (!Array.isArray(container)) throw new SpecError([{ path: where, message: `${fmt(path.slice(0, -1))} is not a list` }]);
-    if (key >= container.length) throw new SpecError([{ path: where, message: `${fmt(path.slice(0, -1))} has ${container.length} elements, so there is no [${key}]` }]);
+    if (key >= container.length)
+      throw new SpecError([
+        { path: where, message: `${fmt(path.slice(0, -1))} has ${container.length} elements, so there is no [${key}]` },
+      ]);
   }
   container[key] = clone(value);
 }
@@ -125,7 +154,9 @@ export function applyVariant(spec: Record<string, unknown>, name: string, varian
   if (variant === null) return;
   const keys = Object.keys(variant);
   const structured = keys.length > 0 && keys.every((k) => ['description', 'set', 'insert', 'delete'].includes(k));
-  const v = structured ? parseArgs(structuredVariant, variant, `sweep.variants.${name}`) : { set: variant, insert: undefined, delete: undefined };
+  const v = structured
+    ? parseArgs(structuredVariant, variant, `sweep.variants.${name}`)
+    : { set: variant, insert: undefined, delete: undefined };
   for (const [p, value] of Object.entries(v.set ?? {})) setPath(spec, p, value, at([...where, ...(structured ? ['set'] : [])], p));
   // Inserts and deletes name indices of the base spec, so they are applied from the highest index down; at the same
   // index the delete goes first (delete + insert = replace).
@@ -133,14 +164,21 @@ export function applyVariant(spec: Record<string, unknown>, name: string, varian
   for (const p of v.delete ?? []) {
     const w = at([...where, 'delete'], p);
     const path = readPath(p, w);
-    if (typeof path[path.length - 1] !== 'number') throw new SpecError([{ path: w, message: `deletes remove list elements: expected a path ending in [n], e.g. model.layers[3]` }]);
+    if (typeof path[path.length - 1] !== 'number')
+      throw new SpecError([{ path: w, message: `deletes remove list elements: expected a path ending in [n], e.g. model.layers[3]` }]);
     edits.push({ path: path.slice(0, -1), index: path[path.length - 1] as number, where: w });
   }
   for (const [p, items] of Object.entries(v.insert ?? {})) {
     const w = at([...where, 'insert'], p);
     const path = readPath(p, w);
-    if (typeof path[path.length - 1] !== 'number') throw new SpecError([{ path: w, message: `inserts go before a list index: expected a path ending in [n], e.g. model.layers[3]` }]);
-    edits.push({ path: path.slice(0, -1), index: path[path.length - 1] as number, insert: Array.isArray(items) ? items : [items], where: w });
+    if (typeof path[path.length - 1] !== 'number')
+      throw new SpecError([{ path: w, message: `inserts go before a list index: expected a path ending in [n], e.g. model.layers[3]` }]);
+    edits.push({
+      path: path.slice(0, -1),
+      index: path[path.length - 1] as number,
+      insert: Array.isArray(items) ? items : [items],
+      where: w,
+    });
   }
   edits.sort((a, b) => b.index - a.index || (a.insert ? 1 : 0) - (b.insert ? 1 : 0));
   for (const e of edits) {
@@ -148,10 +186,16 @@ export function applyVariant(spec: Record<string, unknown>, name: string, varian
     void key;
     if (!Array.isArray(container)) throw new SpecError([{ path: e.where, message: `${fmt(e.path)} is not a list` }]);
     if (e.insert) {
-      if (e.index > container.length) throw new SpecError([{ path: e.where, message: `${fmt(e.path)} has ${container.length} elements: an insert goes at [0]..[${container.length}]` }]);
+      if (e.index > container.length)
+        throw new SpecError([
+          { path: e.where, message: `${fmt(e.path)} has ${container.length} elements: an insert goes at [0]..[${container.length}]` },
+        ]);
       container.splice(e.index, 0, ...clone(e.insert));
     } else {
-      if (e.index >= container.length) throw new SpecError([{ path: e.where, message: `${fmt(e.path)} has ${container.length} elements, so there is no [${e.index}] to delete` }]);
+      if (e.index >= container.length)
+        throw new SpecError([
+          { path: e.where, message: `${fmt(e.path)} has ${container.length} elements, so there is no [${e.index}] to delete` },
+        ]);
       container.splice(e.index, 1);
     }
   }
@@ -189,8 +233,19 @@ function show(v: unknown): string {
 
 export function hashSpec(spec: unknown): string {
   const canonical = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(canonical) : typeof v === 'object' && v !== null ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])])) : v;
-  return createHash('sha256').update(JSON.stringify(canonical(spec))).digest('hex').slice(0, 16);
+    Array.isArray(v)
+      ? v.map(canonical)
+      : typeof v === 'object' && v !== null
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(spec)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 /**
@@ -200,13 +255,16 @@ export function hashSpec(spec: unknown): string {
 export function expandSweep(raw: Record<string, unknown>): TrialPlan[] {
   const base = clone(raw);
   delete base.sweep;
-  const sweep = raw.sweep === undefined ? parseArgs(sweepSchema, {}, 'sweep') : (() => {
-    try {
-      return parseArgs(sweepSchema, raw.sweep, 'sweep');
-    } catch (e) {
-      throw e instanceof SpecError ? e.within(['sweep']) : e;
-    }
-  })();
+  const sweep =
+    raw.sweep === undefined
+      ? parseArgs(sweepSchema, {}, 'sweep')
+      : (() => {
+          try {
+            return parseArgs(sweepSchema, raw.sweep, 'sweep');
+          } catch (e) {
+            throw e instanceof SpecError ? e.within(['sweep']) : e;
+          }
+        })();
   const variants: [string | null, Record<string, unknown> | null][] = sweep.variants ? Object.entries(sweep.variants) : [[null, null]];
   const gridPaths = Object.keys(sweep.grid ?? {});
   let points: Record<string, unknown>[] = [{}];
@@ -214,7 +272,9 @@ export function expandSweep(raw: Record<string, unknown>): TrialPlan[] {
   let draws: Record<string, unknown>[] = [{}];
   if (sweep.random) {
     const rng = new Random(sweep.random.seed ?? ((raw.seed as number | undefined) ?? 0) ^ 0x5eed);
-    draws = Array.from({ length: sweep.random.trials }, () => Object.fromEntries(Object.entries(sweep.random!.params).map(([p, d]) => [p, draw(d, rng)])));
+    draws = Array.from({ length: sweep.random.trials }, () =>
+      Object.fromEntries(Object.entries(sweep.random!.params).map(([p, d]) => [p, draw(d, rng)])),
+    );
   }
   const swept = [...gridPaths, ...Object.keys(sweep.random?.params ?? {})];
   const names = shortNames(swept);
@@ -245,14 +305,26 @@ export function expandSweep(raw: Record<string, unknown>): TrialPlan[] {
           if (!ok) continue;
           const seed = baseSeed + repeat;
           spec.seed = seed;
-          const label = [variant ?? '', ...Object.entries(values).map(([p, v]) => `${names[p]}=${show(v)}`)].filter(Boolean).join(' ') || (spec.name as string | undefined) || 'trial';
+          const label =
+            [variant ?? '', ...Object.entries(values).map(([p, v]) => `${names[p]}=${show(v)}`)].filter(Boolean).join(' ') ||
+            (spec.name as string | undefined) ||
+            'trial';
           const key = hashSpec(spec);
           if (seen.has(key)) {
             issues.push({ path: ['sweep'], message: `trials '${seen.get(key)}' and '${label}' have the same configuration` });
             continue;
           }
           seen.set(key, label);
-          plans.push({ key, label: sweep.repeats > 1 ? `${label} #${repeat + 1}` : label, group: label, variant, values, repeat, seed, spec });
+          plans.push({
+            key,
+            label: sweep.repeats > 1 ? `${label} #${repeat + 1}` : label,
+            group: label,
+            variant,
+            values,
+            repeat,
+            seed,
+            spec,
+          });
         }
       }
     }
@@ -260,4 +332,3 @@ export function expandSweep(raw: Record<string, unknown>): TrialPlan[] {
   if (issues.length) throw new SpecError(issues);
   return plans;
 }
-

@@ -9,7 +9,21 @@ import type { InputPipeline } from '../data/pipeline.js';
 import type { Model } from '../nn/model.js';
 import { loadModel, saveModel } from '../saving/saved_model.js';
 import { ModelCheckpoint } from '../saving/model_checkpoint.js';
-import { cosineDecay, CSVLogger, EarlyStopping, exponentialDecay, LearningRateScheduler, ReduceLROnPlateau, stepDecay, TerminateOnNaN, withWarmup, type Callback, type History, type Logs, type Schedule } from '../train/index.js';
+import {
+  cosineDecay,
+  CSVLogger,
+  EarlyStopping,
+  exponentialDecay,
+  LearningRateScheduler,
+  ReduceLROnPlateau,
+  stepDecay,
+  TerminateOnNaN,
+  withWarmup,
+  type Callback,
+  type History,
+  type Logs,
+  type Schedule,
+} from '../train/index.js';
 import type { ArrayArtifact } from './inspect.js';
 import { buildSpecModel, checkCompile, checkEvaluate, checkOutputs, checkShapes, describeSplits } from './run_checks.js';
 import { readCheckpoint, RunCheckpoint } from './run_checkpoint.js';
@@ -65,20 +79,29 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(built, data);
   if ((options.verbose ?? 1) > 0) console.log(describeSplits(data));
-  if (spec.train.batch_size > data.train.size) process.stderr.write(`convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`);
+  if (spec.train.batch_size > data.train.size)
+    process.stderr.write(
+      `convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`,
+    );
   checkEvaluate(built, data, spec);
   let model = built;
   if (saved) {
     model = loadModel(saved.modelDir);
     data.train.setState?.(saved.state.source);
   } else {
-    model.compile({ optimizer: spec.train.optimizer, loss: spec.train.loss, lossWeights: spec.train.loss_weights, metrics: spec.train.metrics });
+    model.compile({
+      optimizer: spec.train.optimizer,
+      loss: spec.train.loss,
+      lossWeights: spec.train.loss_weights,
+      metrics: spec.train.metrics,
+    });
   }
   options.onModel?.(model);
   const callbacks = makeCallbacks(spec, model);
   callbacks.push(...(options.callbacks ?? []));
   const earlier = saved?.state.history ?? [];
-  if (options.checkpoint) callbacks.push(new RunCheckpoint(options.checkpoint.dir, callbacks, data.train, earlier, options.checkpoint.onEpoch));
+  if (options.checkpoint)
+    callbacks.push(new RunCheckpoint(options.checkpoint.dir, callbacks, data.train, earlier, options.checkpoint.onEpoch));
   const started = performance.now();
   const fitted = model.fit(data.train, {
     callbacks,
@@ -94,7 +117,10 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   });
   const history: History = { epochs: [...earlier, ...fitted.epochs], history: {} };
   const diverged = history.epochs.find((e) => !Number.isFinite(e.loss));
-  if (diverged) process.stderr.write(`convlab: warning: the training loss became ${diverged.loss} in epoch ${diverged.epoch + 1} and training went on (train.terminate_on_nan is false): the results are not meaningful\n`);
+  if (diverged)
+    process.stderr.write(
+      `convlab: warning: the training loss became ${diverged.loss} in epoch ${diverged.epoch + 1} and training went on (train.terminate_on_nan is false): the results are not meaningful\n`,
+    );
   for (const e of history.epochs) for (const [k, v] of Object.entries(e)) if (k !== 'epoch') (history.history[k] ??= []).push(v);
   // Training time: the epochs' own times, so a resumed run counts the time spent before the interruption too.
   const seconds = saved ? history.epochs.reduce((s, e) => s + (e.seconds ?? 0), 0) : (performance.now() - started) / 1000;
@@ -109,7 +135,11 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     params: model.countParams(),
     trainableParams: model.trainableWeights.reduce((n, w) => n + w.value.size, 0),
     seconds,
-    samples: Object.fromEntries(Object.entries({ train: data.train, validation: data.validation, test: data.test }).filter(([, v]) => v).map(([k, v]) => [k, v!.size])),
+    samples: Object.fromEntries(
+      Object.entries({ train: data.train, validation: data.validation, test: data.test })
+        .filter(([, v]) => v)
+        .map(([k, v]) => [k, v!.size]),
+    ),
     backend: getBackend().name,
     threads: getBackend().name === 'native' ? getThreads() : 1,
     isa: getBackend().name === 'native' ? nativeIsa() : null,
@@ -122,14 +152,34 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
 function makeCallbacks(spec: Spec, model: Model): Callback[] {
   const out: Callback[] = [];
   // A diverged run fails, naming the epoch and batch, unless the spec turns that off (the callback asks for it too).
-  if (spec.train.terminate_on_nan || spec.train.callbacks.some((c) => 'terminate_on_nan' in c)) out.push(new TerminateOnNaN({ fail: true }));
+  if (spec.train.terminate_on_nan || spec.train.callbacks.some((c) => 'terminate_on_nan' in c))
+    out.push(new TerminateOnNaN({ fail: true }));
   for (const c of spec.train.callbacks) {
     if ('early_stopping' in c) {
       const a = c.early_stopping;
-      out.push(new EarlyStopping({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, patience: a.patience, restoreBestWeights: a.restore_best_weights, startFromEpoch: a.start_from_epoch }));
+      out.push(
+        new EarlyStopping({
+          monitor: a.monitor,
+          mode: a.mode,
+          minDelta: a.min_delta,
+          patience: a.patience,
+          restoreBestWeights: a.restore_best_weights,
+          startFromEpoch: a.start_from_epoch,
+        }),
+      );
     } else if ('reduce_lr_on_plateau' in c) {
       const a = c.reduce_lr_on_plateau;
-      out.push(new ReduceLROnPlateau({ monitor: a.monitor, mode: a.mode, minDelta: a.min_delta, factor: a.factor, patience: a.patience, cooldown: a.cooldown, minLr: a.min_lr }));
+      out.push(
+        new ReduceLROnPlateau({
+          monitor: a.monitor,
+          mode: a.mode,
+          minDelta: a.min_delta,
+          factor: a.factor,
+          patience: a.patience,
+          cooldown: a.cooldown,
+          minLr: a.min_lr,
+        }),
+      );
     } else if ('terminate_on_nan' in c) {
     } else if ('model_checkpoint' in c) {
       const a = c.model_checkpoint;

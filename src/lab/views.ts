@@ -58,12 +58,18 @@ export function distinctLabels(trials: readonly TrialRow[], currentKeys: Set<str
     if (configs.size < 2) continue;
     const groups = [...configs.values()];
     // The reference: the configuration of the spec as it is now, else the newest.
-    const reference = groups.find((g) => currentKeys && g.some((t) => currentKeys.has(t.key))) ?? groups.reduce((a, b) => (maxOf(b, (t) => t.id) > maxOf(a, (t) => t.id) ? b : a));
+    const reference =
+      groups.find((g) => currentKeys && g.some((t) => currentKeys.has(t.key))) ??
+      groups.reduce((a, b) => (maxOf(b, (t) => t.id) > maxOf(a, (t) => t.id) ? b : a));
     const used = new Set<string>();
     for (const g of groups) {
       if (g === reference) continue;
       const changes = diffConfigs(reference[0].config, g[0].config).filter((c) => c.path !== 'seed');
-      let tag = changes.slice(0, 3).map((c) => `${c.path}=${c.b === undefined ? '(absent)' : JSON.stringify(c.b)}`).join(', ') + (changes.length > 3 ? `, +${changes.length - 3} more` : '');
+      let tag =
+        changes
+          .slice(0, 3)
+          .map((c) => `${c.path}=${c.b === undefined ? '(absent)' : JSON.stringify(c.b)}`)
+          .join(', ') + (changes.length > 3 ? `, +${changes.length - 3} more` : '');
       if (!tag || used.has(tag)) tag = `${tag ? `${tag}, ` : ''}trials ${g.map((t) => `#${t.id}`).join(' ')}`;
       used.add(tag);
       for (const t of g) suffix.set(t.id, ` [${tag}]`);

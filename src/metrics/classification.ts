@@ -13,8 +13,10 @@ export function confusionMatrix(yTrue: ArrayLike<number>, yPred: ArrayLike<numbe
   for (let i = 0; i < yTrue.length; i++) {
     const t = yTrue[i];
     const p = yPred[i];
-    if (!(Number.isInteger(t) && t >= 0 && t < classes)) throw new Error(`confusionMatrix: true label ${t} at ${i} is not in 0..${classes - 1}`);
-    if (!(Number.isInteger(p) && p >= 0 && p < classes)) throw new Error(`confusionMatrix: predicted label ${p} at ${i} is not in 0..${classes - 1}`);
+    if (!(Number.isInteger(t) && t >= 0 && t < classes))
+      throw new Error(`confusionMatrix: true label ${t} at ${i} is not in 0..${classes - 1}`);
+    if (!(Number.isInteger(p) && p >= 0 && p < classes))
+      throw new Error(`confusionMatrix: predicted label ${p} at ${i} is not in 0..${classes - 1}`);
     m[t][p]++;
   }
   return m;
@@ -25,10 +27,12 @@ export function normalizeConfusion(m: number[][], over: 'true' | 'pred' | 'all' 
   const rows = m.map((r) => r.reduce((a, b) => a + b, 0));
   const cols = m[0]?.map((_, j) => m.reduce((a, r) => a + r[j], 0)) ?? [];
   const all = rows.reduce((a, b) => a + b, 0);
-  return m.map((r, i) => r.map((v, j) => {
-    const d = over === 'true' ? rows[i] : over === 'pred' ? cols[j] : all;
-    return d === 0 ? 0 : v / d;
-  }));
+  return m.map((r, i) =>
+    r.map((v, j) => {
+      const d = over === 'true' ? rows[i] : over === 'pred' ? cols[j] : all;
+      return d === 0 ? 0 : v / d;
+    }),
+  );
 }
 
 export interface ClassScores {
@@ -78,11 +82,17 @@ export function classificationReport(m: number[][], classNames?: string[]): Clas
 export function formatReport(r: ClassificationReport, digits = 4): string {
   const width = maxOf(r.classes, (c) => c.name.length, 12) + 2;
   const num = (v: number) => v.toFixed(digits).padStart(digits + 6);
-  const row = (name: string, s: ClassScores) => `${name.padStart(width)}${num(s.precision)}${num(s.recall)}${num(s.f1)}${String(s.support).padStart(digits + 6)}`;
-  const lines = [`${''.padStart(width)}${'precision'.padStart(digits + 6)}${'recall'.padStart(digits + 6)}${'f1-score'.padStart(digits + 6)}${'support'.padStart(digits + 6)}`, ''];
+  const row = (name: string, s: ClassScores) =>
+    `${name.padStart(width)}${num(s.precision)}${num(s.recall)}${num(s.f1)}${String(s.support).padStart(digits + 6)}`;
+  const lines = [
+    `${''.padStart(width)}${'precision'.padStart(digits + 6)}${'recall'.padStart(digits + 6)}${'f1-score'.padStart(digits + 6)}${'support'.padStart(digits + 6)}`,
+    '',
+  ];
   for (const c of r.classes) lines.push(row(c.name, c));
   lines.push('');
-  lines.push(`${'accuracy'.padStart(width)}${''.padStart(2 * (digits + 6))}${num(r.accuracy)}${String(r.macro.support).padStart(digits + 6)}`);
+  lines.push(
+    `${'accuracy'.padStart(width)}${''.padStart(2 * (digits + 6))}${num(r.accuracy)}${String(r.macro.support).padStart(digits + 6)}`,
+  );
   lines.push(row('macro avg', r.macro));
   lines.push(row('weighted avg', r.weighted));
   return lines.join('\n');
@@ -94,7 +104,13 @@ export type BaselineStrategy = 'most_frequent' | 'stratified' | 'uniform';
  * Predictions of a dummy classifier fitted on the training labels (sklearn's DummyClassifier): the most frequent
  * class (the lowest label on ties), draws in the training class proportions, or uniform draws.
  */
-export function dummyPredictions(strategy: BaselineStrategy, trainLabels: ArrayLike<number>, n: number, classes: number, rng: Random): Int32Array {
+export function dummyPredictions(
+  strategy: BaselineStrategy,
+  trainLabels: ArrayLike<number>,
+  n: number,
+  classes: number,
+  rng: Random,
+): Int32Array {
   const counts = new Array<number>(classes).fill(0);
   for (let i = 0; i < trainLabels.length; i++) counts[trainLabels[i]]++;
   const out = new Int32Array(n);

@@ -22,7 +22,10 @@ export function meanAbsoluteErrorMetric(name = 'mae'): Metric {
 
 /** R² = 1 − SS_res / SS_tot over everything seen (not a mean of per-batch values). */
 export function rSquaredMetric(name = 'r2'): Metric {
-  let n = 0, sum = 0, sumSq = 0, ssRes = 0;
+  let n = 0,
+    sum = 0,
+    sumSq = 0,
+    ssRes = 0;
   return {
     name,
     update(yTrue, yPred) {

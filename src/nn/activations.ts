@@ -1,6 +1,21 @@
 /** Activation functions by Keras name; any function of a Tensor built from engine ops works as well. */
 import { clip, softmax as softmaxOp, softplus as softplusOp } from '../engine/composed.js';
-import { abs, add, biasActivation, cos, div, erf, exp, minimum, mul, relu as reluOp, sigmoid as sigmoidOp, sin, sub, tanh as tanhOp } from '../engine/ops.js';
+import {
+  abs,
+  add,
+  biasActivation,
+  cos,
+  div,
+  erf,
+  exp,
+  minimum,
+  mul,
+  relu as reluOp,
+  sigmoid as sigmoidOp,
+  sin,
+  sub,
+  tanh as tanhOp,
+} from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 
 export type ActivationFn = (x: Tensor) => Tensor;
@@ -69,7 +84,10 @@ export function getActivation(spec: ActivationSpec): Activation {
   if (spec === null || spec === undefined) return { name: 'linear', fn: builtins.linear };
   if (typeof spec === 'function') return { name: spec.name || 'custom', fn: spec };
   const fn = builtins[spec] ?? custom.get(spec);
-  if (!fn) throw new Error(`unknown activation '${spec}': expected one of ${activationNames().join(', ')}, or register your own with registerActivation`);
+  if (!fn)
+    throw new Error(
+      `unknown activation '${spec}': expected one of ${activationNames().join(', ')}, or register your own with registerActivation`,
+    );
   return { name: spec, fn };
 }
 

@@ -48,8 +48,14 @@ function varianceScaling(className: string, scale: number, mode: Mode, distribut
 }
 
 const builders: Record<string, (c: Record<string, unknown>) => Initializer> = {
-  zeros: (c) => { numericArgs(c, {}, 'zeros'); return { className: 'Zeros', config: {}, init: (s) => new Float32Array(sizeOf(s)) }; },
-  ones: (c) => { numericArgs(c, {}, 'ones'); return { className: 'Ones', config: {}, init: (s) => new Float32Array(sizeOf(s)).fill(1) }; },
+  zeros: (c) => {
+    numericArgs(c, {}, 'zeros');
+    return { className: 'Zeros', config: {}, init: (s) => new Float32Array(sizeOf(s)) };
+  },
+  ones: (c) => {
+    numericArgs(c, {}, 'ones');
+    return { className: 'Ones', config: {}, init: (s) => new Float32Array(sizeOf(s)).fill(1) };
+  },
   constant: (c) => {
     const { value } = numericArgs(c, { value: 0 }, 'constant');
     return { className: 'Constant', config: { value }, init: (s) => new Float32Array(sizeOf(s)).fill(value ?? 0) };
@@ -60,26 +66,57 @@ const builders: Record<string, (c: Record<string, unknown>) => Initializer> = {
   },
   random_uniform: (c) => {
     const { minval, maxval } = numericArgs(c, { minval: -0.05, maxval: 0.05 }, 'random_uniform');
-    return { className: 'RandomUniform', config: { minval, maxval }, init: (s, r) => fill(s, () => r.uniform(minval ?? -0.05, maxval ?? 0.05)) };
+    return {
+      className: 'RandomUniform',
+      config: { minval, maxval },
+      init: (s, r) => fill(s, () => r.uniform(minval ?? -0.05, maxval ?? 0.05)),
+    };
   },
   truncated_normal: (c) => {
     const { mean, stddev } = numericArgs(c, { mean: 0, stddev: 0.05 }, 'truncated_normal');
-    return { className: 'TruncatedNormal', config: { mean, stddev }, init: (s, r) => fill(s, () => r.truncatedNormal(mean ?? 0, stddev ?? 0.05)) };
+    return {
+      className: 'TruncatedNormal',
+      config: { mean, stddev },
+      init: (s, r) => fill(s, () => r.truncatedNormal(mean ?? 0, stddev ?? 0.05)),
+    };
   },
-  glorot_uniform: (c) => { numericArgs(c, {}, 'glorot_uniform'); return varianceScaling('GlorotUniform', 1, 'fan_avg', 'uniform'); },
-  glorot_normal: (c) => { numericArgs(c, {}, 'glorot_normal'); return varianceScaling('GlorotNormal', 1, 'fan_avg', 'truncated_normal'); },
-  he_uniform: (c) => { numericArgs(c, {}, 'he_uniform'); return varianceScaling('HeUniform', 2, 'fan_in', 'uniform'); },
-  he_normal: (c) => { numericArgs(c, {}, 'he_normal'); return varianceScaling('HeNormal', 2, 'fan_in', 'truncated_normal'); },
-  lecun_uniform: (c) => { numericArgs(c, {}, 'lecun_uniform'); return varianceScaling('LecunUniform', 1, 'fan_in', 'uniform'); },
-  lecun_normal: (c) => { numericArgs(c, {}, 'lecun_normal'); return varianceScaling('LecunNormal', 1, 'fan_in', 'truncated_normal'); },
+  glorot_uniform: (c) => {
+    numericArgs(c, {}, 'glorot_uniform');
+    return varianceScaling('GlorotUniform', 1, 'fan_avg', 'uniform');
+  },
+  glorot_normal: (c) => {
+    numericArgs(c, {}, 'glorot_normal');
+    return varianceScaling('GlorotNormal', 1, 'fan_avg', 'truncated_normal');
+  },
+  he_uniform: (c) => {
+    numericArgs(c, {}, 'he_uniform');
+    return varianceScaling('HeUniform', 2, 'fan_in', 'uniform');
+  },
+  he_normal: (c) => {
+    numericArgs(c, {}, 'he_normal');
+    return varianceScaling('HeNormal', 2, 'fan_in', 'truncated_normal');
+  },
+  lecun_uniform: (c) => {
+    numericArgs(c, {}, 'lecun_uniform');
+    return varianceScaling('LecunUniform', 1, 'fan_in', 'uniform');
+  },
+  lecun_normal: (c) => {
+    numericArgs(c, {}, 'lecun_normal');
+    return varianceScaling('LecunNormal', 1, 'fan_in', 'truncated_normal');
+  },
   variance_scaling: (c) => {
     const { scale, mode, distribution, ...rest } = c as { scale?: unknown; mode?: unknown; distribution?: unknown };
     numericArgs(rest, {}, 'variance_scaling');
     const m = (mode ?? 'fan_in') as Mode;
     const d = (distribution ?? 'truncated_normal') as Distribution;
-    if (!['fan_in', 'fan_out', 'fan_avg'].includes(m)) throw new Error(`variance_scaling mode must be fan_in, fan_out or fan_avg, got ${JSON.stringify(mode)}`);
-    if (!['truncated_normal', 'untruncated_normal', 'uniform'].includes(d)) throw new Error(`variance_scaling distribution must be truncated_normal, untruncated_normal or uniform, got ${JSON.stringify(distribution)}`);
-    if (scale !== undefined && (typeof scale !== 'number' || scale <= 0)) throw new Error(`variance_scaling scale must be a positive number, got ${JSON.stringify(scale)}`);
+    if (!['fan_in', 'fan_out', 'fan_avg'].includes(m))
+      throw new Error(`variance_scaling mode must be fan_in, fan_out or fan_avg, got ${JSON.stringify(mode)}`);
+    if (!['truncated_normal', 'untruncated_normal', 'uniform'].includes(d))
+      throw new Error(
+        `variance_scaling distribution must be truncated_normal, untruncated_normal or uniform, got ${JSON.stringify(distribution)}`,
+      );
+    if (scale !== undefined && (typeof scale !== 'number' || scale <= 0))
+      throw new Error(`variance_scaling scale must be a positive number, got ${JSON.stringify(scale)}`);
     return varianceScaling('VarianceScaling', (scale as number | undefined) ?? 1, m, d);
   },
 };

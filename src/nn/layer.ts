@@ -58,7 +58,10 @@ export interface LayerNode {
 /** A placeholder for a tensor in a functional graph: its shape and the node that makes it. */
 export class SymbolicTensor {
   node!: LayerNode;
-  constructor(readonly shape: LayerShape, readonly layer: Layer) {}
+  constructor(
+    readonly shape: LayerShape,
+    readonly layer: Layer,
+  ) {}
 }
 
 export interface LayerClass {
@@ -104,7 +107,12 @@ export abstract class Layer {
     return config;
   }
 
-  protected addWeight(name: string, shape: readonly number[], init: InitializerSpec, options: { trainable?: boolean; regularizer?: Regularizer } = {}): Weight {
+  protected addWeight(
+    name: string,
+    shape: readonly number[],
+    init: InitializerSpec,
+    options: { trainable?: boolean; regularizer?: Regularizer } = {},
+  ): Weight {
     const trainable = options.trainable ?? true;
     const data = getInitializer(init).init(shape, globalRandom());
     const w = new Weight(`${this.name}/${name}`, new Tensor(data, shape, trainable && this.trainable), trainable, options.regularizer);
@@ -140,10 +148,17 @@ export abstract class Layer {
    */
   apply(inputs: SymbolicTensor | SymbolicTensor[]): SymbolicTensor;
   apply(inputs: Tensor | Tensor[], options?: { training?: boolean; rng?: Random }): Tensor;
-  apply(inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[], options: { training?: boolean; rng?: Random } = {}): SymbolicTensor | Tensor {
+  apply(
+    inputs: SymbolicTensor | SymbolicTensor[] | Tensor | Tensor[],
+    options: { training?: boolean; rng?: Random } = {},
+  ): SymbolicTensor | Tensor {
     const first = Array.isArray(inputs) ? inputs[0] : inputs;
     if (first instanceof Tensor) {
-      return this.invoke(inputs as Tensor | Tensor[], { training: options.training ?? false, rng: options.rng ?? globalRandom(), addLoss: () => undefined });
+      return this.invoke(inputs as Tensor | Tensor[], {
+        training: options.training ?? false,
+        rng: options.rng ?? globalRandom(),
+        addLoss: () => undefined,
+      });
     }
     return this.applySymbolic(inputs as SymbolicTensor | SymbolicTensor[]);
   }
@@ -178,19 +193,31 @@ export abstract class Layer {
   }
 }
 
-
 /** Sets weights from values in order, checking the count and each shape before changing any. */
-export function setAll(weights: readonly Weight[], values: readonly (Tensor | ArrayLike<number> | readonly NestedArray[])[], owner: string): void {
-  if (weights.length === 0) throw new Error(`${owner} has no weights yet: build it first (apply it to an input, or call build(inputShape)), then set its weights`);
-  if (values.length !== weights.length) throw new Error(`${owner}.setWeights: expected ${weights.length} arrays (${weights.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ')}), got ${values.length}`);
+export function setAll(
+  weights: readonly Weight[],
+  values: readonly (Tensor | ArrayLike<number> | readonly NestedArray[])[],
+  owner: string,
+): void {
+  if (weights.length === 0)
+    throw new Error(`${owner} has no weights yet: build it first (apply it to an input, or call build(inputShape)), then set its weights`);
+  if (values.length !== weights.length)
+    throw new Error(
+      `${owner}.setWeights: expected ${weights.length} arrays (${weights.map((w) => `${w.name} [${w.shape.join(', ')}]`).join(', ')}), got ${values.length}`,
+    );
   const arrays = values.map((v, i) => {
     const w = weights[i];
     const t = v instanceof Tensor ? v : Array.isArray(v) && v.some((e) => Array.isArray(e)) ? tensor(v as readonly NestedArray[]) : null;
     if (t && (t.shape.length !== w.shape.length || t.shape.some((d, k) => d !== w.shape[k]))) {
-      throw new Error(`${owner}.setWeights: array ${i} has shape [${t.shape.join(', ')}], weight ${w.name} has shape [${w.shape.join(', ')}]`);
+      throw new Error(
+        `${owner}.setWeights: array ${i} has shape [${t.shape.join(', ')}], weight ${w.name} has shape [${w.shape.join(', ')}]`,
+      );
     }
     const data = t ? t.data : (v as ArrayLike<number>);
-    if (data.length !== w.value.size) throw new Error(`${owner}.setWeights: array ${i} has ${data.length} values, weight ${w.name} [${w.shape.join(', ')}] has ${w.value.size}`);
+    if (data.length !== w.value.size)
+      throw new Error(
+        `${owner}.setWeights: array ${i} has ${data.length} values, weight ${w.name} [${w.shape.join(', ')}] has ${w.value.size}`,
+      );
     return data;
   });
   arrays.forEach((a, i) => weights[i].assign(a));

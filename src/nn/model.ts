@@ -7,7 +7,16 @@
 import { tidy } from '../engine/memory.js';
 import { noGrad, Tensor } from '../engine/tensor.js';
 import { range, takeRows } from '../data/source.js';
-import { inferenceContext, type Layer, setAll, type SymbolicTensor, type CallContext, type LayerNode, type LayerShape, type Weight } from './layer.js';
+import {
+  inferenceContext,
+  type Layer,
+  setAll,
+  type SymbolicTensor,
+  type CallContext,
+  type LayerNode,
+  type LayerShape,
+  type Weight,
+} from './layer.js';
 import type { NestedArray } from '../engine/ops.js';
 import { Input, InputLayer } from './layers/core/input_layer.js';
 import { uniqueName } from './naming.js';
@@ -75,7 +84,10 @@ export class Model {
   getLayer(nameOrIndex: string | number): Layer {
     const layers = this.layers;
     const layer = typeof nameOrIndex === 'number' ? layers[nameOrIndex] : layers.find((l) => l.name === nameOrIndex);
-    if (!layer) throw new Error(`model '${this.name}' has no layer ${JSON.stringify(nameOrIndex)}: its layers are ${layers.map((l) => l.name).join(', ')}`);
+    if (!layer)
+      throw new Error(
+        `model '${this.name}' has no layer ${JSON.stringify(nameOrIndex)}: its layers are ${layers.map((l) => l.name).join(', ')}`,
+      );
     return layer;
   }
 
@@ -316,7 +328,9 @@ export class Sequential extends Model {
   protected override getGraph() {
     if (this.stack.length === 0) throw new Error(`Sequential model '${this.name}' has no layers`);
     if (!this.output) {
-      throw new Error(`Sequential model '${this.name}' does not know its input shape: start it with Input({shape}) or give the first layer inputShape`);
+      throw new Error(
+        `Sequential model '${this.name}' does not know its input shape: start it with Input({shape}) or give the first layer inputShape`,
+      );
     }
     return super.getGraph();
   }

@@ -20,9 +20,16 @@ function layerArgs(config: Record<string, unknown>): Record<string, unknown> {
 /** Rebuilds a model from the config that Model.getConfig() writes. */
 export function modelFromConfig(config: Record<string, unknown>): Model {
   const cls = config.class_name;
-  const body = config.config as { name: string; layers: { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: [string, number, number][][] }[]; input_layers?: [string, number, number][]; output_layers?: [string, number, number][] };
+  const body = config.config as {
+    name: string;
+    layers: { class_name: string; name?: string; config: Record<string, unknown>; inbound_nodes?: [string, number, number][][] }[];
+    input_layers?: [string, number, number][];
+    output_layers?: [string, number, number][];
+  };
   if (cls === 'Sequential') {
-    const layers = body.layers.map((l) => (l.class_name === 'InputLayer' ? new InputLayer(layerArgs(l.config)) : createLayer(l.class_name, layerArgs(l.config))));
+    const layers = body.layers.map((l) =>
+      l.class_name === 'InputLayer' ? new InputLayer(layerArgs(l.config)) : createLayer(l.class_name, layerArgs(l.config)),
+    );
     return new Sequential(layers, { name: body.name });
   }
   if (cls !== 'Functional' && cls !== 'Model') throw new Error(`unknown model class '${String(cls)}': expected Sequential or Functional`);

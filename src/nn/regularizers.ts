@@ -33,19 +33,28 @@ export function getRegularizer(spec: RegularizerSpec): Regularizer {
     return makeRegularizer(l1 ?? 0, l2 ?? 0);
   }
   const known = ['l1', 'l2', 'l1_l2', 'l1l2'];
-  if (typeof spec === 'object' && spec !== null && !('class_name' in spec) && Object.keys(spec).length === 1 && !known.includes(Object.keys(spec)[0])) {
+  if (
+    typeof spec === 'object' &&
+    spec !== null &&
+    !('class_name' in spec) &&
+    Object.keys(spec).length === 1 &&
+    !known.includes(Object.keys(spec)[0])
+  ) {
     throw new Error(`unknown regularizer '${Object.keys(spec)[0]}': expected l1, l2, l1_l2 or a mapping {l1: ..., l2: ...}`);
   }
   const { name, config } = parseNamed(spec, 'regularizer');
   switch (name) {
-    case 'l1': return makeRegularizer(numericArgs(config, { l1: 0.01 }, 'l1').l1 ?? 0.01, 0);
-    case 'l2': return makeRegularizer(0, numericArgs(config, { l2: 0.01 }, 'l2').l2 ?? 0.01);
+    case 'l1':
+      return makeRegularizer(numericArgs(config, { l1: 0.01 }, 'l1').l1 ?? 0.01, 0);
+    case 'l2':
+      return makeRegularizer(0, numericArgs(config, { l2: 0.01 }, 'l2').l2 ?? 0.01);
     case 'l1_l2':
     case 'l1l2': {
       const { l1, l2 } = numericArgs(config, { l1: 0, l2: 0 }, 'l1_l2');
       return makeRegularizer(l1 ?? 0, l2 ?? 0);
     }
-    default: throw new Error(`unknown regularizer '${name}': expected l1, l2, l1_l2 or a mapping {l1: ..., l2: ...}`);
+    default:
+      throw new Error(`unknown regularizer '${name}': expected l1, l2, l1_l2 or a mapping {l1: ..., l2: ...}`);
   }
 }
 

@@ -10,9 +10,11 @@ import { getRegularizer } from './regularizers.js';
 const positiveInt = z.number().int().positive();
 
 /** 3 or [3, 3] → [3, 3]. */
-export const intPair = z.union([positiveInt, z.tuple([positiveInt, positiveInt])], { error: 'expected a positive integer or a pair [height, width] of positive integers' }).transform(
-  (v): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]),
-);
+export const intPair = z
+  .union([positiveInt, z.tuple([positiveInt, positiveInt])], {
+    error: 'expected a positive integer or a pair [height, width] of positive integers',
+  })
+  .transform((v): [number, number] => (typeof v === 'number' ? [v, v] : [v[0], v[1]]));
 
 export const padding = z.enum(['valid', 'same']);
 

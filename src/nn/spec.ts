@@ -31,14 +31,25 @@ export function parseNamed(spec: unknown, what: string): Named {
 }
 
 /** Reads numeric arguments with defaults, rejecting unknown ones. */
-export function numericArgs<K extends string>(config: Record<string, unknown>, defaults: Record<K, number | null>, what: string): Record<K, number | null> {
+export function numericArgs<K extends string>(
+  config: Record<string, unknown>,
+  defaults: Record<K, number | null>,
+  what: string,
+): Record<K, number | null> {
   const out = { ...defaults };
   for (const [key, value] of Object.entries(config)) {
     if (key === 'seed' && (value === null || typeof value === 'number')) continue;
     if (!(key in defaults)) {
-      throw new Error(`${what} has no argument '${key}': expected ${Object.keys(defaults).map((k) => `'${k}'`).join(', ') || 'none'}`);
+      throw new Error(
+        `${what} has no argument '${key}': expected ${
+          Object.keys(defaults)
+            .map((k) => `'${k}'`)
+            .join(', ') || 'none'
+        }`,
+      );
     }
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`${what} argument '${key}' must be a number, got ${JSON.stringify(value)}`);
+    if (typeof value !== 'number' || !Number.isFinite(value))
+      throw new Error(`${what} argument '${key}' must be a number, got ${JSON.stringify(value)}`);
     out[key as K] = value;
   }
   return out;

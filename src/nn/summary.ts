@@ -33,7 +33,11 @@ export function formatSummary(model: SummarizedModel): string {
   }
   const headers = functional ? ['Layer (type)', 'Output Shape', 'Param #', 'Connected to'] : ['Layer (type)', 'Output Shape', 'Param #'];
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)) + 3);
-  const line = (cells: string[]) => ` ${cells.map((c, i) => c.padEnd(widths[i])).join('').trimEnd()}`;
+  const line = (cells: string[]) =>
+    ` ${cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('')
+      .trimEnd()}`;
   const total = widths.reduce((a, b) => a + b, 1);
   const trainable = model.trainableWeights.reduce((n, w) => n + w.value.size, 0);
   const all = model.countParams();

@@ -66,13 +66,21 @@ export const MAX_CURVES = 8;
  */
 export function curvesFigure(store: RunStore, trials: readonly TrialRow[], metrics?: string[], name?: string): Figure {
   const withEpochs = trials.filter((t) => store.epochs(t.id).length > 0);
-  if (withEpochs.length === 0) throw new FigureError(`no epoch is recorded for ${trials.length === 1 ? `trial #${trials[0].id}` : 'these trials'} yet`);
+  if (withEpochs.length === 0)
+    throw new FigureError(`no epoch is recorded for ${trials.length === 1 ? `trial #${trials[0].id}` : 'these trials'} yet`);
   const groups = new Map<string, TrialRow[]>();
-  for (const t of withEpochs) groups.set(trials.length === 1 ? t.label : t.group, [...(groups.get(trials.length === 1 ? t.label : t.group) ?? []), t]);
-  let series = [...groups].map(([label, members]) => meanSeries(label, members.map((t) => store.epochs(t.id))));
+  for (const t of withEpochs)
+    groups.set(trials.length === 1 ? t.label : t.group, [...(groups.get(trials.length === 1 ? t.label : t.group) ?? []), t]);
+  let series = [...groups].map(([label, members]) =>
+    meanSeries(
+      label,
+      members.map((t) => store.epochs(t.id)),
+    ),
+  );
   let note: string | undefined;
   if (series.length > MAX_CURVES) {
-    const key = ['val_accuracy', 'accuracy', 'val_loss', 'loss'].find((k) => series.some((s) => s.epochs.some((e) => e[k] !== undefined))) ?? 'loss';
+    const key =
+      ['val_accuracy', 'accuracy', 'val_loss', 'loss'].find((k) => series.some((s) => s.epochs.some((e) => e[k] !== undefined))) ?? 'loss';
     const last = (s: HistorySeries) => s.epochs[s.epochs.length - 1]?.[key] ?? NaN;
     const better = higherIsBetter(key) ? -1 : 1;
     const ranked = [...series].sort((a, b) => (Number.isNaN(last(a)) ? 1 : Number.isNaN(last(b)) ? -1 : better * (last(a) - last(b))));
@@ -101,7 +109,12 @@ export function sweptParameters(trials: readonly TrialRow[]): { path: string; na
   return paths
     .map((path) => {
       const values = trials.map((t) => t.values[path]).filter((v) => v !== undefined);
-      return { path, name: names[path], numeric: values.every((v) => typeof v === 'number'), distinct: new Set(values.map((v) => JSON.stringify(v))).size };
+      return {
+        path,
+        name: names[path],
+        numeric: values.every((v) => typeof v === 'number'),
+        distinct: new Set(values.map((v) => JSON.stringify(v))).size,
+      };
     })
     .filter((p) => p.distinct >= 2)
     .map(({ path, name, numeric }) => ({ path, name, numeric }));
@@ -119,7 +132,12 @@ export function trialValue(store: RunStore, t: TrialRow, column: string): number
   return finalColumns(store.finals(t.id))[column];
 }
 
-const TITLES: Record<string, string> = { seconds: 'training time (s)', seconds_per_epoch: 'seconds per epoch', images_per_second: 'training images per second', params: 'parameters' };
+const TITLES: Record<string, string> = {
+  seconds: 'training time (s)',
+  seconds_per_epoch: 'seconds per epoch',
+  images_per_second: 'training images per second',
+  params: 'parameters',
+};
 export const columnTitle = (c: string) => TITLES[c] ?? c.replace(/^val_/, 'validation_').replace(/_/g, ' ');
 
 /**
@@ -128,9 +146,13 @@ export const columnTitle = (c: string) => TITLES[c] ?? c.replace(/^val_/, 'valid
  */
 export function sweepPlot(store: RunStore, experiment: string, trials: readonly TrialRow[], y: string, x?: string): Figure {
   const params = sweptParameters(trials);
-  if (params.length === 0) throw new FigureError(`experiment '${experiment}' sweeps no parameter over two or more values (it has ${trials.length} trial${trials.length === 1 ? '' : 's'}); plot its bars or curves instead`);
-  const chosen = x === undefined ? params.find((p) => p.numeric) ?? params[0] : params.find((p) => p.path === x || p.name === x);
-  if (!chosen) throw new FigureError(`--x ${x}: not a swept parameter of '${experiment}'; expected one of ${params.map((p) => p.name).join(', ')}`);
+  if (params.length === 0)
+    throw new FigureError(
+      `experiment '${experiment}' sweeps no parameter over two or more values (it has ${trials.length} trial${trials.length === 1 ? '' : 's'}); plot its bars or curves instead`,
+    );
+  const chosen = x === undefined ? (params.find((p) => p.numeric) ?? params[0]) : params.find((p) => p.path === x || p.name === x);
+  if (!chosen)
+    throw new FigureError(`--x ${x}: not a swept parameter of '${experiment}'; expected one of ${params.map((p) => p.name).join(', ')}`);
   const others = params.filter((p) => p !== chosen);
   const variants = new Set(trials.map((t) => t.variant).filter((v) => v !== null));
   const finished = trials.filter((t) => t.status === 'finished');
@@ -139,15 +161,27 @@ export function sweepPlot(store: RunStore, experiment: string, trials: readonly 
   for (const t of finished) {
     const v = trialValue(store, t, y);
     if (v === undefined) continue;
-    const parts = [...(variants.size > 1 && t.variant ? [t.variant] : []), ...others.map((p) => `${p.name}=${formatValue(t.values[p.path])}`)];
+    const parts = [
+      ...(variants.size > 1 && t.variant ? [t.variant] : []),
+      ...others.map((p) => `${p.name}=${formatValue(t.values[p.path])}`),
+    ];
     // Two other dimensions: colour for the first, dash for the second; more are joined into one label.
     const split = parts.length === 2 ? { series: parts[0], dash: parts[1] } : parts.length ? { series: parts.join(' ') } : {};
     points.push({ x: t.values[chosen.path] as number | string, y: v, ...split });
   }
-  if (points.length === 0) throw new FigureError(`no finished trial of '${experiment}' has a value '${y}'; expected one of ${availableColumns(store, finished).join(', ')}`);
+  if (points.length === 0)
+    throw new FigureError(
+      `no finished trial of '${experiment}' has a value '${y}'; expected one of ${availableColumns(store, finished).join(', ')}`,
+    );
   const dims = [...(variants.size > 1 ? ['variant'] : []), ...others.map((p) => p.name)];
   const titles = dims.length === 2 ? { seriesTitle: dims[0], dashTitle: dims[1] } : { seriesTitle: dims.join(', ') };
-  return sweepFigure(points, { name: `${safe(y)}_vs_${safe(chosen.name)}`, title: `${sentence(columnTitle(y))} against ${chosen.name}`, xTitle: chosen.name, yTitle: columnTitle(y), ...titles });
+  return sweepFigure(points, {
+    name: `${safe(y)}_vs_${safe(chosen.name)}`,
+    title: `${sentence(columnTitle(y))} against ${chosen.name}`,
+    xTitle: chosen.name,
+    yTitle: columnTitle(y),
+    ...titles,
+  });
 }
 
 function sentence(s: string): string {
@@ -178,7 +212,10 @@ export function barsPlot(store: RunStore, trials: readonly TrialRow[], metric: s
       bars.push({ label, split, value: mean, std });
     }
   }
-  if (bars.length === 0) throw new FigureError(`no trial has a final '${metric}'; expected one of ${[...new Set(trials.flatMap((t) => Object.values(store.finals(t.id)).flatMap((l) => Object.keys(l))))].join(', ')}`);
+  if (bars.length === 0)
+    throw new FigureError(
+      `no trial has a final '${metric}'; expected one of ${[...new Set(trials.flatMap((t) => Object.values(store.finals(t.id)).flatMap((l) => Object.keys(l))))].join(', ')}`,
+    );
   return splitBarsFigure(bars, { metric, name: `bars_${safe(metric)}` });
 }
 
@@ -191,12 +228,20 @@ export function confusionPlots(store: RunStore, t: TrialRow, options: { split?: 
   const ev = evaluationOf(store, t);
   const splits = Object.entries(ev).filter(([s, e]) => e.confusion_matrix && (options.split === undefined || s === options.split));
   if (splits.length === 0) {
-    const have = Object.entries(ev).filter(([, e]) => e.confusion_matrix).map(([s]) => s);
-    throw new FigureError(`trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : ''}; \`convlab evaluate ${t.id} --confusion-matrix${options.split ? ` --split ${options.split}` : ''}\` computes it from the trial's saved weights`);
+    const have = Object.entries(ev)
+      .filter(([, e]) => e.confusion_matrix)
+      .map(([s]) => s);
+    throw new FigureError(
+      `trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : ''}; \`convlab evaluate ${t.id} --confusion-matrix${options.split ? ` --split ${options.split}` : ''}\` computes it from the trial's saved weights`,
+    );
   }
   return splits.map(([split, e]) => {
     const percent = options.percent ?? e.confusion_display === 'normalized';
-    return confusionFigure(e.confusion_matrix!, e.classNames, { name: `confusion_trial${t.id}_${split}`, title: `Confusion matrix: ${t.label}, ${split}`, percent });
+    return confusionFigure(e.confusion_matrix!, e.classNames, {
+      name: `confusion_trial${t.id}_${split}`,
+      title: `Confusion matrix: ${t.label}, ${split}`,
+      percent,
+    });
   });
 }
 
@@ -204,7 +249,10 @@ export function confusionPlots(store: RunStore, t: TrialRow, options: { split?: 
 export function clockErrorPlots(store: RunStore, t: TrialRow, split?: string): Figure[] {
   const ev = evaluationOf(store, t);
   const found = Object.entries(ev).filter(([s, e]) => e.time_difference && (split === undefined || s === split));
-  if (found.length === 0) throw new FigureError(`trial #${t.id} has no time differences${split ? ` for the ${split} split` : ''}; they come from evaluate.time_difference: true on the clocks dataset`);
+  if (found.length === 0)
+    throw new FigureError(
+      `trial #${t.id} has no time differences${split ? ` for the ${split} split` : ''}; they come from evaluate.time_difference: true on the clocks dataset`,
+    );
   return found.map(([s, e]) => {
     const d = e.time_difference!;
     const bins = d.histogram.map((count, i) => ({ start: i * d.binMinutes, end: (i + 1) * d.binMinutes, count }));
@@ -213,7 +261,10 @@ export function clockErrorPlots(store: RunStore, t: TrialRow, split?: string): F
       title: `Clock errors: ${t.label}, ${s}`,
       xTitle: 'minutes between predicted and true time',
       yTitle: 'clocks',
-      markers: [{ value: d.median, label: `median ${d.median.toFixed(1)}` }, { value: d.p90, label: `90th pct ${d.p90.toFixed(1)}` }],
+      markers: [
+        { value: d.median, label: `median ${d.median.toFixed(1)}` },
+        { value: d.p90, label: `90th pct ${d.p90.toFixed(1)}` },
+      ],
     });
   });
 }
@@ -231,11 +282,15 @@ function artifactFile(store: RunStore, a: ArtifactRow): string {
 export function featureMapPlot(store: RunStore, t: TrialRow, sample = 0): Figure {
   const arts = store.artifacts(t.id);
   const maps = arts.filter((a) => a.kind === 'feature_maps');
-  if (maps.length === 0) throw new FigureError(`trial #${t.id} recorded no feature maps; \`convlab evaluate ${t.id} --feature-maps LAYER,...\` computes them from the trial's saved weights`);
+  if (maps.length === 0)
+    throw new FigureError(
+      `trial #${t.id} recorded no feature maps; \`convlab evaluate ${t.id} --feature-maps LAYER,...\` computes them from the trial's saved weights`,
+    );
   const input = arts.find((a) => a.kind === 'inputs');
   const layers = maps.map((a) => {
     const { data, shape } = readNpy(artifactFile(store, a));
-    if (sample >= shape[0]) throw new FigureError(`--sample ${sample}: trial #${t.id} recorded ${shape[0]} sample${shape[0] === 1 ? '' : 's'}`);
+    if (sample >= shape[0])
+      throw new FigureError(`--sample ${sample}: trial #${t.id} recorded ${shape[0]} sample${shape[0] === 1 ? '' : 's'}`);
     const per = data.length / shape[0];
     return { name: a.name, shape: shape.slice(1), values: data.subarray(sample * per, (sample + 1) * per) };
   });
@@ -244,7 +299,10 @@ export function featureMapPlot(store: RunStore, t: TrialRow, sample = 0): Figure
     const { data, shape } = readNpy(artifactFile(store, input));
     tile = imageTile(data, shape, sample);
   }
-  return featureMapFigure(tile, layers, { name: `feature_maps_trial${t.id}_sample${sample}`, title: `Feature maps: ${t.label}, sample ${sample}` });
+  return featureMapFigure(tile, layers, {
+    name: `feature_maps_trial${t.id}_sample${sample}`,
+    title: `Feature maps: ${t.label}, sample ${sample}`,
+  });
 }
 
 /** Sample i of an [n, h, w, c] array as a displayable tile (gray or RGB, stretched to [0, 1]). */
@@ -256,10 +314,14 @@ export function imageTile(data: Float32Array, shape: number[], i: number): Tile 
 
 export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel?: number; layers?: string[] } = {}): Figure {
   let arts = store.artifacts(t.id).filter((a) => a.kind === 'filters');
-  if (arts.length === 0) throw new FigureError(`trial #${t.id} recorded no filters; \`convlab evaluate ${t.id} --filters\` takes them from the trial's saved weights`);
+  if (arts.length === 0)
+    throw new FigureError(
+      `trial #${t.id} recorded no filters; \`convlab evaluate ${t.id} --filters\` takes them from the trial's saved weights`,
+    );
   if (options.layers) {
     const missing = options.layers.filter((l) => !arts.some((a) => a.name === l));
-    if (missing.length) throw new FigureError(`trial #${t.id} has no filters of ${missing.join(', ')}; it has ${arts.map((a) => a.name).join(', ')}`);
+    if (missing.length)
+      throw new FigureError(`trial #${t.id} has no filters of ${missing.join(', ')}; it has ${arts.map((a) => a.name).join(', ')}`);
     arts = arts.filter((a) => options.layers!.includes(a.name));
   }
   const layers = arts.map((a) => ({ name: a.name, ...(({ data, shape }) => ({ values: data, shape }))(readNpy(artifactFile(store, a))) }));
@@ -268,19 +330,31 @@ export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel
 
 export function predictionPlot(store: RunStore, t: TrialRow, options: { only?: 'all' | 'errors'; count?: number } = {}): Figure {
   const a = store.artifacts(t.id).find((x) => x.kind === 'predictions');
-  if (!a) throw new FigureError(`trial #${t.id} recorded no predictions; \`convlab evaluate ${t.id} --predictions 36\` computes them from the trial's saved weights`);
-  const meta = (a.meta as { predictions?: PredictionMeta }).predictions ?? (JSON.parse(readFileSync(join(store.root, (a.meta.files as string[])[1]), 'utf8')) as PredictionMeta);
+  if (!a)
+    throw new FigureError(
+      `trial #${t.id} recorded no predictions; \`convlab evaluate ${t.id} --predictions 36\` computes them from the trial's saved weights`,
+    );
+  const meta =
+    (a.meta as { predictions?: PredictionMeta }).predictions ??
+    (JSON.parse(readFileSync(join(store.root, (a.meta.files as string[])[1]), 'utf8')) as PredictionMeta);
   const { data, shape } = readNpy(artifactFile(store, a));
   let idx = meta.labels.map((_, i) => i);
   if (options.only === 'errors') idx = idx.filter((i) => meta.labels[i] !== meta.predicted[i]);
   idx = idx.slice(0, options.count ?? idx.length);
-  if (idx.length === 0) throw new FigureError(`trial #${t.id}: none of the ${meta.labels.length} recorded predictions is ${options.only === 'errors' ? 'wrong' : 'there'}`);
+  if (idx.length === 0)
+    throw new FigureError(
+      `trial #${t.id}: none of the ${meta.labels.length} recorded predictions is ${options.only === 'errors' ? 'wrong' : 'there'}`,
+    );
   const samples = idx.map((i) => {
     const image = imageTile(data, shape, i);
-    if (!image) throw new FigureError(`trial #${t.id}: the recorded inputs have shape [${shape.join(', ')}], which is not a batch of images`);
+    if (!image)
+      throw new FigureError(`trial #${t.id}: the recorded inputs have shape [${shape.join(', ')}], which is not a batch of images`);
     return { image, label: meta.labels[i], predicted: meta.predicted[i], confidence: meta.confidence[i] };
   });
-  return sampleGridFigure(samples, meta.classNames, { name: `predictions_trial${t.id}`, title: `Predictions: ${t.label}, ${meta.split} split` });
+  return sampleGridFigure(samples, meta.classNames, {
+    name: `predictions_trial${t.id}`,
+    title: `Predictions: ${t.label}, ${meta.split} split`,
+  });
 }
 
 /** Every figure a trial's records allow (curves, confusion matrices, clock errors, feature maps, filters, predictions). */
@@ -314,7 +388,8 @@ export function studyFigures(store: RunStore, experiment: string, trials: readon
   const metric = mainMetric(store, finished);
   if (new Set(finished.map((t) => t.group)).size > 1) out.push(barsPlot(store, finished, metric));
   const params = sweptParameters(finished);
-  const splitOf = ['test', 'validation', 'train'].find((s) => finished.some((t) => store.finals(t.id)[s]?.[metric] !== undefined)) ?? 'test';
+  const splitOf =
+    ['test', 'validation', 'train'].find((s) => finished.some((t) => store.finals(t.id)[s]?.[metric] !== undefined)) ?? 'test';
   const column = `${{ train: 'train_', validation: 'val_', test: 'test_' }[splitOf]}${metric}`;
   for (const p of params) {
     out.push(sweepPlot(store, experiment, finished, column, p.path));

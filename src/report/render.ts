@@ -41,14 +41,22 @@ export function naturalOrder(labels: readonly string[]): string[] {
   });
 }
 
-
 const THEME = {
   font: FONT,
   background: 'white',
   padding: 8,
   view: { stroke: '#888', strokeWidth: 0.5 },
   title: { fontSize: 14, fontWeight: 'bold', anchor: 'start', offset: 10 },
-  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', gridColor: '#e6e6e6', domainColor: '#555', tickColor: '#555', labelColor: '#222', titleColor: '#222' },
+  axis: {
+    labelFontSize: 11,
+    titleFontSize: 12,
+    titleFontWeight: 'normal',
+    gridColor: '#e6e6e6',
+    domainColor: '#555',
+    tickColor: '#555',
+    labelColor: '#222',
+    titleColor: '#222',
+  },
   legend: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 'normal', symbolSize: 90, labelLimit: 0 },
   range: { category: PALETTE, heatmap: { scheme: 'viridis' }, ramp: { scheme: 'viridis' } },
   mark: { color: PALETTE[0] },
@@ -100,7 +108,13 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
     background: 'white',
-    font: { loadSystemFonts: false, fontFiles: fonts(), defaultFontFamily: FONT, sansSerifFamily: FONT, monospaceFamily: 'DejaVu Sans Mono' },
+    font: {
+      loadSystemFonts: false,
+      fontFiles: fonts(),
+      defaultFontFamily: FONT,
+      sansSerifFamily: FONT,
+      monospaceFamily: 'DejaVu Sans Mono',
+    },
     imageRendering: 1,
   });
   return resvg.render().asPng();
@@ -134,6 +148,10 @@ export async function writeFigure(figure: Figure, base: string, formats: readonl
 /** Long numbers shortened for titles and legends: 0.0001 → 1e-4, 40000 → 40,000. */
 export function formatValue(v: unknown): string {
   if (typeof v !== 'number') return typeof v === 'string' ? v : JSON.stringify(v);
-  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6)) return v.toExponential().replace(/\.?0+e/, 'e').replace('e+', 'e');
+  if (v !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6))
+    return v
+      .toExponential()
+      .replace(/\.?0+e/, 'e')
+      .replace('e+', 'e');
   return Number.isInteger(v) ? v.toLocaleString('en-US') : String(Number(v.toPrecision(6)));
 }

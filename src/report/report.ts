@@ -40,11 +40,18 @@ interface Placed {
   svg: string;
 }
 
-export async function writeReport(store: RunStore, experimentName: string, outDir: string, options: ReportOptions = {}): Promise<WrittenReport> {
+export async function writeReport(
+  store: RunStore,
+  experimentName: string,
+  outDir: string,
+  options: ReportOptions = {},
+): Promise<WrittenReport> {
   const experiment = store.getExperiment(experimentName);
   if (!experiment) {
     const known = store.listExperiments().map((e) => e.name);
-    throw new FigureError(`no experiment '${experimentName}' in ${store.root}${known.length ? `; it has ${known.join(', ')}` : '; it is empty (run one with convlab run SPEC)'}`);
+    throw new FigureError(
+      `no experiment '${experimentName}' in ${store.root}${known.length ? `; it has ${known.join(', ')}` : '; it is empty (run one with convlab run SPEC)'}`,
+    );
   }
   const trials = viewTrials(store, experiment, { all: options.all });
   if (trials.length === 0) throw new FigureError(`experiment '${experiment.name}' has no trials`);
@@ -72,13 +79,20 @@ export async function writeReport(store: RunStore, experimentName: string, outDi
     const md: string[] = [];
     const finished = trials.filter((t) => t.status === 'finished');
     md.push(`# ${mdText(experiment.name)}`, '');
-    md.push(`${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.${hidden ? ` ${hidden} trial${hidden === 1 ? '' : 's'} of earlier versions of the spec ${hidden === 1 ? 'is' : 'are'} left out (\`--all\` shows them).` : ''}`, '');
+    md.push(
+      `${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.${hidden ? ` ${hidden} trial${hidden === 1 ? '' : 's'} of earlier versions of the spec ${hidden === 1 ? 'is' : 'are'} left out (\`--all\` shows them).` : ''}`,
+      '',
+    );
 
     md.push('## Results', '');
     md.push(formatMarkdown(table), '');
-    md.push(`Sorted by ${mdText(table.sortedBy ?? 'plan order')}${table.rows.some((r) => r.trials.length > 1) ? '; repeats are shown as mean ± sample standard deviation' : ''}.`, '');
+    md.push(
+      `Sorted by ${mdText(table.sortedBy ?? 'plan order')}${table.rows.some((r) => r.trials.length > 1) ? '; repeats are shown as mean ± sample standard deviation' : ''}.`,
+      '',
+    );
     const baselines = baselineTable(store, finished);
-    if (baselines) md.push('### Dummy baselines', '', 'Classifiers that ignore the image, for scale (evaluate.baselines).', '', baselines, '');
+    if (baselines)
+      md.push('### Dummy baselines', '', 'Classifiers that ignore the image, for scale (evaluate.baselines).', '', baselines, '');
 
     const study = studyFigures(store, experiment.name, trials);
     if (study.length) {
@@ -97,7 +111,10 @@ export async function writeReport(store: RunStore, experimentName: string, outDi
     const markdown = md.join('\n');
     writeFileSync(join(tmp, 'report.md'), markdown);
     writeFileSync(join(tmp, 'report.html'), toHtml(experiment.name, markdown, placed));
-    writeFileSync(join(tmp, REPORT_MARK), `${JSON.stringify({ convlab_report: 1, experiment: experiment.name, written: new Date().toISOString() })}\n`);
+    writeFileSync(
+      join(tmp, REPORT_MARK),
+      `${JSON.stringify({ convlab_report: 1, experiment: experiment.name, written: new Date().toISOString() })}\n`,
+    );
     return { html: join(outDir, 'report.html'), markdown: join(outDir, 'report.md'), figures: placed.map((p) => join(outDir, p.file)) };
   });
 }
@@ -107,7 +124,9 @@ const REPORT_MARK = '.convlab-report';
 
 /** Why an existing folder is not an earlier convlab report (which holds only what writeReport writes), or null. */
 function reportProblem(dir: string): string | null {
-  return foreignContent(dir, (rel, isDir) => (isDir ? rel === 'figures' : ['report.html', 'report.md', REPORT_MARK].includes(rel) || /^figures\/[^/]+\.(png|svg)$/.test(rel)));
+  return foreignContent(dir, (rel, isDir) =>
+    isDir ? rel === 'figures' : ['report.html', 'report.md', REPORT_MARK].includes(rel) || /^figures\/[^/]+\.(png|svg)$/.test(rel),
+  );
 }
 
 async function trialSection(store: RunStore, t: TrialRow, place: (f: Figure) => Promise<string>): Promise<string[]> {
@@ -131,16 +150,21 @@ async function trialSection(store: RunStore, t: TrialRow, place: (f: Figure) => 
   if (Object.keys(finals).length) {
     const metrics = [...new Set(Object.values(finals).flatMap((l) => Object.keys(l)))];
     md.push(`| split | ${metrics.map(mdText).join(' | ')} |`, `|---|${metrics.map(() => '---:').join('|')}|`);
-    for (const [split, logs] of Object.entries(finals)) md.push(`| ${mdText(split)} | ${metrics.map((m) => (logs[m] === undefined ? '–' : logs[m].toFixed(4))).join(' | ')} |`);
+    for (const [split, logs] of Object.entries(finals))
+      md.push(`| ${mdText(split)} | ${metrics.map((m) => (logs[m] === undefined ? '–' : logs[m].toFixed(4))).join(' | ')} |`);
     md.push('');
   }
   for (const f of trialFigures(store, t)) md.push(await place(f), '');
   const ev = (store.extra(t.id).evaluation as Record<string, SplitEvaluation> | undefined) ?? {};
   for (const [split, e] of Object.entries(ev)) {
-    if (e.classification_report) md.push(`Classification report (${mdText(split)}):`, '', ...codeBlock('text', formatReport(e.classification_report)), '');
+    if (e.classification_report)
+      md.push(`Classification report (${mdText(split)}):`, '', ...codeBlock('text', formatReport(e.classification_report)), '');
     if (e.time_difference) {
       const d = e.time_difference;
-      md.push(`Clock time difference (${mdText(split)}): mean ${d.mean.toFixed(1)} min, median ${d.median.toFixed(1)}, 90th percentile ${d.p90.toFixed(1)}, max ${d.max.toFixed(1)}; within 5/15/30/60 min: ${(['5', '15', '30', '60'] as const).map((k) => `${(100 * d.within[k]).toFixed(1)}%`).join(' / ')}.`, '');
+      md.push(
+        `Clock time difference (${mdText(split)}): mean ${d.mean.toFixed(1)} min, median ${d.median.toFixed(1)}, 90th percentile ${d.p90.toFixed(1)}, max ${d.max.toFixed(1)}; within 5/15/30/60 min: ${(['5', '15', '30', '60'] as const).map((k) => `${(100 * d.within[k]).toFixed(1)}%`).join(' / ')}.`,
+        '',
+      );
     }
   }
   return md;
@@ -158,7 +182,12 @@ function modelSummary(t: TrialRow): string | null {
 function baselineTable(store: RunStore, trials: readonly TrialRow[]): string | null {
   for (const t of trials) {
     const ev = (store.extra(t.id).evaluation as Record<string, SplitEvaluation> | undefined) ?? {};
-    const rows = Object.entries(ev).flatMap(([split, e]) => Object.entries(e.baselines ?? {}).map(([name, b]) => `| ${mdText(name)} | ${mdText(split)} | ${b.accuracy.toFixed(4)} | ${b.macro_f1.toFixed(4)} | ${b.weighted_f1.toFixed(4)} |`));
+    const rows = Object.entries(ev).flatMap(([split, e]) =>
+      Object.entries(e.baselines ?? {}).map(
+        ([name, b]) =>
+          `| ${mdText(name)} | ${mdText(split)} | ${b.accuracy.toFixed(4)} | ${b.macro_f1.toFixed(4)} | ${b.weighted_f1.toFixed(4)} |`,
+      ),
+    );
     if (rows.length) return ['| baseline | split | accuracy | macro F1 | weighted F1 |', '|---|---|---:|---:|---:|', ...rows].join('\n');
   }
   return null;
@@ -167,13 +196,33 @@ function baselineTable(store: RunStore, trials: readonly TrialRow[]): string | n
 function environmentTable(trials: readonly TrialRow[]): string {
   const seen = new Map<string, number[]>();
   for (const t of trials) {
-    const e = t.env as { convlab?: string; git_commit?: string | null; backend?: string; isa?: string | null; threads?: number; machine?: { cpu?: string; cores?: number; platform?: string; node?: string; host?: string } };
+    const e = t.env as {
+      convlab?: string;
+      git_commit?: string | null;
+      backend?: string;
+      isa?: string | null;
+      threads?: number;
+      machine?: { cpu?: string; cores?: number; platform?: string; node?: string; host?: string };
+    };
     if (!e.backend) continue;
-    const row = [e.convlab ?? '?', e.git_commit ? e.git_commit.slice(0, 10) : '–', `${e.backend}${e.isa ? ` (${e.isa})` : ''}`, String(e.threads ?? '?'), `${e.machine?.cpu ?? '?'} × ${e.machine?.cores ?? '?'}`, `${e.machine?.platform ?? '?'}, Node ${e.machine?.node ?? '?'}`].map(mdText).join(' | ');
+    const row = [
+      e.convlab ?? '?',
+      e.git_commit ? e.git_commit.slice(0, 10) : '–',
+      `${e.backend}${e.isa ? ` (${e.isa})` : ''}`,
+      String(e.threads ?? '?'),
+      `${e.machine?.cpu ?? '?'} × ${e.machine?.cores ?? '?'}`,
+      `${e.machine?.platform ?? '?'}, Node ${e.machine?.node ?? '?'}`,
+    ]
+      .map(mdText)
+      .join(' | ');
     seen.set(row, [...(seen.get(row) ?? []), t.id]);
   }
   if (seen.size === 0) return 'No trial has started.';
-  return ['| trials | convlab | commit | backend | threads | CPU | platform |', '|---|---|---|---|---:|---|---|', ...[...seen].map(([row, ids]) => `| ${ids.map((i) => `#${i}`).join(' ')} | ${row} |`)].join('\n');
+  return [
+    '| trials | convlab | commit | backend | threads | CPU | platform |',
+    '|---|---|---|---|---:|---|---|',
+    ...[...seen].map(([row, ids]) => `| ${ids.map((i) => `#${i}`).join(' ')} | ${row} |`),
+  ].join('\n');
 }
 
 const DETAILS_OPEN = '<details><summary>Model summary</summary>';
@@ -198,7 +247,10 @@ details summary { cursor: pointer; color: #0072B2; }
 export function toHtml(title: string, markdown: string, placed: readonly Placed[]): string {
   const inline = new Map(placed.map((p) => [p.file, `data:image/svg+xml;base64,${Buffer.from(p.svg).toString('base64')}`]));
   // Raw HTML in the Markdown is shown as text, except the two tags the report itself writes around summaries.
-  const body0 = new Marked({ gfm: true, renderer: { html: ({ text }) => (text.trim() === DETAILS_OPEN || text.trim() === DETAILS_CLOSE ? text : escapeHtml(text)) } }).parse(markdown, { async: false }) as string;
+  const body0 = new Marked({
+    gfm: true,
+    renderer: { html: ({ text }) => (text.trim() === DETAILS_OPEN || text.trim() === DETAILS_CLOSE ? text : escapeHtml(text)) },
+  }).parse(markdown, { async: false }) as string;
   let body = body0;
   body = body.replace(/<img src="([^"]+)" alt="([^"]*)">/g, (whole, src: string, alt: string) => {
     const uri = inline.get(src);
@@ -206,4 +258,3 @@ export function toHtml(title: string, markdown: string, placed: readonly Placed[
   });
   return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title)} · convlab report</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
 }
-

@@ -20,7 +20,10 @@ export class ModelCheckpoint implements Callback {
   private readonly monitor: Monitor;
   /** Paths written, in order. */
   readonly saved: string[] = [];
-  constructor(private readonly filepath: string, private readonly args: ModelCheckpointArgs = {}) {
+  constructor(
+    private readonly filepath: string,
+    private readonly args: ModelCheckpointArgs = {},
+  ) {
     this.monitor = new Monitor(args.monitor ?? 'val_loss', args.mode ?? 'auto', 0, 'ModelCheckpoint');
   }
 

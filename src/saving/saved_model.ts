@@ -33,7 +33,13 @@ interface SavedModel {
   model: Record<string, unknown>;
   weights: ArrayEntry[];
   compile?: { loss: unknown[]; loss_weights: number[]; metrics: unknown[][] };
-  optimizer?: { class_name: string; config: Record<string, unknown>; iterations: number; extra: Record<string, number>; slots: ArrayEntry[] };
+  optimizer?: {
+    class_name: string;
+    config: Record<string, unknown>;
+    iterations: number;
+    extra: Record<string, number>;
+    slots: ArrayEntry[];
+  };
   /** The trainer's dropout and shuffle generator states (xoshiro128** words), so training resumes exactly. */
   generators?: { dropout: number[]; shuffle: number[] };
   /** How an image becomes this model's input, and its class names (set when trained from a data block). */
@@ -59,7 +65,8 @@ export function saveModel(model: Model, dir: string, info: { inputPipeline?: unk
   const compiled = findTrainingState(model);
   if (compiled) {
     // Losses and metrics given by name can be restored; functions cannot and are left for the user to pass again.
-    const named = compiled.losses.every((l) => l.name in lossBuilders()) && compiled.metricSpecs.every((ms) => ms.every((m) => typeof m === 'string'));
+    const named =
+      compiled.losses.every((l) => l.name in lossBuilders()) && compiled.metricSpecs.every((ms) => ms.every((m) => typeof m === 'string'));
     if (named) {
       saved.compile = {
         loss: compiled.losses.map((l) => ({ [l.name]: l.config })),
@@ -123,12 +130,16 @@ export function loadModel(dir: string): Model {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
-  if (saved.format !== FORMAT || saved.version !== VERSION) throw new Error(`${file}: expected format ${FORMAT} version ${VERSION}, got ${saved.format} ${saved.version}`);
+  if (saved.format !== FORMAT || saved.version !== VERSION)
+    throw new Error(`${file}: expected format ${FORMAT} version ${VERSION}, got ${saved.format} ${saved.version}`);
   const raw = readFileSync(join(dir, 'weights.bin'));
   if (raw.byteLength % 4 !== 0) throw new Error(`${join(dir, 'weights.bin')}: size ${raw.byteLength} is not a multiple of 4`);
   const bin = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   const read = (e: ArrayEntry): Float32Array => {
-    if (e.offset + e.length > bin.length) throw new Error(`${join(dir, 'weights.bin')}: truncated: '${e.name}' needs floats ${e.offset}..${e.offset + e.length}, file has ${bin.length}`);
+    if (e.offset + e.length > bin.length)
+      throw new Error(
+        `${join(dir, 'weights.bin')}: truncated: '${e.name}' needs floats ${e.offset}..${e.offset + e.length}, file has ${bin.length}`,
+      );
     return bin.slice(e.offset, e.offset + e.length);
   };
   const model = modelFromConfig(saved.model);
@@ -140,9 +151,13 @@ export function loadModel(dir: string): Model {
     w.assign(read(e));
   }
   const restored: RestoredTraining = {};
-  if (saved.generators) restored.generators = { dropout: Uint32Array.from(saved.generators.dropout), shuffle: Uint32Array.from(saved.generators.shuffle) };
+  if (saved.generators)
+    restored.generators = { dropout: Uint32Array.from(saved.generators.dropout), shuffle: Uint32Array.from(saved.generators.shuffle) };
   if (saved.optimizer) {
-    const opt = getOptimizer({ class_name: saved.optimizer.class_name, config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([, v]) => v !== null && typeof v !== 'string')) });
+    const opt = getOptimizer({
+      class_name: saved.optimizer.class_name,
+      config: Object.fromEntries(Object.entries(saved.optimizer.config).filter(([, v]) => v !== null && typeof v !== 'string')),
+    });
     const slots: Record<string, Float32Array[]> = {};
     for (const e of saved.optimizer.slots) {
       const [name, i] = [e.name.slice(0, e.name.lastIndexOf('#')), Number(e.name.slice(e.name.lastIndexOf('#') + 1))];
@@ -153,7 +168,11 @@ export function loadModel(dir: string): Model {
   }
   restoreTraining(model, restored);
   if (saved.optimizer && saved.compile) {
-    compile(model, { loss: saved.compile.loss as LossSpec[], lossWeights: saved.compile.loss_weights, metrics: saved.compile.metrics as MetricSpec[][] });
+    compile(model, {
+      loss: saved.compile.loss as LossSpec[],
+      lossWeights: saved.compile.loss_weights,
+      metrics: saved.compile.metrics as MetricSpec[][],
+    });
   }
   return model;
 }

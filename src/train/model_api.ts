@@ -29,7 +29,9 @@ declare module '../nn/model.js' {
 }
 
 function isSource(x: unknown): x is BatchSource {
-  return typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x) && typeof (x as BatchSource).batch === 'function';
+  return (
+    typeof x === 'object' && x !== null && !(x instanceof Tensor) && !Array.isArray(x) && typeof (x as BatchSource).batch === 'function'
+  );
 }
 
 const list = (t: Tensor | Tensor[]): Tensor[] => (Array.isArray(t) ? t : [t]);

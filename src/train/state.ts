@@ -60,7 +60,8 @@ const restored = new WeakMap<TrainableModel, RestoredTraining>();
 /** Spreads a per-output setting: a list in output order, a map by output name, or one value for all outputs. */
 function perOutput<T>(value: T | T[] | Record<string, T>, names: string[], what: string, isMap: boolean): T[] {
   if (Array.isArray(value)) {
-    if (value.length !== names.length) throw new Error(`${what}: got ${value.length} entries for ${names.length} outputs (${names.join(', ')})`);
+    if (value.length !== names.length)
+      throw new Error(`${what}: got ${value.length} entries for ${names.length} outputs (${names.join(', ')})`);
     return value;
   }
   if (isMap) {
@@ -95,7 +96,10 @@ export function metricsPerOutput(names: string[], m: MetricSpec[] | MetricSpec[]
 export function compile(model: TrainableModel, args: CompileArgs): TrainingState {
   const names = model.outputNames;
   const losses = perOutput<LossSpec>(args.loss, names, 'loss', isOutputMap(args.loss, names)).map((l) => getLoss(l));
-  const lossWeights = args.lossWeights === undefined ? names.map(() => 1) : perOutput(args.lossWeights, names, 'loss_weights', !Array.isArray(args.lossWeights));
+  const lossWeights =
+    args.lossWeights === undefined
+      ? names.map(() => 1)
+      : perOutput(args.lossWeights, names, 'loss_weights', !Array.isArray(args.lossWeights));
   const metricSpecs = metricsPerOutput(names, args.metrics ?? []);
   const seedSource = globalRandom();
   const rng = seedSource.fork();
@@ -117,7 +121,8 @@ export function compile(model: TrainableModel, args: CompileArgs): TrainingState
 /** The training state of a compiled model; an error that says what to do for one that is not compiled. */
 export function trainingState(model: TrainableModel): TrainingState {
   const state = states.get(model);
-  if (!state) throw new Error(`model '${model.name}' must be compiled before training or evaluation: call model.compile({optimizer, loss, metrics})`);
+  if (!state)
+    throw new Error(`model '${model.name}' must be compiled before training or evaluation: call model.compile({optimizer, loss, metrics})`);
   return state;
 }
 

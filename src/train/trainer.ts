@@ -45,15 +45,21 @@ interface ForwardResult {
   outputs: Tensor[];
 }
 
-function forwardLoss(c: TrainingState, x: Tensor[], y: Tensor[], ctx: { training: boolean; rng: Random; sampleWeights?: Tensor }): ForwardResult {
+function forwardLoss(
+  c: TrainingState,
+  x: Tensor[],
+  y: Tensor[],
+  ctx: { training: boolean; rng: Random; sampleWeights?: Tensor },
+): ForwardResult {
   const extra: Tensor[] = [];
   const callCtx: CallContext = { training: ctx.training, rng: ctx.rng, addLoss: (t) => extra.push(t) };
   const outputs = c.model.call(x, callCtx);
   const perOutput: number[] = [];
   const terms = outputs.map((out, i) => {
-    const l = c.losses[i].call(y[i], out);
     // Sample weights (from class weights) scale each sample's loss; the mean stays over the batch size, as in Keras.
-    const value = l.rank === 0 ? l : mean(ctx.sampleWeights && l.rank === 1 ? mul(l, ctx.sampleWeights) : l);
+    const l = c.losses[i](y[i], out, ctx.sampleWeights);
+    // A loss with reduction 'none' gives per-sample values; training needs one number.
+    const value = l.rank === 0 ? l : mean(l);
     perOutput.push(value.item());
     return c.lossWeights[i] === 1 ? value : mul(value, c.lossWeights[i]);
   });
@@ -75,7 +81,10 @@ export interface StepResult {
 /** Per-sample weights of a batch from class weights, by the integer label (or the argmax of one-hot rows). */
 function classSampleWeights(y: Tensor, classWeight: Record<number, number>): Tensor {
   const labels = y.rank === 2 && y.shape[1] > 1 ? argmaxRows(y) : y.data;
-  return new Tensor(Float32Array.from(labels, (label) => classWeight[label] ?? 1), [y.shape[0]]);
+  return new Tensor(
+    Float32Array.from(labels, (label) => classWeight[label] ?? 1),
+    [y.shape[0]],
+  );
 }
 
 /** One training step on one batch: forward in training mode, backward, one optimizer update. */
@@ -142,7 +151,9 @@ export function fit(model: TrainableModel, data: BatchSource, options: FitOption
   let train = data;
   let validation: BatchSource | undefined;
   if (options.validationData) {
-    validation = Array.isArray(options.validationData) ? tensorSource(options.validationData[0], options.validationData[1]) : options.validationData;
+    validation = Array.isArray(options.validationData)
+      ? tensorSource(options.validationData[0], options.validationData[1])
+      : options.validationData;
   } else if (options.validationSplit) {
     const f = options.validationSplit;
     if (!(f > 0 && f < 1)) throw new Error(`validation_split must be in (0, 1), got ${f}`);
@@ -152,9 +163,11 @@ export function fit(model: TrainableModel, data: BatchSource, options: FitOption
   }
   if (train.size === 0) throw new Error('no training samples');
   if (options.classWeight) {
-    if (model.outputs.length !== 1) throw new Error('class_weight applies to models with one output; give per-sample weights in the loss for several outputs');
+    if (model.outputs.length !== 1)
+      throw new Error('class_weight applies to models with one output; give per-sample weights in the loss for several outputs');
     for (const [k, v] of Object.entries(options.classWeight)) {
-      if (!/^\d+$/.test(k) || !(Number.isFinite(v) && v >= 0)) throw new Error(`class_weight: expected class index → weight ≥ 0, got ${k}: ${v}`);
+      if (!/^\d+$/.test(k) || !(Number.isFinite(v) && v >= 0))
+        throw new Error(`class_weight: expected class index → weight ≥ 0, got ${k}: ${v}`);
     }
   }
   const steps = Math.ceil(train.size / batchSize);
@@ -189,11 +202,21 @@ export function fit(model: TrainableModel, data: BatchSource, options: FitOption
       result.outputs.forEach((out, i) => {
         for (const m of outputMetrics[i].metrics) m.update(y[i], out);
       });
-      const logs = collectLogs(c, lossSum / seen, outLossSums.map((s) => s / seen), outputMetrics);
+      const logs = collectLogs(
+        c,
+        lossSum / seen,
+        outLossSums.map((s) => s / seen),
+        outputMetrics,
+      );
       for (const cb of callbacks) cb.onBatchEnd?.(step, logs, c);
     }
     const seconds = (performance.now() - started) / 1000;
-    const logs: Logs = collectLogs(c, lossSum / seen, outLossSums.map((s) => s / seen), outputMetrics);
+    const logs: Logs = collectLogs(
+      c,
+      lossSum / seen,
+      outLossSums.map((s) => s / seen),
+      outputMetrics,
+    );
     if (validation) {
       const v = evaluateSource(model, validation, { batchSize: Math.max(batchSize, 256) });
       for (const [k, val] of Object.entries(v)) logs[`val_${k}`] = val;
@@ -252,5 +275,10 @@ export function evaluateSource(model: TrainableModel, source: BatchSource, optio
     }
   });
   const n = Math.max(1, source.size);
-  return collectLogs(c, lossSum / n, outLossSums.map((s) => s / n), outputMetrics);
+  return collectLogs(
+    c,
+    lossSum / n,
+    outLossSums.map((s) => s / n),
+    outputMetrics,
+  );
 }

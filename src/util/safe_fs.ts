@@ -4,7 +4,19 @@
  * time (Node's recursive mkdir spins forever under /proc), and a folder is only ever replaced when convlab wrote it.
  * Nothing here deletes anything that convlab did not create.
  */
-import { accessSync, constants, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, type Stats, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
 /** A bad output path or name: what and where, and what was expected. The CLI exits with 2. */
@@ -44,18 +56,21 @@ export function inside(parent: string, name: string, what: string): string {
   return full;
 }
 
-const describeCode = (code: string | undefined): string => ({
-  ENOSPC: 'no space left on the device',
-  EACCES: 'permission denied',
-  EPERM: 'operation not permitted',
-  EROFS: 'read-only file system',
-  ENOTDIR: 'a part of the path is a file, not a folder',
-  EEXIST: 'it exists already',
-  ENOENT: 'a part of the path does not exist and cannot be created there',
-  EISDIR: 'it is a folder',
-  ENAMETOOLONG: 'the name is too long',
-  EDQUOT: 'disk quota exceeded',
-}[code ?? ''] ?? code ?? 'unknown error');
+const describeCode = (code: string | undefined): string =>
+  ({
+    ENOSPC: 'no space left on the device',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    EROFS: 'read-only file system',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'it exists already',
+    ENOENT: 'a part of the path does not exist and cannot be created there',
+    EISDIR: 'it is a folder',
+    ENAMETOOLONG: 'the name is too long',
+    EDQUOT: 'disk quota exceeded',
+  })[code ?? ''] ??
+  code ??
+  'unknown error';
 
 /** A file-system error as one readable line: `<what> <path>: <reason> (<code>)`. */
 export function fsProblem(what: string, path: string, e: unknown): OutputError {
@@ -122,7 +137,8 @@ export function checkWritable(path: string, kind: 'file' | 'dir', what: string):
     stat = null;
   }
   if (stat) {
-    if (kind === 'dir' && !stat.isDirectory()) throw new OutputError(`${what} ${path}: it is a file; expected a folder (or a path that does not exist yet)`);
+    if (kind === 'dir' && !stat.isDirectory())
+      throw new OutputError(`${what} ${path}: it is a file; expected a folder (or a path that does not exist yet)`);
     if (kind === 'file' && stat.isDirectory()) throw new OutputError(`${what} ${path}: it is a folder; expected a file name`);
   }
   const { base } = existingAncestor(stat ? dirname(full) : full);
@@ -133,7 +149,10 @@ export function checkWritable(path: string, kind: 'file' | 'dir', what: string):
   } catch (e) {
     throw fsProblem(`${what} ${path}: cannot write in`, where, e);
   }
-  if (full.startsWith('/proc/') || full.startsWith('/sys/')) throw new OutputError(`${what} ${path}: ${full.split('/')[1] === 'proc' ? '/proc' : '/sys'} is a kernel file system; choose a folder on a disk`);
+  if (full.startsWith('/proc/') || full.startsWith('/sys/'))
+    throw new OutputError(
+      `${what} ${path}: ${full.split('/')[1] === 'proc' ? '/proc' : '/sys'} is a kernel file system; choose a folder on a disk`,
+    );
 }
 
 /**
@@ -143,7 +162,10 @@ export function checkWritable(path: string, kind: 'file' | 'dir', what: string):
 export function checkReplaceable(target: string, what: string, ours: (dir: string) => string | null): void {
   checkWritable(target, 'dir', what);
   const why = existsSync(target) ? ours(resolve(target)) : null;
-  if (why) throw new OutputError(`${what} ${target}: it exists and ${why}; convlab only replaces what it wrote, so choose another path or move it away yourself`);
+  if (why)
+    throw new OutputError(
+      `${what} ${target}: it exists and ${why}; convlab only replaces what it wrote, so choose another path or move it away yourself`,
+    );
 }
 
 /** The first half of a replacement: checks `target` and makes a fresh hidden folder beside it. */
@@ -180,7 +202,12 @@ function commitReplace(full: string, tmp: string): void {
  * otherwise); the old one is removed only after the new one is in place. On any failure the temporary folder goes
  * and `target` is as it was.
  */
-export async function replaceFolder<T>(target: string, what: string, ours: (dir: string) => string | null, build: (tmp: string) => T | Promise<T>): Promise<T> {
+export async function replaceFolder<T>(
+  target: string,
+  what: string,
+  ours: (dir: string) => string | null,
+  build: (tmp: string) => T | Promise<T>,
+): Promise<T> {
   const { full, tmp } = beginReplace(target, what, ours);
   try {
     const result = await build(tmp);

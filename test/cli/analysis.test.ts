@@ -20,7 +20,10 @@ const store = join(dir, 'store');
 const convlab = (...args: string[]) => runConvlab([...args, '--store', store]);
 const file = fileWriter(dir);
 
-const spec = () => file('ev.yaml', `
+const spec = () =>
+  file(
+    'ev.yaml',
+    `
 name: ev
 seed: 3
 data: {dataset: mnist, subset: {train: 500}, validation: {count: 100}, transforms: [{pad: 2}, {scale: [0, 1]}]}
@@ -32,7 +35,8 @@ model:
     - Flatten: {}
     - Dense: {units: 10, activation: softmax}
 train: {epochs: 1}
-`);
+`,
+  );
 
 /** A 'photo' of a dark stroke on light paper, in colour and of another size than MNIST's. */
 const photo = () => pngBytes(40, 30, (y, x) => (Math.abs(x - 20) < 3 && y > 5 && y < 25 ? [20, 25, 30] : [230, 228, 220]));
@@ -45,7 +49,10 @@ describe('train into the store, then evaluate, plot and predict', { skip: noSqli
 
   test('train records its run as a one-trial experiment; --no-store leaves no store behind', () => {
     const trials = JSON.parse(convlab('ls', 'ev', '--json').out) as { id: number; status: string }[];
-    assert.deepEqual(trials.map((t) => [t.id, t.status]), [[1, 'finished']]);
+    assert.deepEqual(
+      trials.map((t) => [t.id, t.status]),
+      [[1, 'finished']],
+    );
     const elsewhere = join(dir, 'no-store');
     process.env.CONVLAB_STORE = elsewhere;
     try {
@@ -63,7 +70,20 @@ describe('train into the store, then evaluate, plot and predict', { skip: noSqli
     const missing = convlab('plot', 'filters', '1', '--out', join(dir, 'f.png'));
     assert.equal(missing.code, 2);
     assert.match(missing.err, /trial #1 recorded no filters; `convlab evaluate 1 --filters` takes them from the trial's saved weights/);
-    const r = convlab('evaluate', '1', '--filters', '--feature-maps', '0,1', '--predictions', '12', '--confusion-matrix', '--classification-report', '--baselines', '--split', 'validation');
+    const r = convlab(
+      'evaluate',
+      '1',
+      '--filters',
+      '--feature-maps',
+      '0,1',
+      '--predictions',
+      '12',
+      '--confusion-matrix',
+      '--classification-report',
+      '--baselines',
+      '--split',
+      'validation',
+    );
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Trial #1 ev \(experiment ev\), validation split \(100 samples\):/);
     assert.match(r.out, /Confusion matrix \(validation; rows: true class/);
@@ -91,7 +111,11 @@ describe('train into the store, then evaluate, plot and predict', { skip: noSqli
     assert.equal(p.top.length, 3);
     assert.ok(p.top[0].probability >= p.top[1].probability && p.top[1].probability >= p.top[2].probability);
     assert.ok(p.top.every((c) => /^[0-9]$/.test(c.class)));
-    assert.deepEqual(p.notes, ['converted from colour to grayscale (luminance)', 'inverted (the training images are light on dark)', 'resized from 40×30 to 28×28 (bilinear)']);
+    assert.deepEqual(p.notes, [
+      'converted from colour to grayscale (luminance)',
+      'inverted (the training images are light on dark)',
+      'resized from 40×30 to 28×28 (bilinear)',
+    ]);
     // The model saved with --save carries the same pipeline and gives the same answer.
     const bySaved = runConvlab(['predict', join(dir, 'saved'), join(dir, 'photo.png'), '--json', '--top', '3']);
     assert.deepEqual(JSON.parse(bySaved.out).predictions, out.predictions);

@@ -43,10 +43,26 @@ describe('convlab CLI', () => {
   });
 
   test('train --json on a 3,000-image subset learns MNIST and reports every split', () => {
-    const r = convlab('train', 'examples/lenet5-mnist.yaml', '--set', 'data.subset.train=3000', '--set', 'train.epochs=2', '--json', '--save', join(dir, 'lenet'));
+    const r = convlab(
+      'train',
+      'examples/lenet5-mnist.yaml',
+      '--set',
+      'data.subset.train=3000',
+      '--set',
+      'train.epochs=2',
+      '--json',
+      '--save',
+      join(dir, 'lenet'),
+    );
     assert.equal(r.code, 0, r.err);
     assert.equal(loadModel(join(dir, 'lenet')).countParams(), 61706);
-    const result = JSON.parse(r.out) as { history: { loss: number }[]; final: Record<string, { accuracy: number; loss: number }>; params: number; seconds: number; backend: string };
+    const result = JSON.parse(r.out) as {
+      history: { loss: number }[];
+      final: Record<string, { accuracy: number; loss: number }>;
+      params: number;
+      seconds: number;
+      backend: string;
+    };
     assert.equal(result.history.length, 2);
     assert.equal(result.params, 61706);
     assert.deepEqual(Object.keys(result.final), ['train', 'validation', 'test']);
@@ -54,16 +70,19 @@ describe('convlab CLI', () => {
   });
 
   test('a spec with several mistakes reports each with its path and exits 2', () => {
-    const spec = file('bad.yaml', [
-      'model:',
-      '  input: [28, 28, 1]',
-      '  layers:',
-      '    - Conv2D: {filters: 8, kernel_size: [3, "x"]}',
-      '    - Conv2D: {filters: 8, kernel_size: 3, activaton: relu}',
-      '    - Dense: {units: -1}',
-      '    - Pooling: {}',
-      'train: {epochs: many}',
-    ].join('\n'));
+    const spec = file(
+      'bad.yaml',
+      [
+        'model:',
+        '  input: [28, 28, 1]',
+        '  layers:',
+        '    - Conv2D: {filters: 8, kernel_size: [3, "x"]}',
+        '    - Conv2D: {filters: 8, kernel_size: 3, activaton: relu}',
+        '    - Dense: {units: -1}',
+        '    - Pooling: {}',
+        'train: {epochs: many}',
+      ].join('\n'),
+    );
     const r = convlab('summary', spec);
     assert.equal(r.code, 2);
     assert.match(r.err, /train\.epochs: .*number/);
@@ -76,7 +95,10 @@ describe('convlab CLI', () => {
   });
 
   test('shapes that do not fit, YAML syntax errors, missing files and bad overrides exit 2 with the place named', () => {
-    const shape = convlab('summary', file('shape.yaml', 'model:\n  input: [28, 28, 1]\n  layers:\n    - Flatten: {}\n    - Conv2D: {filters: 2, kernel_size: 3}\n'));
+    const shape = convlab(
+      'summary',
+      file('shape.yaml', 'model:\n  input: [28, 28, 1]\n  layers:\n    - Flatten: {}\n    - Conv2D: {filters: 2, kernel_size: 3}\n'),
+    );
     assert.equal(shape.code, 2);
     assert.match(shape.err, /model\.layers\[1\]\.Conv2D: .*rank 4/);
     const syntax = convlab('summary', file('syntax.yaml', 'model:\n  input: [28, 28\n  layers: []\n'));
@@ -94,17 +116,20 @@ describe('convlab CLI', () => {
   });
 
   test('a functional spec with two inputs builds and summarizes', () => {
-    const spec = file('functional.yaml', [
-      'model:',
-      '  inputs: {image: [8, 8, 1], extra: [3]}',
-      '  layers:',
-      '    - Conv2D: {name: conv, inputs: image, filters: 2, kernel_size: 3}',
-      '    - Flatten: {name: flat}',
-      '    - Concatenate: {name: joined, inputs: [flat, extra]}',
-      '    - Dense: {name: hour, units: 12, activation: softmax}',
-      '    - Dense: {name: minute, inputs: joined, units: 1}',
-      '  outputs: [hour, minute]',
-    ].join('\n'));
+    const spec = file(
+      'functional.yaml',
+      [
+        'model:',
+        '  inputs: {image: [8, 8, 1], extra: [3]}',
+        '  layers:',
+        '    - Conv2D: {name: conv, inputs: image, filters: 2, kernel_size: 3}',
+        '    - Flatten: {name: flat}',
+        '    - Concatenate: {name: joined, inputs: [flat, extra]}',
+        '    - Dense: {name: hour, units: 12, activation: softmax}',
+        '    - Dense: {name: minute, inputs: joined, units: 1}',
+        '  outputs: [hour, minute]',
+      ].join('\n'),
+    );
     const r = convlab('summary', spec);
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /joined \(Concatenate\) +\(None, 75\) +0 +flat\[0\]\[0\], extra\[0\]\[0\]/);
@@ -121,21 +146,27 @@ describe('convlab CLI', () => {
 
 describe('convlab train: the evaluate block', () => {
   test('confusion matrix, classification report and dummy baselines on the chosen splits, in --json too', () => {
-    const spec = file('evaluate.yaml', [
-      'seed: 3',
-      'data: {dataset: mnist, subset: {train: 400}, validation: {count: 200}}',
-      'model:',
-      '  input: [28, 28, 1]',
-      '  layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
-      'train: {epochs: 1}',
-      'evaluate: {on: [validation], confusion_matrix: true, classification_report: true, baselines: [most_frequent]}',
-    ].join('\n'));
+    const spec = file(
+      'evaluate.yaml',
+      [
+        'seed: 3',
+        'data: {dataset: mnist, subset: {train: 400}, validation: {count: 200}}',
+        'model:',
+        '  input: [28, 28, 1]',
+        '  layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
+        'train: {epochs: 1}',
+        'evaluate: {on: [validation], confusion_matrix: true, classification_report: true, baselines: [most_frequent]}',
+      ].join('\n'),
+    );
     const r = convlab('train', spec, '--json');
     assert.equal(r.code, 0, r.err);
     const out = JSON.parse(r.out);
     assert.deepEqual(Object.keys(out.final), ['validation']);
     const e = out.evaluation.validation;
-    assert.equal(e.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0), 200);
+    assert.equal(
+      e.confusion_matrix.flat().reduce((a: number, b: number) => a + b, 0),
+      200,
+    );
     assert.equal(e.classification_report.classes.length, 10);
     assert.ok(Math.abs(e.classification_report.accuracy - out.final.validation.accuracy) < 1e-6, 'the report agrees with evaluate()');
     assert.ok(e.baselines.most_frequent.accuracy > 0.05 && e.baselines.most_frequent.accuracy < 0.2);
@@ -155,34 +186,51 @@ describe('convlab train: the evaluate block', () => {
 });
 
 describe('convlab train: feature maps, filters and time differences from the evaluate block', () => {
-  const spec = () => file('inside.yaml', [
-    'seed: 4',
-    'data: {dataset: mnist, subset: {train: 300}}',
-    'model:',
-    '  input: [28, 28, 1]',
-    '  layers: [{Conv2D: {filters: 4, kernel_size: 3, activation: relu, name: c1}}, {MaxPooling2D: {}}, {Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
-    'train: {epochs: 1}',
-    'evaluate: {on: [test], feature_maps: {layers: [c1, 1], samples: 2}, filters: true}',
-  ].join('\n'));
+  const spec = () =>
+    file(
+      'inside.yaml',
+      [
+        'seed: 4',
+        'data: {dataset: mnist, subset: {train: 300}}',
+        'model:',
+        '  input: [28, 28, 1]',
+        '  layers: [{Conv2D: {filters: 4, kernel_size: 3, activation: relu, name: c1}}, {MaxPooling2D: {}}, {Flatten: {}}, {Dense: {units: 10, activation: softmax}}]',
+        'train: {epochs: 1}',
+        'evaluate: {on: [test], feature_maps: {layers: [c1, 1], samples: 2}, filters: true}',
+      ].join('\n'),
+    );
 
   test('feature maps of the chosen layers and every Conv2D filter are written as .npy and PNG, and listed in --json', () => {
     const out = join(dir, 'inside');
     const r = convlab('train', spec(), '--json', '--out', out);
     assert.equal(r.code, 0, r.err);
     const result = JSON.parse(r.out) as { artifacts: { kind: string; layer: string; shape: number[]; files: string[] }[] };
-    assert.deepEqual(result.artifacts.map((a) => [a.kind, a.layer, a.shape]), [
-      ['inputs', 'input_layer', [2, 28, 28, 1]],
-      ['feature_maps', 'c1', [2, 26, 26, 4]],
-      ['feature_maps', 'max_pooling2d', [2, 13, 13, 4]],
-      ['filters', 'c1', [3, 3, 1, 4]],
-    ]);
+    assert.deepEqual(
+      result.artifacts.map((a) => [a.kind, a.layer, a.shape]),
+      [
+        ['inputs', 'input_layer', [2, 28, 28, 1]],
+        ['feature_maps', 'c1', [2, 26, 26, 4]],
+        ['feature_maps', 'max_pooling2d', [2, 13, 13, 4]],
+        ['filters', 'c1', [3, 3, 1, 4]],
+      ],
+    );
     for (const f of result.artifacts.flatMap((a) => a.files)) assert.ok(existsSync(f), f);
     assert.ok(existsSync(join(out, 'feature_maps', 'c1_sample1.png')));
     assert.ok(existsSync(join(out, 'filters', 'c1.png')));
   });
 
   test('evaluate.metrics adds metrics measured after training; unknown metric names are refused in both blocks', () => {
-    const r = convlab('train', spec(), '--json', '--set', 'evaluate.metrics=[top_5_accuracy]', '--set', 'evaluate.feature_maps=null', '--set', 'evaluate.filters=null');
+    const r = convlab(
+      'train',
+      spec(),
+      '--json',
+      '--set',
+      'evaluate.metrics=[top_5_accuracy]',
+      '--set',
+      'evaluate.feature_maps=null',
+      '--set',
+      'evaluate.filters=null',
+    );
     assert.equal(r.code, 0, r.err);
     const test5 = JSON.parse(r.out).final.test as Record<string, number>;
     assert.deepEqual(Object.keys(test5), ['loss', 'accuracy', 'top_5_accuracy']);
@@ -194,7 +242,16 @@ describe('convlab train: feature maps, filters and time differences from the eva
   });
 
   test('a missing layer, filters of a non-convolution layer and a time difference without clocks are refused before training', () => {
-    const r = convlab('train', spec(), '--set', 'evaluate.feature_maps.layers=[c1, 9, nope]', '--set', 'evaluate.filters={layers: [2]}', '--set', 'evaluate.time_difference=true');
+    const r = convlab(
+      'train',
+      spec(),
+      '--set',
+      'evaluate.feature_maps.layers=[c1, 9, nope]',
+      '--set',
+      'evaluate.filters={layers: [2]}',
+      '--set',
+      'evaluate.time_difference=true',
+    );
     assert.equal(r.code, 2);
     assert.match(r.err, /evaluate\.feature_maps\.layers\[1\]: no layer 9: expected an index 0\.\.3/);
     assert.match(r.err, /evaluate\.feature_maps\.layers\[2\]: no layer "nope"/);
@@ -204,20 +261,26 @@ describe('convlab train: feature maps, filters and time differences from the eva
   });
 
   test('clocks with the periodic scheme report the time difference with its distribution', () => {
-    const clocks = file('clocks.yaml', [
-      'seed: 2',
-      'data: {dataset: clocks, count: 200, size: [32, 32], target: periodic}',
-      'model:',
-      '  input: [32, 32, 1]',
-      '  layers: [{Conv2D: {filters: 4, kernel_size: 3, strides: 2, activation: relu}}, {Flatten: {}}, {Dense: {units: 4, activation: tanh}}]',
-      'train: {epochs: 1, loss: mse, metrics: [mae]}',
-      'evaluate: {on: [test], time_difference: true}',
-    ].join('\n'));
+    const clocks = file(
+      'clocks.yaml',
+      [
+        'seed: 2',
+        'data: {dataset: clocks, count: 200, size: [32, 32], target: periodic}',
+        'model:',
+        '  input: [32, 32, 1]',
+        '  layers: [{Conv2D: {filters: 4, kernel_size: 3, strides: 2, activation: relu}}, {Flatten: {}}, {Dense: {units: 4, activation: tanh}}]',
+        'train: {epochs: 1, loss: mse, metrics: [mae]}',
+        'evaluate: {on: [test], time_difference: true}',
+      ].join('\n'),
+    );
     const r = convlab('train', clocks, '--json');
     assert.equal(r.code, 0, r.err);
     const t = JSON.parse(r.out).evaluation.test.time_difference;
     assert.equal(t.count, 40);
-    assert.equal(t.histogram.reduce((a: number, b: number) => a + b, 0), 40);
+    assert.equal(
+      t.histogram.reduce((a: number, b: number) => a + b, 0),
+      40,
+    );
     assert.ok(t.mean >= 0 && t.mean <= 360 && t.max <= 360);
     const text = convlab('train', clocks, '--quiet');
     assert.match(text.out, /Time difference \(test, minutes on the 12-hour dial\): mean [\d.]+, median/);
@@ -226,25 +289,31 @@ describe('convlab train: feature maps, filters and time differences from the eva
 });
 
 describe('convlab train: callbacks and schedules from the train block', () => {
-  test('early stopping ends training early, the schedule sets each epoch\'s rate, the CSV log has a row per epoch', () => {
+  test("early stopping ends training early, the schedule sets each epoch's rate, the CSV log has a row per epoch", () => {
     const csv = join(dir, 'log.csv');
-    const spec = file('callbacks.yaml', [
-      'seed: 4',
-      'data: {dataset: mnist, subset: {train: 300}, validation: {count: 100}}',
-      'model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}',
-      'train:',
-      '  optimizer: {sgd: {learning_rate: 0.1}}',
-      '  epochs: 8',
-      '  schedule: {step_decay: {factor: 0.5, every: 2}}',
-      '  callbacks:',
-      '    - early_stopping: {monitor: loss, min_delta: 100, patience: 1}',
-      `    - csv_logger: {filename: ${JSON.stringify(csv)}}`,
-      'evaluate: {on: [validation]}',
-    ].join('\n'));
+    const spec = file(
+      'callbacks.yaml',
+      [
+        'seed: 4',
+        'data: {dataset: mnist, subset: {train: 300}, validation: {count: 100}}',
+        'model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}',
+        'train:',
+        '  optimizer: {sgd: {learning_rate: 0.1}}',
+        '  epochs: 8',
+        '  schedule: {step_decay: {factor: 0.5, every: 2}}',
+        '  callbacks:',
+        '    - early_stopping: {monitor: loss, min_delta: 100, patience: 1}',
+        `    - csv_logger: {filename: ${JSON.stringify(csv)}}`,
+        'evaluate: {on: [validation]}',
+      ].join('\n'),
+    );
     const r = convlab('train', spec, '--json');
     assert.equal(r.code, 0, r.err);
     const out = JSON.parse(r.out);
-    assert.deepEqual(out.history.map((e: { lr: number }) => e.lr), [0.1, 0.1]);
+    assert.deepEqual(
+      out.history.map((e: { lr: number }) => e.lr),
+      [0.1, 0.1],
+    );
     assert.equal(readFileSync(csv, 'utf8').trim().split('\n').length, 3);
     const bad = convlab('train', spec, '--set', 'train.callbacks[0]={early_stoping: {}}');
     assert.equal(bad.code, 2);
@@ -255,7 +324,11 @@ describe('convlab train: callbacks and schedules from the train block', () => {
 describe('convlab data', () => {
   const images = join(dir, 'shapes');
   for (const [k, cls] of ['round', 'square'].entries())
-    for (let i = 0; i < 4; i++) writeFileDeep(join(images, cls, `${i}.png`), pngBytes(5, 4, () => [k * 200, 10 * i, 50]));
+    for (let i = 0; i < 4; i++)
+      writeFileDeep(
+        join(images, cls, `${i}.png`),
+        pngBytes(5, 4, () => [k * 200, 10 * i, 50]),
+      );
 
   test('ls lists every dataset with where it was found', () => {
     const r = convlab('data', 'ls');
@@ -270,13 +343,16 @@ describe('convlab data', () => {
     const i = JSON.parse(r.out);
     assert.deepEqual(i.shape, [4, 5, 3]);
     assert.equal(i.splits.train + i.splits.test, 8);
-    assert.deepEqual(i.classes.map((c: { name: string }) => c.name), ['round', 'square']);
+    assert.deepEqual(
+      i.classes.map((c: { name: string }) => c.name),
+      ['round', 'square'],
+    );
     assert.equal(i.pixel_std[2], 1, 'a constant channel has its std reported as 1 (no division by zero later)');
     assert.match(convlab('data', 'info', 'mnist').out, /train 60,000, test 10,000/);
     assert.match(convlab('data', 'info', 'clocks', '--count', '50', '--size', '32x32').out, /images 32×32×1, train 40, test 10/);
   });
 
-  test('show draws a grid with each sample\'s class under it and prints the labels in grid order', () => {
+  test("show draws a grid with each sample's class under it and prints the labels in grid order", () => {
     const out = join(dir, 'grid', 'shapes.png');
     const r = convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '8', '--out', out);
     assert.equal(r.code, 0, r.err);
@@ -288,7 +364,11 @@ describe('convlab data', () => {
     assert.equal(convlab('data', 'show', 'image-folder', '--path', images, '--n', '4', '--zoom', '8', '--out', svg).code, 0);
     const text = readFileSync(svg, 'utf8');
     assert.equal((text.match(/<image /g) ?? []).length, 4);
-    const labels = r.out.trim().split('\n').slice(1).flatMap((l) => l.split(' | ').map((c) => c.replace(/ \(#\d+\)$/, '')));
+    const labels = r.out
+      .trim()
+      .split('\n')
+      .slice(1)
+      .flatMap((l) => l.split(' | ').map((c) => c.replace(/ \(#\d+\)$/, '')));
     for (const l of labels) assert.match(text, new RegExp(`>${l}</text>`), `'${l}' is written under its image`);
   });
 
@@ -319,7 +399,10 @@ describe('convlab data fetch', () => {
     try {
       const r = await convlabAsync({ CONVLAB_DATA_MIRROR: `http://127.0.0.1:${port}/` }, 'data', 'fetch', 'cifar10', '--dir', dest);
       assert.equal(r.code, 2);
-      assert.match(r.err, /cifar-10-binary\.tar\.gz: checksum mismatch: expected md5 c32a1d4ab5d03f1284b67883e8d87530, got [0-9a-f]{32}; nothing was written/);
+      assert.match(
+        r.err,
+        /cifar-10-binary\.tar\.gz: checksum mismatch: expected md5 c32a1d4ab5d03f1284b67883e8d87530, got [0-9a-f]{32}; nothing was written/,
+      );
       assert.equal(existsSync(dest), false);
     } finally {
       server.close();
@@ -344,12 +427,15 @@ function convlabAsync(env: Record<string, string>, ...args: string[]): Promise<{
 }
 
 test('train prints the split sizes before the first epoch: validation drawn first, then the subset from the rest', () => {
-  const spec = file('splits.yaml', `
+  const spec = file(
+    'splits.yaml',
+    `
 name: splits
 data: {dataset: mnist, validation: {fraction: 0.1}, subset: {train: 500}}
 model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}
 train: {epochs: 1}
-`);
+`,
+  );
   const r = convlab('train', spec);
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /^Data: mnist, 500 train · 6,000 validation · 10,000 test samples of \[28, 28, 1\], 10 classes$/m);

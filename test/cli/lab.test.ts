@@ -18,7 +18,10 @@ process.env.CONVLAB_CACHE = join(dir, 'cache');
 const convlab = (...args: string[]) => runConvlab(args);
 const file = fileWriter(dir);
 
-const study = () => file('study.yaml', `
+const study = () =>
+  file(
+    'study.yaml',
+    `
 name: tiny-study
 seed: 7
 data: {dataset: mnist, subset: {train: 300}, validation: {count: 100}}
@@ -37,7 +40,8 @@ sweep:
       model.layers[1]: {MaxPooling2D: {}}
   grid:
     train.optimizer.adam.learning_rate: [0.01, 0.001]
-`);
+`,
+  );
 
 describe('convlab run and the commands that read the store', { skip }, () => {
   const store = join(dir, 'store');
@@ -57,25 +61,52 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     const ls = convlab('ls', '--store', store);
     assert.equal(ls.code, 0, ls.err);
     assert.match(ls.out, /tiny-study +4 +4 +0 +0 +0/);
-    const trials = JSON.parse(convlab('ls', 'tiny-study', '--store', store, '--json').out) as { id: number; label: string; status: string; epochs: number }[];
-    assert.deepEqual(trials.map((t) => [t.label, t.status, t.epochs]), [
-      ['Baseline learning_rate=0.01', 'finished', 2], ['Baseline learning_rate=0.001', 'finished', 2],
-      ['MaxPooling learning_rate=0.01', 'finished', 2], ['MaxPooling learning_rate=0.001', 'finished', 2],
-    ]);
+    const trials = JSON.parse(convlab('ls', 'tiny-study', '--store', store, '--json').out) as {
+      id: number;
+      label: string;
+      status: string;
+      epochs: number;
+    }[];
+    assert.deepEqual(
+      trials.map((t) => [t.label, t.status, t.epochs]),
+      [
+        ['Baseline learning_rate=0.01', 'finished', 2],
+        ['Baseline learning_rate=0.001', 'finished', 2],
+        ['MaxPooling learning_rate=0.01', 'finished', 2],
+        ['MaxPooling learning_rate=0.001', 'finished', 2],
+      ],
+    );
     const show = convlab('show', String(trials[2].id), '--store', store);
     assert.equal(show.code, 0, show.err);
     assert.match(show.out, /Trial #3: MaxPooling learning_rate=0\.01 \(experiment tiny-study, finished\)/);
     assert.match(show.out, /max_pooling2d \(MaxPooling2D\)/);
     assert.match(show.out, /History:\n.*epoch +loss +accuracy +val_loss/);
     assert.match(show.out, /Final metrics:/);
-    const json = JSON.parse(convlab('compare', 'tiny-study', '--store', store, '--json', '--sort', 'val_loss').out) as { sorted_by: string; rows: { val_loss: number }[] };
+    const json = JSON.parse(convlab('compare', 'tiny-study', '--store', store, '--json', '--sort', 'val_loss').out) as {
+      sorted_by: string;
+      rows: { val_loss: number }[];
+    };
     assert.equal(json.sorted_by, 'val_loss');
-    assert.ok(json.rows.every((r, i) => i === 0 || json.rows[i - 1].val_loss <= r.val_loss), 'sorted lowest loss first');
+    assert.ok(
+      json.rows.every((r, i) => i === 0 || json.rows[i - 1].val_loss <= r.val_loss),
+      'sorted lowest loss first',
+    );
     const csv = convlab('compare', 'tiny-study', '--store', store, '--csv', '--columns', 'val_accuracy,params');
-    assert.equal(csv.out.trim().split('\n')[0], 'rank,trials,model,n,status,variant,learning_rate,val_accuracy,params', 'the swept parameters have their own columns');
-    const byParam = JSON.parse(convlab('compare', 'tiny-study', '--store', store, '--json', '--columns', 'learning_rate,val_accuracy', '--sort', 'learning_rate').out) as { sorted_by: string; rows: { params: Record<string, unknown> }[] };
+    assert.equal(
+      csv.out.trim().split('\n')[0],
+      'rank,trials,model,n,status,variant,learning_rate,val_accuracy,params',
+      'the swept parameters have their own columns',
+    );
+    const byParam = JSON.parse(
+      convlab('compare', 'tiny-study', '--store', store, '--json', '--columns', 'learning_rate,val_accuracy', '--sort', 'learning_rate')
+        .out,
+    ) as { sorted_by: string; rows: { params: Record<string, unknown> }[] };
     assert.equal(byParam.sorted_by, 'learning_rate');
-    assert.deepEqual(byParam.rows.map((r) => r.params['train.optimizer.adam.learning_rate']), [0.001, 0.001, 0.01, 0.01], 'a swept parameter is a typed column and sorts');
+    assert.deepEqual(
+      byParam.rows.map((r) => r.params['train.optimizer.adam.learning_rate']),
+      [0.001, 0.001, 0.01, 0.01],
+      'a swept parameter is a typed column and sorts',
+    );
     assert.match(convlab('compare', 'tiny-study', '--store', store, '--md').out, /^\| rank \| trial \| model \|/);
     const diff = convlab('diff', String(trials[0].id), String(trials[3].id), '--store', store);
     assert.equal(diff.code, 0, diff.err);
@@ -105,14 +136,25 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     assert.match(r.out, /2 workers, /);
     assert.equal(r.out.match(/^Trial \d\/4 \[#\d+\] .*: test accuracy/gm)?.length, 4, 'each trial is reported once as it ends');
     const trials = JSON.parse(convlab('ls', 'tiny-study', '--store', store, '--json').out) as { status: string; epochs: number }[];
-    assert.deepEqual(trials.map((t) => [t.status, t.epochs]), [['finished', 2], ['finished', 2], ['finished', 2], ['finished', 2]]);
+    assert.deepEqual(
+      trials.map((t) => [t.status, t.epochs]),
+      [
+        ['finished', 2],
+        ['finished', 2],
+        ['finished', 2],
+        ['finished', 2],
+      ],
+    );
   });
 
   test('a bad value in any trial is reported before a single trial starts, and nothing is recorded', () => {
     const fresh = join(dir, 'bad-store');
     const r = convlab('run', study(), '--store', fresh, '--set', 'sweep.grid["model.layers[0].Conv2D.filters"]=[4, 0]');
     assert.equal(r.code, 2);
-    assert.match(r.err, /model\.layers\[0\]\.Conv2D\.filters: .*\(in trials 'Baseline learning_rate=0\.01 filters=0', 'Baseline learning_rate=0\.001 filters=0', 'MaxPooling learning_rate=0\.01 filters=0' and 1 more\)/);
+    assert.match(
+      r.err,
+      /model\.layers\[0\]\.Conv2D\.filters: .*\(in trials 'Baseline learning_rate=0\.01 filters=0', 'Baseline learning_rate=0\.001 filters=0', 'MaxPooling learning_rate=0\.01 filters=0' and 1 more\)/,
+    );
     assert.doesNotMatch(r.out, /Trial 1/);
     assert.deepEqual(JSON.parse(convlab('ls', '--store', fresh, '--json').out), []);
     const path = convlab('run', study(), '--store', fresh, '--set', 'sweep.grid={"model.layers[8].Dense.units": [1]}');
@@ -121,7 +163,9 @@ describe('convlab run and the commands that read the store', { skip }, () => {
   });
 
   test('a trial that fails is recorded with its error, the study goes on, and the exit status is 1', () => {
-    const failing = file('failing.yaml', `
+    const failing = file(
+      'failing.yaml',
+      `
 name: with-failure
 data: {dataset: mnist, subset: {train: 200}}
 model: {input: [28, 28, 1], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}
@@ -130,17 +174,27 @@ sweep:
   variants:
     Good: {}
     WrongInput: {model.input: [32, 32, 1]}
-`);
+`,
+    );
     const r = convlab('run', failing, '--store', join(dir, 'fail-store'), '-q');
     assert.equal(r.code, 1, r.err);
-    assert.match(r.out, /1 trial failed: #2 WrongInput: invalid spec: model\.input: the data gives samples of shape \[28, 28, 1\] but the model expects \[32, 32, 1\]/);
+    assert.match(
+      r.out,
+      /1 trial failed: #2 WrongInput: invalid spec: model\.input: the data gives samples of shape \[28, 28, 1\] but the model expects \[32, 32, 1\]/,
+    );
     const trials = JSON.parse(convlab('ls', 'with-failure', '--store', join(dir, 'fail-store'), '--json').out) as { status: string }[];
-    assert.deepEqual(trials.map((t) => t.status), ['finished', 'failed']);
+    assert.deepEqual(
+      trials.map((t) => t.status),
+      ['finished', 'failed'],
+    );
   });
 });
 
 describe('resuming', { skip }, () => {
-  const spec = () => file('resume.yaml', `
+  const spec = () =>
+    file(
+      'resume.yaml',
+      `
 name: resume
 seed: 5
 data: {dataset: mnist, subset: {train: 1200}, validation: {count: 200}, augment: [{translate: 0.1}]}
@@ -157,8 +211,12 @@ train:
   batch_size: 64
   callbacks: [{early_stopping: {monitor: val_loss, patience: 2, restore_best_weights: true}}, {reduce_lr_on_plateau: {patience: 1, factor: 0.5}}]
 sweep: {grid: {train.batch_size: [64, 100]}}
-`);
-  const finals = (store: string) => (JSON.parse(convlab('run', spec(), '--store', store, '-q', '--json').out) as { trials: { status: string; final: unknown }[] }).trials.map((t) => ({ status: t.status, final: t.final }));
+`,
+    );
+  const finals = (store: string) =>
+    (
+      JSON.parse(convlab('run', spec(), '--store', store, '-q', '--json').out) as { trials: { status: string; final: unknown }[] }
+    ).trials.map((t) => ({ status: t.status, final: t.final }));
 
   test('killed with SIGKILL at random points and run again, a study ends with the uninterrupted numbers', async () => {
     const whole = finals(join(dir, 'whole'));
@@ -186,7 +244,7 @@ sweep: {grid: {train.batch_size: [64, 100]}}
         } catch {
           continue;
         }
-        if (done >= target * (round + 1) / 2) {
+        if (done >= (target * (round + 1)) / 2) {
           await new Promise((r) => setTimeout(r, draws.next() * 200));
           child.kill('SIGKILL');
           kills++;

@@ -14,7 +14,10 @@ import { sweepSchema } from '../../src/lab/sweep.js';
 import { parseArgs } from '../../src/nn/schema.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
-const blocks = [...readme.matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((m) => ({ text: m[1], line: readme.slice(0, m.index).split('\n').length + 1 }));
+const blocks = [...readme.matchAll(/^```ya?ml\n([\s\S]*?)^```/gm)].map((m) => ({
+  text: m[1],
+  line: readme.slice(0, m.index).split('\n').length + 1,
+}));
 
 test('the README has YAML examples to check', () => {
   assert.ok(blocks.length >= 5, `found ${blocks.length}`);
@@ -23,7 +26,11 @@ test('the README has YAML examples to check', () => {
 for (const { text, line } of blocks) {
   test(`the README's YAML example at line ${line} parses and its blocks pass their checks`, () => {
     const doc = parseDocument(text);
-    assert.deepEqual(doc.errors.map((e) => e.message.split('\n')[0]), [], `README.md:${line}`);
+    assert.deepEqual(
+      doc.errors.map((e) => e.message.split('\n')[0]),
+      [],
+      `README.md:${line}`,
+    );
     const value = doc.toJS() as Record<string, unknown>;
     if (value.data !== undefined) parseArgs(dataSchema, value.data, 'data');
     if (value.train !== undefined) parseArgs(trainSchema, value.train, 'train');
@@ -40,7 +47,10 @@ test("the README's TypeScript API example runs exactly as printed", () => {
   const file = fileURLToPath(new URL('../../readme-example.mjs', import.meta.url));
   writeFileSync(file, block[1]);
   try {
-    const env: NodeJS.ProcessEnv = { ...process.env, CONVLAB_CACHE: process.env.CONVLAB_CACHE ?? join(tmpdir(), `convlab-readme-cache-${process.pid}`) };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CONVLAB_CACHE: process.env.CONVLAB_CACHE ?? join(tmpdir(), `convlab-readme-cache-${process.pid}`),
+    };
     delete env.CONVLAB_BACKEND;
     const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env, timeout: 300_000 });
     assert.equal(r.status, 0, r.stderr);

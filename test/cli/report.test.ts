@@ -20,10 +20,14 @@ const convlab = (...args: string[]) => runConvlab(args);
 const file = fileWriter(dir);
 
 const CHROMIUM = process.env.CONVLAB_CHROMIUM ?? '/usr/bin/chromium';
-const noBrowser = noSqlite || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CONVLAB_CHROMIUM)`);
+const noBrowser =
+  noSqlite || (existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CONVLAB_CHROMIUM)`);
 
 const store = join(dir, 'store');
-const study = () => file('study.yaml', `
+const study = () =>
+  file(
+    'study.yaml',
+    `
 name: report-study
 seed: 3
 data: {dataset: mnist, subset: {train: 300}, validation: {count: 100}}
@@ -45,7 +49,8 @@ evaluate:
 sweep:
   grid:
     train.optimizer.adam.learning_rate: [0.0001, 0.01]
-`);
+`,
+  );
 
 describe('convlab report and plot on a trained study', { skip: noSqlite }, () => {
   before(() => {
@@ -59,7 +64,16 @@ describe('convlab report and plot on a trained study', { skip: noSqlite }, () =>
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /Wrote .*report\.html/);
     const md = readFileSync(join(out, 'report.md'), 'utf8');
-    for (const f of ['curves', 'bars_accuracy', 'test_accuracy_vs_learning_rate', 'seconds_vs_learning_rate', 'confusion_trial1_test', 'feature_maps_trial1_sample0', 'filters_trial1', 'predictions_trial1']) {
+    for (const f of [
+      'curves',
+      'bars_accuracy',
+      'test_accuracy_vs_learning_rate',
+      'seconds_vs_learning_rate',
+      'confusion_trial1_test',
+      'feature_maps_trial1_sample0',
+      'filters_trial1',
+      'predictions_trial1',
+    ]) {
       assert.ok(md.includes(`(figures/${f}.png)`), `the report shows ${f}`);
       assert.ok(existsSync(join(out, 'figures', `${f}.svg`)));
     }
@@ -73,7 +87,17 @@ describe('convlab report and plot on a trained study', { skip: noSqlite }, () =>
     const out = join(dir, 'rep');
     if (!existsSync(join(out, 'report.html'))) assert.equal(convlab('report', 'report-study', '--store', store, '--out', out).code, 0);
     const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'] });
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
       const errors: string[] = [];
@@ -85,17 +109,20 @@ describe('convlab report and plot on a trained study', { skip: noSqlite }, () =>
         if (!req.url().startsWith('file:') && !req.url().startsWith('data:')) errors.push(`request to ${req.url()}`);
       });
       await page.goto(`file://${join(out, 'report.html')}`, { waitUntil: 'load' });
-      const figures = await page.$$eval('img.figure', (imgs) => imgs.map((i) => {
-        const img = i as HTMLImageElement;
-        const box = img.getBoundingClientRect();
-        return { loaded: img.complete && img.naturalWidth > 0, width: box.width, height: box.height, alt: img.alt };
-      }));
+      const figures = await page.$$eval('img.figure', (imgs) =>
+        imgs.map((i) => {
+          const img = i as HTMLImageElement;
+          const box = img.getBoundingClientRect();
+          return { loaded: img.complete && img.naturalWidth > 0, width: box.width, height: box.height, alt: img.alt };
+        }),
+      );
       assert.ok(figures.length >= 8, `${figures.length} figures`);
       for (const f of figures) assert.ok(f.loaded && f.width > 100 && f.height > 50, `figure '${f.alt}' is drawn (${f.width}×${f.height})`);
       await page.locator('img.figure').first().scrollIntoViewIfNeeded();
       const shot = PNG.sync.read(await page.locator('img.figure').first().screenshot());
       const colours = new Set<string>();
-      for (let i = 0; i < shot.data.length; i += 4 * 7) colours.add(`${shot.data[i] >> 4},${shot.data[i + 1] >> 4},${shot.data[i + 2] >> 4}`);
+      for (let i = 0; i < shot.data.length; i += 4 * 7)
+        colours.add(`${shot.data[i] >> 4},${shot.data[i + 1] >> 4},${shot.data[i + 2] >> 4}`);
       assert.ok(colours.size > 5, `the first figure shows on screen (${colours.size} colours in its screenshot)`);
       assert.deepEqual(errors, []);
     } finally {
@@ -154,25 +181,52 @@ describe('convlab convolve', () => {
   before(() => {
     // A white square on black: edges are where a Laplacian answers.
     writeFileSync(join(dir, 'notes.txt'), 'not an image');
-    writeFileSync(join(dir, 'square.png'), pngBytes(24, 20, (y, x) => (y >= 5 && y < 15 && x >= 6 && x < 18 ? [250, 200, 10] : [0, 0, 0])));
+    writeFileSync(
+      join(dir, 'square.png'),
+      pngBytes(24, 20, (y, x) => (y >= 5 && y < 15 && x >= 6 && x < 18 ? [250, 200, 10] : [0, 0, 0])),
+    );
   });
 
   test('draws the input, two kernels and their outputs (the classic convolution figure)', () => {
     const out = join(dir, 'panel.svg');
-    const r = convlab('convolve', join(dir, 'square.png'), '--kernel', '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]', '--kernel', '[[1,0,-1],[2,0,-2],[1,0,-1]]', '--channel', 'r', '--mode', 'valid', '--out', out);
+    const r = convlab(
+      'convolve',
+      join(dir, 'square.png'),
+      '--kernel',
+      '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]',
+      '--kernel',
+      '[[1,0,-1],[2,0,-2],[1,0,-1]]',
+      '--channel',
+      'r',
+      '--mode',
+      'valid',
+      '--out',
+      out,
+    );
     assert.equal(r.code, 0, r.err);
     const svg = readFileSync(out, 'utf8');
     assert.match(svg, /input, r channel \(20×24\)/);
     assert.match(svg, /convolved with kernel 1, valid \(18×22; -2\.94 … 4\.90\)/);
     assert.equal((svg.match(/<image /g) ?? []).length, 3);
-    const png = convlab('convolve', join(dir, 'square.png'), '--kernel', '[[0,1,0],[1,-4,1],[0,1,0]]', '--correlate', '--out', join(dir, 'panel.png'));
+    const png = convlab(
+      'convolve',
+      join(dir, 'square.png'),
+      '--kernel',
+      '[[0,1,0],[1,-4,1],[0,1,0]]',
+      '--correlate',
+      '--out',
+      join(dir, 'panel.png'),
+    );
     assert.equal(png.code, 0, png.err);
     assert.ok(PNG.sync.read(readFileSync(join(dir, 'panel.png'))).width > 300);
   });
 
   test('an ordinary photo (1200×900, a million pixels) is convolved and drawn, not a stack overflow', () => {
     const photo = join(dir, 'photo.png');
-    writeFileSync(photo, pngBytes(1200, 900, (y, x) => [(x * 7 + y) % 256, (y * 3) % 256, (x ^ y) % 256]));
+    writeFileSync(
+      photo,
+      pngBytes(1200, 900, (y, x) => [(x * 7 + y) % 256, (y * 3) % 256, (x ^ y) % 256]),
+    );
     const r = convlab('convolve', photo, '--kernel', '[[-1,-1,-1],[-1,8,-1],[-1,-1,-1]]', '--out', join(dir, 'photo-panel.png'));
     assert.equal(r.code, 0, r.err);
     assert.doesNotMatch(r.err, /RangeError|stack/);
@@ -189,7 +243,10 @@ describe('convlab convolve', () => {
       [[img, '--kernel', '[[1]]', '--mode', 'wrap'], /--mode wrap: expected same, valid or full/],
       [[join(dir, 'none.png'), '--kernel', '[[1]]'], /none\.png: cannot read the image \(ENOENT\)/],
       [[join(dir, 'notes.txt'), '--kernel', '[[1]]'], /notes\.txt: unreadable image: not a PNG or JPEG/],
-      [[img, '--kernel', JSON.stringify(Array(30).fill(Array(30).fill(1))), '--mode', 'valid'], /--kernel #1: 30×30 is larger than the 20×24 image/],
+      [
+        [img, '--kernel', JSON.stringify(Array(30).fill(Array(30).fill(1))), '--mode', 'valid'],
+        /--kernel #1: 30×30 is larger than the 20×24 image/,
+      ],
     ];
     for (const [args, message] of cases) {
       const r = convlab('convolve', ...args, '--out', join(dir, 'bad.png'));

@@ -53,10 +53,27 @@ function listing(root: string): string[] {
 function hostileStore(root: string, experiment: string, label: string, classNames: string[]): void {
   const s = new SqliteStore(root);
   const e = s.upsertExperiment(experiment, { name: experiment, model: {} }, null);
-  const [t] = s.addTrials(e.id, [{ key: 'k', label, group: label, variant: null, values: { description: label }, repeat: 0, seed: 0, config: {} }]);
+  const [t] = s.addTrials(e.id, [
+    { key: 'k', label, group: label, variant: null, values: { description: label }, repeat: 0, seed: 0, config: {} },
+  ]);
   s.claimTrial([t.id], 'x@nowhere');
   s.finishTrial(t.id, { test: { loss: 1, accuracy: 0.5 } }, 1, {
-    evaluation: { test: { classNames, confusion_matrix: [[1, 0], [0, 1]], confusion_display: 'counts', classification_report: { accuracy: 1, classes: classNames.map((n) => ({ name: n, precision: 1, recall: 1, f1: 1, support: 1 })), macro: { precision: 1, recall: 1, f1: 1, support: 2 }, weighted: { precision: 1, recall: 1, f1: 1, support: 2 } } } },
+    evaluation: {
+      test: {
+        classNames,
+        confusion_matrix: [
+          [1, 0],
+          [0, 1],
+        ],
+        confusion_display: 'counts',
+        classification_report: {
+          accuracy: 1,
+          classes: classNames.map((n) => ({ name: n, precision: 1, recall: 1, f1: 1, support: 1 })),
+          macro: { precision: 1, recall: 1, f1: 1, support: 2 },
+          weighted: { precision: 1, recall: 1, f1: 1, support: 2 },
+        },
+      },
+    },
   });
   s.close();
 }
@@ -66,7 +83,13 @@ describe('names that would become paths', () => {
     for (const name of ['../../escape', '..', 'a/b', 'a\\\\b', '.hidden', 'x..y']) {
       const work = mkdtempSync(join(dir, 'names-'));
       const spec = join(work, 'spec.yaml');
-      writeFileSync(spec, tiny(JSON.stringify(name), 'evaluate: {filters: {layers: [1]}}').replace('Flatten: {}', 'Conv2D: {filters: 2, kernel_size: 3}}, {Flatten: {}'));
+      writeFileSync(
+        spec,
+        tiny(JSON.stringify(name), 'evaluate: {filters: {layers: [1]}}').replace(
+          'Flatten: {}',
+          'Conv2D: {filters: 2, kernel_size: 3}}, {Flatten: {}',
+        ),
+      );
       const before = listing(dir);
       const r = runConvlab(['train', spec, '-q'], 120_000, work);
       assert.equal(r.code, 2, `${name}: ${r.err}`);
@@ -93,7 +116,8 @@ describe('names that would become paths', () => {
 
 describe('report writes only into its own folder', { skip: noSqlite }, () => {
   const store = join(dir, 'report-store');
-  const spec = () => file('rep.yaml', tiny('rep', 'sweep: {grid: {description: ["<script>alert(1)</script> | [x](javascript:alert(2)) ``` **b**"]}}'));
+  const spec = () =>
+    file('rep.yaml', tiny('rep', 'sweep: {grid: {description: ["<script>alert(1)</script> | [x](javascript:alert(2)) ``` **b**"]}}'));
 
   test('an experiment named ../.. in the store cannot make report delete or write outside convlab-report', () => {
     const work = join(dir, 'proj', 'sub');
@@ -126,7 +150,11 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
     assert.equal(r2.code, 2, r2.err);
     assert.match(r2.err, /it exists and holds 'thesis\.tex', which convlab did not write; convlab only replaces what it wrote/);
     assert.deepEqual(readdirSync(folder), ['thesis.tex']);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.includes('.tmp-')), [], 'no temporary folder is left behind');
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.includes('.tmp-')),
+      [],
+      'no temporary folder is left behind',
+    );
   });
 
   test('an earlier report is replaced whole; a report with a file added by the user is not', () => {
@@ -171,7 +199,13 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
     hostileStore(store, 'art-exp', 'x', ['a', 'b']);
     const s = new SqliteStore(store);
     const t = s.trials()[0];
-    s.addArtifact({ trialId: t.id, kind: 'filters', name: 'conv', path: '../../../../../../etc/passwd', meta: { shape: [3, 3, 1, 2], files: [] } });
+    s.addArtifact({
+      trialId: t.id,
+      kind: 'filters',
+      name: 'conv',
+      path: '../../../../../../etc/passwd',
+      meta: { shape: [3, 3, 1, 2], files: [] },
+    });
     s.close();
     const r = convlab('plot', 'filters', String(t.id), '--store', store, '--out', join(dir, 'f.png'));
     assert.equal(r.code, 2, r.err);
@@ -181,7 +215,10 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
   test('control characters in a label are shown escaped in terminal tables, never sent to the terminal', () => {
     const store = join(dir, 'ctl-store');
     hostileStore(store, 'ctl-exp', 'two\nlines \u001b[31mred', ['a', 'b']);
-    for (const args of [['compare', 'ctl-exp'], ['ls', 'ctl-exp']]) {
+    for (const args of [
+      ['compare', 'ctl-exp'],
+      ['ls', 'ctl-exp'],
+    ]) {
       const r = convlab(...args, '--store', store);
       assert.equal(r.code, 0, r.err);
       // biome-ignore lint/suspicious/noControlCharactersInRegex: the test looks for a raw escape character.
@@ -200,10 +237,14 @@ describe('report writes only into its own folder', { skip: noSqlite }, () => {
 
 describe('runs that fail say so', { skip: noSqlite }, () => {
   // A linear output under squared error with an absurd learning rate overflows within the first batches.
-  const diverging = (name: string, train = '') => tiny(name)
-    .replace('validation: {count: 50}', 'validation: {count: 50}, transforms: [{one_hot: true}]')
-    .replace('activation: softmax', 'activation: linear')
-    .replace('train: {epochs: 1, batch_size: 50}', `train: {epochs: 2, batch_size: 50, loss: mean_squared_error, optimizer: {sgd: {learning_rate: 1.0e+30}}${train}}`);
+  const diverging = (name: string, train = '') =>
+    tiny(name)
+      .replace('validation: {count: 50}', 'validation: {count: 50}, transforms: [{one_hot: true}]')
+      .replace('activation: softmax', 'activation: linear')
+      .replace(
+        'train: {epochs: 1, batch_size: 50}',
+        `train: {epochs: 2, batch_size: 50, loss: mean_squared_error, optimizer: {sgd: {learning_rate: 1.0e+30}}${train}}`,
+      );
 
   test('a loss that becomes NaN or infinite fails train (exit 1) naming the epoch and batch', () => {
     const r = convlab('train', file('div.yaml', diverging('diverges')), '-q');
@@ -253,8 +294,15 @@ describe('runs that fail say so', { skip: noSqlite }, () => {
   /** Starts `convlab run` on a long one-trial study and waits until its trial has finished an epoch. */
   async function startLongStudy(name: string) {
     const store = join(dir, `${name}-store`);
-    const spec = file(`${name}.yaml`, tiny(name).replace('subset: {train: 200}', 'subset: {train: 6000}').replace('epochs: 1', 'epochs: 40'));
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url)), 'run', spec, '--store', store, '-q'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const spec = file(
+      `${name}.yaml`,
+      tiny(name).replace('subset: {train: 200}', 'subset: {train: 6000}').replace('epochs: 1', 'epochs: 40'),
+    );
+    const child = spawn(
+      process.execPath,
+      [fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url)), 'run', spec, '--store', store, '-q'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const output = { out: '', err: '' };
     child.stdout.on('data', (b) => (output.out += b));
     child.stderr.on('data', (b) => (output.err += b));
@@ -277,7 +325,10 @@ describe('runs that fail say so', { skip: noSqlite }, () => {
     const { store, spec, child, output, exited } = await startLongStudy('int');
     child.kill('SIGINT');
     assert.equal(await exited, 130);
-    assert.match(output.err, /interrupted \(SIGINT\): 0 of 1 trials are done and kept; `convlab run .*int\.yaml --store .*` resumes the other trial \(#1 after epoch \d+, from the last finished epoch\)/);
+    assert.match(
+      output.err,
+      /interrupted \(SIGINT\): 0 of 1 trials are done and kept; `convlab run .*int\.yaml --store .*` resumes the other trial \(#1 after epoch \d+, from the last finished epoch\)/,
+    );
     await new Promise((r) => setTimeout(r, 200));
     const ls = JSON.parse(convlab('ls', 'int', '--store', store, '--json').out) as { status: string }[];
     assert.equal(ls[0].status, 'interrupted');
@@ -308,9 +359,18 @@ describe('mistakes found before training, with their field path (exit 2)', () =>
   };
 
   test('losses that do not fit the outputs or the targets', () => {
-    assert.match(bad('sparse1', tiny('s1').replace('units: 10, activation: softmax', 'units: 1, activation: sigmoid')), /train\.loss: sparse_categorical_crossentropy needs one unit per class, and the output has 1 unit/);
-    assert.match(bad('onehot-sparse', tiny('s2').replace('validation: {count: 50}', 'validation: {count: 50}, transforms: [{one_hot: true}]')), /train\.loss: sparse_categorical_crossentropy takes integer class labels, but the data gives one-hot rows/);
-    assert.match(bad('labels-cce', tiny('s3').replace('batch_size: 50', 'batch_size: 50, loss: categorical_crossentropy')), /train\.loss: categorical_crossentropy compares each output unit with the target, but the data gives one integer label per sample and the output has 10 units: use sparse_categorical_crossentropy, or add \{one_hot: true\} to data\.transforms/);
+    assert.match(
+      bad('sparse1', tiny('s1').replace('units: 10, activation: softmax', 'units: 1, activation: sigmoid')),
+      /train\.loss: sparse_categorical_crossentropy needs one unit per class, and the output has 1 unit/,
+    );
+    assert.match(
+      bad('onehot-sparse', tiny('s2').replace('validation: {count: 50}', 'validation: {count: 50}, transforms: [{one_hot: true}]')),
+      /train\.loss: sparse_categorical_crossentropy takes integer class labels, but the data gives one-hot rows/,
+    );
+    assert.match(
+      bad('labels-cce', tiny('s3').replace('batch_size: 50', 'batch_size: 50, loss: categorical_crossentropy')),
+      /train\.loss: categorical_crossentropy compares each output unit with the target, but the data gives one integer label per sample and the output has 10 units: use sparse_categorical_crossentropy, or add \{one_hot: true\} to data\.transforms/,
+    );
     const functional = `
 name: two
 data: {dataset: mnist, subset: {train: 100}}
@@ -326,20 +386,49 @@ train: {epochs: 1, loss: {digti: sparse_categorical_crossentropy}}
 
   test('outputs under a regular file, and an existing folder that is not a saved model, before training', () => {
     const plain = file('plain.txt', 'x');
-    assert.match(bad('save', tiny('sv'), '--save', join(plain, 'model')), /--save .*plain\.txt\/model: .*plain\.txt is a file, not a folder/);
-    assert.match(bad('csv', tiny('csv', '').replace('batch_size: 50', `batch_size: 50, callbacks: [{csv_logger: {filename: "${join(plain, 'log.csv')}"}}]`)), /train\.callbacks\[0\]\.csv_logger\.filename: .*is a file, not a folder/);
-    assert.match(bad('out', tiny('out', 'evaluate: {filters: true}').replace('Flatten: {}', 'Conv2D: {filters: 2, kernel_size: 3}}, {Flatten: {}'), '--out', join(plain, 'o')), /--out .*is a file, not a folder/);
+    assert.match(
+      bad('save', tiny('sv'), '--save', join(plain, 'model')),
+      /--save .*plain\.txt\/model: .*plain\.txt is a file, not a folder/,
+    );
+    assert.match(
+      bad(
+        'csv',
+        tiny('csv', '').replace('batch_size: 50', `batch_size: 50, callbacks: [{csv_logger: {filename: "${join(plain, 'log.csv')}"}}]`),
+      ),
+      /train\.callbacks\[0\]\.csv_logger\.filename: .*is a file, not a folder/,
+    );
+    assert.match(
+      bad(
+        'out',
+        tiny('out', 'evaluate: {filters: true}').replace('Flatten: {}', 'Conv2D: {filters: 2, kernel_size: 3}}, {Flatten: {}'),
+        '--out',
+        join(plain, 'o'),
+      ),
+      /--out .*is a file, not a folder/,
+    );
     const notModel = join(dir, 'not-a-model');
     mkdirSync(notModel);
     writeFileSync(join(notModel, 'data.csv'), '1,2');
-    assert.match(bad('save2', tiny('sv2'), '--save', notModel), /--save .*not-a-model: it exists and holds 'data\.csv', which convlab did not write/);
+    assert.match(
+      bad('save2', tiny('sv2'), '--save', notModel),
+      /--save .*not-a-model: it exists and holds 'data\.csv', which convlab did not write/,
+    );
     assert.deepEqual(readdirSync(notModel), ['data.csv']);
   });
 
-  test('smaller slips: NaN values by name, huge batches, unused inputs, the run command\'s data. prefix', () => {
-    assert.match(bad('nan', tiny('nan').replace('batch_size: 50', 'batch_size: 50, optimizer: {adam: {learning_rate: .nan}}')), /train\.optimizer.*(NaN|\.nan)/);
-    assert.doesNotMatch(bad('nan2', tiny('nan2').replace('batch_size: 50', 'batch_size: 50, optimizer: {adam: {learning_rate: .nan}}')), /found null/);
-    assert.match(bad('huge', tiny('huge').replace('batch_size: 50', 'batch_size: 1000000000')), /train\.batch_size: expected at most 1,048,576 samples a batch/);
+  test("smaller slips: NaN values by name, huge batches, unused inputs, the run command's data. prefix", () => {
+    assert.match(
+      bad('nan', tiny('nan').replace('batch_size: 50', 'batch_size: 50, optimizer: {adam: {learning_rate: .nan}}')),
+      /train\.optimizer.*(NaN|\.nan)/,
+    );
+    assert.doesNotMatch(
+      bad('nan2', tiny('nan2').replace('batch_size: 50', 'batch_size: 50, optimizer: {adam: {learning_rate: .nan}}')),
+      /found null/,
+    );
+    assert.match(
+      bad('huge', tiny('huge').replace('batch_size: 50', 'batch_size: 1000000000')),
+      /train\.batch_size: expected at most 1,048,576 samples a batch/,
+    );
     const unused = `
 name: unused
 data: {dataset: mnist, subset: {train: 100}}
@@ -350,7 +439,12 @@ model:
     - Dense: {units: 10, activation: softmax}
 `;
     assert.match(bad('unused', unused), /model\.inputs: input 'extra' is not used by any layer/);
-    const r = convlab('run', file('frac.yaml', tiny('frac').replace('validation: {count: 50}', 'validation: {fraction: 2}')), '--store', join(dir, 'frac-store'));
+    const r = convlab(
+      'run',
+      file('frac.yaml', tiny('frac').replace('validation: {count: 50}', 'validation: {fraction: 2}')),
+      '--store',
+      join(dir, 'frac-store'),
+    );
     assert.equal(r.code, 2);
     assert.match(r.err, /^\s+data\.validation/m);
   });
@@ -374,13 +468,35 @@ model:
 ${layers}
   outputs: [out]
 `;
-    const inside = convlab('summary', file('inside.yaml', both('    - Conv2D: {name: c1, inputs: image, filters: 2, kernel_size: 3}\n    - Flatten: {name: fl, inputs: c1}\n    - Dense: {name: out, inputs: fl, units: 10}')));
-    const beside = convlab('summary', file('beside.yaml', both('    - {name: c1, inputs: image, Conv2D: {filters: 2, kernel_size: 3}}\n    - {name: fl, inputs: c1, Flatten: {}}\n    - {name: out, inputs: fl, Dense: {units: 10}}')));
+    const inside = convlab(
+      'summary',
+      file(
+        'inside.yaml',
+        both(
+          '    - Conv2D: {name: c1, inputs: image, filters: 2, kernel_size: 3}\n    - Flatten: {name: fl, inputs: c1}\n    - Dense: {name: out, inputs: fl, units: 10}',
+        ),
+      ),
+    );
+    const beside = convlab(
+      'summary',
+      file(
+        'beside.yaml',
+        both(
+          '    - {name: c1, inputs: image, Conv2D: {filters: 2, kernel_size: 3}}\n    - {name: fl, inputs: c1, Flatten: {}}\n    - {name: out, inputs: fl, Dense: {units: 10}}',
+        ),
+      ),
+    );
     assert.equal(beside.code, 0, beside.err);
     assert.equal(beside.out, inside.out);
-    const twoClasses = convlab('summary', file('two.yaml', both('    - {name: c1, Conv2D: {filters: 2, kernel_size: 3}, Dense: {units: 3}}')));
+    const twoClasses = convlab(
+      'summary',
+      file('two.yaml', both('    - {name: c1, Conv2D: {filters: 2, kernel_size: 3}, Dense: {units: 3}}')),
+    );
     assert.equal(twoClasses.code, 2);
-    assert.match(twoClasses.err, /model\.layers\[0\]: expected one layer .* found a mapping with 2 keys that are not name or inputs \(Conv2D, Dense\): one layer class per entry/);
+    assert.match(
+      twoClasses.err,
+      /model\.layers\[0\]: expected one layer .* found a mapping with 2 keys that are not name or inputs \(Conv2D, Dense\): one layer class per entry/,
+    );
   });
 });
 
@@ -392,7 +508,7 @@ describe('stores that cannot be used (exit 2, no stack trace, no hang)', { skip:
     assert.doesNotMatch(r.err, /at .*\.js:\d+/);
   };
 
-  test('a folder named like the database, a garbage file, another program\'s database, a path under a file, /proc', () => {
+  test("a folder named like the database, a garbage file, another program's database, a path under a file, /proc", () => {
     const asDir = join(dir, 'st1');
     mkdirSync(join(asDir, 'runs.db'), { recursive: true });
     bad(asDir, /runs\.db: it is not a file; expected the store's SQLite database/);
@@ -427,7 +543,11 @@ const noMount: string | false = (() => {
 })();
 
 describe('a full disk', { skip: noMount }, () => {
-  const spec = () => file('full.yaml', tiny('full').replace('subset: {train: 200}', 'subset: {train: 500}').replace('{Flatten: {}}', '{Flatten: {}}, {Dense: {units: 64}}'));
+  const spec = () =>
+    file(
+      'full.yaml',
+      tiny('full').replace('subset: {train: 200}', 'subset: {train: 500}').replace('{Flatten: {}}', '{Flatten: {}}, {Dense: {units: 64}}'),
+    );
   /** A fresh store on the tiny disk, then a filler file that leaves `freeKb` free. */
   const fill = (freeKb: number) => {
     rmSync(join(tinyDisk, 'filler'), { force: true });
@@ -458,7 +578,15 @@ describe('a full disk', { skip: noMount }, () => {
 
 test('failures that are not bugs (a full disk, a store error) are one line without a stack trace', async () => {
   const { describeFailure } = await import('../../src/cli/main.js');
-  assert.equal(describeFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })), 'the run store: database or disk is full (SQLITE_FULL); free some space on its disk and run the command again');
-  assert.match(describeFailure(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/x/weights.bin' }))!, /cannot write \/x\/weights\.bin: no space left on the device \(ENOSPC\)/);
+  assert.equal(
+    describeFailure(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })),
+    'the run store: database or disk is full (SQLITE_FULL); free some space on its disk and run the command again',
+  );
+  assert.match(
+    describeFailure(
+      Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/x/weights.bin' }),
+    )!,
+    /cannot write \/x\/weights\.bin: no space left on the device \(ENOSPC\)/,
+  );
   assert.equal(describeFailure(new TypeError('a bug')), null);
 });

@@ -23,7 +23,18 @@ const convlab = (...args: string[]) => runConvlab([...args, '--store', store]);
 
 describe('a study run again with other settings', { skip }, () => {
   // Small subsets, evaluated on the training split only, so both backends run it in seconds.
-  const version = (train: number, epochs: number) => convlab('run', 'examples/fashion-mnist-variants.yaml', '-q', '--set', `data.subset.train=${train}`, '--set', `train.epochs=${epochs}`, '--set', 'evaluate={on: [train]}');
+  const version = (train: number, epochs: number) =>
+    convlab(
+      'run',
+      'examples/fashion-mnist-variants.yaml',
+      '-q',
+      '--set',
+      `data.subset.train=${train}`,
+      '--set',
+      `train.epochs=${epochs}`,
+      '--set',
+      'evaluate={on: [train]}',
+    );
 
   test('views show the spec as it is now; --all labels the earlier version apart; sorting follows --sort', () => {
     assert.equal(version(300, 2).code, 0);
@@ -33,20 +44,33 @@ describe('a study run again with other settings', { skip }, () => {
     const now = JSON.parse(convlab('compare', 'fashion-mnist-variants', '--json').out) as { rows: { model: string; trials: number[] }[] };
     assert.equal(now.rows.length, 7);
     assert.equal(new Set(now.rows.map((r) => r.model)).size, 7, 'no label twice');
-    const all = JSON.parse(convlab('compare', 'fashion-mnist-variants', '--all', '--json').out) as { rows: { model: string; trials: number[] }[] };
+    const all = JSON.parse(convlab('compare', 'fashion-mnist-variants', '--all', '--json').out) as {
+      rows: { model: string; trials: number[] }[];
+    };
     assert.equal(all.rows.length, 14);
     assert.equal(new Set(all.rows.map((r) => r.model)).size, 14);
-    assert.ok(all.rows.some((r) => r.model === 'Baseline [data.subset.train=300, train.epochs=2]'), all.rows.map((r) => r.model).join(' | '));
-    const bySeconds = JSON.parse(convlab('compare', 'fashion-mnist-variants', '--sort', 'seconds', '--columns', 'train_accuracy', '--json').out) as { sorted_by: string; rows: { trials: number[] }[] };
+    assert.ok(
+      all.rows.some((r) => r.model === 'Baseline [data.subset.train=300, train.epochs=2]'),
+      all.rows.map((r) => r.model).join(' | '),
+    );
+    const bySeconds = JSON.parse(
+      convlab('compare', 'fashion-mnist-variants', '--sort', 'seconds', '--columns', 'train_accuracy', '--json').out,
+    ) as { sorted_by: string; rows: { trials: number[] }[] };
     assert.equal(bySeconds.sorted_by, 'seconds');
     const seconds = bySeconds.rows.map((r) => JSON.parse(convlab('show', String(r.trials[0]), '--json').out).seconds as number);
-    assert.deepEqual(seconds, [...seconds].sort((a, b) => a - b));
+    assert.deepEqual(
+      seconds,
+      [...seconds].sort((a, b) => a - b),
+    );
     // Bars and the report: 7 configurations, one bar group each, never two versions averaged as repeats.
     const bars = convlab('plot', 'bars', 'fashion-mnist-variants', '--out', join(dir, 'bars.svg'));
     assert.equal(bars.code, 0, bars.err);
     assert.doesNotMatch(readFileSync(join(dir, 'bars.svg'), 'utf8'), /standard deviation/);
     const report = convlab('report', 'fashion-mnist-variants', '--out', join(dir, 'report'), '--no-trials');
     assert.equal(report.code, 0, report.err);
-    assert.match(readFileSync(join(dir, 'report', 'report.md'), 'utf8'), /7 trials \(7 finished\)\. .* 7 trials of earlier versions of the spec are left out/);
+    assert.match(
+      readFileSync(join(dir, 'report', 'report.md'), 'utf8'),
+      /7 trials \(7 finished\)\. .* 7 trials of earlier versions of the spec are left out/,
+    );
   });
 });

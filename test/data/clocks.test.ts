@@ -45,8 +45,14 @@ describe('clocks', () => {
     const corr = (a: number[], b: number[]) => {
       const ma = a.reduce((s, v) => s + v, 0) / a.length;
       const mb = b.reduce((s, v) => s + v, 0) / b.length;
-      let sab = 0, saa = 0, sbb = 0;
-      a.forEach((v, i) => { sab += (v - ma) * (b[i] - mb); saa += (v - ma) ** 2; sbb += (b[i] - mb) ** 2; });
+      let sab = 0,
+        saa = 0,
+        sbb = 0;
+      a.forEach((v, i) => {
+        sab += (v - ma) * (b[i] - mb);
+        saa += (v - ma) ** 2;
+        sbb += (b[i] - mb) ** 2;
+      });
       return sab / Math.sqrt(saa * sbb);
     };
     const hours = Array.from(d.train.labels);
@@ -81,10 +87,16 @@ describe('clocks', () => {
     const p = await prepareData({ dataset: 'clocks', count: 40, size: [24, 24], target: 'hour_minute' }, 1);
     assert.deepEqual(p.sampleShape, [24, 24, 1]);
     const { y } = p.train.batch([0, 1, 2]);
-    assert.deepEqual(y.map((t) => t.shape), [[3], [3]]);
+    assert.deepEqual(
+      y.map((t) => t.shape),
+      [[3], [3]],
+    );
     const q = await prepareData({ dataset: 'clocks', count: 40, size: [24, 24], target: 'periodic' }, 1);
     assert.deepEqual(q.train.batch([0]).y[0].shape, [1, 4]);
     await assert.rejects(() => prepareData({ dataset: 'clocks', count: 40, size: [24, 32] }, 1), /data\.size: clocks are square/);
-    await assert.rejects(() => prepareData({ dataset: 'mnist', target: 'hour' }, 1), /data\.target: label schemes apply to the clocks dataset/);
+    await assert.rejects(
+      () => prepareData({ dataset: 'mnist', target: 'hour' }, 1),
+      /data\.target: label schemes apply to the clocks dataset/,
+    );
   });
 });

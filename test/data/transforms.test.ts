@@ -16,10 +16,7 @@ process.env.CONVLAB_CACHE = join(root, 'cache');
 
 /** Two 2×2 RGB images with known pixels. */
 const tiny: ImageSet = {
-  images: Uint8Array.from([
-    0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110,
-    120, 130, 140, 150, 160, 170, 180, 190, 200, 210, 220, 230,
-  ]),
+  images: Uint8Array.from([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150, 160, 170, 180, 190, 200, 210, 220, 230]),
   labels: Int32Array.from([1, 0]),
   count: 2,
   height: 2,
@@ -30,10 +27,14 @@ const tiny: ImageSet = {
 // An image folder of 3 classes × 6 images of 6×6 RGB, with every pixel distinct within an image.
 const folder = join(root, 'imgs');
 for (let k = 0; k < 3; k++)
-  for (let i = 0; i < 6; i++) writeFileDeep(join(folder, `c${k}`, `${i}.png`), pngBytes(6, 6, (y, x) => [(y * 6 + x) * 7, k * 50 + i, x * 40]));
+  for (let i = 0; i < 6; i++)
+    writeFileDeep(
+      join(folder, `c${k}`, `${i}.png`),
+      pngBytes(6, 6, (y, x) => [(y * 6 + x) * 7, k * 50 + i, x * 40]),
+    );
 
 describe('transforms', () => {
-  test('standardize uses the training split\'s per-channel mean and std; scale maps 0–255 linearly', () => {
+  test("standardize uses the training split's per-channel mean and std; scale maps 0–255 linearly", () => {
     const stats = channelStats(tiny, Int32Array.from([0, 1]));
     // Red channel values: 0, 30, 60, 90, 120, 150, 180, 210 → mean 105, population variance 4725.
     assert.ok(Math.abs(stats.mean[0] - 105) < 1e-9);
@@ -66,7 +67,10 @@ describe('transforms', () => {
     // and a test image follow the same one.
     const pos = (data: Float32Array, img: number) => Array.from({ length: 36 }, (_, i) => data[img * 108 + i * 3]);
     const order = pos(b, 0).map((v) => pos(a, 0).indexOf(v));
-    assert.deepEqual([...order].sort((p, q) => p - q), Array.from({ length: 36 }, (_, i) => i));
+    assert.deepEqual(
+      [...order].sort((p, q) => p - q),
+      Array.from({ length: 36 }, (_, i) => i),
+    );
     for (let i = 0; i < 36; i++) assert.equal(b[108 + i * 3 + 1], a[108 + order[i] * 3 + 1]);
     const ta = plain.test.batch([0]).x[0].data;
     const tb = perm.test.batch([0]).x[0].data;
@@ -79,8 +83,14 @@ describe('transforms', () => {
     const c = await prepareData({ dataset: 'image-folder', path: folder, transforms: [{ channel: 2 }, { scale: [0, 255] }] }, 3);
     assert.deepEqual(c.sampleShape, [6, 6, 1]);
     assert.equal(c.train.batch([0]).x[0].data[5], 200, 'blue of pixel (0, 5) = 5·40');
-    await assert.rejects(() => prepareData({ dataset: 'image-folder', path: folder, transforms: [{ channel: 3 }] }, 3), /data\.transforms\[0\]: channel 3 does not exist: the images have 3 channels/);
-    await assert.rejects(() => prepareData({ dataset: 'image-folder', path: folder, transforms: [{ blur: 1 }] }, 3), /data\.transforms\[0\]: expected one of/);
+    await assert.rejects(
+      () => prepareData({ dataset: 'image-folder', path: folder, transforms: [{ channel: 3 }] }, 3),
+      /data\.transforms\[0\]: channel 3 does not exist: the images have 3 channels/,
+    );
+    await assert.rejects(
+      () => prepareData({ dataset: 'image-folder', path: folder, transforms: [{ blur: 1 }] }, 3),
+      /data\.transforms\[0\]: expected one of/,
+    );
   });
 });
 
@@ -98,7 +108,11 @@ describe('subsets', () => {
 
 describe('augmentation', () => {
   test('the same seed gives the same augmented batches; each epoch draws new ones', async () => {
-    const spec = { dataset: 'image-folder', path: folder, augment: [{ random_crop: { padding: 2 } }, { flip: 'horizontal' }, { rotate: 15 }, { zoom: 0.1 }, { translate: 0.1 }] };
+    const spec = {
+      dataset: 'image-folder',
+      path: folder,
+      augment: [{ random_crop: { padding: 2 } }, { flip: 'horizontal' }, { rotate: 15 }, { zoom: 0.1 }, { translate: 0.1 }],
+    };
     const a = await prepareData(spec, 11);
     const b = await prepareData(spec, 11);
     const e1 = a.train.batch([0, 1, 2, 3]).x[0].data;
@@ -109,7 +123,9 @@ describe('augmentation', () => {
   });
 
   test('a horizontal flip mirrors the image or leaves it; a random crop shifts it within the padding', () => {
-    const h = 2, w = 3, c = 1;
+    const h = 2,
+      w = 3,
+      c = 1;
     const src = Uint8Array.from([1, 2, 3, 4, 5, 6]);
     const dst = new Uint8Array(6);
     const rng = new Random(1);

@@ -27,7 +27,10 @@ describe('buffer reuse with tidy()', () => {
   });
 
   test('the arrays of one scope are handed out again by the next, so a steady loop allocates nothing new', () => {
-    const x = t(Array.from({ length: 64 }, (_, i) => i - 32), [8, 8]);
+    const x = t(
+      Array.from({ length: 64 }, (_, i) => i - 32),
+      [8, 8],
+    );
     const seen = new Set<Float32Array>();
     E.tidy(() => seen.add(E.relu(x).data));
     assert.ok(E.pooledBytes() >= 64 * 4);
@@ -66,7 +69,7 @@ describe('buffer reuse with tidy()', () => {
         new L.Dense({ units: 3, activation: 'softmax' }),
       ]).compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
       const h = m.fit(data.x, data.y, { epochs: 2, batchSize: 10, verbose: 0 });
-      const p = (m.predict(data.x) as Tensor);
+      const p = m.predict(data.x) as Tensor;
       return { weights: m.weights.map((w) => [...w.value.data]), loss: h.history.loss, p: [...p.data] };
     };
     const plain = run(false);

@@ -38,10 +38,27 @@ describe('unary ops: gradients match finite differences', () => {
 });
 
 describe('binary ops with broadcasting: gradients reduce back to each input shape', () => {
-  const shapes: [number[], number[]][] = [[[2, 3], [2, 3]], [[2, 3], [3]], [[4, 1, 3], [2, 1]], [[2, 3], []], [[1], [2, 2]]];
+  const shapes: [number[], number[]][] = [
+    [
+      [2, 3],
+      [2, 3],
+    ],
+    [[2, 3], [3]],
+    [
+      [4, 1, 3],
+      [2, 1],
+    ],
+    [[2, 3], []],
+    [[1], [2, 2]],
+  ];
   const ops: [string, (a: E.Tensor, b: E.Tensor) => E.Tensor, boolean][] = [
-    ['add', E.add, false], ['sub', E.sub, false], ['mul', E.mul, false], ['div', E.div, true], ['pow', E.pow, true],
-    ['maximum', E.maximum, false], ['minimum', E.minimum, false],
+    ['add', E.add, false],
+    ['sub', E.sub, false],
+    ['mul', E.mul, false],
+    ['div', E.div, true],
+    ['pow', E.pow, true],
+    ['maximum', E.maximum, false],
+    ['minimum', E.minimum, false],
   ];
   for (const [name, op, positive] of ops) {
     for (const [sa, sb] of shapes) {
@@ -91,13 +108,25 @@ describe('movement ops', () => {
     checkGradients(() => E.reshape(x, [4, -1]), [x]);
     checkGradients(() => E.permute(x, [2, 0, 1]), [x]);
     checkGradients(() => E.slice(x, [0, 1, 1], [2, 2, 3]), [x]);
-    checkGradients(() => E.pad(x, [[1, 0], [0, 2], [1, 1]]), [x]);
+    checkGradients(
+      () =>
+        E.pad(x, [
+          [1, 0],
+          [0, 2],
+          [1, 1],
+        ]),
+      [x],
+    );
     const b = randomTensor([3, 1]);
     checkGradients(() => E.broadcastTo(b, [2, 3, 4]), [b]);
   });
   test('permute and slice values', () => {
     const x = E.tensor([0, 1, 2, 3, 4, 5], [2, 3]);
-    assert.deepEqual(E.permute(x, [1, 0]).toArray(), [[0, 3], [1, 4], [2, 5]]);
+    assert.deepEqual(E.permute(x, [1, 0]).toArray(), [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     assert.deepEqual(E.slice(x, [1, 1], [1, 2]).toArray(), [[4, 5]]);
     assert.deepEqual(E.pad(E.tensor([1, 2]), [[1, 2]]).toArray(), [0, 1, 2, 0, 0]);
   });
@@ -108,7 +137,12 @@ describe('movement ops', () => {
 });
 
 describe('matmul', () => {
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ]) {
     test(`gradients with transA=${ta} transB=${tb}, odd sizes`, () => {
       const [m, k, n] = [5, 7, 3];
       const a = randomTensor(ta ? [k, m] : [m, k], 1);
@@ -119,11 +153,15 @@ describe('matmul', () => {
   test('values on a 2×3 · 3×2 product, and blocked sizes match a naive product', () => {
     const a = E.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
     const b = E.tensor([7, 8, 9, 10, 11, 12], [3, 2]);
-    assert.deepEqual(E.matmul(a, b).toArray(), [[58, 64], [139, 154]]);
+    assert.deepEqual(E.matmul(a, b).toArray(), [
+      [58, 64],
+      [139, 154],
+    ]);
     const x = randomTensor([9, 13], 4);
     const y = randomTensor([13, 6], 5);
     const naive = new Float32Array(9 * 6);
-    for (let i = 0; i < 9; i++) for (let j = 0; j < 6; j++) for (let p = 0; p < 13; p++) naive[i * 6 + j] += x.data[i * 13 + p] * y.data[p * 6 + j];
+    for (let i = 0; i < 9; i++)
+      for (let j = 0; j < 6; j++) for (let p = 0; p < 13; p++) naive[i * 6 + j] += x.data[i * 13 + p] * y.data[p * 6 + j];
     assertClose(E.matmul(x, y).data, naive, 1e-5);
   });
 });
@@ -135,15 +173,21 @@ function naiveConv(x: E.Tensor, w: E.Tensor, attrs: E.Conv2DAttrs): Float32Array
   const oh = Math.floor((h + pt + pb - ((kh - 1) * attrs.dilations[0] + 1)) / attrs.strides[0]) + 1;
   const ow = Math.floor((wd + pl + pr - ((kw - 1) * attrs.dilations[1] + 1)) / attrs.strides[1]) + 1;
   const out = new Float32Array(n * oh * ow * co);
-  for (let b = 0; b < n; b++) for (let oy = 0; oy < oh; oy++) for (let ox = 0; ox < ow; ox++) for (let o = 0; o < co; o++) {
-    let s = 0;
-    for (let ky = 0; ky < kh; ky++) for (let kx = 0; kx < kw; kx++) for (let ci = 0; ci < c; ci++) {
-      const iy = oy * attrs.strides[0] - pt + ky * attrs.dilations[0];
-      const ix = ox * attrs.strides[1] - pl + kx * attrs.dilations[1];
-      if (iy >= 0 && iy < h && ix >= 0 && ix < wd) s += x.data[((b * h + iy) * wd + ix) * c + ci] * w.data[((ky * kw + kx) * c + ci) * co + o];
-    }
-    out[((b * oh + oy) * ow + ox) * co + o] = s;
-  }
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let o = 0; o < co; o++) {
+          let s = 0;
+          for (let ky = 0; ky < kh; ky++)
+            for (let kx = 0; kx < kw; kx++)
+              for (let ci = 0; ci < c; ci++) {
+                const iy = oy * attrs.strides[0] - pt + ky * attrs.dilations[0];
+                const ix = ox * attrs.strides[1] - pl + kx * attrs.dilations[1];
+                if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
+                  s += x.data[((b * h + iy) * wd + ix) * c + ci] * w.data[((ky * kw + kx) * c + ci) * co + o];
+              }
+          out[((b * oh + oy) * ow + ox) * co + o] = s;
+        }
   return out;
 }
 
@@ -151,8 +195,18 @@ describe('conv2d (NHWC, cross-correlation)', () => {
   const cases: [string, number[], number[], E.Conv2DAttrs][] = [
     ['x=[2,5,6,3] f=[3,3,3,4] s=1 valid', [2, 5, 6, 3], [3, 3, 3, 4], { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }],
     ['x=[1,7,7,2] f=[3,3,2,5] s=2 same', [1, 7, 7, 2], [3, 3, 2, 5], { strides: [2, 2], dilations: [1, 1], pads: [1, 1, 1, 1] }],
-    ['x=[2,6,6,3] f=[2,2,3,2] s=1 same (even kernel, pad bottom/right)', [2, 6, 6, 3], [2, 2, 3, 2], { strides: [1, 1], dilations: [1, 1], pads: [0, 1, 0, 1] }],
-    ['x=[1,8,8,1] f=[3,3,1,2] s=2 same (asymmetric pads)', [1, 8, 8, 1], [3, 3, 1, 2], { strides: [2, 2], dilations: [1, 1], pads: [0, 1, 0, 1] }],
+    [
+      'x=[2,6,6,3] f=[2,2,3,2] s=1 same (even kernel, pad bottom/right)',
+      [2, 6, 6, 3],
+      [2, 2, 3, 2],
+      { strides: [1, 1], dilations: [1, 1], pads: [0, 1, 0, 1] },
+    ],
+    [
+      'x=[1,8,8,1] f=[3,3,1,2] s=2 same (asymmetric pads)',
+      [1, 8, 8, 1],
+      [3, 3, 1, 2],
+      { strides: [2, 2], dilations: [1, 1], pads: [0, 1, 0, 1] },
+    ],
     ['x=[1,9,9,2] f=[3,3,2,3] dilation 2', [1, 9, 9, 2], [3, 3, 2, 3], { strides: [1, 1], dilations: [2, 2], pads: [0, 0, 0, 0] }],
     ['x=[3,4,4,5] f=[1,1,5,3] pointwise', [3, 4, 4, 5], [1, 1, 5, 3], { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }],
     ['x=[1,5,7,3] f=[3,2,3,2] s=[2,1] rectangular', [1, 5, 7, 3], [3, 2, 3, 2], { strides: [2, 1], dilations: [1, 1], pads: [1, 1, 0, 1] }],
@@ -170,7 +224,11 @@ describe('conv2d (NHWC, cross-correlation)', () => {
     const x = randomTensor([2, 7, 7, 3], 31);
     const w = randomTensor([3, 3, 3, 4], 32);
     const b = randomTensor([4], 33);
-    for (const [act, alpha] of [['relu', 0], ['leaky_relu', 0.2], ['linear', 0]] as const) {
+    for (const [act, alpha] of [
+      ['relu', 0],
+      ['leaky_relu', 0.2],
+      ['linear', 0],
+    ] as const) {
       const fused = E.conv2d(x, w, attrs, { bias: b, act, alpha });
       const composed = E.biasActivation(E.conv2d(x, w, attrs), b, act, alpha);
       assertClose(fused.data, composed.data, 1e-6, `conv2d+${act}`);
@@ -180,7 +238,10 @@ describe('conv2d (NHWC, cross-correlation)', () => {
     assert.throws(() => E.conv2d(x, w, attrs, { bias: E.zeros([3]), act: 'relu' }), /bias must have shape \[4\]/);
   });
   test('a kernel larger than the input is rejected', () => {
-    assert.throws(() => E.conv2d(E.zeros([1, 2, 2, 1]), E.zeros([3, 3, 1, 1]), { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }), /output would be empty/);
+    assert.throws(
+      () => E.conv2d(E.zeros([1, 2, 2, 1]), E.zeros([3, 3, 1, 1]), { strides: [1, 1], dilations: [1, 1], pads: [0, 0, 0, 0] }),
+      /output would be empty/,
+    );
   });
 });
 
@@ -212,7 +273,11 @@ describe('fused bias + activation', () => {
     // x on a 0.05 lattice offset by 0.025 and bias on multiples of 0.05: x + b never comes near the ReLU kink.
     const x = spacedTensor([4, 3, 5], 41, 0.05);
     const b = new Tensor(Float32Array.from([0.1, -0.05, 0, 0.2, -0.15]), [5], true);
-    for (const [act, alpha] of [['relu', 0], ['linear', 0], ['leaky_relu', 0.3]] as const) {
+    for (const [act, alpha] of [
+      ['relu', 0],
+      ['linear', 0],
+      ['leaky_relu', 0.3],
+    ] as const) {
       checkGradients(() => E.biasActivation(x, b, act, alpha), [x, b]);
       checkGradients(() => E.biasActivation(x, null, act, alpha), [x]);
     }

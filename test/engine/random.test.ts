@@ -8,8 +8,14 @@ test('the same seed gives the same stream; another seed another', () => {
   const b = new Random(7);
   const c = new Random(8);
   const xs = Array.from({ length: 5 }, () => a.nextUint32());
-  assert.deepEqual(xs, Array.from({ length: 5 }, () => b.nextUint32()));
-  assert.notDeepEqual(xs, Array.from({ length: 5 }, () => c.nextUint32()));
+  assert.deepEqual(
+    xs,
+    Array.from({ length: 5 }, () => b.nextUint32()),
+  );
+  assert.notDeepEqual(
+    xs,
+    Array.from({ length: 5 }, () => c.nextUint32()),
+  );
 });
 
 test('fillUint32 produces exactly the stream of nextUint32 and leaves the generator in the same state', () => {
@@ -50,6 +56,9 @@ test('uniform, normal and permutation behave', () => {
   const m = z.reduce((s, v) => s + v, 0) / z.length;
   const sd = Math.sqrt(z.reduce((s, v) => s + (v - m) ** 2, 0) / z.length);
   assert.ok(Math.abs(m) < 0.03 && Math.abs(sd - 1) < 0.03);
-  assert.deepEqual([...r.permutation(50)].sort((a, b) => a - b), Array.from({ length: 50 }, (_, i) => i));
+  assert.deepEqual(
+    [...r.permutation(50)].sort((a, b) => a - b),
+    Array.from({ length: 50 }, (_, i) => i),
+  );
   assert.ok(Array.from({ length: 5000 }, () => r.truncatedNormal()).every((v) => Math.abs(v) <= 2));
 });

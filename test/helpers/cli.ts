@@ -22,7 +22,12 @@ process.on('exit', () => rmSync(TEST_STORE, { recursive: true, force: true }));
 
 /** Runs `convlab args...` (in `cwd`, default the project folder) and collects its exit code and output. */
 export function runConvlab(args: string[], timeoutMs = 300_000, cwd?: string): CliResult {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: timeoutMs, cwd, env: { ...process.env, CONVLAB_STORE: process.env.CONVLAB_STORE ?? TEST_STORE } });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    cwd,
+    env: { ...process.env, CONVLAB_STORE: process.env.CONVLAB_STORE ?? TEST_STORE },
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -16,7 +16,11 @@ export interface GradCheckOptions {
 export function randomTensor(shape: number[], seed = 1, low = -1, high = 1): Tensor {
   const rng = new Random(seed);
   const n = shape.reduce((a, b) => a * b, 1);
-  return new Tensor(Float32Array.from({ length: n }, () => rng.uniform(low, high)), shape, true);
+  return new Tensor(
+    Float32Array.from({ length: n }, () => rng.uniform(low, high)),
+    shape,
+    true,
+  );
 }
 
 /** Values at least `gap` apart and at least gap/2 away from 0: safe for max, relu, abs and sorting kinks. */
@@ -38,7 +42,10 @@ export function checkGradients(f: () => Tensor, params: Tensor[], options: GradC
   }
   const y0 = f();
   const rng = new Random(99);
-  const w = new Tensor(Float32Array.from({ length: y0.size }, () => rng.uniform(-1, 1)), y0.shape);
+  const w = new Tensor(
+    Float32Array.from({ length: y0.size }, () => rng.uniform(-1, 1)),
+    y0.shape,
+  );
   sum(mul(y0, w)).backward();
   const analytic = params.map((p) => (p.grad ? Float64Array.from(p.grad.data) : new Float64Array(p.size)));
   const evaluate = (): number =>
@@ -49,7 +56,8 @@ export function checkGradients(f: () => Tensor, params: Tensor[], options: GradC
       return s;
     });
   params.forEach((p, k) => {
-    const picks = p.size <= maxChecks ? Array.from({ length: p.size }, (_, i) => i) : Array.from(rng.permutation(p.size).subarray(0, maxChecks));
+    const picks =
+      p.size <= maxChecks ? Array.from({ length: p.size }, (_, i) => i) : Array.from(rng.permutation(p.size).subarray(0, maxChecks));
     for (const i of picks) {
       const orig = p.data[i];
       p.data[i] = orig + eps;
@@ -60,7 +68,10 @@ export function checkGradients(f: () => Tensor, params: Tensor[], options: GradC
       const numeric = (plus - minus) / (2 * eps);
       const a = analytic[k][i];
       const tol = atol + rtol * Math.max(Math.abs(a), Math.abs(numeric));
-      assert.ok(Math.abs(a - numeric) <= tol, `parameter ${k} (shape [${p.shape.join(', ')}]) element ${i}: analytic ${a}, numeric ${numeric}`);
+      assert.ok(
+        Math.abs(a - numeric) <= tol,
+        `parameter ${k} (shape [${p.shape.join(', ')}]) element ${i}: analytic ${a}, numeric ${numeric}`,
+      );
     }
   });
   for (const p of params) p.grad = null;

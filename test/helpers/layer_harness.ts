@@ -45,7 +45,11 @@ export function runLayerTest(c: LayerTestCase): void {
 
   // Config round trip: the same class rebuilt from its own config gives the same config.
   const config = layer.getConfig();
-  const args = Object.fromEntries(Object.entries(config).filter(([k, v]) => v !== null && k !== 'name').map(([k, v]) => [snakeToCamel(k), v]));
+  const args = Object.fromEntries(
+    Object.entries(config)
+      .filter(([k, v]) => v !== null && k !== 'name')
+      .map(([k, v]) => [snakeToCamel(k), v]),
+  );
   const again = createLayer(layer.className, args);
   const { name: _a, ...c1 } = config;
   const { name: _b, ...c2 } = again.getConfig();
@@ -61,7 +65,10 @@ export function runLayerTest(c: LayerTestCase): void {
     checkGradients(() => layer.invoke(arg(), context(mode === 'training')), params, c.gradcheck);
   }
 
-  trainAndReload(c, inputs.map((t) => new Tensor(t.data.slice(), t.shape)));
+  trainAndReload(
+    c,
+    inputs.map((t) => new Tensor(t.data.slice(), t.shape)),
+  );
 }
 
 /** The layer in a model: one SGD step on a squared error moves its trainable weights; saved and loaded, it agrees. */

@@ -16,20 +16,41 @@ const config = (lr: number, pool: string) => ({
   name: 'fixture',
   seed: 0,
   data: { dataset: 'mnist' },
-  model: { input: [8, 8, 1], layers: [{ Conv2D: { filters: 4, kernel_size: 3, activation: 'relu' } }, { [pool]: {} }, { Flatten: {} }, { Dense: { units: 3, activation: 'softmax' } }] },
+  model: {
+    input: [8, 8, 1],
+    layers: [
+      { Conv2D: { filters: 4, kernel_size: 3, activation: 'relu' } },
+      { [pool]: {} },
+      { Flatten: {} },
+      { Dense: { units: 3, activation: 'softmax' } },
+    ],
+  },
   train: { epochs: 4, optimizer: { adam: { learning_rate: lr } } },
 });
 
 export function fixtureStore(dir: string): RunStore {
   const store = new SqliteStore(join(dir, 'store'));
   const rng = new Random(3);
-  const exp = store.upsertExperiment('fixture', { name: 'fixture', sweep: { grid: { 'train.optimizer.adam.learning_rate': [0.001, 0.01] } } }, null);
+  const exp = store.upsertExperiment(
+    'fixture',
+    { name: 'fixture', sweep: { grid: { 'train.optimizer.adam.learning_rate': [0.001, 0.01] } } },
+    null,
+  );
   const plans = [];
   for (const variant of ['Baseline', 'MaxPool']) {
     for (const lr of [0.001, 0.01]) {
       for (let repeat = 0; repeat < 2; repeat++) {
         const label = `${variant} learning_rate=${lr}`;
-        plans.push({ key: `${label}#${repeat}`, label: `${label} #${repeat + 1}`, group: label, variant, values: { 'train.optimizer.adam.learning_rate': lr }, repeat, seed: repeat, config: config(lr, variant === 'Baseline' ? 'AveragePooling2D' : 'MaxPooling2D') });
+        plans.push({
+          key: `${label}#${repeat}`,
+          label: `${label} #${repeat + 1}`,
+          group: label,
+          variant,
+          values: { 'train.optimizer.adam.learning_rate': lr },
+          repeat,
+          seed: repeat,
+          config: config(lr, variant === 'Baseline' ? 'AveragePooling2D' : 'MaxPooling2D'),
+        });
       }
     }
   }
@@ -39,7 +60,14 @@ export function fixtureStore(dir: string): RunStore {
     const base = (lr === 0.01 ? 0.85 : 0.7) + (t.variant === 'MaxPool' ? 0.03 : 0) + 0.01 * t.repeat;
     store.startTrial(t.id, { backend: 'ts', threads: 1, convlab: '0.1.0', machine: { cpu: 'test cpu', cores: 2 } }, 123);
     for (let e = 0; e < 4; e++) {
-      store.recordEpoch(t.id, e, { loss: 1.5 / (e + 1), accuracy: base - 0.3 / (e + 1), val_loss: 1.6 / (e + 1), val_accuracy: base - 0.32 / (e + 1), seconds: 0.5, samples_per_second: 2000 });
+      store.recordEpoch(t.id, e, {
+        loss: 1.5 / (e + 1),
+        accuracy: base - 0.3 / (e + 1),
+        val_loss: 1.6 / (e + 1),
+        val_accuracy: base - 0.32 / (e + 1),
+        seconds: 0.5,
+        samples_per_second: 2000,
+      });
     }
     const labels = Int32Array.from({ length: 60 }, (_, k) => k % 3);
     const preds = labels.map((l) => (rng.next() < base ? l : (l + 1) % 3));
@@ -54,18 +82,40 @@ export function fixtureStore(dir: string): RunStore {
         time_difference: timeDifferenceSummary(Float64Array.from({ length: 200 }, () => Math.abs(rng.normal()) * 20)),
       },
     };
-    const final = { train: { loss: 0.3, accuracy: base + 0.05 }, validation: { loss: 0.4, accuracy: base }, test: { loss: 0.42, accuracy: base - 0.01 } };
+    const final = {
+      train: { loss: 0.3, accuracy: base + 0.05 },
+      validation: { loss: 0.4, accuracy: base },
+      test: { loss: 0.42, accuracy: base - 0.01 },
+    };
     if (i === 0) {
       const img = Float32Array.from({ length: 2 * 8 * 8 }, () => rng.next());
       const written = writeArtifacts(join(store.trialDir(t.id), 'artifacts'), [
         { kind: 'inputs', layer: 'input', shape: [2, 8, 8, 1], data: img },
-        { kind: 'feature_maps', layer: 'conv2d', shape: [2, 6, 6, 4], data: Float32Array.from({ length: 2 * 6 * 6 * 4 }, () => rng.normal()) },
+        {
+          kind: 'feature_maps',
+          layer: 'conv2d',
+          shape: [2, 6, 6, 4],
+          data: Float32Array.from({ length: 2 * 6 * 6 * 4 }, () => rng.normal()),
+        },
         { kind: 'feature_maps', layer: 'dense', shape: [2, 3], data: Float32Array.from({ length: 6 }, () => rng.next()) },
         { kind: 'filters', layer: 'conv2d', shape: [3, 3, 1, 4], data: Float32Array.from({ length: 36 }, () => rng.normal()) },
-        { kind: 'predictions', layer: 'input', shape: [2, 8, 8, 1], data: img, meta: { split: 'test', indices: [0, 1], labels: [0, 2], predicted: [0, 1], confidence: [0.9, 0.6], classNames: CLASSES } },
+        {
+          kind: 'predictions',
+          layer: 'input',
+          shape: [2, 8, 8, 1],
+          data: img,
+          meta: { split: 'test', indices: [0, 1], labels: [0, 2], predicted: [0, 1], confidence: [0.9, 0.6], classNames: CLASSES },
+        },
       ]);
       const rel = (p: string) => p.slice(store.root.length + 1);
-      for (const w of written) store.addArtifact({ trialId: t.id, kind: w.kind, name: w.layer, path: rel(w.files[0]), meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) } });
+      for (const w of written)
+        store.addArtifact({
+          trialId: t.id,
+          kind: w.kind,
+          name: w.layer,
+          path: rel(w.files[0]),
+          meta: { shape: w.shape, files: w.files.map(rel), ...(w.meta ? { predictions: w.meta } : {}) },
+        });
     }
     store.finishTrial(t.id, final, 2 + i * 0.1, { evaluation, samples: { train: 1000, validation: 100, test: 60 } });
   });

@@ -10,7 +10,11 @@ export function squares(n: number, seed = 1): { x: Tensor; y: Tensor } {
     const c = i % 3;
     y[i] = c;
     for (let p = 0; p < 64; p++) x[i * 64 + p] = rng.uniform(0, 0.3);
-    const [r0, c0] = [[0, 0], [0, 5], [5, 2]][c];
+    const [r0, c0] = [
+      [0, 0],
+      [0, 5],
+      [5, 2],
+    ][c];
     for (let r = 0; r < 3; r++) for (let k = 0; k < 3; k++) x[i * 64 + (r0 + r) * 8 + c0 + k] += 0.7;
   }
   return { x: new Tensor(x, [n, 8, 8, 1]), y: new Tensor(y, [n]) };

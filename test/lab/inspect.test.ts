@@ -35,7 +35,11 @@ function regularizationLabModel3(): Model {
   ]);
 }
 
-const images = (n: number) => new Tensor(Float32Array.from({ length: n * 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2), [n, 32, 32, 3]);
+const images = (n: number) =>
+  new Tensor(
+    Float32Array.from({ length: n * 32 * 32 * 3 }, (_, i) => (Math.sin(i * 0.37) + 1) / 2),
+    [n, 32, 32, 3],
+  );
 
 describe('feature maps and filters', () => {
   test("feature-map shapes for every layer of the regularization lab's model 3, for the first samples of a split", () => {
@@ -43,17 +47,20 @@ describe('feature maps and filters', () => {
     const source = tensorSource(images(5), new Tensor(new Float32Array(5), [5]));
     const layers = m.layers.map((_, i) => i);
     const a = featureMapArtifacts(m, source, layers, 2);
-    assert.deepEqual(a.map((x) => [x.kind, x.layer, x.shape]), [
-      ['inputs', m.inputNames[0], [2, 32, 32, 3]],
-      ['feature_maps', 'conv2d', [2, 30, 30, 64]],
-      ['feature_maps', 'max_pooling2d', [2, 15, 15, 64]],
-      ['feature_maps', 'conv2d_1', [2, 13, 13, 64]],
-      ['feature_maps', 'batch_normalization', [2, 13, 13, 64]],
-      ['feature_maps', 'flatten', [2, 10816]],
-      ['feature_maps', 'dense', [2, 100]],
-      ['feature_maps', 'batch_normalization_1', [2, 100]],
-      ['feature_maps', 'dense_1', [2, 10]],
-    ]);
+    assert.deepEqual(
+      a.map((x) => [x.kind, x.layer, x.shape]),
+      [
+        ['inputs', m.inputNames[0], [2, 32, 32, 3]],
+        ['feature_maps', 'conv2d', [2, 30, 30, 64]],
+        ['feature_maps', 'max_pooling2d', [2, 15, 15, 64]],
+        ['feature_maps', 'conv2d_1', [2, 13, 13, 64]],
+        ['feature_maps', 'batch_normalization', [2, 13, 13, 64]],
+        ['feature_maps', 'flatten', [2, 10816]],
+        ['feature_maps', 'dense', [2, 100]],
+        ['feature_maps', 'batch_normalization_1', [2, 100]],
+        ['feature_maps', 'dense_1', [2, 10]],
+      ],
+    );
     // The same layer named twice (by index and by name) is taken once; the last layer equals the prediction.
     const twice = featureMapArtifacts(m, source, [0, 'conv2d', 7], 2);
     assert.equal(twice.length, 3);
@@ -63,7 +70,13 @@ describe('feature maps and filters', () => {
   test('filters are the Conv2D kernels themselves; other layers are refused by name', () => {
     const m = regularizationLabModel3();
     const f = filterArtifacts(m, 'all');
-    assert.deepEqual(f.map((x) => [x.layer, x.shape]), [['conv2d', [3, 3, 3, 64]], ['conv2d_1', [3, 3, 64, 64]]]);
+    assert.deepEqual(
+      f.map((x) => [x.layer, x.shape]),
+      [
+        ['conv2d', [3, 3, 3, 64]],
+        ['conv2d_1', [3, 3, 64, 64]],
+      ],
+    );
     assert.deepEqual([...f[0].data], [...m.getLayer('conv2d').weights[0].value.data]);
     assert.throws(() => filterArtifacts(m, ['dense']), /layer 'dense' is a Dense, not a Conv2D/);
   });
@@ -108,7 +121,13 @@ describe('clocks: common-sense time difference', () => {
 
   test('every full-time scheme decodes its own targets back to the time (to its resolution)', () => {
     const times = [0, 3.5, 59.9, 61, 359, 360, 419.5, 659, 719.9];
-    const resolution: Partial<Record<ClockTarget, number>> = { classes24: 15, classes720: 0.5, regression: 1e-3, periodic: 1e-3, hour_minute: 1e-3 };
+    const resolution: Partial<Record<ClockTarget, number>> = {
+      classes24: 15,
+      classes720: 0.5,
+      regression: 1e-3,
+      periodic: 1e-3,
+      hour_minute: 1e-3,
+    };
     for (const [scheme, tol] of Object.entries(resolution) as [ClockTarget, number][]) {
       const ys = targets(scheme, times);
       const decode = clockTargets(scheme).minutes!;
@@ -131,8 +150,13 @@ describe('clocks: common-sense time difference', () => {
     hourHead.weights[1].value.data.fill(0);
     hourHead.weights[1].value.data[11] = 5;
     const layout = clockTargets('hour_minute');
-    const predict = { predictBatch: (x: Tensor | Tensor[]) => [m.predictBatch(x)[0], new Tensor(new Float32Array((x as Tensor[])[0].shape[0]).fill(0.5), [(x as Tensor[])[0].shape[0]])] } as unknown as Model;
-    const times = [0, 690, 30, 360];  // 12:00, 11:30, 12:30, 6:00
+    const predict = {
+      predictBatch: (x: Tensor | Tensor[]) => [
+        m.predictBatch(x)[0],
+        new Tensor(new Float32Array((x as Tensor[])[0].shape[0]).fill(0.5), [(x as Tensor[])[0].shape[0]]),
+      ],
+    } as unknown as Model;
+    const times = [0, 690, 30, 360]; // 12:00, 11:30, 12:30, 6:00
     const source = tensorSource(new Tensor(new Float32Array(4), [4, 1]), targets('hour_minute', times));
     const s = timeDifferenceEvaluation(predict, source, layout);
     assert.deepEqual(s.count, 4);
@@ -151,6 +175,9 @@ describe('clocks: common-sense time difference', () => {
     assert.equal(s.histogram.length, 72);
     assert.equal(s.histogram[0], 3);
     assert.equal(s.histogram[71], 1, '360 falls in the last bin');
-    assert.equal(s.histogram.reduce((a, b) => a + b, 0), 10);
+    assert.equal(
+      s.histogram.reduce((a, b) => a + b, 0),
+      10,
+    );
   });
 });

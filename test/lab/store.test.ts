@@ -22,7 +22,16 @@ const Database = (() => {
 const skip = Database ? false : 'better-sqlite3 is not installed (it needs a C++ compiler at npm install)';
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const trial = (key: string, label: string, group = label, repeat = 0, seed = 1): NewTrial => ({ key, label, group, variant: null, values: {}, repeat, seed, config: { name: 'x', seed, model: { layers: [] } } });
+const trial = (key: string, label: string, group = label, repeat = 0, seed = 1): NewTrial => ({
+  key,
+  label,
+  group,
+  variant: null,
+  values: {},
+  repeat,
+  seed,
+  config: { name: 'x', seed, model: { layers: [] } },
+});
 
 describe('run store', { skip }, () => {
   test('an empty folder gets the current schema, in WAL mode; reopening migrates nothing; a newer schema is refused', () => {
@@ -32,14 +41,19 @@ describe('run store', { skip }, () => {
     s.close();
     const db = new Database!(join(root, 'runs.db'));
     assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map(
+      (r) => r.name,
+    );
     assert.deepEqual(tables, ['artifacts', 'epochs', 'experiments', 'finals', 'trials']);
     db.close();
     new SqliteStore(root).close();
     const db2 = new Database!(join(root, 'runs.db'));
     db2.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db2.close();
-    assert.throws(() => new SqliteStore(root), new RegExp(`schema version ${SCHEMA_VERSION + 1} is newer than this convlab knows \\(${SCHEMA_VERSION}\\); upgrade convlab`));
+    assert.throws(
+      () => new SqliteStore(root),
+      new RegExp(`schema version ${SCHEMA_VERSION + 1} is newer than this convlab knows \\(${SCHEMA_VERSION}\\); upgrade convlab`),
+    );
   });
 
   test('trials are added once per key, claimed by one worker at a time, and recorded with epochs, finals and artifacts', () => {
@@ -57,7 +71,10 @@ describe('run store', { skip }, () => {
     s.recordEpoch(claimed.id, 0, { loss: 1, accuracy: 0.5 });
     s.recordEpoch(claimed.id, 1, { loss: NaN, accuracy: 0.6 });
     s.recordEpoch(claimed.id, 1, { loss: 0.5, accuracy: 0.7 });
-    assert.deepEqual(s.epochs(claimed.id), [{ epoch: 0, loss: 1, accuracy: 0.5 }, { epoch: 1, loss: 0.5, accuracy: 0.7 }]);
+    assert.deepEqual(s.epochs(claimed.id), [
+      { epoch: 0, loss: 1, accuracy: 0.5 },
+      { epoch: 1, loss: 0.5, accuracy: 0.7 },
+    ]);
     s.finishTrial(claimed.id, { test: { loss: 0.4, accuracy: 0.8 } }, 12.5, { note: 1 });
     s.addArtifact({ trialId: claimed.id, kind: 'model', name: 'model', path: 'trials/1/model', meta: {} });
     const done = s.getTrial(claimed.id)!;
@@ -69,7 +86,10 @@ describe('run store', { skip }, () => {
     assert.equal(s.getTrial(ids[1])!.error, 'NaN loss at epoch 3, batch 7');
     // A worker that died leaves its trial running; releasing stale workers puts it back.
     const c = s.claimTrial([again[1].id], '999999@' + 'gone')!;
-    assert.equal(s.releaseStale((w) => w !== c.worker), 1);
+    assert.equal(
+      s.releaseStale((w) => w !== c.worker),
+      1,
+    );
     assert.equal(s.getTrial(c.id)!.status, 'pending');
     s.resetTrials([claimed.id]);
     assert.equal(s.getTrial(claimed.id)!.status, 'pending');
@@ -81,7 +101,12 @@ describe('run store', { skip }, () => {
     const root = join(dir, 'concurrent');
     const s = new SqliteStore(root);
     const e = s.upsertExperiment('busy', {}, null);
-    const ids = s.addTrials(e.id, [0, 1, 2, 3].map((i) => trial(`k${i}`, `T${i}`))).map((t) => t.id);
+    const ids = s
+      .addTrials(
+        e.id,
+        [0, 1, 2, 3].map((i) => trial(`k${i}`, `T${i}`)),
+      )
+      .map((t) => t.id);
     s.close();
     const storeModule = new URL('../../src/lab/store.js', import.meta.url).href;
     const script = `
@@ -91,10 +116,17 @@ describe('run store', { skip }, () => {
       for (let epoch = 0; epoch < 200; epoch++) s.recordEpoch(id, epoch, { loss: 1 / (epoch + 1), accuracy: epoch / 200 });
       s.finishTrial(id, { test: { accuracy: id } }, 1, {});
       s.close();`;
-    const codes = await Promise.all(ids.map((id) => new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, ['--input-type=module', '-e', script, root, String(id)], { stdio: ['ignore', 'ignore', 'inherit'] });
-      child.on('exit', resolve);
-    })));
+    const codes = await Promise.all(
+      ids.map(
+        (id) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(process.execPath, ['--input-type=module', '-e', script, root, String(id)], {
+              stdio: ['ignore', 'ignore', 'inherit'],
+            });
+            child.on('exit', resolve);
+          }),
+      ),
+    );
     assert.deepEqual(codes, [0, 0, 0, 0]);
     const check = new SqliteStore(root);
     for (const id of ids) {
@@ -115,7 +147,10 @@ describe('compare and diff', { skip }, () => {
       ['MaxPooling', 0.2787, 0.3103, 0.9108, 0.8987, 61706],
       ['LR 0.01', 0.5781, 0.5837, 0.8165, 0.8153, 61706],
     ];
-    const added = s.addTrials(e.id, rows.map(([label], i) => trial(`v${i}`, label)));
+    const added = s.addTrials(
+      e.id,
+      rows.map(([label], i) => trial(`v${i}`, label)),
+    );
     added.forEach((t, i) => {
       const [, tl, vl, ta, va, params] = rows[i];
       s.claimTrial([t.id], '1@x');
@@ -133,11 +168,24 @@ describe('compare and diff', { skip }, () => {
     assert.equal(formatTable(t), expected('table.txt'));
     assert.equal(formatMarkdown(t), expected('table.md'));
     assert.equal(formatCsv(t), expected('table.csv'));
-    assert.deepEqual((toJson(t) as { rows: { model: string }[] }).rows.map((r) => r.model), ['MaxPooling', 'Baseline', 'LR 0.01']);
+    assert.deepEqual(
+      (toJson(t) as { rows: { model: string }[] }).rows.map((r) => r.model),
+      ['MaxPooling', 'Baseline', 'LR 0.01'],
+    );
     const byLoss = compareTrials(s, experiment, s.trials(), { sort: 'val_loss' });
-    assert.deepEqual(byLoss.rows.map((r) => r.label), ['MaxPooling', 'Baseline', 'LR 0.01'], 'losses sort lowest first');
-    assert.deepEqual(compareTrials(s, experiment, s.trials(), { sort: 'val_loss', ascending: false }).rows.map((r) => r.label), ['LR 0.01', 'Baseline', 'MaxPooling']);
-    assert.throws(() => compareTrials(s, experiment, s.trials(), { sort: 'val_f1' }), /--sort val_f1: no such metric or swept parameter; expected one of/);
+    assert.deepEqual(
+      byLoss.rows.map((r) => r.label),
+      ['MaxPooling', 'Baseline', 'LR 0.01'],
+      'losses sort lowest first',
+    );
+    assert.deepEqual(
+      compareTrials(s, experiment, s.trials(), { sort: 'val_loss', ascending: false }).rows.map((r) => r.label),
+      ['LR 0.01', 'Baseline', 'MaxPooling'],
+    );
+    assert.throws(
+      () => compareTrials(s, experiment, s.trials(), { sort: 'val_f1' }),
+      /--sort val_f1: no such metric or swept parameter; expected one of/,
+    );
     assert.throws(() => compareTrials(s, experiment, s.trials(), { columns: ['val_acc'] }), /unknown column val_acc/);
     s.close();
   });
@@ -145,7 +193,10 @@ describe('compare and diff', { skip }, () => {
   test('repeats of one configuration become one row with mean ± sample std', () => {
     const s = new SqliteStore(join(dir, 'repeats'));
     const e = s.upsertExperiment('rep', {}, null);
-    const added = s.addTrials(e.id, [0, 1, 2].map((r) => trial(`r${r}`, `Base #${r + 1}`, 'Base', r, r)));
+    const added = s.addTrials(
+      e.id,
+      [0, 1, 2].map((r) => trial(`r${r}`, `Base #${r + 1}`, 'Base', r, r)),
+    );
     [0.9, 0.92, 0.94].forEach((acc, i) => {
       s.claimTrial([added[i].id], '1@x');
       s.finishTrial(added[i].id, { test: { accuracy: acc } }, 1, {});
@@ -159,8 +210,14 @@ describe('compare and diff', { skip }, () => {
   });
 
   test('diff shows changed fields, and an inserted layer as one insertion', () => {
-    const a = { train: { epochs: 15, optimizer: { adam: {} } }, model: { layers: [{ Conv2D: { filters: 6 } }, { Flatten: {} }, { Dense: { units: 10 } }] } };
-    const b = { train: { epochs: 15, optimizer: { sgd: { learning_rate: 0.1 } } }, model: { layers: [{ Conv2D: { filters: 32 } }, { Flatten: {} }, { Dropout: { rate: 0.5 } }, { Dense: { units: 10 } }] } };
+    const a = {
+      train: { epochs: 15, optimizer: { adam: {} } },
+      model: { layers: [{ Conv2D: { filters: 6 } }, { Flatten: {} }, { Dense: { units: 10 } }] },
+    };
+    const b = {
+      train: { epochs: 15, optimizer: { sgd: { learning_rate: 0.1 } } },
+      model: { layers: [{ Conv2D: { filters: 32 } }, { Flatten: {} }, { Dropout: { rate: 0.5 } }, { Dense: { units: 10 } }] },
+    };
     assert.deepEqual(diffConfigs(a, b), [
       { path: 'train.optimizer.adam', a: {}, b: undefined },
       { path: 'train.optimizer.sgd', a: undefined, b: { learning_rate: 0.1 } },

@@ -22,7 +22,7 @@ const base = () => ({
   train: { epochs: 2, optimizer: { adam: { learning_rate: 0.001 } } },
 });
 
-const layerNames = (spec: Record<string, unknown>) => ((spec.model as { layers: object[] }).layers).map((l) => Object.keys(l)[0]);
+const layerNames = (spec: Record<string, unknown>) => (spec.model as { layers: object[] }).layers.map((l) => Object.keys(l)[0]);
 
 function issuesOf(fn: () => unknown): string {
   try {
@@ -59,10 +59,13 @@ describe('sweep expansion', () => {
     assert.equal(expandSweep(base()).length, 1);
   });
 
-  test('a variant inserts, deletes and replaces layers, all by the base spec\'s indices', () => {
+  test("a variant inserts, deletes and replaces layers, all by the base spec's indices", () => {
     const spec = base() as Record<string, unknown>;
     applyVariant(spec, 'Convolution', {
-      insert: { 'model.layers[2]': [{ Conv2D: { filters: 16, kernel_size: 5 } }, { AveragePooling2D: {} }], 'model.layers[5]': { Dropout: { rate: 0.1 } } },
+      insert: {
+        'model.layers[2]': [{ Conv2D: { filters: 16, kernel_size: 5 } }, { AveragePooling2D: {} }],
+        'model.layers[5]': { Dropout: { rate: 0.1 } },
+      },
       delete: ['model.layers[3]', 'model.layers[1]'],
       set: { 'model.layers[0].Conv2D.filters': 32 },
     });
@@ -74,40 +77,94 @@ describe('sweep expansion', () => {
     assert.deepEqual(layerNames(replaced), ['Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']);
     // Inserting at the end appends; a plain map of paths sets fields and creates missing mappings.
     const more = base() as Record<string, unknown>;
-    applyVariant(more, 'L2', { 'model.layers[3].Dense.kernel_regularizer': { l2: 0.001 }, 'train.schedule.step_decay': { factor: 0.5, every: 5 } });
-    assert.deepEqual((more.model as { layers: { Dense: object }[] }).layers[3].Dense, { units: 84, activation: 'relu', kernel_regularizer: { l2: 0.001 } });
+    applyVariant(more, 'L2', {
+      'model.layers[3].Dense.kernel_regularizer': { l2: 0.001 },
+      'train.schedule.step_decay': { factor: 0.5, every: 5 },
+    });
+    assert.deepEqual((more.model as { layers: { Dense: object }[] }).layers[3].Dense, {
+      units: 84,
+      activation: 'relu',
+      kernel_regularizer: { l2: 0.001 },
+    });
     assert.deepEqual((more.train as Record<string, unknown>).schedule, { step_decay: { factor: 0.5, every: 5 } });
   });
 
   test('random trials are drawn from their ranges, seeded, and log-uniform covers decades', () => {
-    const spec = { ...base(), sweep: { random: { trials: 40, seed: 3, params: { 'train.optimizer.adam.learning_rate': { log_uniform: [1e-4, 1e-1] }, 'model.layers[3].Dense.units': { choice: [32, 64, 128] }, 'train.batch_size': { int: [16, 64] } } } } };
+    const spec = {
+      ...base(),
+      sweep: {
+        random: {
+          trials: 40,
+          seed: 3,
+          params: {
+            'train.optimizer.adam.learning_rate': { log_uniform: [1e-4, 1e-1] },
+            'model.layers[3].Dense.units': { choice: [32, 64, 128] },
+            'train.batch_size': { int: [16, 64] },
+          },
+        },
+      },
+    };
     const a = expandSweep(spec);
     const b = expandSweep(spec);
     assert.equal(a.length, 40);
-    assert.deepEqual(a.map((p) => p.values), b.map((p) => p.values));
+    assert.deepEqual(
+      a.map((p) => p.values),
+      b.map((p) => p.values),
+    );
     const lrs = a.map((p) => p.values['train.optimizer.adam.learning_rate'] as number);
     assert.ok(lrs.every((v) => v >= 1e-4 && v <= 1e-1));
     assert.ok(lrs.some((v) => v < 1e-3) && lrs.some((v) => v > 1e-2), 'several decades are drawn');
     assert.ok(a.every((p) => [32, 64, 128].includes(p.values['model.layers[3].Dense.units'] as number)));
-    assert.ok(a.every((p) => { const n = p.values['train.batch_size'] as number; return Number.isInteger(n) && n >= 16 && n <= 64; }));
-    assert.notDeepEqual(expandSweep({ ...spec, sweep: { ...spec.sweep, random: { ...spec.sweep.random, seed: 4 } } }).map((p) => p.values), a.map((p) => p.values));
+    assert.ok(
+      a.every((p) => {
+        const n = p.values['train.batch_size'] as number;
+        return Number.isInteger(n) && n >= 16 && n <= 64;
+      }),
+    );
+    assert.notDeepEqual(
+      expandSweep({ ...spec, sweep: { ...spec.sweep, random: { ...spec.sweep.random, seed: 4 } } }).map((p) => p.values),
+      a.map((p) => p.values),
+    );
   });
 
   test('bad sweep paths are errors that name the sweep field and what the spec holds there', () => {
-    const msg = issuesOf(() => expandSweep({ ...base(), sweep: { grid: { 'model.layers[9].Dense.units': [1, 2] }, variants: { A: { delete: ['model.layers[7]'] }, B: { 'train.epochs.x': 1 }, C: { insert: { 'model.layers': {} } } } } }));
+    const msg = issuesOf(() =>
+      expandSweep({
+        ...base(),
+        sweep: {
+          grid: { 'model.layers[9].Dense.units': [1, 2] },
+          variants: { A: { delete: ['model.layers[7]'] }, B: { 'train.epochs.x': 1 }, C: { insert: { 'model.layers': {} } } },
+        },
+      }),
+    );
     assert.match(msg, /sweep\.grid\.model\.layers\[9\]\.Dense\.units: model\.layers has 5 elements, so there is no \[9\]/);
     assert.match(msg, /sweep\.variants\.A\.delete\.model\.layers\[7\]: model\.layers has 5 elements, so there is no \[7\] to delete/);
     assert.match(msg, /sweep\.variants\.B\.train\.epochs\.x: train\.epochs is 2, not a mapping or list/);
     assert.match(msg, /sweep\.variants\.C\.insert\.model\.layers: inserts go before a list index/);
-    assert.match(issuesOf(() => expandSweep({ ...base(), sweep: { repeats: 0 } })), /sweep\.repeats/);
-    assert.match(issuesOf(() => expandSweep({ ...base(), sweep: { random: { trials: 2, params: { 'train.epochs': { normal: [1, 2] } } } } })), /sweep\.random\.params\.train\.epochs: expected \{uniform/);
-    assert.match(issuesOf(() => expandSweep({ ...base(), sweep: { variants: { A: {}, B: { 'train.epochs': 2 } } } })), /trials 'A' and 'B' have the same configuration/);
+    assert.match(
+      issuesOf(() => expandSweep({ ...base(), sweep: { repeats: 0 } })),
+      /sweep\.repeats/,
+    );
+    assert.match(
+      issuesOf(() => expandSweep({ ...base(), sweep: { random: { trials: 2, params: { 'train.epochs': { normal: [1, 2] } } } } })),
+      /sweep\.random\.params\.train\.epochs: expected \{uniform/,
+    );
+    assert.match(
+      issuesOf(() => expandSweep({ ...base(), sweep: { variants: { A: {}, B: { 'train.epochs': 2 } } } })),
+      /trials 'A' and 'B' have the same configuration/,
+    );
   });
 
   test('every trial is checked before any runs: a bad value names its field and the trials it is in', () => {
-    const plans = expandSweep({ ...base(), sweep: { grid: { 'model.layers[0].Conv2D.filters': [8, -1], 'train.optimizer.adam.learning_rate': [0.1, 0.01] } } });
+    const plans = expandSweep({
+      ...base(),
+      sweep: { grid: { 'model.layers[0].Conv2D.filters': [8, -1], 'train.optimizer.adam.learning_rate': [0.1, 0.01] } },
+    });
     const msg = issuesOf(() => checkTrials(plans, 'study.yaml'));
-    assert.match(msg, /model\.layers\[0\]\.Conv2D\.filters: .*\(in trials 'filters=-1 learning_rate=0\.1', 'filters=-1 learning_rate=0\.01'\)/);
+    assert.match(
+      msg,
+      /model\.layers\[0\]\.Conv2D\.filters: .*\(in trials 'filters=-1 learning_rate=0\.1', 'filters=-1 learning_rate=0\.01'\)/,
+    );
     assert.equal(msg.split('\n').length, 1, 'one problem shared by two trials is reported once');
     checkTrials(expandSweep({ ...base(), sweep: { grid: { 'model.layers[0].Conv2D.filters': [8, 16] } } }), 'study.yaml');
   });

@@ -10,15 +10,31 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const SRC = resolve(fileURLToPath(new URL('../../../src', import.meta.url)));
-const LEVEL: Record<string, number> = { util: 0, engine: 1, data: 2, metrics: 2, nn: 3, train: 4, saving: 5, lab: 6, report: 7, cli: 8, api: 9 };
+const LEVEL: Record<string, number> = {
+  util: 0,
+  engine: 1,
+  data: 2,
+  metrics: 2,
+  nn: 3,
+  train: 4,
+  saving: 5,
+  lab: 6,
+  report: 7,
+  cli: 8,
+  api: 9,
+};
 
 function files(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 function imports(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.{1,2}\/[^']+)'/gm)].map((m) => resolve(dirname(file), m[1].replace(/\.js$/, '.ts')));
+  return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+'(\.{1,2}\/[^']+)'/gm)].map((m) =>
+    resolve(dirname(file), m[1].replace(/\.js$/, '.ts')),
+  );
 }
 
 const rel = (f: string) => relative(SRC, f).split('\\').join('/');

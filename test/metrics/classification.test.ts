@@ -13,9 +13,17 @@ describe('confusion matrix and classification report', () => {
   const m = confusionMatrix(yTrue, yPred, 3);
 
   test('counts by true row and predicted column, including a class never predicted', () => {
-    assert.deepEqual(m, [[2, 1, 0], [1, 1, 0], [1, 2, 0]]);
+    assert.deepEqual(m, [
+      [2, 1, 0],
+      [1, 1, 0],
+      [1, 2, 0],
+    ]);
     assert.deepEqual(normalizeConfusion(m, 'true')[0], [2 / 3, 1 / 3, 0]);
-    assert.deepEqual(normalizeConfusion(m, 'pred').map((r) => r[2]), [0, 0, 0], 'an empty column stays 0');
+    assert.deepEqual(
+      normalizeConfusion(m, 'pred').map((r) => r[2]),
+      [0, 0, 0],
+      'an empty column stays 0',
+    );
     close(normalizeConfusion(m, 'all')[2][1], 2 / 8, 'all');
     assert.throws(() => confusionMatrix([0, 3], [0, 0], 3), /true label 3 at 1 is not in 0\.\.2/);
   });
@@ -44,7 +52,10 @@ describe('dummy baselines', () => {
   const balanced = Int32Array.from({ length: 1000 }, (_, i) => i % 10);
   test('most_frequent on a balanced 10-class test set: accuracy 0.10 and macro-F1 ≈ 0.018 (as a CIFAR-10 study reports)', () => {
     const pred = dummyPredictions('most_frequent', balanced, 1000, 10, new Random(0));
-    assert.ok(pred.every((p) => p === 0), 'ties go to the lowest label');
+    assert.ok(
+      pred.every((p) => p === 0),
+      'ties go to the lowest label',
+    );
     const r = classificationReport(confusionMatrix(balanced, pred, 10));
     close(r.accuracy, 0.1, 'accuracy');
     assert.equal(r.macro.f1.toFixed(3), '0.018');

@@ -37,7 +37,7 @@ test('common-sense time difference wraps around the 12-hour dial', () => {
   assert.ok(Math.abs(m.result() - 70) < 1e-3);
 });
 
-test('feature maps come from the model\'s own layers: shapes per layer, and the last one equals the prediction', async () => {
+test("feature maps come from the model's own layers: shapes per layer, and the last one equals the prediction", async () => {
   const E = await import('../../src/engine/index.js');
   const L = await import('../../src/nn/index.js');
   E.setSeed(2);
@@ -49,7 +49,10 @@ test('feature maps come from the model\'s own layers: shapes per layer, and the 
     new L.Flatten(),
     new L.Dense({ units: 2, activation: 'softmax' }),
   ]);
-  const x = new E.Tensor(Float32Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)), [2, 6, 6, 1]);
+  const x = new E.Tensor(
+    Float32Array.from({ length: 2 * 36 }, (_, i) => Math.sin(i)),
+    [2, 6, 6, 1],
+  );
   const [conv, pool, last] = m.featureMaps(['c1', 1, 3], x);
   assert.deepEqual(conv.shape, [2, 4, 4, 3]);
   assert.deepEqual(pool.shape, [2, 2, 2, 3]);

@@ -6,22 +6,70 @@ import { activationNames, Dense, getActivation, Input, Model, registerActivation
 import { assertClose, checkGradients, spacedTensor } from '../helpers/gradcheck.js';
 
 const known: Record<string, [number[], number[]]> = {
-  relu: [[-1, 2], [0, 2]],
-  leaky_relu: [[-1, 2], [-0.2, 2]],
-  elu: [[-1, 2], [-0.6321205588, 2]],
-  selu: [[-1, 2], [-1.1113307378, 2.1014019747]],
-  gelu: [[-1, 1], [-0.1586552539, 0.8413447461]],
-  sigmoid: [[0, 2], [0.5, 0.8807970780]],
-  hard_sigmoid: [[0, 6], [0.5, 1]],
-  tanh: [[0, 1], [0, 0.7615941560]],
-  softplus: [[0, 2], [Math.LN2, 2.1269280110]],
-  softsign: [[1, -3], [0.5, -0.75]],
-  exponential: [[0, 1], [1, Math.E]],
-  swish: [[1, -1], [0.7310585786, -0.2689414214]],
-  silu: [[1, -1], [0.7310585786, -0.2689414214]],
-  linear: [[-3, 4], [-3, 4]],
-  cos: [[0, Math.PI], [1, -1]],
-  sin: [[0, Math.PI / 2], [0, 1]],
+  relu: [
+    [-1, 2],
+    [0, 2],
+  ],
+  leaky_relu: [
+    [-1, 2],
+    [-0.2, 2],
+  ],
+  elu: [
+    [-1, 2],
+    [-0.6321205588, 2],
+  ],
+  selu: [
+    [-1, 2],
+    [-1.1113307378, 2.1014019747],
+  ],
+  gelu: [
+    [-1, 1],
+    [-0.1586552539, 0.8413447461],
+  ],
+  sigmoid: [
+    [0, 2],
+    [0.5, 0.880797078],
+  ],
+  hard_sigmoid: [
+    [0, 6],
+    [0.5, 1],
+  ],
+  tanh: [
+    [0, 1],
+    [0, 0.761594156],
+  ],
+  softplus: [
+    [0, 2],
+    [Math.LN2, 2.126928011],
+  ],
+  softsign: [
+    [1, -3],
+    [0.5, -0.75],
+  ],
+  exponential: [
+    [0, 1],
+    [1, Math.E],
+  ],
+  swish: [
+    [1, -1],
+    [0.7310585786, -0.2689414214],
+  ],
+  silu: [
+    [1, -1],
+    [0.7310585786, -0.2689414214],
+  ],
+  linear: [
+    [-3, 4],
+    [-3, 4],
+  ],
+  cos: [
+    [0, Math.PI],
+    [1, -1],
+  ],
+  sin: [
+    [0, Math.PI / 2],
+    [0, 1],
+  ],
 };
 
 describe('activations', () => {

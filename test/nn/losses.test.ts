@@ -9,7 +9,12 @@ const t = (v: number[], shape?: number[]) => E.tensor(v, shape);
 
 describe('loss values (per sample) match hand computation', () => {
   const cases: [string, E.Tensor, E.Tensor, number[]][] = [
-    ['categorical_crossentropy', t([0, 1, 0, 1, 0, 0], [2, 3]), t([0.2, 0.7, 0.1, 0.5, 0.25, 0.25], [2, 3]), [-Math.log(0.7), -Math.log(0.5)]],
+    [
+      'categorical_crossentropy',
+      t([0, 1, 0, 1, 0, 0], [2, 3]),
+      t([0.2, 0.7, 0.1, 0.5, 0.25, 0.25], [2, 3]),
+      [-Math.log(0.7), -Math.log(0.5)],
+    ],
     ['sparse_categorical_crossentropy', t([1, 0]), t([0.2, 0.7, 0.1, 0.5, 0.25, 0.25], [2, 3]), [-Math.log(0.7), -Math.log(0.5)]],
     ['binary_crossentropy', t([1, 0], [2, 1]), t([0.8, 0.3], [2, 1]), [-Math.log(0.8), -Math.log(0.7)]],
     ['mse', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.25, 1]],
@@ -20,7 +25,7 @@ describe('loss values (per sample) match hand computation', () => {
     ['cosine_similarity', t([1, 0], [1, 2]), t([1, 1], [1, 2]), [-Math.SQRT1_2]],
   ];
   for (const [name, yTrue, yPred, expected] of cases) {
-    test(name, () => assertClose(getLoss(name).call(yTrue, yPred).data, expected, 2e-6, name));
+    test(name, () => assertClose(getLoss(name).perSample(yTrue, yPred).data, expected, 2e-6, name));
   }
 });
 
@@ -45,46 +50,93 @@ describe('loss gradients match finite differences', () => {
   for (const [name, makePred, yTrue] of cases) {
     test(name, () => {
       const p = makePred();
-      checkGradients(() => getLoss(name).call(yTrue, p), [p]);
+      checkGradients(() => getLoss(name).perSample(yTrue, p), [p]);
     });
   }
   test('cross-entropy from logits (from_logits and through softmax) has correct gradients', () => {
     const z = randomTensor([3, 4], 15, -3, 3);
-    checkGradients(() => getLoss({ categorical_crossentropy: { from_logits: true } }).call(oneHot, z), [z]);
-    checkGradients(() => getLoss('categorical_crossentropy').call(oneHot, E.softmax(z)), [z]);
-    checkGradients(() => getLoss({ binary_crossentropy: { from_logits: true } }).call(t([1, 0, 1], [3, 1]), E.slice(z, [0, 0], [3, 1])), [z]);
+    checkGradients(() => getLoss({ categorical_crossentropy: { from_logits: true } }).perSample(oneHot, z), [z]);
+    checkGradients(() => getLoss('categorical_crossentropy').perSample(oneHot, E.softmax(z)), [z]);
+    checkGradients(
+      () => getLoss({ binary_crossentropy: { from_logits: true } }).perSample(t([1, 0, 1], [3, 1]), E.slice(z, [0, 0], [3, 1])),
+      [z],
+    );
   });
 });
 
 describe('numerical stability and errors', () => {
   test('cross-entropy through a softmax stays finite and exact for extreme logits', () => {
     const z = t([0, 200, -200, 0], [2, 2]);
-    const loss = getLoss('categorical_crossentropy').call(t([1, 0, 0, 1], [2, 2]), E.softmax(z));
+    const loss = getLoss('categorical_crossentropy').perSample(t([1, 0, 0, 1], [2, 2]), E.softmax(z));
     assertClose(loss.data, [200, 0], 1e-4);
     // From probabilities alone Keras clips at 1e-7: the loss is capped at -log(1e-7).
-    const clipped = getLoss('categorical_crossentropy').call(t([1, 0], [1, 2]), t([0, 1], [1, 2]));
+    const clipped = getLoss('categorical_crossentropy').perSample(t([1, 0], [1, 2]), t([0, 1], [1, 2]));
     assertClose(clipped.data, [-Math.log(1e-7)], 1e-3);
   });
   test('the logits path and the clipped path agree for moderate probabilities', () => {
     const z = randomTensor([4, 5], 16).detach();
-    const y = E.tensor(Array.from({ length: 20 }, (_, i) => (i % 6 === 0 ? 1 : 0)), [4, 5]);
-    const viaLogits = getLoss('categorical_crossentropy').call(y, E.softmax(z));
-    const viaProbs = getLoss('categorical_crossentropy').call(y, E.softmax(z).detach());
+    const y = E.tensor(
+      Array.from({ length: 20 }, (_, i) => (i % 6 === 0 ? 1 : 0)),
+      [4, 5],
+    );
+    const viaLogits = getLoss('categorical_crossentropy').perSample(y, E.softmax(z));
+    const viaProbs = getLoss('categorical_crossentropy').perSample(y, E.softmax(z).detach());
     assertClose(viaLogits.data, viaProbs.data, 1e-5);
   });
   test('label smoothing mixes the targets with the uniform distribution', () => {
-    const l = getLoss({ categorical_crossentropy: { label_smoothing: 0.2 } }).call(t([1, 0], [1, 2]), t([0.5, 0.5], [1, 2]));
+    const l = getLoss({ categorical_crossentropy: { label_smoothing: 0.2 } }).perSample(t([1, 0], [1, 2]), t([0.5, 0.5], [1, 2]));
     assertClose(l.data, [Math.log(2)], 1e-6);
   });
   test('out-of-range sparse labels, mismatched shapes and unknown names are rejected', () => {
-    assert.throws(() => getLoss('sparse_categorical_crossentropy').call(t([3]), t([0.5, 0.5], [1, 2])), /label 3 .* out of range/);
-    assert.throws(() => getLoss('categorical_crossentropy').call(t([1]), t([0.5, 0.5], [1, 2])), /one-hot/);
-    assert.throws(() => getLoss('mse').call(t([1, 2, 3]), t([0.5, 0.5], [1, 2])), /do not match/);
+    assert.throws(() => getLoss('sparse_categorical_crossentropy').perSample(t([3]), t([0.5, 0.5], [1, 2])), /label 3 .* out of range/);
+    assert.throws(() => getLoss('categorical_crossentropy').perSample(t([1]), t([0.5, 0.5], [1, 2])), /one-hot/);
+    assert.throws(() => getLoss('mse').perSample(t([1, 2, 3]), t([0.5, 0.5], [1, 2])), /do not match/);
     assert.throws(() => getLoss('crossentropy'), /unknown loss 'crossentropy'/);
     assert.ok(lossNames.includes('mse'));
   });
   test('a user function works as a loss', () => {
     const l = getLoss((y: E.Tensor, p: E.Tensor) => E.sum(E.abs(E.sub(y, p)), -1));
-    assertClose(l.call(t([1, 2], [1, 2]), t([0, 0], [1, 2])).data, [3]);
+    assertClose(l.perSample(t([1, 2], [1, 2]), t([0, 0], [1, 2])).data, [3]);
+  });
+});
+
+describe('calling a loss reduces over the batch, as a Keras loss object does', () => {
+  const yTrue = t([1, 2], [2, 1]);
+  const yPred = t([1.5, 1], [2, 1]);
+  test('the default is the mean over the batch; sum and none as asked', () => {
+    assertClose(getLoss('mse')(yTrue, yPred).data, [0.625]);
+    assert.equal(getLoss('mse')(yTrue, yPred).rank, 0);
+    assertClose(getLoss({ mse: { reduction: 'sum' } })(yTrue, yPred).data, [1.25]);
+    const none = getLoss({ mean_squared_error: { reduction: 'none' } })(yTrue, yPred);
+    assert.deepEqual(none.shape, [2]);
+    assertClose(none.data, [0.25, 1]);
+  });
+  test('sample weights scale each sample; the mean still divides by the batch size', () => {
+    assertClose(getLoss('mse')(yTrue, yPred, t([2, 0])).data, [0.25]);
+    assertClose(getLoss({ mse: { reduction: 'sum' } })(yTrue, yPred, t([2, 0.5])).data, [1]);
+    assert.throws(() => getLoss('mse')(yTrue, yPred, t([1, 1, 1])), /one weight per sample \(2\)/);
+  });
+  test('every loss takes a reduction, keeps it in its config, and rejects an unknown one', () => {
+    for (const name of [
+      'categorical_crossentropy',
+      'binary_crossentropy',
+      'huber',
+      'poisson',
+      'kl_divergence',
+      'cosine_similarity',
+      'mae',
+    ]) {
+      const loss = getLoss({ [name]: { reduction: 'sum' } });
+      assert.equal(loss.reduction, 'sum', name);
+      assert.equal(getLoss({ [name]: loss.config }).reduction, 'sum', `${name} config round trip`);
+    }
+    assert.equal(getLoss('mse').reduction, 'sum_over_batch_size');
+    assert.deepEqual(getLoss('mse').config, {});
+    assert.throws(() => getLoss({ mse: { reduction: 'mean_of_squares' } }), /reduction/);
+  });
+  test('a user function becomes a loss that averages what it returns', () => {
+    const l = getLoss((y: E.Tensor, p: E.Tensor) => E.sum(E.abs(E.sub(y, p)), -1));
+    assertClose(l(t([1, 2, 3, 4], [2, 2]), t([0, 0, 0, 0], [2, 2])).data, [5]);
+    assert.equal(l.name, 'custom_loss');
   });
 });

@@ -45,22 +45,75 @@ describe('parameter counts equal Keras', () => {
       new Conv2D({ filters: 16, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
       new Conv2D({ filters: 32, kernelSize: 3, padding: 'same', activation: 'relu' }),
       new Conv2D({ filters: 32, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
-      new Dropout({ rate: 0.5 }), new Flatten(), new Dense({ units: 10, activation: 'softmax', kernelRegularizer: { l1: 1e-4 } }),
+      new Dropout({ rate: 0.5 }),
+      new Flatten(),
+      new Dense({ units: 10, activation: 'softmax', kernelRegularizer: { l1: 1e-4 } }),
     ]);
     assert.deepEqual(counts(m), [37146, 37146, 0]);
-    assert.deepEqual(shapes(m), ['(None, 32, 32, 16)', '(None, 16, 16, 16)', '(None, 16, 16, 32)', '(None, 8, 8, 32)', '(None, 8, 8, 32)', '(None, 2048)', '(None, 10)']);
+    assert.deepEqual(shapes(m), [
+      '(None, 32, 32, 16)',
+      '(None, 16, 16, 16)',
+      '(None, 16, 16, 32)',
+      '(None, 8, 8, 32)',
+      '(None, 8, 8, 32)',
+      '(None, 2048)',
+      '(None, 10)',
+    ]);
     const text = m.summary({ print: () => undefined });
     assert.match(text, /Total params: 37,146\nTrainable params: 37,146\nNon-trainable params: 0/);
     assert.match(text, /conv2d_1 \(Conv2D\) +\(None, 16, 16, 16\) +2,320/);
   });
 
   const cases: [1 | 2 | 3, boolean, [number, number, number], string[]][] = [
-    [1, false, [48970, 48970, 0], ['(None, 32, 32, 64)', '(None, 16, 16, 64)', '(None, 8, 8, 64)', '(None, 4, 4, 64)', '(None, 1024)', '(None, 10)']],
+    [
+      1,
+      false,
+      [48970, 48970, 0],
+      ['(None, 32, 32, 64)', '(None, 16, 16, 64)', '(None, 8, 8, 64)', '(None, 4, 4, 64)', '(None, 1024)', '(None, 10)'],
+    ],
     [2, false, [1442902, 1442902, 0], ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 14400)', '(None, 100)', '(None, 10)']],
-    [3, false, [1121430, 1121430, 0], ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 13, 13, 64)', '(None, 10816)', '(None, 100)', '(None, 10)']],
-    [1, true, [53322, 51146, 2176], ['(None, 32, 32, 64)', '(None, 16, 16, 64)', '(None, 8, 8, 64)', '(None, 4, 4, 64)', '(None, 4, 4, 64)', '(None, 1024)', '(None, 1024)', '(None, 10)']],
-    [2, true, [1443558, 1443230, 328], ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 15, 15, 64)', '(None, 14400)', '(None, 100)', '(None, 100)', '(None, 10)']],
-    [3, true, [1122086, 1121758, 328], ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 13, 13, 64)', '(None, 13, 13, 64)', '(None, 10816)', '(None, 100)', '(None, 100)', '(None, 10)']],
+    [
+      3,
+      false,
+      [1121430, 1121430, 0],
+      ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 13, 13, 64)', '(None, 10816)', '(None, 100)', '(None, 10)'],
+    ],
+    [
+      1,
+      true,
+      [53322, 51146, 2176],
+      [
+        '(None, 32, 32, 64)',
+        '(None, 16, 16, 64)',
+        '(None, 8, 8, 64)',
+        '(None, 4, 4, 64)',
+        '(None, 4, 4, 64)',
+        '(None, 1024)',
+        '(None, 1024)',
+        '(None, 10)',
+      ],
+    ],
+    [
+      2,
+      true,
+      [1443558, 1443230, 328],
+      ['(None, 30, 30, 64)', '(None, 15, 15, 64)', '(None, 15, 15, 64)', '(None, 14400)', '(None, 100)', '(None, 100)', '(None, 10)'],
+    ],
+    [
+      3,
+      true,
+      [1122086, 1121758, 328],
+      [
+        '(None, 30, 30, 64)',
+        '(None, 15, 15, 64)',
+        '(None, 13, 13, 64)',
+        '(None, 13, 13, 64)',
+        '(None, 10816)',
+        '(None, 100)',
+        '(None, 100)',
+        '(None, 10)',
+      ],
+    ],
   ];
   for (const [model, bn, expected, outShapes] of cases) {
     test(`the regularization lab's model ${model}${bn ? ' with BatchNormalization' : ''}: ${expected[0].toLocaleString('en-US')} (${expected[2]} non-trainable)`, () => {
@@ -73,10 +126,15 @@ describe('parameter counts equal Keras', () => {
   test("the week-8 assignment's net: 390,410", () => {
     const m = new Sequential([
       Input({ shape: [32, 32, 3] }).layer,
-      new Conv2D({ filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPooling2D(),
-      new Conv2D({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPooling2D(),
-      new Conv2D({ filters: 128, kernelSize: 5, padding: 'same', activation: 'relu' }), new MaxPooling2D(),
-      new Flatten(), new Dense({ units: 64, activation: 'relu' }), new Dense({ units: 10 }),
+      new Conv2D({ filters: 32, kernelSize: 5, padding: 'same', activation: 'relu' }),
+      new MaxPooling2D(),
+      new Conv2D({ filters: 64, kernelSize: 5, padding: 'same', activation: 'relu' }),
+      new MaxPooling2D(),
+      new Conv2D({ filters: 128, kernelSize: 5, padding: 'same', activation: 'relu' }),
+      new MaxPooling2D(),
+      new Flatten(),
+      new Dense({ units: 64, activation: 'relu' }),
+      new Dense({ units: 10 }),
     ]);
     assert.deepEqual(counts(m), [390410, 390410, 0]);
   });
@@ -84,15 +142,19 @@ describe('parameter counts equal Keras', () => {
   test('LeNet-5: 61,706', () => {
     const m = new Sequential([
       Input({ shape: [32, 32, 1] }).layer,
-      new Conv2D({ filters: 6, kernelSize: 5, activation: 'relu' }), new AveragePooling2D(),
-      new Conv2D({ filters: 16, kernelSize: 5, activation: 'relu' }), new AveragePooling2D(),
-      new Conv2D({ filters: 120, kernelSize: 5, activation: 'relu' }), new Flatten(),
-      new Dense({ units: 84, activation: 'relu' }), new Dense({ units: 10 }),
+      new Conv2D({ filters: 6, kernelSize: 5, activation: 'relu' }),
+      new AveragePooling2D(),
+      new Conv2D({ filters: 16, kernelSize: 5, activation: 'relu' }),
+      new AveragePooling2D(),
+      new Conv2D({ filters: 120, kernelSize: 5, activation: 'relu' }),
+      new Flatten(),
+      new Dense({ units: 84, activation: 'relu' }),
+      new Dense({ units: 10 }),
     ]);
     assert.equal(m.countParams(), 61706);
   });
 
-  test("the tell-the-time clock model: a shared trunk with hour and minute heads, summarized with its connections", () => {
+  test('the tell-the-time clock model: a shared trunk with hour and minute heads, summarized with its connections', () => {
     resetNames();
     const inp = Input({ shape: [150, 150, 1] });
     let x = new Conv2D({ filters: 32, kernelSize: 3, activation: 'relu' }).apply(inp);

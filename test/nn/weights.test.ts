@@ -27,11 +27,29 @@ describe('initializers', () => {
     ['random_normal', (s) => assert.ok(Math.abs(s.std - 0.05) < 0.003)],
     ['random_uniform', (s) => assert.ok(s.min >= -0.05 && s.max <= 0.05 && Math.abs(s.std - 0.05 / Math.sqrt(3)) < 0.002)],
     ['truncated_normal', (s) => assert.ok(s.min >= -0.1 && s.max <= 0.1)],
-    ['glorot_uniform', (s) => { const l = Math.sqrt(6 / (fanIn + fanOut)); assert.ok(s.max <= l && s.min >= -l && Math.abs(s.std - l / Math.sqrt(3)) < 0.003); }],
+    [
+      'glorot_uniform',
+      (s) => {
+        const l = Math.sqrt(6 / (fanIn + fanOut));
+        assert.ok(s.max <= l && s.min >= -l && Math.abs(s.std - l / Math.sqrt(3)) < 0.003);
+      },
+    ],
     ['glorot_normal', (s) => assert.ok(Math.abs(s.std - Math.sqrt(2 / (fanIn + fanOut))) < 0.004)],
-    ['he_uniform', (s) => { const l = Math.sqrt(6 / fanIn); assert.ok(s.max <= l && Math.abs(s.std - l / Math.sqrt(3)) < 0.005); }],
+    [
+      'he_uniform',
+      (s) => {
+        const l = Math.sqrt(6 / fanIn);
+        assert.ok(s.max <= l && Math.abs(s.std - l / Math.sqrt(3)) < 0.005);
+      },
+    ],
     ['he_normal', (s) => assert.ok(Math.abs(s.std - Math.sqrt(2 / fanIn)) < 0.006)],
-    ['lecun_uniform', (s) => { const l = Math.sqrt(3 / fanIn); assert.ok(s.max <= l && Math.abs(s.std - l / Math.sqrt(3)) < 0.004); }],
+    [
+      'lecun_uniform',
+      (s) => {
+        const l = Math.sqrt(3 / fanIn);
+        assert.ok(s.max <= l && Math.abs(s.std - l / Math.sqrt(3)) < 0.004);
+      },
+    ],
     ['lecun_normal', (s) => assert.ok(Math.abs(s.std - Math.sqrt(1 / fanIn)) < 0.004)],
   ];
   for (const [name, check] of cases) {
@@ -39,7 +57,11 @@ describe('initializers', () => {
   }
   test('every initializer name is covered, constant and variance_scaling take arguments', () => {
     for (const n of initializerNames) assert.ok(cases.some(([c]) => c === n) || n === 'constant' || n === 'variance_scaling', n);
-    assert.ok(getInitializer({ constant: { value: 0.3 } }).init([4], new E.Random(1)).every((v) => Math.abs(v - 0.3) < 1e-7));
+    assert.ok(
+      getInitializer({ constant: { value: 0.3 } })
+        .init([4], new E.Random(1))
+        .every((v) => Math.abs(v - 0.3) < 1e-7),
+    );
     const vs = getInitializer({ variance_scaling: { scale: 2, mode: 'fan_in', distribution: 'uniform' } }).init(shape, new E.Random(1));
     assert.ok(stats(vs).max <= Math.sqrt(6 / fanIn));
     assert.throws(() => getInitializer({ random_normal: { stdev: 1 } }), /no argument 'stdev'/);
@@ -74,7 +96,14 @@ describe('regularizers', () => {
   test('kernel, bias and activity penalties are added to the loss as Keras adds them', () => {
     E.setSeed(1);
     const inp = Input({ shape: [2] });
-    const d = new Dense({ units: 1, kernelInitializer: 'ones', biasInitializer: 'ones', kernelRegularizer: { l1: 0.5 }, biasRegularizer: { l2: 0.25 }, activityRegularizer: { l1: 0.1 } });
+    const d = new Dense({
+      units: 1,
+      kernelInitializer: 'ones',
+      biasInitializer: 'ones',
+      kernelRegularizer: { l1: 0.5 },
+      biasRegularizer: { l2: 0.25 },
+      activityRegularizer: { l1: 0.1 },
+    });
     const m = new Model({ inputs: inp, outputs: d.apply(inp) });
     m.compile({ optimizer: 'sgd', loss: 'mse' });
     const x = E.tensor([1, 1, 2, 2], [2, 2]);

@@ -9,7 +9,19 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { SqliteStore, type RunStore, type TrialRow } from '../../src/lab/store.js';
-import { barsPlot, clockErrorPlots, confusionPlots, curvesFigure, featureMapPlot, FigureError, filterPlot, predictionPlot, studyFigures, sweepPlot, trialFigures } from '../../src/report/collect.js';
+import {
+  barsPlot,
+  clockErrorPlots,
+  confusionPlots,
+  curvesFigure,
+  featureMapPlot,
+  FigureError,
+  filterPlot,
+  predictionPlot,
+  studyFigures,
+  sweepPlot,
+  trialFigures,
+} from '../../src/report/collect.js';
 import { convolutionFigure, filterFigure } from '../../src/report/figures/images.js';
 import { writeArtifacts } from '../../src/lab/artifacts.js';
 import { sweepFigure, wantsLog } from '../../src/report/figures/sweep.js';
@@ -23,8 +35,17 @@ const skip = noSqlite;
 /** The text drawn in an SVG (titles, axis labels, legend entries), entities decoded. */
 function texts(svg: string): string[] {
   // Multi-line labels are <tspan>s inside one <text>: each line counts as one text.
-  const lines = [...svg.replace(/<text[^>]*\/>/g, '').matchAll(/<text[^>]*>((?:[^<]|<\/?tspan[^>]*>)*)<\/text>/g)].flatMap((m) => (m[1].includes('<tspan') ? [...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => t[1]) : [m[1]]));
-  return lines.map((m) => m.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'"));
+  const lines = [...svg.replace(/<text[^>]*\/>/g, '').matchAll(/<text[^>]*>((?:[^<]|<\/?tspan[^>]*>)*)<\/text>/g)].flatMap((m) =>
+    m[1].includes('<tspan') ? [...m[1].matchAll(/<tspan[^>]*>([^<]*)<\/tspan>/g)].map((t) => t[1]) : [m[1]],
+  );
+  return lines.map((m) =>
+    m
+      .replace(/&amp;/g, '&')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&#39;/g, "'"),
+  );
 }
 
 /** Marks of one kind (line, rect, image, ...) drawn by Vega. */
@@ -69,7 +90,7 @@ describe('figures from a run store', { skip }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('one trial\'s curves: a panel per metric, train and validation lines, epochs from 1', async () => {
+  test("one trial's curves: a panel per metric, train and validation lines, epochs from 1", async () => {
     const { svg, text } = await draw(curvesFigure(store, [trials[0]]));
     for (const t of ['loss', 'accuracy', 'epoch', 'train', 'validation', 'split']) assert.ok(text.includes(t), `'${t}' is drawn`);
     assert.equal(marks(svg, 'line'), 2 * 2, 'two panels × (train, validation)');
@@ -94,23 +115,61 @@ describe('figures from a run store', { skip }, () => {
     try {
       const e = many.upsertExperiment('many', {}, null);
       const units = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 3, 6];
-      const added = many.addTrials(e.id, units.map((u, i) => ({ key: `k${i}`, label: `units=${u}`, group: `units=${u}`, variant: null, values: { 'model.layers[1].Dense.units': u }, repeat: 0, seed: 0, config: {} })));
+      const added = many.addTrials(
+        e.id,
+        units.map((u, i) => ({
+          key: `k${i}`,
+          label: `units=${u}`,
+          group: `units=${u}`,
+          variant: null,
+          values: { 'model.layers[1].Dense.units': u },
+          repeat: 0,
+          seed: 0,
+          config: {},
+        })),
+      );
       added.forEach((t, i) => {
-        for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 1 / (ep + 1 + i), accuracy: 0.5 + 0.04 * i, val_loss: 1.1 / (ep + 1 + i), val_accuracy: Math.min(0.999, 0.45 + 0.045 * i + 0.01 * ep) });
+        for (let ep = 0; ep < 3; ep++)
+          many.recordEpoch(t.id, ep, {
+            loss: 1 / (ep + 1 + i),
+            accuracy: 0.5 + 0.04 * i,
+            val_loss: 1.1 / (ep + 1 + i),
+            val_accuracy: Math.min(0.999, 0.45 + 0.045 * i + 0.01 * ep),
+          });
       });
       // Two repeats of units=6 near 100%: their mean + std would pass 1.
-      const repeats = many.addTrials(e.id, [0.999, 0.9].map((_acc, r) => ({ key: `r${r}`, label: `units=6 #${r + 2}`, group: 'units=6', variant: null, values: { 'model.layers[1].Dense.units': 6 }, repeat: r + 1, seed: r + 1, config: {} })));
+      const repeats = many.addTrials(
+        e.id,
+        [0.999, 0.9].map((_acc, r) => ({
+          key: `r${r}`,
+          label: `units=6 #${r + 2}`,
+          group: 'units=6',
+          variant: null,
+          values: { 'model.layers[1].Dense.units': 6 },
+          repeat: r + 1,
+          seed: r + 1,
+          config: {},
+        })),
+      );
       repeats.forEach((t, r) => {
-        for (let ep = 0; ep < 3; ep++) many.recordEpoch(t.id, ep, { loss: 0.1, accuracy: r === 0 ? 0.999 : 0.9, val_loss: 0.1, val_accuracy: r === 0 ? 0.999 : 0.9 });
+        for (let ep = 0; ep < 3; ep++)
+          many.recordEpoch(t.id, ep, { loss: 0.1, accuracy: r === 0 ? 0.999 : 0.9, val_loss: 0.1, val_accuracy: r === 0 ? 0.999 : 0.9 });
       });
       const figure = curvesFigure(many, [...added, ...repeats]);
       const { text } = await draw(figure);
       assert.match(figure.caption ?? '', /the 8 best of 12 configurations by final val accuracy; `--trials` picks others/);
       assert.ok(text.includes('units=6 (mean of 3)') && text.includes('units=3'), 'the best (the last, by accuracy) are drawn');
-      assert.ok(['units=4', 'units=8', 'units=16', 'units=32'].every((l) => !text.includes(l)), 'the worst are left out');
+      assert.ok(
+        ['units=4', 'units=8', 'units=16', 'units=32'].every((l) => !text.includes(l)),
+        'the worst are left out',
+      );
       // Legends in numeric order: units=3 before units=6 before units=64 ...
       const order = ['units=3', 'units=6 (mean of 3)', 'units=64', 'units=128', 'units=256'].map((l) => text.indexOf(l));
-      assert.deepEqual(order, [...order].sort((a, b) => a - b), `legend order ${order}`);
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+        `legend order ${order}`,
+      );
       const rows = (figure.spec as unknown as { data: { values: { metric: string; hi?: number }[] } }).data.values;
       const bands = rows.filter((r) => r.metric === 'accuracy' && r.hi !== undefined);
       assert.ok(bands.length > 0 && bands.every((r) => r.hi! <= 1), 'accuracy bands never go past 1');
@@ -124,7 +183,19 @@ describe('figures from a run store', { skip }, () => {
     try {
       const e = grid.upsertExperiment('grid', {}, null);
       const plans = [0.001, 0.01].flatMap((lr) => [32, 64].flatMap((batch) => [8, 128, 16].map((units) => ({ lr, batch, units }))));
-      const added = grid.addTrials(e.id, plans.map((p, i) => ({ key: `g${i}`, label: `lr=${p.lr} batch=${p.batch} units=${p.units}`, group: `g${i}`, variant: null, values: { 'train.optimizer.adam.learning_rate': p.lr, 'train.batch_size': p.batch, 'model.layers[1].Dense.units': p.units }, repeat: 0, seed: 0, config: {} })));
+      const added = grid.addTrials(
+        e.id,
+        plans.map((p, i) => ({
+          key: `g${i}`,
+          label: `lr=${p.lr} batch=${p.batch} units=${p.units}`,
+          group: `g${i}`,
+          variant: null,
+          values: { 'train.optimizer.adam.learning_rate': p.lr, 'train.batch_size': p.batch, 'model.layers[1].Dense.units': p.units },
+          repeat: 0,
+          seed: 0,
+          config: {},
+        })),
+      );
       added.forEach((t, i) => {
         grid.claimTrial([t.id], '1@x');
         grid.finishTrial(t.id, { test: { accuracy: 0.5 + i / 100 } }, 1, {});
@@ -159,13 +230,20 @@ describe('figures from a run store', { skip }, () => {
     assert.ok(text.includes('training time (s)'));
     const ips = await draw(sweepPlot(store, 'fixture', trials, 'images_per_second', 'learning_rate'));
     assert.ok(ips.text.includes('training images per second'));
-    assert.throws(() => sweepPlot(store, 'fixture', trials, 'seconds', 'dropout'), (e: Error) => e instanceof FigureError && /--x dropout: not a swept parameter.*learning_rate/.test(e.message));
-    assert.throws(() => sweepPlot(store, 'fixture', trials, 'top_accuracy'), /no finished trial .* has a value 'top_accuracy'; expected one of .*test_accuracy/);
+    assert.throws(
+      () => sweepPlot(store, 'fixture', trials, 'seconds', 'dropout'),
+      (e: Error) => e instanceof FigureError && /--x dropout: not a swept parameter.*learning_rate/.test(e.message),
+    );
+    assert.throws(
+      () => sweepPlot(store, 'fixture', trials, 'top_accuracy'),
+      /no finished trial .* has a value 'top_accuracy'; expected one of .*test_accuracy/,
+    );
   });
 
   test('grouped bars: train, validation and test per configuration, with ± std over repeats', async () => {
     const { svg, text } = await draw(barsPlot(store, trials, 'accuracy'));
-    for (const t of ['train', 'validation', 'test', 'accuracy', 'Baseline learning_rate=0.001', 'MaxPool learning_rate=0.01']) assert.ok(text.includes(t), `'${t}' is drawn`);
+    for (const t of ['train', 'validation', 'test', 'accuracy', 'Baseline learning_rate=0.001', 'MaxPool learning_rate=0.01'])
+      assert.ok(text.includes(t), `'${t}' is drawn`);
     assert.equal(marks(svg, 'bar'), 4 * 3, '4 configurations × 3 splits');
     assert.equal(marks(svg, 'rule'), 4 * 3, 'an error bar on each');
   });
@@ -180,7 +258,10 @@ describe('figures from a run store', { skip }, () => {
     const m = (store.extra(trials[0].id).evaluation as { test: { confusion_matrix: number[][] } }).test.confusion_matrix;
     for (const v of m.flat()) assert.ok(counts.includes(v), `count ${v} is written`);
     const pct = await draw(confusionPlots(store, trials[0], { percent: true })[0]);
-    assert.ok(pct.text.some((t) => /^\d+\.\d$/.test(t)), 'percentages with one decimal');
+    assert.ok(
+      pct.text.some((t) => /^\d+\.\d$/.test(t)),
+      'percentages with one decimal',
+    );
   });
 
   test('clock error histogram with median and 90th percentile markers', async () => {
@@ -196,7 +277,10 @@ describe('figures from a run store', { skip }, () => {
     assert.ok(text.includes('input') && text.includes('conv2d  [6×6×4]') && text.includes('dense  [3]'));
     assert.equal(marks(svg, 'image'), 1 + 4 + 1, 'input + 4 channels + the dense block');
     assert.throws(() => featureMapPlot(store, trials[0], 5), /--sample 5: trial #1 recorded 2 samples/);
-    assert.throws(() => featureMapPlot(store, trials[1]), /recorded no feature maps; `convlab evaluate \d+ --feature-maps LAYER,...` computes them/);
+    assert.throws(
+      () => featureMapPlot(store, trials[1]),
+      /recorded no feature maps; `convlab evaluate \d+ --feature-maps LAYER,...` computes them/,
+    );
   });
 
   test('filters: a tile per filter, layer name and shape in the title', async () => {
@@ -217,7 +301,24 @@ describe('figures from a run store', { skip }, () => {
 
   test('the convolution panel: input, each kernel with its weights, each output', async () => {
     const img = { height: 12, width: 12, channels: 1 as const, values: Float32Array.from({ length: 144 }, (_, i) => (i % 12) / 11) };
-    const { svg, text } = await draw(convolutionFigure(img, [[[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]], [[1, 0, -1], [2, 0, -2], [1, 0, -1]]], [img, img]));
+    const { svg, text } = await draw(
+      convolutionFigure(
+        img,
+        [
+          [
+            [-1, -1, -1],
+            [-1, 8, -1],
+            [-1, -1, -1],
+          ],
+          [
+            [1, 0, -1],
+            [2, 0, -2],
+            [1, 0, -1],
+          ],
+        ],
+        [img, img],
+      ),
+    );
     assert.ok(text.includes('kernel 1 (3×3)') && text.includes('kernel 2 (3×3)') && text.includes('output 2'));
     assert.equal(text.filter((t) => t === '8').length, 1);
     assert.equal(text.filter((t) => t === '-2').length, 1);
@@ -227,7 +328,10 @@ describe('figures from a run store', { skip }, () => {
   test('every figure of a trial and of the study is drawn', async () => {
     const kinds = trialFigures(store, trials[0]).map((f) => f.name.replace(/_trial\d+.*$/, ''));
     assert.deepEqual(kinds, ['curves', 'confusion', 'clock_errors', 'feature_maps', 'filters', 'predictions']);
-    assert.deepEqual(trialFigures(store, trials[1]).map((f) => f.name.replace(/_trial\d+.*$/, '')), ['curves', 'confusion', 'clock_errors']);
+    assert.deepEqual(
+      trialFigures(store, trials[1]).map((f) => f.name.replace(/_trial\d+.*$/, '')),
+      ['curves', 'confusion', 'clock_errors'],
+    );
     const study = studyFigures(store, 'fixture', trials).map((f) => f.name);
     assert.deepEqual(study, ['curves', 'bars_accuracy', 'test_accuracy_vs_learning_rate', 'seconds_vs_learning_rate']);
   });
@@ -236,13 +340,24 @@ describe('figures from a run store', { skip }, () => {
     const out = join(dir, 'report');
     const written = await writeReport(store, 'fixture', out);
     const md = readFileSync(written.markdown, 'utf8');
-    for (const h of ['# fixture', '## Results', '### Dummy baselines', '## Study figures', '## Trials', '### #1 Baseline learning_rate=0.001 #1', '## Spec', '## Where it ran']) assert.ok(md.includes(h), `the report has '${h}'`);
+    for (const h of [
+      '# fixture',
+      '## Results',
+      '### Dummy baselines',
+      '## Study figures',
+      '## Trials',
+      '### #1 Baseline learning_rate=0.001 #1',
+      '## Spec',
+      '## Where it ran',
+    ])
+      assert.ok(md.includes(h), `the report has '${h}'`);
     assert.match(md, /\| most_frequent \| test \| 0\.3333 \|/);
     assert.match(md, /Model summary/);
     assert.match(md, /Total params: /);
     const refs = [...md.matchAll(/!\[[^\]]*\]\((figures\/[^)]+)\)/g)].map((m) => m[1]);
     assert.equal(refs.length, written.figures.length);
-    for (const r of refs) assert.ok(existsSync(join(out, r)) && existsSync(join(out, r.replace(/\.png$/, '.svg'))), `${r} exists as PNG and SVG`);
+    for (const r of refs)
+      assert.ok(existsSync(join(out, r)) && existsSync(join(out, r.replace(/\.png$/, '.svg'))), `${r} exists as PNG and SVG`);
     const html = readFileSync(written.html, 'utf8');
     assert.equal((html.match(/<img class="figure" src="data:image\/svg\+xml;base64,/g) ?? []).length, refs.length, 'every figure inlined');
     assert.doesNotMatch(html, /src="(?!data:)/, 'nothing loaded from elsewhere');
@@ -273,6 +388,17 @@ test('a layer with 512×512×3×3 weights is drawn (figure and artifact grid), b
 
 test('an accuracy whose mean + std passes 1 keeps its axis at 1; a loss does not', () => {
   const points = [0.999, 0.9, 0.98, 0.97].map((y, i) => ({ x: i < 2 ? 1 : 2, y }));
-  assert.match(JSON.stringify(sweepFigure(points, { name: 'a', title: 'a', xTitle: 'units', yTitle: 'test accuracy' }).spec), /"domainMax":1,"clamp":true/);
-  assert.doesNotMatch(JSON.stringify(sweepFigure(points.map((p) => ({ ...p, y: p.y + 1 })), { name: 'l', title: 'l', xTitle: 'units', yTitle: 'test loss' }).spec), /domainMax/);
+  assert.match(
+    JSON.stringify(sweepFigure(points, { name: 'a', title: 'a', xTitle: 'units', yTitle: 'test accuracy' }).spec),
+    /"domainMax":1,"clamp":true/,
+  );
+  assert.doesNotMatch(
+    JSON.stringify(
+      sweepFigure(
+        points.map((p) => ({ ...p, y: p.y + 1 })),
+        { name: 'l', title: 'l', xTitle: 'units', yTitle: 'test loss' },
+      ).spec,
+    ),
+    /domainMax/,
+  );
 });

@@ -7,7 +7,19 @@ import { after, describe, test } from 'node:test';
 import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
 import { loadModel } from '../../src/saving/saved_model.js';
-import { CSVLogger, cosineDecay, EarlyStopping, exponentialDecay, LearningRateScheduler, optimizerOf, ReduceLROnPlateau, stepDecay, TerminateOnNaN, trainingState, withWarmup } from '../../src/train/index.js';
+import {
+  CSVLogger,
+  cosineDecay,
+  EarlyStopping,
+  exponentialDecay,
+  LearningRateScheduler,
+  optimizerOf,
+  ReduceLROnPlateau,
+  stepDecay,
+  TerminateOnNaN,
+  trainingState,
+  withWarmup,
+} from '../../src/train/index.js';
 import { ModelCheckpoint } from '../../src/saving/index.js';
 import { squares } from '../helpers/tiny.js';
 
@@ -17,8 +29,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function tinyModel(): L.Model {
   E.setSeed(1);
   L.resetNames();
-  return new L.Sequential([L.Input({ shape: [8, 8, 1] }).layer, new L.Flatten(), new L.Dense({ units: 3, activation: 'softmax' })])
-    .compile({ optimizer: { sgd: { learning_rate: 0.1 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+  return new L.Sequential([L.Input({ shape: [8, 8, 1] }).layer, new L.Flatten(), new L.Dense({ units: 3, activation: 'softmax' })]).compile(
+    { optimizer: { sgd: { learning_rate: 0.1 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] },
+  );
 }
 const stopped = (m: L.Model) => m.stopTraining;
 /** The training state a callback receives from fit(). */
@@ -46,7 +59,10 @@ describe('EarlyStopping', () => {
     assert.ok(!stopped(m));
     es.onEpochEnd(2, { val_accuracy: 0.55 }, st(m));
     assert.equal(es.stoppedEpoch, 2);
-    assert.throws(() => new EarlyStopping({ monitor: 'val_los' }).onEpochEnd(0, { loss: 1, val_loss: 1 }, st(m)), /monitor 'val_los' is not in the epoch's logs: expected one of loss, val_loss/);
+    assert.throws(
+      () => new EarlyStopping({ monitor: 'val_los' }).onEpochEnd(0, { loss: 1, val_loss: 1 }, st(m)),
+      /monitor 'val_los' is not in the epoch's logs: expected one of loss, val_loss/,
+    );
   });
   test('in fit: training stops early and restore_best_weights puts back the best epoch’s weights', () => {
     const data = squares(60);
@@ -54,9 +70,17 @@ describe('EarlyStopping', () => {
     const snapshots: Float32Array[][] = [];
     const recorder = { onEpochEnd: () => void snapshots.push(m.weights.map((w) => w.value.data.slice())) };
     // Monitoring the training loss with a huge min_delta: no epoch after the first counts as an improvement.
-    const h = m.fit(data.x, data.y, { epochs: 10, batchSize: 20, verbose: 0, callbacks: [recorder, new EarlyStopping({ monitor: 'loss', minDelta: 100, patience: 2, restoreBestWeights: true })] });
+    const h = m.fit(data.x, data.y, {
+      epochs: 10,
+      batchSize: 20,
+      verbose: 0,
+      callbacks: [recorder, new EarlyStopping({ monitor: 'loss', minDelta: 100, patience: 2, restoreBestWeights: true })],
+    });
     assert.equal(h.epochs.length, 3);
-    assert.deepEqual(m.weights.map((w) => [...w.value.data]), snapshots[0].map((a) => [...a]));
+    assert.deepEqual(
+      m.weights.map((w) => [...w.value.data]),
+      snapshots[0].map((a) => [...a]),
+    );
   });
 });
 
@@ -66,14 +90,24 @@ describe('learning-rate schedules', () => {
     assert.deepEqual([0, 4, 5, 9, 10].map(step), [0.1, 0.1, 0.05, 0.05, 0.025]);
     assert.ok(Math.abs(exponentialDecay(1, 0.9)(3) - 0.729) < 1e-12);
     const cos = cosineDecay(0.2, 10, 0.02);
-    assert.ok(Math.abs(cos(0) - 0.2) < 1e-12 && Math.abs(cos(5) - 0.11) < 1e-12 && Math.abs(cos(10) - 0.02) < 1e-12 && Math.abs(cos(20) - 0.02) < 1e-12);
+    assert.ok(
+      Math.abs(cos(0) - 0.2) < 1e-12 &&
+        Math.abs(cos(5) - 0.11) < 1e-12 &&
+        Math.abs(cos(10) - 0.02) < 1e-12 &&
+        Math.abs(cos(20) - 0.02) < 1e-12,
+    );
     const warm = withWarmup(step, 2);
     assert.deepEqual([0, 1, 2, 7].map(warm), [0.05, 0.1, 0.1, 0.05]);
   });
   test('LearningRateScheduler sets each epoch’s rate, and History records it', () => {
     const data = squares(40);
     const m = tinyModel();
-    const h = m.fit(data.x, data.y, { epochs: 4, batchSize: 20, verbose: 0, callbacks: [new LearningRateScheduler((epoch) => stepDecay(0.1, 0.5, 2)(epoch))] });
+    const h = m.fit(data.x, data.y, {
+      epochs: 4,
+      batchSize: 20,
+      verbose: 0,
+      callbacks: [new LearningRateScheduler((epoch) => stepDecay(0.1, 0.5, 2)(epoch))],
+    });
     assert.deepEqual(h.history.lr, [0.1, 0.1, 0.05, 0.05]);
   });
   test('ReduceLROnPlateau multiplies the rate by factor after patience epochs without improvement', () => {
@@ -134,17 +168,26 @@ describe('ModelCheckpoint', () => {
     const ck = new ModelCheckpoint(join(dir, 'ckpt-{epoch}'), { saveBestOnly: false });
     const checkpointed = net();
     checkpointed.fit(data.x, data.y, { epochs: 4, batchSize: 16, verbose: 0, callbacks: [ck] });
-    assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['ckpt-1', 'ckpt-2', 'ckpt-3', 'ckpt-4']);
+    assert.deepEqual(
+      ck.saved.map((p) => p.slice(-6)),
+      ['ckpt-1', 'ckpt-2', 'ckpt-3', 'ckpt-4'],
+    );
     const resumed = loadModel(join(dir, 'ckpt-2'));
     resumed.fit(data.x, data.y, { epochs: 4, initialEpoch: 2, batchSize: 16, verbose: 0 });
-    assert.deepEqual(resumed.weights.map((w) => [...w.value.data]), whole.weights.map((w) => [...w.value.data]));
+    assert.deepEqual(
+      resumed.weights.map((w) => [...w.value.data]),
+      whole.weights.map((w) => [...w.value.data]),
+    );
   });
   test('save_best_only writes only when the monitored value improves', () => {
     const m = tinyModel();
     const ck = new ModelCheckpoint(join(dir, 'best-{epoch}'), { monitor: 'val_loss', saveBestOnly: true });
     ck.onTrainBegin();
     [1.0, 0.9, 0.95, 0.8].forEach((v, epoch) => ck.onEpochEnd(epoch, { val_loss: v }, st(m)));
-    assert.deepEqual(ck.saved.map((p) => p.slice(-6)), ['best-1', 'best-2', 'best-4']);
+    assert.deepEqual(
+      ck.saved.map((p) => p.slice(-6)),
+      ['best-1', 'best-2', 'best-4'],
+    );
   });
 });
 
@@ -158,7 +201,13 @@ describe('class weights', () => {
     const m = tinyModel();
     const before = m.weights.map((w) => [...w.value.data]);
     m.fit(data.x, data.y, { epochs: 2, batchSize: 10, verbose: 0, classWeight: { 0: 0, 1: 0, 2: 0 } });
-    assert.deepEqual(m.weights.map((w) => [...w.value.data]), before);
-    assert.throws(() => m.fit(data.x, data.y, { epochs: 1, verbose: 0, classWeight: { 0: -1 } }), /class_weight: expected class index → weight ≥ 0/);
+    assert.deepEqual(
+      m.weights.map((w) => [...w.value.data]),
+      before,
+    );
+    assert.throws(
+      () => m.fit(data.x, data.y, { epochs: 1, verbose: 0, classWeight: { 0: -1 } }),
+      /class_weight: expected class index → weight ≥ 0/,
+    );
   });
 });

@@ -33,10 +33,15 @@ const val = squares(30, 2);
 
 describe('training', () => {
   test('a small CNN learns a synthetic task, with History holding loss, metrics, val_ metrics, lr and timing per epoch', () => {
-    const m = cnn(1).compile({ optimizer: { adam: { learning_rate: 0.01 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    const m = cnn(1).compile({
+      optimizer: { adam: { learning_rate: 0.01 } },
+      loss: 'sparse_categorical_crossentropy',
+      metrics: ['accuracy'],
+    });
     const h = m.fit(data.x, data.y, { epochs: 6, batchSize: 16, validationData: [val.x, val.y], verbose: 0 });
     assert.equal(h.epochs.length, 6);
-    for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds', 'samples_per_second']) assert.equal(h.history[k].length, 6, k);
+    for (const k of ['loss', 'accuracy', 'val_loss', 'val_accuracy', 'lr', 'seconds', 'samples_per_second'])
+      assert.equal(h.history[k].length, 6, k);
     assert.ok(h.history.loss[5] < h.history.loss[0] * 0.5, `loss ${h.history.loss}`);
     assert.ok(m.evaluate(val.x, val.y).accuracy > 0.9);
     const p = m.predict(val.x, { batchSize: 7 }) as Tensor;
@@ -60,7 +65,7 @@ describe('training', () => {
     assert.notDeepEqual(train(3), train(4));
   });
 
-  test("a two-headed model (the tell-the-time clock shape) trains and reports per-head losses and metrics", () => {
+  test('a two-headed model (the tell-the-time clock shape) trains and reports per-head losses and metrics', () => {
     E.setSeed(2);
     const inp = L.Input({ shape: [8, 8, 1], name: 'image' });
     let x = new L.Conv2D({ filters: 4, kernelSize: 3, activation: 'relu' }).apply(inp);
@@ -68,12 +73,24 @@ describe('training', () => {
     const hour = new L.Dense({ units: 3, activation: 'softmax', name: 'hour' }).apply(x);
     const minute = new L.Dense({ units: 1, name: 'minute' }).apply(x);
     const m = new L.Model({ inputs: inp, outputs: [hour, minute] });
-    m.compile({ optimizer: { adam: { learning_rate: 0.01 } }, loss: { hour: 'sparse_categorical_crossentropy', minute: 'mse' }, lossWeights: { hour: 1, minute: 0.5 }, metrics: { hour: ['accuracy'], minute: ['mae'] } });
-    const minutes = E.tensor(Array.from(data.y.data, (c) => c / 2), [120, 1]);
+    m.compile({
+      optimizer: { adam: { learning_rate: 0.01 } },
+      loss: { hour: 'sparse_categorical_crossentropy', minute: 'mse' },
+      lossWeights: { hour: 1, minute: 0.5 },
+      metrics: { hour: ['accuracy'], minute: ['mae'] },
+    });
+    const minutes = E.tensor(
+      Array.from(data.y.data, (c) => c / 2),
+      [120, 1],
+    );
     const h = m.fit([data.x], [data.y, minutes], { epochs: 5, batchSize: 16, validationSplit: 0.2, verbose: 0 });
-    for (const k of ['loss', 'hour_loss', 'minute_loss', 'hour_accuracy', 'minute_mae', 'val_hour_accuracy', 'val_minute_mae']) assert.ok(k in h.history, k);
+    for (const k of ['loss', 'hour_loss', 'minute_loss', 'hour_accuracy', 'minute_mae', 'val_hour_accuracy', 'val_minute_mae'])
+      assert.ok(k in h.history, k);
     const last = h.epochs[4];
-    assert.ok(Math.abs(last.loss - (last.hour_loss + 0.5 * last.minute_loss)) < 0.05 * last.loss, 'total = weighted sum of heads (batch-averaged)');
+    assert.ok(
+      Math.abs(last.loss - (last.hour_loss + 0.5 * last.minute_loss)) < 0.05 * last.loss,
+      'total = weighted sum of heads (batch-averaged)',
+    );
     assert.ok(h.history.minute_mae[4] < h.history.minute_mae[0]);
   });
 
@@ -87,7 +104,9 @@ describe('training', () => {
     assert.throws(() => m.predict(E.zeros([2, 9, 9, 1])), /expects shape \(None, 8, 8, 1\)/);
   });
 
-  test('memory does not grow across training steps: each step\'s graph is released', { skip: typeof global.gc !== 'function' ? 'needs node --expose-gc' : false }, () => {
+  test("memory does not grow across training steps: each step's graph is released", {
+    skip: typeof global.gc !== 'function' ? 'needs node --expose-gc' : false,
+  }, () => {
     const m = cnn(1).compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy' });
     const gc = global.gc as () => void;
     m.fit(data.x, data.y, { epochs: 3, batchSize: 8, verbose: 0 });
@@ -125,7 +144,8 @@ describe('saving and loading', () => {
   });
 
   test('optimizer state is kept: train 2 epochs, or 1 + save + load + 1, and get bit-identical weights', () => {
-    const compile = (m: L.Model) => m.compile({ optimizer: { adam: { learning_rate: 0.01 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    const compile = (m: L.Model) =>
+      m.compile({ optimizer: { adam: { learning_rate: 0.01 } }, loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
     const whole = compile(cnn(7, 0));
     whole.fit(data.x, data.y, { epochs: 2, batchSize: 16, shuffle: false, verbose: 0 });
     const half = compile(cnn(7, 0));
@@ -134,14 +154,20 @@ describe('saving and loading', () => {
     const resumed = loadModel(join(dir, 'half'));
     assert.ok(findTrainingState(resumed), 'a model saved with named losses comes back compiled');
     resumed.fit(data.x, data.y, { epochs: 2, initialEpoch: 1, batchSize: 16, shuffle: false, verbose: 0 });
-    assert.deepEqual(resumed.weights.map((w) => Array.from(w.value.data)), whole.weights.map((w) => Array.from(w.value.data)));
+    assert.deepEqual(
+      resumed.weights.map((w) => Array.from(w.value.data)),
+      whole.weights.map((w) => Array.from(w.value.data)),
+    );
   });
 
   test('saving replaces a model atomically and leaves no temporary folders; damaged files are reported', () => {
     const m = cnn(1);
     saveModel(m, join(dir, 'again'));
     saveModel(m, join(dir, 'again'));
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('.tmp-') || f.includes('.old-')),
+      [],
+    );
     assert.throws(() => loadModel(join(dir, 'missing')), /no saved model here/);
   });
 });

@@ -6,10 +6,25 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Tensor } from '../../src/engine/index.js';
 import { Weight } from '../../src/nn/index.js';
-import { Adadelta, Adagrad, Adam, Adamax, AdamW, getOptimizer, Nadam, RMSprop, SGD, type Optimizer } from '../../src/train/optimizers/index.js';
+import {
+  Adadelta,
+  Adagrad,
+  Adam,
+  Adamax,
+  AdamW,
+  getOptimizer,
+  Nadam,
+  RMSprop,
+  SGD,
+  type Optimizer,
+} from '../../src/train/optimizers/index.js';
 import { assertClose } from '../helpers/gradcheck.js';
 
-const grads = [[0.5, 0.1], [-0.3, 0.2], [0.4, -0.6]];
+const grads = [
+  [0.5, 0.1],
+  [-0.3, 0.2],
+  [0.4, -0.6],
+];
 
 function run(opt: Optimizer): number[] {
   const w = new Weight('w', new Tensor(Float32Array.from([1, -2]), [2], true), true);

@@ -3,7 +3,10 @@ import type { Backend } from '../backend.js';
 import { createNativeBackend, loadAddon, nativeLoadError } from './native/index.js';
 import { createTsBackend } from './ts/index.js';
 
-const registry = new Map<string, () => Backend>([['ts', createTsBackend], ['native', createNativeBackend]]);
+const registry = new Map<string, () => Backend>([
+  ['ts', createTsBackend],
+  ['native', createNativeBackend],
+]);
 let active: Backend | null = null;
 
 export function registerBackend(name: string, factory: () => Backend): void {
@@ -17,7 +20,11 @@ export function availableBackends(): string[] {
 export function setBackend(name: string): Backend {
   const factory = registry.get(name);
   if (!factory) {
-    throw new Error(`unknown backend '${name}': expected one of ${availableBackends().map((b) => `'${b}'`).join(', ')}`);
+    throw new Error(
+      `unknown backend '${name}': expected one of ${availableBackends()
+        .map((b) => `'${b}'`)
+        .join(', ')}`,
+    );
   }
   active = factory();
   return active;

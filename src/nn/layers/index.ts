@@ -19,21 +19,55 @@ import { Add } from './merging/add.js';
 import { Concatenate } from './merging/concatenate.js';
 
 export {
-  Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
-  GlobalAveragePooling2D, GlobalMaxPooling2D, Input, InputLayer, LeakyReLU, MaxPooling2D, ReLU, Reshape,
-  SpatialDropout2D, ZeroPadding2D,
+  Activation,
+  Add,
+  AveragePooling2D,
+  BatchNormalization,
+  Concatenate,
+  Conv2D,
+  Dense,
+  Dropout,
+  Flatten,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  Input,
+  InputLayer,
+  LeakyReLU,
+  MaxPooling2D,
+  ReLU,
+  Reshape,
+  SpatialDropout2D,
+  ZeroPadding2D,
 };
 
 const classes: LayerClass[] = [
-  Activation, Add, AveragePooling2D, BatchNormalization, Concatenate, Conv2D, Dense, Dropout, Flatten,
-  GlobalAveragePooling2D, GlobalMaxPooling2D, InputLayer, LeakyReLU, MaxPooling2D, ReLU, Reshape,
-  SpatialDropout2D, ZeroPadding2D,
+  Activation,
+  Add,
+  AveragePooling2D,
+  BatchNormalization,
+  Concatenate,
+  Conv2D,
+  Dense,
+  Dropout,
+  Flatten,
+  GlobalAveragePooling2D,
+  GlobalMaxPooling2D,
+  InputLayer,
+  LeakyReLU,
+  MaxPooling2D,
+  ReLU,
+  Reshape,
+  SpatialDropout2D,
+  ZeroPadding2D,
 ] as unknown as LayerClass[];
 
 /** Keras' aliases for the same classes. */
 const aliases: Record<string, string> = {
-  Convolution2D: 'Conv2D', MaxPool2D: 'MaxPooling2D', AvgPool2D: 'AveragePooling2D',
-  GlobalAvgPool2D: 'GlobalAveragePooling2D', GlobalMaxPool2D: 'GlobalMaxPooling2D',
+  Convolution2D: 'Conv2D',
+  MaxPool2D: 'MaxPooling2D',
+  AvgPool2D: 'AveragePooling2D',
+  GlobalAvgPool2D: 'GlobalAveragePooling2D',
+  GlobalMaxPool2D: 'GlobalMaxPooling2D',
 };
 
 const registry = new Map<string, LayerClass>(classes.map((c) => [c.className, c]));

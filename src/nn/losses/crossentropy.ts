@@ -8,9 +8,14 @@ import { clip, softplus } from '../../engine/composed.js';
 import { abs, add, div, log, mul, neg, relu, softmaxCrossEntropy, sub, sum } from '../../engine/ops.js';
 import { Tensor } from '../../engine/tensor.js';
 import { parseArgs } from '../schema.js';
-import { EPSILON, type Loss } from './loss.js';
+import { EPSILON, type Loss, makeLoss, reductionSchema } from './loss.js';
 
-const categoricalSchema = z.strictObject({ fromLogits: z.boolean().default(false), labelSmoothing: z.number().min(0).max(1).default(0), axis: z.literal(-1).optional() });
+const categoricalSchema = z.strictObject({
+  fromLogits: z.boolean().default(false),
+  labelSmoothing: z.number().min(0).max(1).default(0),
+  axis: z.literal(-1).optional(),
+  reduction: reductionSchema,
+});
 
 /** The logits behind the predictions, when there are any: given as logits, or probabilities straight from a softmax. */
 function logitsOf(yPred: Tensor, fromLogits: boolean): Tensor | null {
@@ -35,16 +40,19 @@ function smooth(yTrue: Tensor, amount: number): Tensor {
 
 export function categoricalCrossentropy(args: z.input<typeof categoricalSchema> = {}): Loss {
   const a = parseArgs(categoricalSchema, args, 'categorical_crossentropy');
-  return {
-    name: 'categorical_crossentropy',
-    config: { from_logits: a.fromLogits, label_smoothing: a.labelSmoothing },
-    call(yTrue, yPred) {
+  return makeLoss(
+    'categorical_crossentropy',
+    { from_logits: a.fromLogits, label_smoothing: a.labelSmoothing },
+    (yTrue, yPred) => {
       if (yTrue.rank !== yPred.rank || yTrue.shape[yTrue.rank - 1] !== yPred.shape[yPred.rank - 1]) {
-        throw new Error(`categorical_crossentropy needs one-hot targets shaped like the predictions [${yPred.shape.join(', ')}], got [${yTrue.shape.join(', ')}]; for integer labels use sparse_categorical_crossentropy`);
+        throw new Error(
+          `categorical_crossentropy needs one-hot targets shaped like the predictions [${yPred.shape.join(', ')}], got [${yTrue.shape.join(', ')}]; for integer labels use sparse_categorical_crossentropy`,
+        );
       }
       return crossentropy(smooth(yTrue, a.labelSmoothing), yPred, a.fromLogits);
     },
-  };
+    a.reduction,
+  );
 }
 
 /** Integer class labels [batch] or [batch, 1] as one-hot rows; rejects labels outside [0, classes). */
@@ -62,28 +70,39 @@ export function oneHot(labels: Tensor, classes: number): Tensor {
   return new Tensor(data, [n, classes]);
 }
 
-const sparseSchema = z.strictObject({ fromLogits: z.boolean().default(false), ignoreClass: z.number().int().nullable().optional(), axis: z.literal(-1).optional() });
+const sparseSchema = z.strictObject({
+  fromLogits: z.boolean().default(false),
+  ignoreClass: z.number().int().nullable().optional(),
+  axis: z.literal(-1).optional(),
+  reduction: reductionSchema,
+});
 
 export function sparseCategoricalCrossentropy(args: z.input<typeof sparseSchema> = {}): Loss {
   const a = parseArgs(sparseSchema, args, 'sparse_categorical_crossentropy');
-  return {
-    name: 'sparse_categorical_crossentropy',
-    config: { from_logits: a.fromLogits },
-    call(yTrue, yPred) {
+  return makeLoss(
+    'sparse_categorical_crossentropy',
+    { from_logits: a.fromLogits },
+    (yTrue, yPred) => {
       const classes = yPred.shape[yPred.rank - 1];
       return crossentropy(oneHot(yTrue, classes), yPred, a.fromLogits);
     },
-  };
+    a.reduction,
+  );
 }
 
-const binarySchema = z.strictObject({ fromLogits: z.boolean().default(false), labelSmoothing: z.number().min(0).max(1).default(0), axis: z.literal(-1).optional() });
+const binarySchema = z.strictObject({
+  fromLogits: z.boolean().default(false),
+  labelSmoothing: z.number().min(0).max(1).default(0),
+  axis: z.literal(-1).optional(),
+  reduction: reductionSchema,
+});
 
 export function binaryCrossentropy(args: z.input<typeof binarySchema> = {}): Loss {
   const a = parseArgs(binarySchema, args, 'binary_crossentropy');
-  return {
-    name: 'binary_crossentropy',
-    config: { from_logits: a.fromLogits, label_smoothing: a.labelSmoothing },
-    call(yTrue, yPred) {
+  return makeLoss(
+    'binary_crossentropy',
+    { from_logits: a.fromLogits, label_smoothing: a.labelSmoothing },
+    (yTrue, yPred) => {
       const y = a.labelSmoothing ? add(mul(yTrue, 1 - a.labelSmoothing), 0.5 * a.labelSmoothing) : yTrue;
       const logits = a.fromLogits ? yPred : yPred.source?.kind === 'sigmoid' ? yPred.source.logits : null;
       let perElement: Tensor;
@@ -97,5 +116,6 @@ export function binaryCrossentropy(args: z.input<typeof binarySchema> = {}): Los
       const last = perElement.shape[perElement.rank - 1];
       return div(sum(perElement, -1), last);
     },
-  };
+    a.reduction,
+  );
 }

@@ -3,28 +3,43 @@ import type { Tensor } from '../../engine/tensor.js';
 import { snakeToCamel } from '../naming.js';
 import { parseNamed } from '../spec.js';
 import { binaryCrossentropy, categoricalCrossentropy, oneHot, sparseCategoricalCrossentropy } from './crossentropy.js';
-import type { Loss } from './loss.js';
+import { isLoss, type Loss, makeLoss } from './loss.js';
 import { cosineSimilarity, klDivergence, poisson } from './probabilistic.js';
 import { huber, meanAbsoluteError, meanSquaredError } from './regression.js';
 
-export { binaryCrossentropy, categoricalCrossentropy, cosineSimilarity, huber, klDivergence, meanAbsoluteError, meanSquaredError, oneHot, poisson, sparseCategoricalCrossentropy };
-export type { Loss } from './loss.js';
+export {
+  binaryCrossentropy,
+  categoricalCrossentropy,
+  cosineSimilarity,
+  huber,
+  klDivergence,
+  meanAbsoluteError,
+  meanSquaredError,
+  oneHot,
+  poisson,
+  sparseCategoricalCrossentropy,
+};
+export { isLoss, type Loss, makeLoss, type Reduction, reduceLoss } from './loss.js';
 
 const builders: Record<string, (args: Record<string, unknown>) => Loss> = {
   categorical_crossentropy: (a) => categoricalCrossentropy(a),
   sparse_categorical_crossentropy: (a) => sparseCategoricalCrossentropy(a),
   binary_crossentropy: (a) => binaryCrossentropy(a),
-  mean_squared_error: () => meanSquaredError(),
-  mean_absolute_error: () => meanAbsoluteError(),
+  mean_squared_error: (a) => meanSquaredError(a),
+  mean_absolute_error: (a) => meanAbsoluteError(a),
   huber: (a) => huber(a),
-  poisson: () => poisson(),
-  kl_divergence: () => klDivergence(),
-  cosine_similarity: () => cosineSimilarity(),
+  poisson: (a) => poisson(a),
+  kl_divergence: (a) => klDivergence(a),
+  cosine_similarity: (a) => cosineSimilarity(a),
 };
 
 const aliases: Record<string, string> = {
-  mse: 'mean_squared_error', mae: 'mean_absolute_error', kld: 'kl_divergence', kullback_leibler_divergence: 'kl_divergence',
-  huber_loss: 'huber', categorical_cross_entropy: 'categorical_crossentropy',
+  mse: 'mean_squared_error',
+  mae: 'mean_absolute_error',
+  kld: 'kl_divergence',
+  kullback_leibler_divergence: 'kl_divergence',
+  huber_loss: 'huber',
+  categorical_cross_entropy: 'categorical_crossentropy',
 };
 
 export const lossNames = [...Object.keys(builders), ...Object.keys(aliases)];
@@ -32,9 +47,13 @@ export const lossNames = [...Object.keys(builders), ...Object.keys(aliases)];
 export type LossFn = (yTrue: Tensor, yPred: Tensor) => Tensor;
 export type LossSpec = string | Loss | LossFn | Record<string, unknown>;
 
+/**
+ * A loss by Keras name (with its arguments in snake_case, reduction included), a Loss, or a function
+ * (yTrue, yPred) => Tensor giving per-sample values (or a scalar), which becomes a Loss that averages them.
+ */
 export function getLoss(spec: LossSpec): Loss {
-  if (typeof spec === 'function') return { name: spec.name || 'custom_loss', config: {}, call: spec };
-  if (typeof spec === 'object' && spec !== null && typeof (spec as Loss).call === 'function') return spec as Loss;
+  if (isLoss(spec)) return spec;
+  if (typeof spec === 'function') return makeLoss(spec.name || 'custom_loss', {}, spec);
   const { name, config } = parseNamed(spec, 'loss');
   const key = aliases[name] ?? name;
   const build = builders[key];

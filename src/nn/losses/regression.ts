@@ -4,7 +4,7 @@ import { mean } from '../../engine/composed.js';
 import { abs, add, minimum, mul, reshape, sub } from '../../engine/ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { parseArgs } from '../schema.js';
-import type { Loss } from './loss.js';
+import { type Loss, makeLoss, type Reduction, reductionSchema } from './loss.js';
 
 function checkShapes(name: string, yTrue: Tensor, yPred: Tensor): void {
   if (yTrue.size !== yPred.size) {
@@ -17,42 +17,48 @@ function aligned(yTrue: Tensor, yPred: Tensor): Tensor {
   return yTrue.rank === yPred.rank ? yTrue : reshape(yTrue, yPred.shape);
 }
 
-export function meanSquaredError(): Loss {
-  return {
-    name: 'mean_squared_error',
-    config: {},
-    call(yTrue, yPred) {
+export function meanSquaredError(args: { reduction?: Reduction } = {}): Loss {
+  const { reduction } = parseArgs(plainSchema, args, 'mean_squared_error');
+  return makeLoss(
+    'mean_squared_error',
+    {},
+    (yTrue, yPred) => {
       checkShapes('mean_squared_error', yTrue, yPred);
       const d = sub(yPred, aligned(yTrue, yPred));
       return mean(mul(d, d), -1);
     },
-  };
+    reduction,
+  );
 }
 
-export function meanAbsoluteError(): Loss {
-  return {
-    name: 'mean_absolute_error',
-    config: {},
-    call(yTrue, yPred) {
+export function meanAbsoluteError(args: { reduction?: Reduction } = {}): Loss {
+  const { reduction } = parseArgs(plainSchema, args, 'mean_absolute_error');
+  return makeLoss(
+    'mean_absolute_error',
+    {},
+    (yTrue, yPred) => {
       checkShapes('mean_absolute_error', yTrue, yPred);
       return mean(abs(sub(yPred, aligned(yTrue, yPred))), -1);
     },
-  };
+    reduction,
+  );
 }
 
-const huberSchema = z.strictObject({ delta: z.number().positive().default(1) });
+const huberSchema = z.strictObject({ delta: z.number().positive().default(1), reduction: reductionSchema });
+const plainSchema = z.strictObject({ reduction: reductionSchema });
 
 /** 0.5·e² for |e| ≤ δ, δ·|e| − 0.5·δ² beyond: written as 0.5·q² + δ·(|e| − q) with q = min(|e|, δ). */
 export function huber(args: z.input<typeof huberSchema> = {}): Loss {
-  const { delta } = parseArgs(huberSchema, args, 'huber');
-  return {
-    name: 'huber',
-    config: { delta },
-    call(yTrue, yPred) {
+  const { delta, reduction } = parseArgs(huberSchema, args, 'huber');
+  return makeLoss(
+    'huber',
+    { delta },
+    (yTrue, yPred) => {
       checkShapes('huber', yTrue, yPred);
       const e = abs(sub(yPred, aligned(yTrue, yPred)));
       const q = minimum(e, delta);
       return mean(add(mul(mul(q, q), 0.5), mul(sub(e, q), delta)), -1);
     },
-  };
+    reduction,
+  );
 }

@@ -8,7 +8,10 @@ export interface Bin {
   count: number;
 }
 
-export function histogramFigure(bins: readonly Bin[], options: { name?: string; title: string; xTitle: string; yTitle?: string; markers?: { value: number; label: string }[] }): Figure {
+export function histogramFigure(
+  bins: readonly Bin[],
+  options: { name?: string; title: string; xTitle: string; yTitle?: string; markers?: { value: number; label: string }[] },
+): Figure {
   if (bins.length === 0) throw new Error(`${options.title}: no bins`);
   const total = bins.reduce((s, b) => s + b.count, 0);
   // Trailing empty bins are cut so the shape is readable.
@@ -16,11 +19,27 @@ export function histogramFigure(bins: readonly Bin[], options: { name?: string; 
   while (last > 0 && bins[last].count === 0) last--;
   const shown = bins.slice(0, Math.max(last + 1, Math.min(bins.length, 4)));
   const layers: Record<string, unknown>[] = [
-    { mark: { type: 'bar', stroke: 'white', strokeWidth: 0.5, color: '#0072B2' }, encoding: { x: { field: 'start', type: 'quantitative', bin: { binned: true, step: shown[0].end - shown[0].start }, title: options.xTitle }, x2: { field: 'end' }, y: { field: 'count', type: 'quantitative', title: options.yTitle ?? 'samples' }, tooltip: [{ field: 'start' }, { field: 'end' }, { field: 'count' }] } },
+    {
+      mark: { type: 'bar', stroke: 'white', strokeWidth: 0.5, color: '#0072B2' },
+      encoding: {
+        x: { field: 'start', type: 'quantitative', bin: { binned: true, step: shown[0].end - shown[0].start }, title: options.xTitle },
+        x2: { field: 'end' },
+        y: { field: 'count', type: 'quantitative', title: options.yTitle ?? 'samples' },
+        tooltip: [{ field: 'start' }, { field: 'end' }, { field: 'count' }],
+      },
+    },
   ];
   if (options.markers?.length) {
-    layers.push({ data: { values: options.markers }, mark: { type: 'rule', color: '#D55E00', strokeDash: [4, 3], strokeWidth: 1.5 }, encoding: { x: { field: 'value', type: 'quantitative' } } });
-    layers.push({ data: { values: options.markers }, mark: { type: 'text', align: 'left', dx: 4, dy: -4, color: '#D55E00', fontSize: 11 }, encoding: { x: { field: 'value', type: 'quantitative' }, y: { value: 8 }, text: { field: 'label' } } });
+    layers.push({
+      data: { values: options.markers },
+      mark: { type: 'rule', color: '#D55E00', strokeDash: [4, 3], strokeWidth: 1.5 },
+      encoding: { x: { field: 'value', type: 'quantitative' } },
+    });
+    layers.push({
+      data: { values: options.markers },
+      mark: { type: 'text', align: 'left', dx: 4, dy: -4, color: '#D55E00', fontSize: 11 },
+      encoding: { x: { field: 'value', type: 'quantitative' }, y: { value: 8 }, text: { field: 'label' } },
+    });
   }
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',

@@ -64,7 +64,8 @@ function parseColor(c: string): [number, number, number] {
 
 /** Min–max scaling, except that a constant map (a dead ReLU channel) is drawn as the low end, not mid-scale. */
 function stretchOrZero(values: Float32Array): Float32Array {
-  let lo = Infinity, hi = -Infinity;
+  let lo = Infinity,
+    hi = -Infinity;
   for (const v of values) {
     lo = Math.min(lo, v);
     hi = Math.max(hi, v);
@@ -72,7 +73,7 @@ function stretchOrZero(values: Float32Array): Float32Array {
   return hi > lo ? minMaxNormalize(values) : new Float32Array(values.length);
 }
 
-const clamp01 = (v: number) => (v > 1 ? 1 : Math.max(v , 0));
+const clamp01 = (v: number) => (v > 1 ? 1 : Math.max(v, 0));
 
 /** The whole-pixel zoom that makes a side of `side` pixels about `target` pixels on screen. */
 const zoomTo = (side: number, target: number) => Math.max(1, Math.round(target / side));
@@ -85,7 +86,13 @@ interface Cell {
 }
 
 /** A grid of image cells with a caption under each, `columns` wide. */
-function cellGrid(cells: readonly Cell[], size: { width: number; height: number }, columns: number, title: string | null, captionLines = 1): Record<string, unknown> {
+function cellGrid(
+  cells: readonly Cell[],
+  size: { width: number; height: number },
+  columns: number,
+  title: string | null,
+  captionLines = 1,
+): Record<string, unknown> {
   return {
     ...(title ? { title: { text: title, fontSize: 12, fontWeight: 'bold', anchor: 'start' } } : {}),
     data: { values: cells.map((c, i) => ({ ...c, i, marked: Boolean(c.marked) })) },
@@ -96,9 +103,29 @@ function cellGrid(cells: readonly Cell[], size: { width: number; height: number 
       width: size.width,
       height: size.height,
       layer: [
-        { mark: { type: 'image', width: size.width, height: size.height, align: 'left', baseline: 'top', aria: false }, encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } } },
-        { mark: { type: 'rect', fill: null, strokeWidth: 3, aria: false }, encoding: { x: { value: -1.5 }, y: { value: -1.5 }, x2: { value: size.width + 1.5 }, y2: { value: size.height + 1.5 }, stroke: { condition: { test: 'datum.marked', value: PALETTE[1] }, value: null } } },
-        { mark: { type: 'text', align: 'center', baseline: 'top', fontSize: 10, lineBreak: '\n', aria: false }, encoding: { x: { value: size.width / 2 }, y: { value: size.height + 4 }, text: { field: 'caption' }, color: { condition: { test: 'datum.marked', value: PALETTE[1] }, value: '#222' } } },
+        {
+          mark: { type: 'image', width: size.width, height: size.height, align: 'left', baseline: 'top', aria: false },
+          encoding: { url: { field: 'url', type: 'nominal' }, x: { value: 0 }, y: { value: 0 } },
+        },
+        {
+          mark: { type: 'rect', fill: null, strokeWidth: 3, aria: false },
+          encoding: {
+            x: { value: -1.5 },
+            y: { value: -1.5 },
+            x2: { value: size.width + 1.5 },
+            y2: { value: size.height + 1.5 },
+            stroke: { condition: { test: 'datum.marked', value: PALETTE[1] }, value: null },
+          },
+        },
+        {
+          mark: { type: 'text', align: 'center', baseline: 'top', fontSize: 10, lineBreak: '\n', aria: false },
+          encoding: {
+            x: { value: size.width / 2 },
+            y: { value: size.height + 4 },
+            text: { field: 'caption' },
+            color: { condition: { test: 'datum.marked', value: PALETTE[1] }, value: '#222' },
+          },
+        },
       ],
     },
   };
@@ -113,14 +140,25 @@ export interface LayerMaps {
 }
 
 /** One sample's feature maps: its input image, then each layer's channels (at most `maxChannels` of each). */
-export function featureMapFigure(input: Tile | null, layers: readonly LayerMaps[], options: { name?: string; title?: string; maxChannels?: number } = {}): Figure {
+export function featureMapFigure(
+  input: Tile | null,
+  layers: readonly LayerMaps[],
+  options: { name?: string; title?: string; maxChannels?: number } = {},
+): Figure {
   if (layers.length === 0) throw new Error('feature maps: no layer recorded');
   const max = options.maxChannels ?? 32;
   const blocks: Record<string, unknown>[] = [];
   if (input) {
     const side = Math.max(input.height, input.width);
     const zoom = zoomTo(side, 96);
-    blocks.push(cellGrid([{ url: tileUri(input, zoom, 'gray'), caption: `${input.height}×${input.width}×${input.channels}` }], { width: input.width * zoom, height: input.height * zoom }, 1, 'input'));
+    blocks.push(
+      cellGrid(
+        [{ url: tileUri(input, zoom, 'gray'), caption: `${input.height}×${input.width}×${input.channels}` }],
+        { width: input.width * zoom, height: input.height * zoom },
+        1,
+        'input',
+      ),
+    );
   }
   let cut = false;
   for (const l of layers) {
@@ -129,7 +167,14 @@ export function featureMapFigure(input: Tile | null, layers: readonly LayerMaps[
       const block = new Float32Array(w * Math.ceil(l.shape[0] / w));
       block.set(minMaxNormalize(l.values));
       const zoom = zoomTo(w, 96);
-      blocks.push(cellGrid([{ url: tileUri({ height: block.length / w, width: w, channels: 1, values: block }, zoom), caption: `${l.shape[0]} units` }], { width: w * zoom, height: (block.length / w) * zoom }, 1, `${l.name}  [${l.shape[0]}]`));
+      blocks.push(
+        cellGrid(
+          [{ url: tileUri({ height: block.length / w, width: w, channels: 1, values: block }, zoom), caption: `${l.shape[0]} units` }],
+          { width: w * zoom, height: (block.length / w) * zoom },
+          1,
+          `${l.name}  [${l.shape[0]}]`,
+        ),
+      );
       continue;
     }
     const [h, w, c] = l.shape;
@@ -141,11 +186,28 @@ export function featureMapFigure(input: Tile | null, layers: readonly LayerMaps[
       for (let p = 0; p < h * w; p++) plane[p] = l.values[p * c + k];
       return { url: tileUri({ height: h, width: w, channels: 1, values: stretchOrZero(plane) }, zoom), caption: `${k}` };
     });
-    blocks.push(cellGrid(cells, { width: w * zoom, height: h * zoom }, Math.min(shown, 8), `${l.name}  [${h}×${w}×${c}]${shown < c ? `, first ${shown} channels` : ''}`));
+    blocks.push(
+      cellGrid(
+        cells,
+        { width: w * zoom, height: h * zoom },
+        Math.min(shown, 8),
+        `${l.name}  [${h}×${w}×${c}]${shown < c ? `, first ${shown} channels` : ''}`,
+      ),
+    );
   }
   const title = options.title ?? 'Feature maps';
-  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, vconcat: blocks, config: { view: { stroke: null }, concat: { spacing: 18 } } } as unknown as TopLevelSpec;
-  return { name: options.name ?? 'feature_maps', title, spec, caption: `One tile per channel, each scaled to its own range (viridis: dark low, yellow high; a constant channel is dark)${cut ? `; layers with more than ${max} channels show the first ${max}` : ''}.` };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    vconcat: blocks,
+    config: { view: { stroke: null }, concat: { spacing: 18 } },
+  } as unknown as TopLevelSpec;
+  return {
+    name: options.name ?? 'feature_maps',
+    title,
+    spec,
+    caption: `One tile per channel, each scaled to its own range (viridis: dark low, yellow high; a constant channel is dark)${cut ? `; layers with more than ${max} channels show the first ${max}` : ''}.`,
+  };
 }
 
 export interface LayerKernel {
@@ -159,11 +221,15 @@ export interface LayerKernel {
  * Conv2D filters, one block per layer: a tile per filter (input channel 0, or the RGB kernel itself for 3-channel
  * first layers shown as colour), on one symmetric scale per layer (blue negative, orange positive).
  */
-export function filterFigure(layers: readonly LayerKernel[], options: { name?: string; title?: string; maxFilters?: number; inputChannel?: number } = {}): Figure {
+export function filterFigure(
+  layers: readonly LayerKernel[],
+  options: { name?: string; title?: string; maxFilters?: number; inputChannel?: number } = {},
+): Figure {
   if (layers.length === 0) throw new Error('filters: no Conv2D kernel recorded');
   const max = options.maxFilters ?? 64;
   const blocks = layers.map((l) => {
-    if (l.shape.length !== 4) throw new Error(`filters: layer '${l.name}' has a kernel of shape [${l.shape.join(', ')}], expected [kh, kw, in, out]`);
+    if (l.shape.length !== 4)
+      throw new Error(`filters: layer '${l.name}' has a kernel of shape [${l.shape.join(', ')}], expected [kh, kw, in, out]`);
     const [kh, kw, cin, cout] = l.shape;
     const ci = Math.min(options.inputChannel ?? 0, cin - 1);
     let maxAbs = 0;
@@ -175,11 +241,26 @@ export function filterFigure(layers: readonly LayerKernel[], options: { name?: s
       for (let p = 0; p < kh * kw; p++) t[p] = maxAbs > 0 ? 0.5 + (0.5 * l.values[(p * cin + ci) * cout + co]) / maxAbs : 0.5;
       return { url: tileUri({ height: kh, width: kw, channels: 1, values: t }, zoom, 'diverging'), caption: `${co}` };
     });
-    return cellGrid(cells, { width: kw * zoom, height: kh * zoom }, Math.min(shown, 16), `${l.name}  [${kh}×${kw}, ${cin} → ${cout}]${cin > 1 ? `, input channel ${ci}` : ''}${shown < cout ? `, first ${shown} filters` : ''}  (|w| ≤ ${formatValue(Number(maxAbs.toPrecision(3)))})`);
+    return cellGrid(
+      cells,
+      { width: kw * zoom, height: kh * zoom },
+      Math.min(shown, 16),
+      `${l.name}  [${kh}×${kw}, ${cin} → ${cout}]${cin > 1 ? `, input channel ${ci}` : ''}${shown < cout ? `, first ${shown} filters` : ''}  (|w| ≤ ${formatValue(Number(maxAbs.toPrecision(3)))})`,
+    );
   });
   const title = options.title ?? 'Filters';
-  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, vconcat: blocks, config: { view: { stroke: null }, concat: { spacing: 18 } } } as unknown as TopLevelSpec;
-  return { name: options.name ?? 'filters', title, spec, caption: 'One tile per filter; blue is negative, white zero, orange positive, on one scale per layer.' };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    vconcat: blocks,
+    config: { view: { stroke: null }, concat: { spacing: 18 } },
+  } as unknown as TopLevelSpec;
+  return {
+    name: options.name ?? 'filters',
+    title,
+    spec,
+    caption: 'One tile per filter; blue is negative, white zero, orange positive, on one scale per layer.',
+  };
 }
 
 export interface Sample {
@@ -190,7 +271,11 @@ export interface Sample {
 }
 
 /** Image samples with their true class and, where given, the prediction; misclassified ones framed in orange. */
-export function sampleGridFigure(samples: readonly Sample[], classNames: readonly string[], options: { name?: string; title?: string; columns?: number; zoom?: number } = {}): Figure {
+export function sampleGridFigure(
+  samples: readonly Sample[],
+  classNames: readonly string[],
+  options: { name?: string; title?: string; columns?: number; zoom?: number } = {},
+): Figure {
   if (samples.length === 0) throw new Error('sample grid: no samples');
   const name = (k: number) => classNames[k] ?? String(k);
   const side = Math.max(samples[0].image.height, samples[0].image.width);
@@ -198,7 +283,9 @@ export function sampleGridFigure(samples: readonly Sample[], classNames: readonl
   const withPred = samples.some((s) => s.predicted !== undefined);
   const cells: Cell[] = samples.map((s) => ({
     url: tileUri(s.image, zoom, 'gray'),
-    caption: withPred ? `${name(s.label)}\n→ ${name(s.predicted!)}${s.confidence !== undefined ? ` ${Math.round(100 * s.confidence)}%` : ''}` : name(s.label),
+    caption: withPred
+      ? `${name(s.label)}\n→ ${name(s.predicted!)}${s.confidence !== undefined ? ` ${Math.round(100 * s.confidence)}%` : ''}`
+      : name(s.label),
     marked: withPred && s.predicted !== s.label,
   }));
   const wrong = cells.filter((c) => c.marked).length;
@@ -206,14 +293,32 @@ export function sampleGridFigure(samples: readonly Sample[], classNames: readonl
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
-    ...cellGrid(cells, { width: samples[0].image.width * zoom, height: samples[0].image.height * zoom }, options.columns ?? Math.min(samples.length, 8), null, withPred ? 2 : 1),
+    ...cellGrid(
+      cells,
+      { width: samples[0].image.width * zoom, height: samples[0].image.height * zoom },
+      options.columns ?? Math.min(samples.length, 8),
+      null,
+      withPred ? 2 : 1,
+    ),
     config: { view: { stroke: null } },
   } as unknown as TopLevelSpec;
-  return { name: options.name ?? 'samples', title, spec, caption: withPred ? `Under each image: true class, → predicted class and its probability. ${wrong} of ${samples.length} misclassified (orange frame).` : `${samples.length} images with their classes.` };
+  return {
+    name: options.name ?? 'samples',
+    title,
+    spec,
+    caption: withPred
+      ? `Under each image: true class, → predicted class and its probability. ${wrong} of ${samples.length} misclassified (orange frame).`
+      : `${samples.length} images with their classes.`,
+  };
 }
 
 /** The convolution panel: the input, each kernel with its weights written in, and each output. */
-export function convolutionFigure(input: Tile, kernels: readonly (readonly (readonly number[])[])[], outputs: readonly Tile[], options: { name?: string; title?: string; inputTitle?: string; outputTitles?: string[] } = {}): Figure {
+export function convolutionFigure(
+  input: Tile,
+  kernels: readonly (readonly (readonly number[])[])[],
+  outputs: readonly Tile[],
+  options: { name?: string; title?: string; inputTitle?: string; outputTitles?: string[] } = {},
+): Figure {
   if (kernels.length !== outputs.length) throw new Error('convolution panel: one output per kernel');
   const side = Math.max(input.height, input.width);
   const zoom = Math.max(1, Math.round(200 / side));
@@ -236,8 +341,19 @@ export function convolutionFigure(input: Tile, kernels: readonly (readonly (read
       data: { values: cells },
       encoding: { x: { field: 'x', type: 'ordinal', axis: null }, y: { field: 'y', type: 'ordinal', axis: null } },
       layer: [
-        { mark: { type: 'rect', stroke: 'white', strokeWidth: 1 }, encoding: { color: { field: 'v', type: 'quantitative', scale: { scheme: 'blueorange', domain: [-maxAbs, maxAbs] }, legend: null } } },
-        { mark: { type: 'text', fontSize: cell >= 30 ? 11 : 9 }, encoding: { text: { field: 't' }, color: { condition: { test: `abs(datum.v) > ${0.6 * maxAbs}`, value: 'white' }, value: '#111' } } },
+        {
+          mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
+          encoding: {
+            color: { field: 'v', type: 'quantitative', scale: { scheme: 'blueorange', domain: [-maxAbs, maxAbs] }, legend: null },
+          },
+        },
+        {
+          mark: { type: 'text', fontSize: cell >= 30 ? 11 : 9 },
+          encoding: {
+            text: { field: 't' },
+            color: { condition: { test: `abs(datum.v) > ${0.6 * maxAbs}`, value: 'white' }, value: '#111' },
+          },
+        },
       ],
     };
   };
@@ -247,6 +363,18 @@ export function convolutionFigure(input: Tile, kernels: readonly (readonly (read
     ...kernels.map((k, i) => ({ vconcat: [kernelView(k, i), image(outputs[i], titles[i], 'gray')] })),
   ];
   const title = options.title ?? 'Convolution';
-  const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, hconcat: columns, resolve: { scale: { color: 'independent' } }, padding: { left: 8, top: 8, right: 8, bottom: 16 }, config: { view: { stroke: null }, concat: { spacing: 20 } } } as unknown as TopLevelSpec;
-  return { name: options.name ?? 'convolution', title, spec, caption: 'Each output is scaled to its own range (black lowest, white highest).' };
+  const spec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    hconcat: columns,
+    resolve: { scale: { color: 'independent' } },
+    padding: { left: 8, top: 8, right: 8, bottom: 16 },
+    config: { view: { stroke: null }, concat: { spacing: 20 } },
+  } as unknown as TopLevelSpec;
+  return {
+    name: options.name ?? 'convolution',
+    title,
+    spec,
+    caption: 'Each output is scaled to its own range (black lowest, white highest).',
+  };
 }

@@ -49,31 +49,74 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
   // A few swept values are the ticks themselves; many get the scale's own ticks.
   const ticks = distinct.length <= 10 ? { values: distinct } : {};
   const x = numeric
-    ? { field: 'x', type: 'quantitative', title: options.xTitle, scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 }, axis: { ...ticks, labelExpr: 'datum.value >= 1e4 ? format(datum.value, ",") : datum.value > 0 && datum.value < 1e-2 ? format(datum.value, ".0e") : datum.label' } }
+    ? {
+        field: 'x',
+        type: 'quantitative',
+        title: options.xTitle,
+        scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 },
+        axis: {
+          ...ticks,
+          labelExpr:
+            'datum.value >= 1e4 ? format(datum.value, ",") : datum.value > 0 && datum.value < 1e-2 ? format(datum.value, ".0e") : datum.label',
+        },
+      }
     : { field: 'x', type: 'ordinal', title: options.xTitle, sort: xOrder, axis: { labelAngle: 0 } };
   const dashed = finite.some((p) => p.dash !== undefined);
   const color = {
-    ...(withSeries ? { color: { field: 'series', type: 'nominal', title: options.seriesTitle ?? 'series', sort: naturalOrder([...new Set(finite.map((p) => p.series ?? '–'))]) } } : {}),
-    ...(dashed ? { strokeDash: { field: 'dash', type: 'nominal', title: options.dashTitle ?? 'dash', sort: naturalOrder([...new Set(finite.map((p) => p.dash ?? '–'))]) } } : {}),
+    ...(withSeries
+      ? {
+          color: {
+            field: 'series',
+            type: 'nominal',
+            title: options.seriesTitle ?? 'series',
+            sort: naturalOrder([...new Set(finite.map((p) => p.series ?? '–'))]),
+          },
+        }
+      : {}),
+    ...(dashed
+      ? {
+          strokeDash: {
+            field: 'dash',
+            type: 'nominal',
+            title: options.dashTitle ?? 'dash',
+            sort: naturalOrder([...new Set(finite.map((p) => p.dash ?? '–'))]),
+          },
+        }
+      : {}),
   };
   // An accuracy's error bars (mean + std) may pass 1; its axis stops there.
   const groups = new Map<string, number[]>();
-  for (const p of finite) groups.set(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`, [...(groups.get(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`) ?? []), p.y]);
+  for (const p of finite)
+    groups.set(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`, [...(groups.get(`${p.x}|${p.series ?? ''}|${p.dash ?? ''}`) ?? []), p.y]);
   const top = maxOf(groups.values(), (ys) => {
     const mean = ys.reduce((a, b) => a + b, 0) / ys.length;
     return ys.length > 1 ? mean + Math.sqrt(ys.reduce((a, b) => a + (b - mean) ** 2, 0) / (ys.length - 1)) : mean;
   });
   const yScale = bounded(options.yTitle) && top > 1 ? { zero: false, domainMax: 1, clamp: true } : { zero: false };
   const layers: Record<string, unknown>[] = [
-    { mark: { type: 'line', point: { size: 50, filled: true } }, encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color } },
+    {
+      mark: { type: 'line', point: { size: 50, filled: true } },
+      encoding: { x, y: { aggregate: 'mean', field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color },
+    },
   ];
-  if (hasRepeats) layers.push({ mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 8 }, ...(withSeries ? {} : { color: PALETTE[0] }) }, encoding: { x, y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color } });
+  if (hasRepeats)
+    layers.push({
+      mark: { type: 'errorbar', extent: 'stdev', ticks: { size: 8 }, ...(withSeries ? {} : { color: PALETTE[0] }) },
+      encoding: { x, y: { field: 'y', type: 'quantitative', title: options.yTitle, scale: yScale }, ...color },
+    });
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: options.title,
     width: SIZE.width,
     height: SIZE.height,
-    data: { values: finite.map((p) => ({ x: p.x, y: p.y, ...(withSeries ? { series: p.series ?? '–' } : {}), ...(dashed ? { dash: p.dash ?? '–' } : {}) })) },
+    data: {
+      values: finite.map((p) => ({
+        x: p.x,
+        y: p.y,
+        ...(withSeries ? { series: p.series ?? '–' } : {}),
+        ...(dashed ? { dash: p.dash ?? '–' } : {}),
+      })),
+    },
     layer: layers,
   } as unknown as TopLevelSpec;
   const counts = [...repeated.values()];

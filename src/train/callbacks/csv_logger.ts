@@ -7,7 +7,10 @@ import { ensureDir } from '../../util/safe_fs.js';
 export class CSVLogger implements Callback {
   private keys: string[] | null = null;
   private rows = 0;
-  constructor(private readonly filename: string, private readonly append = false) {}
+  constructor(
+    private readonly filename: string,
+    private readonly append = false,
+  ) {}
 
   onTrainBegin(): void {
     this.keys = null;
@@ -27,7 +30,11 @@ export class CSVLogger implements Callback {
     this.keys = s.keys;
     this.rows = s.rows;
     ensureDir(dirname(this.filename), 'csv_logger.filename');
-    const lines = existsSync(this.filename) ? readFileSync(this.filename, 'utf8').split('\n').filter((l) => l !== '') : [];
+    const lines = existsSync(this.filename)
+      ? readFileSync(this.filename, 'utf8')
+          .split('\n')
+          .filter((l) => l !== '')
+      : [];
     const keep = this.keys ? [lines[0] ?? ['epoch', ...this.keys].join(','), ...lines.slice(1, 1 + this.rows)] : [];
     writeFileSync(this.filename, keep.map((l) => `${l}\n`).join(''));
   }

@@ -51,7 +51,12 @@ export class EarlyStopping implements Callback {
   }
 
   getState(): unknown {
-    return { wait: this.wait, best: this.monitor.best, bestEpoch: this.bestEpoch, bestWeights: this.bestWeights ? packArrays(this.bestWeights) : null };
+    return {
+      wait: this.wait,
+      best: this.monitor.best,
+      bestEpoch: this.bestEpoch,
+      bestWeights: this.bestWeights ? packArrays(this.bestWeights) : null,
+    };
   }
 
   setState(state: unknown): void {

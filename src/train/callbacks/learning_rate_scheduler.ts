@@ -8,7 +8,8 @@ export class LearningRateScheduler implements Callback {
   onEpochBegin(epoch: number, training: TrainingState): void {
     const opt = training.optimizer;
     const lr = this.schedule(epoch, opt.currentLearningRate());
-    if (!(Number.isFinite(lr) && lr >= 0)) throw new Error(`LearningRateScheduler: the schedule gave ${lr} for epoch ${epoch}: expected a finite rate ≥ 0`);
+    if (!(Number.isFinite(lr) && lr >= 0))
+      throw new Error(`LearningRateScheduler: the schedule gave ${lr} for epoch ${epoch}: expected a finite rate ≥ 0`);
     opt.learningRate = lr;
   }
 }

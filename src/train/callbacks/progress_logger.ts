@@ -43,7 +43,9 @@ export class ProgressLogger implements Callback {
     const elapsed = (now - this.start) / 1000;
     const eta = (elapsed / done) * (this.stepsPerEpoch - done);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? '>' : '') + '.'.repeat(width - filled);
-    this.out.write(`\r\x1b[K${String(done).padStart(String(this.stepsPerEpoch).length)}/${this.stepsPerEpoch} [${bar}] ETA ${fmtSeconds(eta)} - ${fmtLogs(logs)}`);
+    this.out.write(
+      `\r\x1b[K${String(done).padStart(String(this.stepsPerEpoch).length)}/${this.stepsPerEpoch} [${bar}] ETA ${fmtSeconds(eta)} - ${fmtLogs(logs)}`,
+    );
   }
 
   onEpochEnd(epoch: number, logs: Logs): void {

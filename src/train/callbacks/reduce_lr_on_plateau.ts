@@ -43,7 +43,8 @@ export class ReduceLROnPlateau implements Callback {
   onEpochEnd(_epoch: number, logs: Logs, training: TrainingState): void {
     const current = this.monitor.read(logs);
     const opt = training.optimizer;
-    if (typeof opt.learningRate === 'function') throw new Error('ReduceLROnPlateau: the learning rate is a schedule (a function); give a fixed learning rate');
+    if (typeof opt.learningRate === 'function')
+      throw new Error('ReduceLROnPlateau: the learning rate is a schedule (a function); give a fixed learning rate');
     if (this.cooldownLeft > 0) this.cooldownLeft--;
     if (this.monitor.better(current, this.monitor.best)) {
       this.monitor.best = current;

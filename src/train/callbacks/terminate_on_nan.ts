@@ -8,8 +8,14 @@ import type { Callback, Logs } from './callback.js';
 
 /** Training stopped because the loss stopped being a finite number. */
 export class TrainingDivergedError extends Error {
-  constructor(readonly epoch: number, readonly batch: number, readonly loss: number) {
-    super(`the training loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; training stopped. Lower the learning rate, check the data's scale, or set train.terminate_on_nan: false to train on regardless`);
+  constructor(
+    readonly epoch: number,
+    readonly batch: number,
+    readonly loss: number,
+  ) {
+    super(
+      `the training loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; training stopped. Lower the learning rate, check the data's scale, or set train.terminate_on_nan: false to train on regardless`,
+    );
     this.name = 'TrainingDivergedError';
   }
 }

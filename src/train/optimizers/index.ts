@@ -41,6 +41,10 @@ export function getOptimizer(spec: OptimizerSpec): Optimizer {
   const { name, config } = parseNamed(spec, 'optimizer');
   const build = builders[name];
   if (!build) throw new Error(`unknown optimizer '${name}': expected one of ${optimizerNames.join(', ')}`);
-  const args = Object.fromEntries(Object.entries(config).filter(([k]) => k !== 'name').map(([k, v]) => [argKey(k), v]));
+  const args = Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => k !== 'name')
+      .map(([k, v]) => [argKey(k), v]),
+  );
   return build(args);
 }

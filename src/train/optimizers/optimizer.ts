@@ -10,7 +10,9 @@ import { parseArgs } from '../../nn/schema.js';
 export type LearningRate = number | ((step: number) => number);
 
 export const optimizerArgs = {
-  learningRate: z.union([z.number().positive(), z.custom<(step: number) => number>((v) => typeof v === 'function', 'a function of the step')]).optional(),
+  learningRate: z
+    .union([z.number().positive(), z.custom<(step: number) => number>((v) => typeof v === 'function', 'a function of the step')])
+    .optional(),
   clipnorm: z.number().positive().nullable().optional(),
   clipvalue: z.number().positive().nullable().optional(),
   globalClipnorm: z.number().positive().nullable().optional(),
@@ -73,16 +75,24 @@ export abstract class Optimizer {
 
   /** One step from (gradient, weight) pairs, as Keras' apply_gradients takes them; gradients as arrays or tensors. */
   applyGradients(pairs: readonly (readonly [Float32Array | { data: Float32Array }, Weight])[]): void {
-    this.apply(pairs.map(([, w]) => w), pairs.map(([g]) => (g instanceof Float32Array ? g : g.data)));
+    this.apply(
+      pairs.map(([, w]) => w),
+      pairs.map(([g]) => (g instanceof Float32Array ? g : g.data)),
+    );
   }
 
   /** Applies one step to the weights given their gradients (same order). */
   apply(weights: readonly Weight[], grads: readonly Float32Array[]): void {
-    if (grads.length !== weights.length) throw new TypeError(`${this.className}.apply: ${weights.length} weights but ${grads.length} gradients; expected one gradient per weight, in the same order`);
+    if (grads.length !== weights.length)
+      throw new TypeError(
+        `${this.className}.apply: ${weights.length} weights but ${grads.length} gradients; expected one gradient per weight, in the same order`,
+      );
     weights.forEach((w, i) => {
       const g = grads[i];
       if (!(g instanceof Float32Array) || g.length !== w.value.size) {
-        throw new TypeError(`${this.className}.apply: the gradient of weight '${w.name}' (shape [${w.value.shape.join(', ')}], ${w.value.size} values) has ${g instanceof Float32Array ? `${g.length} values` : 'no Float32Array'}`);
+        throw new TypeError(
+          `${this.className}.apply: the gradient of weight '${w.name}' (shape [${w.value.shape.join(', ')}], ${w.value.size} values) has ${g instanceof Float32Array ? `${g.length} values` : 'no Float32Array'}`,
+        );
       }
     });
     const lr = this.currentLearningRate();

@@ -16,12 +16,42 @@ interface Addon {
   binary(op: number, a: Float32Array, aShape: Shape, b: Float32Array, bShape: Shape, out: Float32Array, outShape: Shape): void;
   biasActivation(x: Float32Array, c: number, bias: Float32Array | null, slope: number, out: Float32Array): void;
   biasActivationGrad(dy: Float32Array, y: Float32Array, c: number, slope: number, dx: Float32Array, db: Float32Array | null): void;
-  batchNorm(x: Float32Array, c: number, gamma: Float32Array | null, beta: Float32Array | null, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  batchNormGrad(dy: Float32Array, x: Float32Array, c: number, mean: Float32Array, variance: Float32Array, gamma: Float32Array | null, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  batchNorm(
+    x: Float32Array,
+    c: number,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    eps: number,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+  ): void;
+  batchNormGrad(
+    dy: Float32Array,
+    x: Float32Array,
+    c: number,
+    mean: Float32Array,
+    variance: Float32Array,
+    gamma: Float32Array | null,
+    eps: number,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
   softmaxCrossEntropy(z: Float32Array, t: Float32Array, c: number, loss: Float32Array, logp: Float32Array): void;
   softmaxCrossEntropyGrad(dl: Float32Array, logp: Float32Array, t: Float32Array, c: number, dz: Float32Array): void;
   sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | null, lr: number, momentum: number, nesterov: boolean): void;
-  adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, beta1: number, beta2: number, eps: number): void;
+  adamUpdate(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vhat: Float32Array | null,
+    alpha: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+  ): void;
   bernoulliMask(state: Uint32Array, rate: number, keep: number, out: Float32Array): void;
   reduce(max: boolean, x: Float32Array, shape: Shape, axes: readonly number[], out: Float32Array): void;
   permute(x: Float32Array, shape: Shape, perm: readonly number[], out: Float32Array): void;
@@ -29,10 +59,47 @@ interface Addon {
   slice(x: Float32Array, shape: Shape, begin: readonly number[], size: readonly number[], out: Float32Array): void;
   pad(x: Float32Array, shape: Shape, pads: number[], out: Float32Array): void;
   matmul(a: Float32Array, b: Float32Array, m: number, k: number, n: number, transA: boolean, transB: boolean, out: Float32Array): void;
-  conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: number[], out: Float32Array, outShape: Shape, bias: Float32Array | null, slope: number, epilogue: boolean): void;
-  conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: number[], out: Float32Array): void;
-  conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: number[], out: Float32Array): void;
-  conv2dBackprop(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, dy: Float32Array, dyShape: Shape, attrs: number[], dx: Float32Array | null, dw: Float32Array | null): void;
+  conv2d(
+    x: Float32Array,
+    xShape: Shape,
+    w: Float32Array,
+    wShape: Shape,
+    attrs: number[],
+    out: Float32Array,
+    outShape: Shape,
+    bias: Float32Array | null,
+    slope: number,
+    epilogue: boolean,
+  ): void;
+  conv2dBackpropInput(
+    dy: Float32Array,
+    dyShape: Shape,
+    w: Float32Array,
+    wShape: Shape,
+    xShape: Shape,
+    attrs: number[],
+    out: Float32Array,
+  ): void;
+  conv2dBackpropFilter(
+    x: Float32Array,
+    xShape: Shape,
+    dy: Float32Array,
+    dyShape: Shape,
+    wShape: Shape,
+    attrs: number[],
+    out: Float32Array,
+  ): void;
+  conv2dBackprop(
+    x: Float32Array,
+    xShape: Shape,
+    w: Float32Array,
+    wShape: Shape,
+    dy: Float32Array,
+    dyShape: Shape,
+    attrs: number[],
+    dx: Float32Array | null,
+    dw: Float32Array | null,
+  ): void;
   maxPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
   maxPool2dBackprop(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, attrs: number[], out: Float32Array): void;
   avgPool2d(x: Float32Array, xShape: Shape, attrs: number[], out: Float32Array, outShape: Shape): void;
@@ -48,7 +115,8 @@ const UNARY: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'sin', 'cos', 'tanh', 'si
 const BINARY: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'greater', 'greaterEqual', 'equal'];
 
 /** The built addon; CONVLAB_ADDON names another build (npm run test:asan uses a sanitizer build). */
-export const ADDON_PATH = process.env.CONVLAB_ADDON || fileURLToPath(new URL('../../../../../native/build/Release/convlab_native.node', import.meta.url));
+export const ADDON_PATH =
+  process.env.CONVLAB_ADDON || fileURLToPath(new URL('../../../../../native/build/Release/convlab_native.node', import.meta.url));
 
 let addon: Addon | null | undefined;
 let loadError = '';
@@ -189,7 +257,12 @@ export function createNativeBackend(): Backend {
     },
     pad(x, shape, pads) {
       const out = allocRaw(sizeOf(shape.map((d, i) => d + pads[i][0] + pads[i][1])));
-      lib.pad(x, shape, pads.flatMap((p) => [p[0], p[1]]), out);
+      lib.pad(
+        x,
+        shape,
+        pads.flatMap((p) => [p[0], p[1]]),
+        out,
+      );
       return out;
     },
     matmul(a, b, m, k, n, transA, transB) {

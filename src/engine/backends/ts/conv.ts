@@ -10,10 +10,21 @@ import { gemmRows, matmul, transpose } from './matmul.js';
 const COL_BUDGET = 1 << 22; // floats per column buffer (16 MiB)
 
 interface Geometry {
-  n: number; h: number; w: number; cin: number;
-  kh: number; kw: number; cout: number;
-  oh: number; ow: number;
-  sh: number; sw: number; dh: number; dw: number; pt: number; pl: number;
+  n: number;
+  h: number;
+  w: number;
+  cin: number;
+  kh: number;
+  kw: number;
+  cout: number;
+  oh: number;
+  ow: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
   k: number; // kh * kw * cin
 }
 
@@ -145,7 +156,14 @@ export function conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   return out;
 }
 
-export function conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32Array, wShape: Shape, xShape: Shape, attrs: Conv2DAttrs): Float32Array {
+export function conv2dBackpropInput(
+  dy: Float32Array,
+  dyShape: Shape,
+  w: Float32Array,
+  wShape: Shape,
+  xShape: Shape,
+  attrs: Conv2DAttrs,
+): Float32Array {
   const g = geometry(xShape, wShape, attrs, dyShape);
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(dy, w, g.n * pix, g.cout, g.cin, false, true);
@@ -160,7 +178,14 @@ export function conv2dBackpropInput(dy: Float32Array, dyShape: Shape, w: Float32
   return dx;
 }
 
-export function conv2dBackpropFilter(x: Float32Array, xShape: Shape, dy: Float32Array, dyShape: Shape, wShape: Shape, attrs: Conv2DAttrs): Float32Array {
+export function conv2dBackpropFilter(
+  x: Float32Array,
+  xShape: Shape,
+  dy: Float32Array,
+  dyShape: Shape,
+  wShape: Shape,
+  attrs: Conv2DAttrs,
+): Float32Array {
   const g = geometry(xShape, wShape, attrs, dyShape);
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(x, dy, g.cin, g.n * pix, g.cout, true, false);

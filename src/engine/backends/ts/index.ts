@@ -17,15 +17,34 @@ export function createTsBackend(): Backend {
       const outShape = [xShape[0], y.length / xShape[0] / wShape[3], wShape[3]];
       return biasActivation(y, outShape, epilogue.bias, epilogue.act, epilogue.alpha);
     },
-    unary, binary, biasActivation, biasActivationGrad, batchNorm, batchNormGrad,
-    softmaxCrossEntropy, softmaxCrossEntropyGrad, sgdUpdate, adamUpdate, bernoulliMask, reduce, permute, broadcastTo, slice, pad, matmul,
-    conv2dBackpropInput, conv2dBackpropFilter,
+    unary,
+    binary,
+    biasActivation,
+    biasActivationGrad,
+    batchNorm,
+    batchNormGrad,
+    softmaxCrossEntropy,
+    softmaxCrossEntropyGrad,
+    sgdUpdate,
+    adamUpdate,
+    bernoulliMask,
+    reduce,
+    permute,
+    broadcastTo,
+    slice,
+    pad,
+    matmul,
+    conv2dBackpropInput,
+    conv2dBackpropFilter,
     conv2dBackprop(x, xShape, w, wShape, dy, dyShape, attrs, wantInput, wantFilter) {
       return [
         wantInput ? conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) : null,
         wantFilter ? conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) : null,
       ];
     },
-    maxPool2d, maxPool2dBackprop, avgPool2d, avgPool2dBackprop,
+    maxPool2d,
+    maxPool2dBackprop,
+    avgPool2d,
+    avgPool2dBackprop,
   };
 }

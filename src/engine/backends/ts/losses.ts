@@ -49,7 +49,17 @@ export function sgdUpdate(p: Float32Array, g: Float32Array, v: Float32Array | nu
   }
 }
 
-export function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, vhat: Float32Array | null, alpha: number, b1: number, b2: number, eps: number): void {
+export function adamUpdate(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  vhat: Float32Array | null,
+  alpha: number,
+  b1: number,
+  b2: number,
+  eps: number,
+): void {
   for (let i = 0; i < p.length; i++) {
     m[i] += (g[i] - m[i]) * (1 - b1);
     v[i] += (g[i] * g[i] - v[i]) * (1 - b2);

@@ -33,7 +33,12 @@ function gather(x: Float32Array, offset: number, strides: readonly number[], out
 
 export function permute(x: Float32Array, shape: Shape, perm: readonly number[]): Float32Array {
   const strides = stridesOf(shape);
-  return gather(x, 0, perm.map((p) => strides[p]), perm.map((p) => shape[p]));
+  return gather(
+    x,
+    0,
+    perm.map((p) => strides[p]),
+    perm.map((p) => shape[p]),
+  );
 }
 
 export function broadcastTo(x: Float32Array, shape: Shape, outShape: Shape): Float32Array {

@@ -7,19 +7,21 @@ import type { Tensor } from '../../../engine/tensor.js';
 import { addKernelAndBias, convBiasAndActivation, kernelBiasArgs, kernelBiasConfig } from '../core/kernel_bias.js';
 import { convOutputLength, pads2d, spatialDims } from './conv_utils.js';
 
-const schema = z.strictObject({
-  ...baseArgs,
-  filters: z.number().int().positive(),
-  kernelSize: intPair,
-  strides: intPair.default([1, 1]),
-  padding: padding.default('valid'),
-  dataFormat: z.literal('channels_last').optional(),
-  dilationRate: intPair.default([1, 1]),
-  ...kernelBiasArgs,
-}).refine((a) => (a.strides[0] === 1 && a.strides[1] === 1) || (a.dilationRate[0] === 1 && a.dilationRate[1] === 1), {
-  message: 'strides > 1 cannot be combined with dilation_rate > 1',
-  path: ['dilationRate'],
-});
+const schema = z
+  .strictObject({
+    ...baseArgs,
+    filters: z.number().int().positive(),
+    kernelSize: intPair,
+    strides: intPair.default([1, 1]),
+    padding: padding.default('valid'),
+    dataFormat: z.literal('channels_last').optional(),
+    dilationRate: intPair.default([1, 1]),
+    ...kernelBiasArgs,
+  })
+  .refine((a) => (a.strides[0] === 1 && a.strides[1] === 1) || (a.dilationRate[0] === 1 && a.dilationRate[1] === 1), {
+    message: 'strides > 1 cannot be combined with dilation_rate > 1',
+    path: ['dilationRate'],
+  });
 export type Conv2DArgs = z.input<typeof schema>;
 
 export class Conv2D extends Layer {
@@ -48,7 +50,12 @@ export class Conv2D extends Layer {
 
   override build(inputShape: LayerShape): void {
     const [, , c] = spatialDims(inputShape, `Conv2D '${this.name}'`);
-    ({ kernel: this.kernel, bias: this.bias } = addKernelAndBias(this.addWeight.bind(this), [...this.kernelSize, c, this.filters], this.filters, this.args));
+    ({ kernel: this.kernel, bias: this.bias } = addKernelAndBias(
+      this.addWeight.bind(this),
+      [...this.kernelSize, c, this.filters],
+      this.filters,
+      this.args,
+    ));
     this.built = true;
   }
 
@@ -63,7 +70,9 @@ export class Conv2D extends Layer {
     const oh = convOutputLength(h, this.kernelSize[0], this.padding, this.strides[0], this.dilationRate[0]);
     const ow = convOutputLength(w, this.kernelSize[1], this.padding, this.strides[1], this.dilationRate[1]);
     if (oh <= 0 || ow <= 0) {
-      throw new Error(`Conv2D '${this.name}': a ${this.kernelSize.join('×')} kernel does not fit a ${h}×${w} input with padding '${this.padding}' (output would be ${oh}×${ow})`);
+      throw new Error(
+        `Conv2D '${this.name}': a ${this.kernelSize.join('×')} kernel does not fit a ${h}×${w} input with padding '${this.padding}' (output would be ${oh}×${ow})`,
+      );
     }
     return [inputShape[0], oh, ow, this.filters];
   }

@@ -20,7 +20,14 @@ export function samePadding(length: number, kernel: number, stride: number, dila
   return [before, total - before];
 }
 
-export function pads2d(h: number, w: number, kernel: readonly [number, number], strides: readonly [number, number], padding: Padding, dilation: readonly [number, number] = [1, 1]): Pads2D {
+export function pads2d(
+  h: number,
+  w: number,
+  kernel: readonly [number, number],
+  strides: readonly [number, number],
+  padding: Padding,
+  dilation: readonly [number, number] = [1, 1],
+): Pads2D {
   if (padding === 'valid') return [0, 0, 0, 0];
   const [t, b] = samePadding(h, kernel[0], strides[0], dilation[0]);
   const [l, r] = samePadding(w, kernel[1], strides[1], dilation[1]);
@@ -30,9 +37,12 @@ export function pads2d(h: number, w: number, kernel: readonly [number, number], 
 /** Checks an NHWC input shape with known spatial dimensions and returns [h, w, c]. */
 export function spatialDims(inputShape: LayerShape, owner: string): [number, number, number] {
   if (inputShape.length !== 4) {
-    throw new Error(`${owner} needs an input of rank 4 (batch, height, width, channels), got shape (${inputShape.map((d) => d ?? 'None').join(', ')})`);
+    throw new Error(
+      `${owner} needs an input of rank 4 (batch, height, width, channels), got shape (${inputShape.map((d) => d ?? 'None').join(', ')})`,
+    );
   }
   const [, h, w, c] = inputShape;
-  if (h === null || w === null || c === null) throw new Error(`${owner} needs known height, width and channels, got (${inputShape.map((d) => d ?? 'None').join(', ')})`);
+  if (h === null || w === null || c === null)
+    throw new Error(`${owner} needs known height, width and channels, got (${inputShape.map((d) => d ?? 'None').join(', ')})`);
   return [h, w, c];
 }

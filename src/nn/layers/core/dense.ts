@@ -32,7 +32,8 @@ export class Dense extends Layer {
 
   override build(inputShape: LayerShape): void {
     const inDim = inputShape[inputShape.length - 1];
-    if (inDim === null || inputShape.length < 2) throw new Error(`Dense '${this.name}' needs a known last dimension, got input shape ${JSON.stringify(inputShape)}`);
+    if (inDim === null || inputShape.length < 2)
+      throw new Error(`Dense '${this.name}' needs a known last dimension, got input shape ${JSON.stringify(inputShape)}`);
     ({ kernel: this.kernel, bias: this.bias } = addKernelAndBias(this.addWeight.bind(this), [inDim, this.units], this.units, this.args));
     this.built = true;
   }
@@ -46,7 +47,8 @@ export class Dense extends Layer {
   }
 
   computeOutputShape(inputShape: LayerShape): LayerShape {
-    if (inputShape.length < 2) throw new Error(`Dense '${this.name}' needs an input of rank ≥ 2 (batch, features), got ${JSON.stringify(inputShape)}`);
+    if (inputShape.length < 2)
+      throw new Error(`Dense '${this.name}' needs an input of rank ≥ 2 (batch, features), got ${JSON.stringify(inputShape)}`);
     return [...inputShape.slice(0, -1), this.units];
   }
 

@@ -28,9 +28,18 @@ export interface KernelBiasOptions {
 
 type AddWeight = (name: string, shape: readonly number[], init: InitializerSpec, options: { regularizer?: Regularizer }) => Weight;
 
-export function addKernelAndBias(addWeight: AddWeight, kernelShape: number[], units: number, a: KernelBiasOptions): { kernel: Weight; bias: Weight | undefined } {
-  const kernel = addWeight('kernel', kernelShape, a.kernelInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.kernelRegularizer) });
-  const bias = a.useBias ? addWeight('bias', [units], a.biasInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.biasRegularizer) }) : undefined;
+export function addKernelAndBias(
+  addWeight: AddWeight,
+  kernelShape: number[],
+  units: number,
+  a: KernelBiasOptions,
+): { kernel: Weight; bias: Weight | undefined } {
+  const kernel = addWeight('kernel', kernelShape, a.kernelInitializer as InitializerSpec, {
+    regularizer: optionalRegularizer(a.kernelRegularizer),
+  });
+  const bias = a.useBias
+    ? addWeight('bias', [units], a.biasInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.biasRegularizer) })
+    : undefined;
   return { kernel, bias };
 }
 
@@ -46,7 +55,13 @@ export function kernelBiasConfig(a: KernelBiasOptions, activationName: string): 
 }
 
 /** activation(conv2d(x, kernel) + bias), with bias and activation fused into the convolution where they can be. */
-export function convBiasAndActivation(x: Tensor, kernel: Weight, attrs: Conv2DAttrs, bias: Weight | undefined, activation: Activation): Tensor {
+export function convBiasAndActivation(
+  x: Tensor,
+  kernel: Weight,
+  attrs: Conv2DAttrs,
+  bias: Weight | undefined,
+  activation: Activation,
+): Tensor {
   const fused = fusedActivation(activation);
   if (fused?.act === 'linear' && !bias) return conv2d(x, kernel.value, attrs);
   if (fused) return conv2d(x, kernel.value, attrs, { bias: bias ? bias.value : null, act: fused.act, alpha: fused.alpha });

@@ -23,7 +23,9 @@ export class Add extends Layer {
     const first = shapes[0];
     for (const s of shapes) {
       if (s.length !== first.length || s.some((d, i) => i > 0 && d !== first[i])) {
-        throw new Error(`Add '${this.name}' needs inputs of one shape, got ${shapes.map((x) => `(${x.map((d) => d ?? 'None').join(', ')})`).join(' and ')}`);
+        throw new Error(
+          `Add '${this.name}' needs inputs of one shape, got ${shapes.map((x) => `(${x.map((d) => d ?? 'None').join(', ')})`).join(' and ')}`,
+        );
       }
     }
     return first;

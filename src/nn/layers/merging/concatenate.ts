@@ -24,11 +24,16 @@ export class Concatenate extends Layer {
     if (!Array.isArray(shapes[0]) || shapes.length < 2) throw new Error(`Concatenate '${this.name}' needs at least two inputs`);
     const rank = shapes[0].length;
     const ax = this.axis < 0 ? this.axis + rank : this.axis;
-    if (ax <= 0 || ax >= rank) throw new Error(`Concatenate '${this.name}': axis ${this.axis} is out of range for inputs of rank ${rank} (the batch axis cannot be joined)`);
+    if (ax <= 0 || ax >= rank)
+      throw new Error(
+        `Concatenate '${this.name}': axis ${this.axis} is out of range for inputs of rank ${rank} (the batch axis cannot be joined)`,
+      );
     const out = [...shapes[0]];
     for (const s of shapes.slice(1)) {
       if (s.length !== rank || s.some((d, i) => i !== ax && i > 0 && d !== shapes[0][i])) {
-        throw new Error(`Concatenate '${this.name}': shapes ${shapes.map((x) => `(${x.map((d) => d ?? 'None').join(', ')})`).join(' and ')} differ outside axis ${this.axis}`);
+        throw new Error(
+          `Concatenate '${this.name}': shapes ${shapes.map((x) => `(${x.map((d) => d ?? 'None').join(', ')})`).join(' and ')} differ outside axis ${this.axis}`,
+        );
       }
       out[ax] = out[ax] === null || s[ax] === null ? null : (out[ax] as number) + (s[ax] as number);
     }

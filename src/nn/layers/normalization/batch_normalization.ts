@@ -45,12 +45,22 @@ export class BatchNormalization extends Layer {
   override build(inputShape: LayerShape): void {
     const rank = inputShape.length;
     const axis = this.args.axis < 0 ? rank + this.args.axis : this.args.axis;
-    if (axis !== rank - 1) throw new Error(`BatchNormalization '${this.name}': axis ${this.args.axis} of a rank-${rank} input is not the last (channels) axis; convlab normalizes the last axis: give -1${rank > 1 ? ` or ${rank - 1}` : ''}`);
+    if (axis !== rank - 1)
+      throw new Error(
+        `BatchNormalization '${this.name}': axis ${this.args.axis} of a rank-${rank} input is not the last (channels) axis; convlab normalizes the last axis: give -1${rank > 1 ? ` or ${rank - 1}` : ''}`,
+      );
     const c = inputShape[inputShape.length - 1];
-    if (c === null || inputShape.length < 2) throw new Error(`BatchNormalization '${this.name}' needs a known last dimension, got ${JSON.stringify(inputShape)}`);
+    if (c === null || inputShape.length < 2)
+      throw new Error(`BatchNormalization '${this.name}' needs a known last dimension, got ${JSON.stringify(inputShape)}`);
     const a = this.args;
-    if (a.scale) this.gamma = this.addWeight('gamma', [c], a.gammaInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.gammaRegularizer) });
-    if (a.center) this.beta = this.addWeight('beta', [c], a.betaInitializer as InitializerSpec, { regularizer: optionalRegularizer(a.betaRegularizer) });
+    if (a.scale)
+      this.gamma = this.addWeight('gamma', [c], a.gammaInitializer as InitializerSpec, {
+        regularizer: optionalRegularizer(a.gammaRegularizer),
+      });
+    if (a.center)
+      this.beta = this.addWeight('beta', [c], a.betaInitializer as InitializerSpec, {
+        regularizer: optionalRegularizer(a.betaRegularizer),
+      });
     this.movingMean = this.addWeight('moving_mean', [c], a.movingMeanInitializer as InitializerSpec, { trainable: false });
     this.movingVariance = this.addWeight('moving_variance', [c], a.movingVarianceInitializer as InitializerSpec, { trainable: false });
     this.built = true;
@@ -84,9 +94,15 @@ export class BatchNormalization extends Layer {
     const init = initializerConfig;
     return {
       ...super.getConfig(),
-      axis: a.axis, momentum: a.momentum, epsilon: a.epsilon, center: a.center, scale: a.scale,
-      beta_initializer: init(a.betaInitializer), gamma_initializer: init(a.gammaInitializer),
-      moving_mean_initializer: init(a.movingMeanInitializer), moving_variance_initializer: init(a.movingVarianceInitializer),
+      axis: a.axis,
+      momentum: a.momentum,
+      epsilon: a.epsilon,
+      center: a.center,
+      scale: a.scale,
+      beta_initializer: init(a.betaInitializer),
+      gamma_initializer: init(a.gammaInitializer),
+      moving_mean_initializer: init(a.movingMeanInitializer),
+      moving_variance_initializer: init(a.movingVarianceInitializer),
       beta_regularizer: regularizerConfig(a.betaRegularizer),
       gamma_regularizer: regularizerConfig(a.gammaRegularizer),
     };

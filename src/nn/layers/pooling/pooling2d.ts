@@ -40,11 +40,18 @@ export abstract class Pooling2D extends Layer {
     const [h, w, c] = spatialDims(inputShape, `${this.className} '${this.name}'`);
     const oh = convOutputLength(h, this.poolSize[0], this.padding, this.strides[0]);
     const ow = convOutputLength(w, this.poolSize[1], this.padding, this.strides[1]);
-    if (oh <= 0 || ow <= 0) throw new Error(`${this.className} '${this.name}': a ${this.poolSize.join('×')} pool does not fit a ${h}×${w} input`);
+    if (oh <= 0 || ow <= 0)
+      throw new Error(`${this.className} '${this.name}': a ${this.poolSize.join('×')} pool does not fit a ${h}×${w} input`);
     return [inputShape[0], oh, ow, c];
   }
 
   override getConfig(): Record<string, unknown> {
-    return { ...super.getConfig(), pool_size: [...this.poolSize], strides: [...this.strides], padding: this.padding, data_format: 'channels_last' };
+    return {
+      ...super.getConfig(),
+      pool_size: [...this.poolSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      data_format: 'channels_last',
+    };
   }
 }

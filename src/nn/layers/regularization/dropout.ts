@@ -37,7 +37,8 @@ export class Dropout extends Layer {
   /** The mask's shape: noise_shape with unknown dims taken from the input, broadcast over dims of size 1. */
   protected maskShape(x: Tensor): number[] {
     if (!this.noiseShape) return [...x.shape];
-    if (this.noiseShape.length !== x.rank) throw new Error(`Dropout '${this.name}': noise_shape has rank ${this.noiseShape.length}, input has rank ${x.rank}`);
+    if (this.noiseShape.length !== x.rank)
+      throw new Error(`Dropout '${this.name}': noise_shape has rank ${this.noiseShape.length}, input has rank ${x.rank}`);
     return this.noiseShape.map((d, i) => d ?? x.shape[i]);
   }
   call(inputs: Tensor | Tensor[], ctx: CallContext): Tensor {

@@ -19,7 +19,10 @@ export class Flatten extends Layer {
   }
   computeOutputShape(inputShape: LayerShape): LayerShape {
     const rest = inputShape.slice(1);
-    if (rest.some((d) => d === null)) throw new Error(`Flatten '${this.name}' needs known dimensions after the batch, got (${inputShape.map((d) => d ?? 'None').join(', ')})`);
+    if (rest.some((d) => d === null))
+      throw new Error(
+        `Flatten '${this.name}' needs known dimensions after the batch, got (${inputShape.map((d) => d ?? 'None').join(', ')})`,
+      );
     return [inputShape[0], rest.reduce<number>((a, b) => a * (b as number), 1)];
   }
 }

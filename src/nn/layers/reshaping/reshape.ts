@@ -7,7 +7,14 @@ import type { Tensor } from '../../../engine/tensor.js';
 
 const schema = z.strictObject({
   ...baseArgs,
-  targetShape: z.array(z.number().int().refine((d) => d > 0 || d === -1, 'each dimension must be positive or -1')).min(1),
+  targetShape: z
+    .array(
+      z
+        .number()
+        .int()
+        .refine((d) => d > 0 || d === -1, 'each dimension must be positive or -1'),
+    )
+    .min(1),
 });
 export type ReshapeArgs = z.input<typeof schema>;
 
@@ -18,7 +25,8 @@ export class Reshape extends Layer {
     const a = parseArgs(schema, args, 'Reshape');
     super(a);
     this.targetShape = a.targetShape;
-    if (a.targetShape.filter((d) => d === -1).length > 1) throw new Error(`Reshape '${this.name}': at most one dimension of target_shape may be -1`);
+    if (a.targetShape.filter((d) => d === -1).length > 1)
+      throw new Error(`Reshape '${this.name}': at most one dimension of target_shape may be -1`);
   }
   call(inputs: Tensor | Tensor[], _ctx: CallContext): Tensor {
     const x = single(inputs, this);

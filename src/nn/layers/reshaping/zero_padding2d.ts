@@ -10,7 +10,11 @@ const nonNeg = z.number().int().nonnegative();
 const schema = z.strictObject({
   ...baseArgs,
   // 1 → all sides; [h, w] → symmetric; [[top, bottom], [left, right]].
-  padding: z.union([nonNeg, z.tuple([nonNeg, nonNeg]), z.tuple([z.tuple([nonNeg, nonNeg]), z.tuple([nonNeg, nonNeg])])], { error: 'expected n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers' }).default(1),
+  padding: z
+    .union([nonNeg, z.tuple([nonNeg, nonNeg]), z.tuple([z.tuple([nonNeg, nonNeg]), z.tuple([nonNeg, nonNeg])])], {
+      error: 'expected n, [rows, cols] or [[top, bottom], [left, right]] of non-negative integers',
+    })
+    .default(1),
   dataFormat: z.literal('channels_last').optional(),
 });
 export type ZeroPadding2DArgs = z.input<typeof schema>;
@@ -22,8 +26,16 @@ export class ZeroPadding2D extends Layer {
     const a = parseArgs(schema, args, 'ZeroPadding2D');
     super(a);
     const p = a.padding;
-    if (typeof p === 'number') this.padding = [[p, p], [p, p]];
-    else if (typeof p[0] === 'number') this.padding = [[p[0], p[0]], [p[1] as number, p[1] as number]];
+    if (typeof p === 'number')
+      this.padding = [
+        [p, p],
+        [p, p],
+      ];
+    else if (typeof p[0] === 'number')
+      this.padding = [
+        [p[0], p[0]],
+        [p[1] as number, p[1] as number],
+      ];
     else this.padding = p as [[number, number], [number, number]];
   }
   call(inputs: Tensor | Tensor[], _ctx: CallContext): Tensor {
