@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gemm.h"
+#include "binding.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -239,3 +240,38 @@ void conv2d_backprop(const float* x, const Shape& xs, const float* w, const Shap
 }
 
 }  // namespace convlab
+
+// Bindings (see binding.h): outputs first, then the contract's arguments.
+using namespace convlab;
+
+// conv2d(out | x, xShape, w, wShape, attrs, epilogue?)
+KERNEL(JsConv2D, "conv2d", 6, {
+  const Shape xs = a.shape(2, "xShape", 4), ws = a.shape(4, "wShape", 4);
+  const Conv2DAttrs c = a.conv_attrs(5);
+  const Shape ys = conv_out(a, xs, ws, c);
+  Epilogue epi;
+  if (!a.is_null(6)) {
+    epi.on = true;
+    napi_value bias = a.field(6, "epilogue", "bias");
+    napi_value act = a.field(6, "epilogue", "act");
+    napi_value alpha = a.field(6, "epilogue", "alpha");
+    // The epilogue's fields are read as arguments of their own (beyond the contract's, so the names stay clear).
+    a.v[7] = bias;
+    a.v[8] = act;
+    a.v[9] = alpha;
+    epi.bias = a.opt_f32(7, "epilogue.bias", ws[3], "the filters");
+    epi.slope = a.slope(8, 9);
+  }
+  conv2d(a.f32(1, "x", size_of(xs), "xShape"), xs, a.f32(3, "w", size_of(ws), "wShape"), ws, c, a.f32(0, "out", size_of(ys), "the output shape"),
+         ys, epi);
+})
+// conv2dBackprop(dx, dw | x, xShape, w, wShape, dy, dyShape, attrs, wantInput, wantFilter)
+KERNEL(JsConv2DBackprop, "conv2dBackprop", 11, {
+  const Shape xs = a.shape(3, "xShape", 4), ws = a.shape(5, "wShape", 4), dys = a.shape(7, "dyShape", 4);
+  const Conv2DAttrs c = a.conv_attrs(8);
+  same_shape(a, dys, conv_out(a, xs, ws, c), "dyShape", "the convolution's output shape");
+  const bool want_input = a.flag(9, "wantInput"), want_filter = a.flag(10, "wantFilter");
+  conv2d_backprop(a.f32(2, "x", size_of(xs), "xShape"), xs, a.f32(4, "w", size_of(ws), "wShape"), ws, a.f32(6, "dy", size_of(dys), "dyShape"),
+                  dys, c, want_input ? a.f32(0, "dx", size_of(xs), "xShape") : nullptr,
+                  want_filter ? a.f32(1, "dw", size_of(ws), "wShape") : nullptr);
+})

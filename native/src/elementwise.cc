@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "binding.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -456,3 +457,108 @@ void pad(const float* x, const Shape& shape, const std::vector<long>& pads, floa
 }
 
 }  // namespace convlab
+
+// Bindings (see binding.h): outputs first, then the contract's arguments.
+using namespace convlab;
+
+// unary(out | op, x)
+KERNEL(JsUnary, "unary", 3, {
+  size_t n;
+  const float* x = a.f32_any(2, "x", &n);
+  const Unary op = static_cast<Unary>(a.pick(1, "op", kUnaryNames));
+  unary(op, x, a.f32(0, "out", static_cast<long>(n), "x"), static_cast<long>(n));
+})
+// binary(out | op, a, aShape, b, bShape, outShape)
+KERNEL(JsBinary, "binary", 7, {
+  const Binary op = static_cast<Binary>(a.pick(1, "op", kBinaryNames));
+  const Shape as = a.shape(3, "aShape"), bs = a.shape(5, "bShape"), os = a.shape(6, "outShape");
+  a.broadcastable(as, os, "aShape");
+  a.broadcastable(bs, os, "bShape");
+  binary(op, a.f32(2, "a", size_of(as)), as, a.f32(4, "b", size_of(bs)), bs, a.f32(0, "out", size_of(os)), os);
+})
+// biasActivation(out | x, shape, bias, act, alpha)
+KERNEL(JsBiasActivation, "biasActivation", 5, {
+  const Shape s = a.shape(2, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  bias_activation(a.f32(1, "x", n, "shape"), n / c, c, a.opt_f32(3, "bias", c), a.slope(4, 5), a.f32(0, "out", n, "shape"));
+})
+// biasActivationGrad(dx, db | dy, y, shape, act, alpha, withBias)
+KERNEL(JsBiasActivationGrad, "biasActivationGrad", 8, {
+  const Shape s = a.shape(4, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  bias_activation_grad(a.f32(2, "dy", n, "shape"), a.f32(3, "y", n, "shape"), n / c, c, a.slope(5, 6), a.f32(0, "dx", n, "shape"),
+                       a.opt_f32(1, "db", c, "the last dimension"));
+})
+// batchNorm(y, mean, variance | x, shape, gamma, beta, eps)
+KERNEL(JsBatchNorm, "batchNorm", 8, {
+  const Shape s = a.shape(4, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  batch_norm(a.f32(3, "x", n, "shape"), n / c, c, a.opt_f32(5, "gamma", c), a.opt_f32(6, "beta", c), static_cast<float>(a.f64(7, "eps")),
+             a.f32(0, "y", n, "shape"), a.f32(1, "mean", c), a.f32(2, "variance", c));
+})
+// batchNormGrad(dx, dgamma, dbeta | dy, x, shape, mean, variance, gamma, eps)
+KERNEL(JsBatchNormGrad, "batchNormGrad", 10, {
+  const Shape s = a.shape(5, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  batch_norm_grad(a.f32(3, "dy", n, "shape"), a.f32(4, "x", n, "shape"), n / c, c, a.f32(6, "mean", c), a.f32(7, "variance", c),
+                  a.opt_f32(8, "gamma", c), static_cast<float>(a.f64(9, "eps")), a.f32(0, "dx", n, "shape"), a.f32(1, "dgamma", c),
+                  a.f32(2, "dbeta", c));
+})
+// reduce(out | op, x, shape, axes)
+KERNEL(JsReduce, "reduce", 5, {
+  static const char* const ops[] = {"sum", "max"};
+  const bool max = a.pick(1, "op", ops) == 1;
+  const Shape s = a.shape(3, "shape");
+  const std::vector<long> axes = a.ints(4, "axes");
+  std::vector<bool> seen(s.size(), false);
+  long kept = 1;
+  for (long ax : axes) {
+    if (ax < 0 || ax >= static_cast<long>(s.size()) || seen[ax])
+      a.fail("axes", "expected distinct axes in 0.." + std::to_string(static_cast<long>(s.size()) - 1));
+    seen[ax] = true;
+  }
+  for (size_t d = 0; d < s.size(); d++)
+    if (!seen[d]) kept *= s[d];
+  reduce(max, a.f32(2, "x", size_of(s)), s, axes, a.f32(0, "out", kept));
+})
+// permute(out | x, shape, perm)
+KERNEL(JsPermute, "permute", 4, {
+  const Shape s = a.shape(2, "shape");
+  const std::vector<long> perm = a.ints(3, "perm");
+  std::vector<bool> seen(s.size(), false);
+  if (perm.size() != s.size()) a.fail("perm", "expected " + std::to_string(s.size()) + " axes");
+  for (long p : perm) {
+    if (p < 0 || p >= static_cast<long>(s.size()) || seen[p])
+      a.fail("perm", "not a permutation of 0.." + std::to_string(static_cast<long>(s.size()) - 1));
+    seen[p] = true;
+  }
+  permute(a.f32(1, "x", size_of(s)), s, perm, a.f32(0, "out", size_of(s)));
+})
+// broadcastTo(out | x, shape, outShape)
+KERNEL(JsBroadcastTo, "broadcastTo", 4, {
+  const Shape s = a.shape(2, "shape"), os = a.shape(3, "outShape");
+  a.broadcastable(s, os, "shape");
+  broadcast_to(a.f32(1, "x", size_of(s)), s, os, a.f32(0, "out", size_of(os)));
+})
+// slice(out | x, shape, begin, size)
+KERNEL(JsSlice, "slice", 5, {
+  const Shape s = a.shape(2, "shape");
+  const std::vector<long> begin = a.ints(3, "begin");
+  const Shape size = a.shape(4, "size", static_cast<long>(s.size()));
+  if (begin.size() != s.size()) a.fail("begin", "expected " + std::to_string(s.size()) + " values");
+  for (size_t d = 0; d < s.size(); d++)
+    if (begin[d] < 0 || begin[d] + size[d] > s[d]) a.fail("begin", "the slice " + dims(begin) + " + " + dims(size) + " leaves " + dims(s));
+  slice(a.f32(1, "x", size_of(s)), s, begin, size, a.f32(0, "out", size_of(size)));
+})
+// pad(out | x, shape, pads [[before, after], ...])
+KERNEL(JsPad, "pad", 4, {
+  const Shape s = a.shape(2, "shape");
+  const std::vector<long> pads = a.pairs(3, "pads");
+  if (pads.size() != 2 * s.size()) a.fail("pads", "expected one [before, after] pair per dimension");
+  Shape os(s.size());
+  for (size_t d = 0; d < s.size(); d++) {
+    if (pads[2 * d] < 0 || pads[2 * d + 1] < 0) a.fail("pads", "must be ≥ 0");
+    os[d] = s[d] + pads[2 * d] + pads[2 * d + 1];
+  }
+  pad(a.f32(1, "x", size_of(s)), s, pads, a.f32(0, "out", size_of(os)));
+})

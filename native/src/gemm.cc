@@ -1,6 +1,7 @@
 // GEMM after BLIS: B is packed into NR-wide column strips and A into MR-tall row strips, so the micro-kernel
 // streams both from contiguous memory and keeps an MR×NR block of C in registers. The micro-kernel is picked at
 // run time (AVX-512, AVX2+FMA, or portable C++), so one build runs on any x86-64 and the portable path on arm64.
+#include "binding.h"
 #include "gemm.h"
 
 #include <algorithm>
@@ -362,3 +363,13 @@ void sgemm_serial(bool transA, bool transB, long m, long n, long k, const float*
 const char* gemm_isa() { return isas().wide.name; }
 
 }  // namespace convlab
+
+// Binding (see binding.h): matmul(out | a, b, m, k, n, transA, transB).
+using namespace convlab;
+
+KERNEL(JsMatmul, "matmul", 8, {
+  const long m = a.i64(3, "m"), k = a.i64(4, "k"), n = a.i64(5, "n");
+  if (m < 0 || k < 0 || n < 0) a.fail("m, k, n", "must be ≥ 0");
+  const bool ta = a.flag(6, "transA"), tb = a.flag(7, "transB");
+  sgemm(ta, tb, m, n, k, a.f32(1, "a", m * k), ta ? m : k, a.f32(2, "b", k * n), tb ? k : n, a.f32(0, "out", m * n), n, false);
+})

@@ -1,4 +1,4 @@
-// The native kernels, one per entry of the Backend contract in src/engine/backend.ts. Arrays are contiguous,
+// The native kernels behind the Backend contract in src/engine/backend.ts (each file binds its own, see binding.h). Arrays are contiguous,
 // row-major float32; shapes are vectors of dimensions. Outputs are written into caller-allocated arrays.
 #pragma once
 #include <cstdint>
@@ -8,8 +8,12 @@ namespace convlab {
 
 using Shape = std::vector<long>;
 
+// Elementwise ops by the contract's names (UnaryOp, BinaryOp in src/engine/backend.ts); each enum lists them in the
+// order of its names array, which the binding looks names up in.
 enum class Unary { Neg, Exp, Log, Sqrt, Sin, Cos, Tanh, Sigmoid, Relu, Abs, Sign, Step, Erf };
+inline const char* const kUnaryNames[] = {"neg", "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs", "sign", "step", "erf"};
 enum class Binary { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Greater, GreaterEqual, Equal };
+inline const char* const kBinaryNames[] = {"add", "sub", "mul", "div", "pow", "maximum", "minimum", "greater", "greaterEqual", "equal"};
 
 struct Conv2DAttrs {
   long sh, sw, dh, dw, pt, pb, pl, pr;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "binding.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -249,3 +250,34 @@ void avg_pool2d_backprop(const float* dy, const Shape& dys, const Shape& xs, con
 }
 
 }  // namespace convlab
+
+// Bindings (see binding.h): outputs first, then the contract's arguments.
+using namespace convlab;
+
+namespace {
+// (out | x, xShape, attrs) for max and average pooling alike.
+void pool_forward(Args& a, void (*kernel)(const float*, const Shape&, const Pool2DAttrs&, float*, const Shape&)) {
+  const Shape xs = a.shape(2, "xShape", 4);
+  const Pool2DAttrs p = a.pool_attrs(3);
+  const Shape ys = pool_out(p, xs);
+  kernel(a.f32(1, "x", size_of(xs), "xShape"), xs, p, a.f32(0, "out", size_of(ys), "the output shape"), ys);
+}
+}  // namespace
+
+KERNEL(JsMaxPool2D, "maxPool2d", 4, { pool_forward(a, max_pool2d); })
+// maxPool2dBackprop(dx | x, xShape, dy, dyShape, attrs)
+KERNEL(JsMaxPool2DBackprop, "maxPool2dBackprop", 6, {
+  const Shape xs = a.shape(2, "xShape", 4), dys = a.shape(4, "dyShape", 4);
+  const Pool2DAttrs p = a.pool_attrs(5);
+  same_shape(a, dys, pool_out(p, xs), "dyShape", "the pooling's output shape");
+  max_pool2d_backprop(a.f32(1, "x", size_of(xs), "xShape"), xs, a.f32(3, "dy", size_of(dys), "dyShape"), dys, p,
+                      a.f32(0, "dx", size_of(xs), "xShape"));
+})
+KERNEL(JsAvgPool2D, "avgPool2d", 4, { pool_forward(a, avg_pool2d); })
+// avgPool2dBackprop(dx | dy, dyShape, xShape, attrs)
+KERNEL(JsAvgPool2DBackprop, "avgPool2dBackprop", 5, {
+  const Shape dys = a.shape(2, "dyShape", 4), xs = a.shape(3, "xShape", 4);
+  const Pool2DAttrs p = a.pool_attrs(4);
+  same_shape(a, dys, pool_out(p, xs), "dyShape", "the pooling's output shape");
+  avg_pool2d_backprop(a.f32(1, "dy", size_of(dys), "dyShape"), dys, xs, p, a.f32(0, "dx", size_of(xs), "xShape"));
+})

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "binding.h"
 #include "kernels.h"
 #include "threadpool.h"
 
@@ -167,3 +168,51 @@ void bernoulli_mask(uint32_t* state, long n, double rate, float keep, float* out
 }
 
 }  // namespace convlab
+
+// Bindings (see binding.h): outputs first, then the contract's arguments.
+using namespace convlab;
+
+// softmaxCrossEntropy(loss, logp | z, t, shape)
+KERNEL(JsSoftmaxCrossEntropy, "softmaxCrossEntropy", 5, {
+  const Shape s = a.shape(4, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  softmax_cross_entropy(a.f32(2, "z", n, "shape"), a.f32(3, "t", n, "shape"), n / c, c, a.f32(0, "loss", n / c, "the rows of shape"),
+                        a.f32(1, "logp", n, "shape"));
+})
+// softmaxCrossEntropyGrad(dz | dl, logp, t, shape)
+KERNEL(JsSoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad", 5, {
+  const Shape s = a.shape(4, "shape");
+  const long n = size_of(s), c = a.last(s, "shape");
+  softmax_cross_entropy_grad(a.f32(1, "dl", n / c, "the rows of shape"), a.f32(2, "logp", n, "shape"), a.f32(3, "t", n, "shape"), n / c, c,
+                             a.f32(0, "dz", n, "shape"));
+})
+// sgdUpdate(p, g, v, lr, momentum, nesterov): in place, no outputs.
+KERNEL(JsSgdUpdate, "sgdUpdate", 6, {
+  size_t n;
+  float* p = a.f32_any(0, "p", &n);
+  const long len = static_cast<long>(n);
+  sgd_update(p, a.f32(1, "g", len, "p"), a.opt_f32(2, "v", len, "p"), len, a.f64(3, "lr"), a.f64(4, "momentum"), a.flag(5, "nesterov"));
+})
+// adamUpdate(p, g, m, v, vhat, alpha, beta1, beta2, eps): in place, no outputs.
+KERNEL(JsAdamUpdate, "adamUpdate", 9, {
+  size_t n;
+  float* p = a.f32_any(0, "p", &n);
+  const long len = static_cast<long>(n);
+  adam_update(p, a.f32(1, "g", len, "p"), a.f32(2, "m", len, "p"), a.f32(3, "v", len, "p"), a.opt_f32(4, "vhat", len, "p"), len,
+              a.f64(5, "alpha"), a.f64(6, "beta1"), a.f64(7, "beta2"), a.f64(8, "eps"));
+})
+// bernoulliMask(out | state, n, rate, keep)
+KERNEL(JsBernoulliMask, "bernoulliMask", 5, {
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buf;
+  size_t offset;
+  bool is = false;
+  napi_is_typedarray(a.env, a.v[1], &is);
+  if (!is) a.fail("state", "expected a Uint32Array of 4 state words");
+  a.check(napi_get_typedarray_info(a.env, a.v[1], &type, &length, &data, &buf, &offset), "state");
+  if (type != napi_uint32_array || length != 4) a.fail("state", "expected a Uint32Array of 4 state words");
+  const long n = a.i64(2, "n");
+  bernoulli_mask(static_cast<uint32_t*>(data), n, a.f64(3, "rate"), static_cast<float>(a.f64(4, "keep")), a.f32(0, "out", n, "n"));
+})

@@ -5,7 +5,16 @@
  */
 import type { BinaryOp, Conv2DAttrs, FusedActivation, Pool2DAttrs, UnaryOp } from './backend.js';
 import { getBackend } from './backends/index.js';
-import { broadcastShapes, formatShape, normalizeAxes, shapesEqual, sizeOf, type Shape } from './shape.js';
+import {
+  broadcastShapes,
+  conv2dOutputShape,
+  formatShape,
+  normalizeAxes,
+  pool2dOutputShape,
+  shapesEqual,
+  sizeOf,
+  type Shape,
+} from './shape.js';
 import { record, Tensor } from './tensor.js';
 
 export type TensorLike = Tensor | number;
@@ -349,11 +358,9 @@ export function conv2d(
       `conv2d needs x [batch, height, width, channels] and w [kh, kw, channels, filters] with equal channels, got ${formatShape(x.shape)} and ${formatShape(w.shape)}`,
     );
   }
-  const [n, h, wd] = x.shape;
   const [kh, kw, , cout] = w.shape;
-  const [pt, pb, pl, pr] = attrs.pads;
-  const oh = Math.floor((h + pt + pb - ((kh - 1) * attrs.dilations[0] + 1)) / attrs.strides[0]) + 1;
-  const ow = Math.floor((wd + pl + pr - ((kw - 1) * attrs.dilations[1] + 1)) / attrs.strides[1]) + 1;
+  const outShape = conv2dOutputShape(x.shape, w.shape, attrs);
+  const [, oh, ow] = outShape;
   if (oh <= 0 || ow <= 0) {
     throw new Error(
       `conv2d output would be empty: input ${formatShape(x.shape)}, kernel ${kh}×${kw}, strides ${attrs.strides.join('×')}, pads ${attrs.pads.join(',')}`,
@@ -364,7 +371,6 @@ export function conv2d(
     throw new Error(`conv2d: the bias must have shape [${cout}], got ${formatShape(bias.shape)}`);
   const alpha = epilogue?.alpha ?? 0;
   if (epilogue?.act === 'leaky_relu' && !(alpha >= 0)) throw new Error(`conv2d: leaky_relu needs a slope alpha ≥ 0, got ${alpha}`);
-  const outShape = [n, oh, ow, cout];
   const y = new Tensor(
     getBackend().conv2d(x.data, x.shape, w.data, w.shape, attrs, epilogue && { bias: bias?.data ?? null, act: epilogue.act, alpha }),
     outShape,
@@ -395,12 +401,10 @@ export function conv2d(
 
 function poolShape(x: Tensor, attrs: Pool2DAttrs): number[] {
   if (x.rank !== 4) throw new Error(`pooling needs x [batch, height, width, channels], got ${formatShape(x.shape)}`);
-  const [n, h, w, c] = x.shape;
-  const [pt, pb, pl, pr] = attrs.pads;
-  const oh = Math.floor((h + pt + pb - attrs.pool[0]) / attrs.strides[0]) + 1;
-  const ow = Math.floor((w + pl + pr - attrs.pool[1]) / attrs.strides[1]) + 1;
-  if (oh <= 0 || ow <= 0) throw new Error(`pooling output would be empty: input ${formatShape(x.shape)}, pool ${attrs.pool.join('×')}`);
-  return [n, oh, ow, c];
+  const out = pool2dOutputShape(x.shape, attrs);
+  if (out[1] <= 0 || out[2] <= 0)
+    throw new Error(`pooling output would be empty: input ${formatShape(x.shape)}, pool ${attrs.pool.join('×')}`);
+  return out;
 }
 
 export function maxPool2d(x: Tensor, attrs: Pool2DAttrs): Tensor {

@@ -61,3 +61,40 @@ export function normalizeAxes(axes: number | readonly number[] | undefined, rank
   const list = typeof axes === 'number' ? [axes] : axes;
   return [...new Set(list.map((a) => normalizeAxis(a, rank)))].sort((x, y) => x - y);
 }
+
+/**
+ * The output length of a sliding window (convolution or pooling) along one axis with explicit padding: the one
+ * formula every convolution and pooling shape comes from (the engine's ops, both backends, the layers).
+ */
+export function windowOutput(length: number, before: number, after: number, window: number, stride: number, dilation = 1): number {
+  return Math.floor((length + before + after - ((window - 1) * dilation + 1)) / stride) + 1;
+}
+
+/** [n, oh, ow, cout] of a convolution of x [n, h, w, cin] with w [kh, kw, cin, cout]. */
+export function conv2dOutputShape(
+  xShape: Shape,
+  wShape: Shape,
+  attrs: { strides: readonly [number, number]; dilations: readonly [number, number]; pads: readonly [number, number, number, number] },
+): [number, number, number, number] {
+  const [pt, pb, pl, pr] = attrs.pads;
+  return [
+    xShape[0],
+    windowOutput(xShape[1], pt, pb, wShape[0], attrs.strides[0], attrs.dilations[0]),
+    windowOutput(xShape[2], pl, pr, wShape[1], attrs.strides[1], attrs.dilations[1]),
+    wShape[3],
+  ];
+}
+
+/** [n, oh, ow, c] of a pooling of x [n, h, w, c]. */
+export function pool2dOutputShape(
+  xShape: Shape,
+  attrs: { pool: readonly [number, number]; strides: readonly [number, number]; pads: readonly [number, number, number, number] },
+): [number, number, number, number] {
+  const [pt, pb, pl, pr] = attrs.pads;
+  return [
+    xShape[0],
+    windowOutput(xShape[1], pt, pb, attrs.pool[0], attrs.strides[0]),
+    windowOutput(xShape[2], pl, pr, attrs.pool[1], attrs.strides[1]),
+    xShape[3],
+  ];
+}

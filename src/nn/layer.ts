@@ -87,7 +87,7 @@ export abstract class Layer {
   }
 
   get className(): string {
-    return (this.constructor as unknown as LayerClass).className;
+    return (this.constructor as LayerClass).className;
   }
 
   /** Creates the weights once the input shape is known. */

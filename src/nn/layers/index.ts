@@ -59,7 +59,7 @@ const classes: LayerClass[] = [
   Reshape,
   SpatialDropout2D,
   ZeroPadding2D,
-] as unknown as LayerClass[];
+];
 
 /** Keras' aliases for the same classes. */
 const aliases: Record<string, string> = {

@@ -1,6 +1,6 @@
 /** Adam (Keras 3): bias correction folded into the step size; optional AMSGrad. */
 import { z } from 'zod';
-import { getBackend } from '../../engine/backends/index.js';
+import { adamStep } from '../../engine/updates.js';
 import { Optimizer, parseOptimizerArgs, type OptimizerArgs } from './optimizer.js';
 
 export const adamShape = {
@@ -31,7 +31,7 @@ export class Adam extends Optimizer {
   protected update(p: Float32Array, g: Float32Array, s: Float32Array[], lr: number, t: number): void {
     const { beta1: b1, beta2: b2, epsilon: eps } = this;
     const alpha = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-    getBackend().adamUpdate(p, g, s[0], s[1], this.amsgrad ? s[2] : null, alpha, b1, b2, eps);
+    adamStep(p, g, s[0], s[1], this.amsgrad ? s[2] : null, alpha, b1, b2, eps);
   }
   protected hyperparameters(): Record<string, unknown> {
     return { beta_1: this.beta1, beta_2: this.beta2, epsilon: this.epsilon, amsgrad: this.amsgrad };

@@ -1,6 +1,6 @@
 /** SGD with optional momentum and Nesterov momentum (Keras 3: v = μv − lr·g; p += v, or p += μv − lr·g). */
 import { z } from 'zod';
-import { getBackend } from '../../engine/backends/index.js';
+import { sgdStep } from '../../engine/updates.js';
 import { Optimizer, parseOptimizerArgs, type OptimizerArgs } from './optimizer.js';
 
 const shape = { momentum: z.number().min(0).max(1).default(0), nesterov: z.boolean().default(false) };
@@ -20,7 +20,7 @@ export class SGD extends Optimizer {
     return { count: this.momentum > 0 ? 1 : 0, init: 0 };
   }
   protected update(p: Float32Array, g: Float32Array, s: Float32Array[], lr: number): void {
-    getBackend().sgdUpdate(p, g, this.momentum > 0 ? s[0] : null, lr, this.momentum, this.nesterov);
+    sgdStep(p, g, this.momentum > 0 ? s[0] : null, lr, this.momentum, this.nesterov);
   }
   protected hyperparameters() {
     return { momentum: this.momentum, nesterov: this.nesterov };

@@ -3,8 +3,9 @@
  * Images are processed in chunks so the column buffer stays bounded.
  */
 import { alloc } from '../../memory.js';
-import type { Conv2DAttrs } from '../../backend.js';
-import type { Shape } from '../../shape.js';
+import type { Conv2DAttrs, ConvEpilogue } from '../../backend.js';
+import { biasActivation } from './elementwise.js';
+import { conv2dOutputShape, type Shape } from '../../shape.js';
 import { gemmRows, matmul, transpose } from './matmul.js';
 
 const COL_BUDGET = 1 << 22; // floats per column buffer (16 MiB)
@@ -33,9 +34,8 @@ function geometry(xShape: Shape, wShape: Shape, attrs: Conv2DAttrs, dyShape?: Sh
   const [kh, kw, , cout] = wShape;
   const [sh, sw] = attrs.strides;
   const [dh, dw] = attrs.dilations;
-  const [pt, pb, pl, pr] = attrs.pads;
-  const oh = dyShape ? dyShape[1] : Math.floor((h + pt + pb - ((kh - 1) * dh + 1)) / sh) + 1;
-  const ow = dyShape ? dyShape[2] : Math.floor((w + pl + pr - ((kw - 1) * dw + 1)) / sw) + 1;
+  const [pt, , pl] = attrs.pads;
+  const [, oh, ow] = dyShape ?? conv2dOutputShape(xShape, wShape, attrs);
   return { n, h, w, cin, kh, kw, cout, oh, ow, sh, sw, dh, dw, pt, pl, k: kh * kw * cin };
 }
 
@@ -140,7 +140,7 @@ function col2im(col: Float32Array, g: Geometry, n0: number, nb: number, dx: Floa
   }
 }
 
-export function conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs): Float32Array {
+function convolve(x: Float32Array, xShape: Shape, w: Float32Array, wShape: Shape, attrs: Conv2DAttrs): Float32Array {
   const g = geometry(xShape, wShape, attrs);
   const pix = g.oh * g.ow;
   if (isPointwise(g)) return matmul(x, w, g.n * pix, g.cin, g.cout, false, false);
@@ -156,7 +156,7 @@ export function conv2d(x: Float32Array, xShape: Shape, w: Float32Array, wShape: 
   return out;
 }
 
-export function conv2dBackpropInput(
+function conv2dBackpropInput(
   dy: Float32Array,
   dyShape: Shape,
   w: Float32Array,
@@ -178,7 +178,7 @@ export function conv2dBackpropInput(
   return dx;
 }
 
-export function conv2dBackpropFilter(
+function conv2dBackpropFilter(
   x: Float32Array,
   xShape: Shape,
   dy: Float32Array,
@@ -203,4 +203,36 @@ export function conv2dBackpropFilter(
     for (let i = 0; i < part.length; i++) dwT[i] += part[i];
   }
   return transpose(dwT, g.cout, g.k);
+}
+
+/** The contract's conv2d: the convolution, then its epilogue (bias and activation) if it has one. */
+export function conv2d(
+  x: Float32Array,
+  xShape: Shape,
+  w: Float32Array,
+  wShape: Shape,
+  attrs: Conv2DAttrs,
+  epilogue?: ConvEpilogue,
+): Float32Array {
+  const y = convolve(x, xShape, w, wShape, attrs);
+  if (!epilogue) return y;
+  return biasActivation(y, conv2dOutputShape(xShape, wShape, attrs), epilogue.bias, epilogue.act, epilogue.alpha);
+}
+
+/** The contract's conv2dBackprop: the input gradient and the filter gradient, as the flags ask. */
+export function conv2dBackprop(
+  x: Float32Array,
+  xShape: Shape,
+  w: Float32Array,
+  wShape: Shape,
+  dy: Float32Array,
+  dyShape: Shape,
+  attrs: Conv2DAttrs,
+  wantInput: boolean,
+  wantFilter: boolean,
+): [Float32Array | null, Float32Array | null] {
+  return [
+    wantInput ? conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) : null,
+    wantFilter ? conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) : null,
+  ];
 }

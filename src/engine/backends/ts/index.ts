@@ -1,50 +1,19 @@
-/** The TypeScript reference backend: simple, complete and correct; every other backend is checked against it. */
-import type { Backend } from '../../backend.js';
-import { conv2d, conv2dBackpropFilter, conv2dBackpropInput } from './conv.js';
-import { batchNorm, batchNormGrad, biasActivation, biasActivationGrad, binary, unary } from './elementwise.js';
-import { adamUpdate, bernoulliMask, sgdUpdate, softmaxCrossEntropy, softmaxCrossEntropyGrad } from './losses.js';
-import { matmul } from './matmul.js';
-import { broadcastTo, pad, permute, slice } from './movement.js';
-import { avgPool2d, avgPool2dBackprop, maxPool2d, maxPool2dBackprop } from './pool.js';
-import { reduce } from './reduce.js';
+/**
+ * The TypeScript reference backend: simple, complete and correct; every other backend is checked against it. Its
+ * kernels are the functions its files export under the contract's names; the type below fails to compile when one
+ * is missing or has another signature.
+ */
+import type { Backend, Kernels } from '../../backend.js';
+import * as conv from './conv.js';
+import * as elementwise from './elementwise.js';
+import * as matmul from './matmul.js';
+import * as movement from './movement.js';
+import * as pool from './pool.js';
+import * as reduce from './reduce.js';
+import * as training from './train_kernels.js';
+
+const kernels: Kernels = { ...elementwise, ...training, ...reduce, ...movement, ...matmul, ...conv, ...pool };
 
 export function createTsBackend(): Backend {
-  return {
-    name: 'ts',
-    conv2d(x, xShape, w, wShape, attrs, epilogue) {
-      const y = conv2d(x, xShape, w, wShape, attrs);
-      if (!epilogue) return y;
-      const outShape = [xShape[0], y.length / xShape[0] / wShape[3], wShape[3]];
-      return biasActivation(y, outShape, epilogue.bias, epilogue.act, epilogue.alpha);
-    },
-    unary,
-    binary,
-    biasActivation,
-    biasActivationGrad,
-    batchNorm,
-    batchNormGrad,
-    softmaxCrossEntropy,
-    softmaxCrossEntropyGrad,
-    sgdUpdate,
-    adamUpdate,
-    bernoulliMask,
-    reduce,
-    permute,
-    broadcastTo,
-    slice,
-    pad,
-    matmul,
-    conv2dBackpropInput,
-    conv2dBackpropFilter,
-    conv2dBackprop(x, xShape, w, wShape, dy, dyShape, attrs, wantInput, wantFilter) {
-      return [
-        wantInput ? conv2dBackpropInput(dy, dyShape, w, wShape, xShape, attrs) : null,
-        wantFilter ? conv2dBackpropFilter(x, xShape, dy, dyShape, wShape, attrs) : null,
-      ];
-    },
-    maxPool2d,
-    maxPool2dBackprop,
-    avgPool2d,
-    avgPool2dBackprop,
-  };
+  return { name: 'ts', ...kernels };
 }

@@ -1,14 +1,11 @@
 /** 2-D pooling kernels of the TypeScript backend, NHWC. */
 import { alloc } from '../../memory.js';
 import type { Pool2DAttrs } from '../../backend.js';
-import type { Shape } from '../../shape.js';
+import { pool2dOutputShape, type Shape } from '../../shape.js';
 
 function outSize(xShape: Shape, attrs: Pool2DAttrs): [number, number] {
-  const [, h, w] = xShape;
-  const [ph, pw] = attrs.pool;
-  const [sh, sw] = attrs.strides;
-  const [pt, pb, pl, pr] = attrs.pads;
-  return [Math.floor((h + pt + pb - ph) / sh) + 1, Math.floor((w + pl + pr - pw) / sw) + 1];
+  const [, oh, ow] = pool2dOutputShape(xShape, attrs);
+  return [oh, ow];
 }
 
 /** Calls visit(outIndexBase, inIndexBase) for every valid (output pixel, window cell) pair, channel 0. */

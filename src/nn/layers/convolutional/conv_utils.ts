@@ -1,14 +1,14 @@
 /** Output sizes and Keras/TensorFlow padding for convolutions and pooling. */
 import type { Pads2D } from '../../../engine/backend.js';
+import { windowOutput } from '../../../engine/shape.js';
 import type { LayerShape } from '../../layer.js';
 
 export type Padding = 'valid' | 'same';
 
 /** Spatial output length along one axis, as Keras computes it. */
 export function convOutputLength(length: number, kernel: number, padding: Padding, stride: number, dilation = 1): number {
-  const span = (kernel - 1) * dilation + 1;
   if (padding === 'same') return Math.ceil(length / stride);
-  return Math.floor((length - span) / stride) + 1;
+  return windowOutput(length, 0, 0, kernel, stride, dilation);
 }
 
 /** TensorFlow's 'same' splits the padding with the extra row/column at the bottom/right. */

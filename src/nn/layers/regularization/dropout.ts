@@ -3,10 +3,9 @@ import { z } from 'zod';
 import { Layer, single, type CallContext, type LayerShape } from '../../layer.js';
 import { baseArgs, parseArgs } from '../../schema.js';
 import { mul } from '../../../engine/ops.js';
-import { getBackend } from '../../../engine/backends/index.js';
+import { bernoulliMask } from '../../../engine/updates.js';
 import type { Random } from '../../../engine/random.js';
-import { sizeOf } from '../../../engine/shape.js';
-import { Tensor } from '../../../engine/tensor.js';
+import type { Tensor } from '../../../engine/tensor.js';
 
 const schema = z.strictObject({
   ...baseArgs,
@@ -18,10 +17,7 @@ export type DropoutArgs = z.input<typeof schema>;
 
 /** A {0, 1/(1-rate)} mask of the given shape, drawn from rng's stream (the same on every backend). */
 export function dropoutMask(shape: readonly number[], rate: number, rng: Random): Tensor {
-  const state = rng.getState();
-  const data = getBackend().bernoulliMask(state, sizeOf(shape), rate, 1 / (1 - rate));
-  rng.setState(state);
-  return new Tensor(data, shape);
+  return bernoulliMask(shape, rate, 1 / (1 - rate), rng);
 }
 
 export class Dropout extends Layer {
