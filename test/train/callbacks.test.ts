@@ -211,3 +211,35 @@ describe('class weights', () => {
     );
   });
 });
+
+describe('callbacks receive the training state', () => {
+  test('a custom callback sees the model and its optimizer, and stopTraining ends fit after that epoch', () => {
+    const data = squares(40);
+    const m = tinyModel();
+    const seen: unknown[] = [];
+    const history = m.fit(data.x, data.y, {
+      epochs: 5,
+      batchSize: 20,
+      verbose: 0,
+      callbacks: [
+        {
+          onEpochEnd(epoch, _logs, training) {
+            seen.push(training.model === m, training.optimizer === m.optimizer, training === trainingState(m));
+            if (epoch === 1) training.stopTraining = true;
+          },
+        },
+      ],
+    });
+    assert.equal(history.epochs.length, 2);
+    assert.ok(seen.every(Boolean));
+    assert.equal(m.stopTraining, true);
+    m.stopTraining = false;
+    assert.equal(trainingState(m).stopTraining, false);
+  });
+  test('a model that was never compiled says what to do', () => {
+    L.resetNames();
+    const m = new L.Sequential([L.Input({ shape: [2] }).layer, new L.Dense({ units: 1 })]);
+    assert.throws(() => m.optimizer, /model 'sequential(_\d+)?' must be compiled before training or evaluation: call model.compile/);
+    assert.throws(() => trainingState(m), /must be compiled/);
+  });
+});
