@@ -59,19 +59,21 @@ struct Args {
     napi_typeof(env, v[i], &t);
     return t == napi_null || t == napi_undefined;
   }
-  float* f32_any(size_t i, const char* name, size_t* len) const {
+  // The data of a typed array of the given type (`what` names it in the message), and its length.
+  void* typed(size_t i, const char* name, napi_typedarray_type want, const char* what, size_t* len) const {
     napi_typedarray_type type;
-    size_t length;
     void* data;
     napi_value buf;
     size_t offset;
     bool is = false;
     napi_is_typedarray(env, v[i], &is);
-    if (!is) fail(name, "expected a Float32Array");
-    check(napi_get_typedarray_info(env, v[i], &type, &length, &data, &buf, &offset), name);
-    if (type != napi_float32_array) fail(name, "expected a Float32Array");
-    *len = length;
-    return static_cast<float*>(data);
+    if (!is) fail(name, std::string("expected a ") + what);
+    check(napi_get_typedarray_info(env, v[i], &type, len, &data, &buf, &offset), name);
+    if (type != want) fail(name, std::string("expected a ") + what);
+    return data;
+  }
+  float* f32_any(size_t i, const char* name, size_t* len) const {
+    return static_cast<float*>(typed(i, name, napi_float32_array, "Float32Array", len));
   }
   // A Float32Array of exactly `expected` elements; `from` names what the expected size comes from.
   float* f32(size_t i, const char* name, long expected, const char* from = nullptr) const {
@@ -183,21 +185,28 @@ struct Args {
     if (s.size() != count) fail(obj, std::string(key) + " needs " + std::to_string(count) + " integers");
     return s;
   }
+  // A window's attributes {first: [a, b], second: [c, d], pads: [top, bottom, left, right]} as a, b, c, d (all
+  // positive), then the four pads (≥ 0).
+  std::vector<long> window_attrs(size_t i, const char* first, const char* second) const {
+    std::vector<long> out = field_ints(i, "attrs", first, 2);
+    for (long x : field_ints(i, "attrs", second, 2)) out.push_back(x);
+    for (long x : out)
+      if (x < 1) fail("attrs", std::string(first) + " and " + second + " must be positive");
+    for (long x : field_ints(i, "attrs", "pads", 4)) {
+      if (x < 0) fail("attrs", "pads must be ≥ 0");
+      out.push_back(x);
+    }
+    return out;
+  }
   // {strides: [sh, sw], dilations: [dh, dw], pads: [top, bottom, left, right]}
   Conv2DAttrs conv_attrs(size_t i) const {
-    const auto st = field_ints(i, "attrs", "strides", 2), di = field_ints(i, "attrs", "dilations", 2), p = field_ints(i, "attrs", "pads", 4);
-    if (st[0] < 1 || st[1] < 1 || di[0] < 1 || di[1] < 1) fail("attrs", "strides and dilations must be positive");
-    for (long x : p)
-      if (x < 0) fail("attrs", "pads must be ≥ 0");
-    return {st[0], st[1], di[0], di[1], p[0], p[1], p[2], p[3]};
+    const std::vector<long> a = window_attrs(i, "strides", "dilations");
+    return {a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
   }
   // {pool: [ph, pw], strides: [sh, sw], pads: [top, bottom, left, right]}
   Pool2DAttrs pool_attrs(size_t i) const {
-    const auto po = field_ints(i, "attrs", "pool", 2), st = field_ints(i, "attrs", "strides", 2), p = field_ints(i, "attrs", "pads", 4);
-    if (po[0] < 1 || po[1] < 1 || st[0] < 1 || st[1] < 1) fail("attrs", "pool sizes and strides must be positive");
-    for (long x : p)
-      if (x < 0) fail("attrs", "pads must be ≥ 0");
-    return {po[0], po[1], st[0], st[1], p[0], p[1], p[2], p[3]};
+    const std::vector<long> a = window_attrs(i, "pool", "strides");
+    return {a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]};
   }
   // The slope below zero of a fused activation ('linear', 'relu', 'leaky_relu' with alpha): 1, 0 or alpha.
   float slope(size_t act, size_t alpha) const {

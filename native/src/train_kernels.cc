@@ -203,16 +203,9 @@ KERNEL(JsAdamUpdate, "adamUpdate", 9, {
 })
 // bernoulliMask(out | state, n, rate, keep)
 KERNEL(JsBernoulliMask, "bernoulliMask", 5, {
-  napi_typedarray_type type;
   size_t length;
-  void* data;
-  napi_value buf;
-  size_t offset;
-  bool is = false;
-  napi_is_typedarray(a.env, a.v[1], &is);
-  if (!is) a.fail("state", "expected a Uint32Array of 4 state words");
-  a.check(napi_get_typedarray_info(a.env, a.v[1], &type, &length, &data, &buf, &offset), "state");
-  if (type != napi_uint32_array || length != 4) a.fail("state", "expected a Uint32Array of 4 state words");
+  void* data = a.typed(1, "state", napi_uint32_array, "Uint32Array of 4 state words", &length);
+  if (length != 4) a.fail("state", "expected a Uint32Array of 4 state words");
   const long n = a.i64(2, "n");
   bernoulli_mask(static_cast<uint32_t*>(data), n, a.f64(3, "rate"), static_cast<float>(a.f64(4, "keep")), a.f32(0, "out", n, "n"));
 })

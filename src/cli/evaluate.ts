@@ -98,7 +98,9 @@ export function registerEvaluateCommand(program: Command): void {
         store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
         const written = recordArtifacts(store, t.id, artifacts);
         console.log(
-          `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${o.split} split (${data[o.split === 'train' ? 'train' : o.split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} samples):`,
+          `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${o.split} split ` +
+            `(${data[o.split === 'train' ? 'train' : o.split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} ` +
+            `samples):`,
         );
         const logs = final[o.split];
         if (logs)

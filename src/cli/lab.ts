@@ -131,9 +131,17 @@ function registerRunCommand(program: Command): void {
           });
           const failed = study.trials.filter((t) => t.status === 'failed');
           if (opts.json) {
-            process.stdout.write(
-              `${JSON.stringify({ experiment: study.experiment, trials: study.trials.map((t) => ({ id: t.id, label: t.label, status: t.status, error: t.error, seed: t.seed, params: t.params, seconds: t.seconds, final: store.finals(t.id) })) })}\n`,
-            );
+            const trials = study.trials.map((t) => ({
+              id: t.id,
+              label: t.label,
+              status: t.status,
+              error: t.error,
+              seed: t.seed,
+              params: t.params,
+              seconds: t.seconds,
+              final: store.finals(t.id),
+            }));
+            process.stdout.write(`${JSON.stringify({ experiment: study.experiment, trials })}\n`);
           } else {
             console.log('');
             const c = compareTrials(store, study.experiment, study.trials);
@@ -223,10 +231,20 @@ function registerLsCommand(program: Command): void {
         const e = findExperiment(store, ref);
         const trials = viewTrials(store, e, { all: opts.all });
         const hidden = store.trials(e.id).length - trials.length;
-        if (opts.json)
-          return void process.stdout.write(
-            `${JSON.stringify(trials.map((t) => ({ id: t.id, label: t.label, status: t.status, seed: t.seed, epochs: t.epochsDone, params: t.params, seconds: t.seconds, final: store.finals(t.id), error: t.error })))}\n`,
-          );
+        if (opts.json) {
+          const rows = trials.map((t) => ({
+            id: t.id,
+            label: t.label,
+            status: t.status,
+            seed: t.seed,
+            epochs: t.epochsDone,
+            params: t.params,
+            seconds: t.seconds,
+            final: store.finals(t.id),
+            error: t.error,
+          }));
+          return void process.stdout.write(`${JSON.stringify(rows)}\n`);
+        }
         console.log(
           `Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'}${hidden ? `; ${hidden} more from earlier versions of the spec: --all` : ''})`,
         );
@@ -280,7 +298,8 @@ function registerShowCommand(program: Command): void {
         if ((t.status === 'running' || t.status === 'interrupted') && t.worker) {
           const [pid, host] = [t.worker.slice(0, t.worker.indexOf('@')), t.worker.slice(t.worker.indexOf('@') + 1)];
           console.log(
-            `${t.status === 'running' ? 'running in' : 'was running in'} process ${pid} on ${host}; last heartbeat ${t.heartbeatAt ?? '–'}${t.status === 'interrupted' ? '; that process is gone: `convlab run` on its spec resumes it from its last finished epoch' : ''}`,
+            `${t.status === 'running' ? 'running in' : 'was running in'} process ${pid} ` +
+              `on ${host}; last heartbeat ${t.heartbeatAt ?? '–'}${t.status === 'interrupted' ? '; that process is gone: `convlab run` on its spec resumes it from its last finished epoch' : ''}`,
           );
         }
         if (env.backend)

@@ -192,9 +192,19 @@ export async function main(argv: string[]): Promise<number> {
         const { result, recorded } = await trainRecorded(file, spec, { verbose, saveTo: opts.save, store: opts.store });
         const written = result.artifacts.length ? writeArtifacts(outDir, result.artifacts) : [];
         if (opts.json) {
-          process.stdout.write(
-            `${JSON.stringify({ history: result.history.epochs, final: result.final, evaluation: result.evaluation, artifacts: written, params: result.params, seconds: result.seconds, backend: result.backend, threads: result.threads, isa: result.isa, ...(recorded ? { store: recorded.root, experiment: recorded.experiment, trial: recorded.trial } : {}) })}\n`,
-          );
+          const summary = {
+            history: result.history.epochs,
+            final: result.final,
+            evaluation: result.evaluation,
+            artifacts: written,
+            params: result.params,
+            seconds: result.seconds,
+            backend: result.backend,
+            threads: result.threads,
+            isa: result.isa,
+            ...(recorded ? { store: recorded.root, experiment: recorded.experiment, trial: recorded.trial } : {}),
+          };
+          process.stdout.write(`${JSON.stringify(summary)}\n`);
         } else {
           printResults(result, (s) => console.log(s));
           if (written.length) {
@@ -208,7 +218,9 @@ export async function main(argv: string[]): Promise<number> {
           if (opts.save) console.log(`Saved the model to ${opts.save}`);
           if (recorded)
             console.log(
-              `Recorded as trial #${recorded.trial} of experiment ${recorded.experiment} in ${recorded.root} (\`convlab show ${recorded.trial}\`, \`convlab evaluate ${recorded.trial}\`, \`convlab predict ${recorded.trial} IMAGE\`)`,
+              `Recorded as trial #${recorded.trial} of experiment ${recorded.experiment} ` +
+                `in ${recorded.root} (\`convlab show ${recorded.trial}\`, \`convlab evaluate ` +
+                `${recorded.trial}\`, \`convlab predict ${recorded.trial} IMAGE\`)`,
             );
         }
       },

@@ -47,7 +47,9 @@ export function loadForPrediction(dir: string, options: { pipeline?: boolean } =
   const pipeline = readInputPipeline(dir) as InputPipeline | null;
   if (!pipeline && options.pipeline !== false)
     throw new SpecFileError(
-      `${dir}: this model was saved without its input pipeline and class names (by model.save in code, or by an older convlab); train it with \`convlab train --save\` or \`convlab run\` to predict from image files`,
+      `${dir}: this model was saved without its input pipeline and class names ` +
+        `(by model.save in code, or by an older convlab); train it with \`convlab ` +
+        `train --save\` or \`convlab run\` to predict from image files`,
     );
   return { model, pipeline: pipeline as InputPipeline };
 }

@@ -100,7 +100,9 @@ export async function loadCifar10(path?: string): Promise<Dataset & { fromCache:
   if (!found) {
     const where = cifar10Candidates();
     throw new DataError(
-      `CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; pass data.path (the binary batches, or an image folder with train/ and test/, or a .tar.gz of either)`,
+      `CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; ` +
+        `pass data.path (the binary batches, or an image folder with train/ and test/, ` +
+        `or a .tar.gz of either)`,
     );
   }
   const key = cacheKey('cifar10', found.path, { form: found.form });

@@ -72,12 +72,16 @@ export function readIdxPair(
   }
   if (checksums?.images && sha256(imageBytes) !== checksums.images) {
     throw new DataError(
-      `${imagesFile}: checksum mismatch: sha256 ${sha256(imageBytes)}, expected ${checksums.images} (the file is well-formed but its contents differ from the official one: damaged, or another dataset)`,
+      `${imagesFile}: checksum mismatch: sha256 ${sha256(imageBytes)}, expected ` +
+        `${checksums.images} (the file is well-formed but its contents differ from ` +
+        `the official one: damaged, or another dataset)`,
     );
   }
   if (checksums?.labels && sha256(labelBytes) !== checksums.labels) {
     throw new DataError(
-      `${labelsFile}: checksum mismatch: sha256 ${sha256(labelBytes)}, expected ${checksums.labels} (the file is well-formed but its contents differ from the official one: damaged, or another dataset)`,
+      `${labelsFile}: checksum mismatch: sha256 ${sha256(labelBytes)}, expected ` +
+        `${checksums.labels} (the file is well-formed but its contents differ from ` +
+        `the official one: damaged, or another dataset)`,
     );
   }
   return { images, labels };

@@ -73,9 +73,16 @@ function parseLayerEntry(entry: unknown, path: Path): LayerEntry {
     raw = { ...inner, ...Object.fromEntries(OUTER_KEYS.filter((k) => k in entry).map((k) => [k, entry[k]])) };
   } else {
     const keys = isMap(entry) ? Object.keys(entry).filter((k) => !OUTER_KEYS.includes(k)) : [];
+    const found = !isMap(entry)
+      ? describe(entry)
+      : keys.length
+        ? `a mapping with ${keys.length} keys that are not name or inputs (${keys.join(', ')}): one layer class per entry`
+        : 'a mapping with no layer class';
     fail(
       path,
-      `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: 10}}; name and inputs may stand inside the arguments or beside the class name), found ${isMap(entry) ? (keys.length ? `a mapping with ${keys.length} keys that are not name or inputs (${keys.join(', ')}): one layer class per entry` : 'a mapping with no layer class') : describe(entry)}`,
+      `expected one layer written as {ClassName: {arguments}} (e.g. {Dense: {units: ` +
+        `10}}; name and inputs may stand inside the arguments or beside the class ` +
+        `name), found ${found}`,
     );
   }
   if (!getLayerClass(className))

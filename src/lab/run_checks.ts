@@ -176,13 +176,19 @@ export function checkCompile(model: Model, spec: Spec): void {
         else if (units === 1)
           issues.push({
             path,
-            message: `sparse_categorical_crossentropy needs one unit per class, and ${where} has 1 unit: give the last layer one unit per class (with softmax), or use binary_crossentropy with a sigmoid for two classes`,
+            message:
+              `sparse_categorical_crossentropy needs one unit per class, and ${where} has ` +
+              `1 unit: give the last layer one unit per class (with softmax), or use binary_crossentropy ` +
+              `with a sigmoid for two classes`,
           });
       } else if (units !== null) {
         if (w === 0 && units !== 1) {
           issues.push({
             path,
-            message: `${name} compares each output unit with the target, but the data gives one integer label per sample and ${where} has ${units} units: use sparse_categorical_crossentropy, or add {one_hot: true} to data.transforms`,
+            message:
+              `${name} compares each output unit with the target, but the data gives one ` +
+              `integer label per sample and ${where} has ${units} units: use sparse_categorical_crossentropy, ` +
+              `or add {one_hot: true} to data.transforms`,
           });
         } else if (w === 'classes' && units === 1) {
           issues.push({

@@ -458,7 +458,8 @@ async function runWorkers(
     const where = left.filter((t) => t.epochsDone > 0).map((t) => `#${t.id} after epoch ${t.epochsDone}`);
     const rest = left.length === 1 ? 'the other trial' : `the other ${left.length} trials`;
     throw new StudyInterrupted(
-      `interrupted (${stopping}): ${ids.length - left.length} of ${ids.length} trials are done and kept; \`${options.command}\` resumes ${rest}${where.length ? ` (${where.join(', ')}, from the last finished epoch)` : ''}`,
+      `interrupted (${stopping}): ${ids.length - left.length} of ${ids.length} ` +
+        `trials are done and kept; \`${options.command}\` resumes ${rest}${where.length ? ` (${where.join(', ')}, from the last finished epoch)` : ''}`,
     );
   }
   // A worker that died took its trial with it: record that trial as failed, saying how the process ended.

@@ -33,7 +33,9 @@ function openDatabase(file: string): Database.Database {
     Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
   } catch (e) {
     throw new StoreError(
-      `the run store needs the SQLite driver better-sqlite3, which is not installed or could not be built (${(e as Error).message.split('\n')[0]}); install a C++ compiler (g++, make, python3) and run npm install again`,
+      `the run store needs the SQLite driver better-sqlite3, which is not installed ` +
+        `or could not be built (${(e as Error).message.split('\n')[0]}); install ` +
+        `a C++ compiler (g++, make, python3) and run npm install again`,
     );
   }
   return new Driver(file, { timeout: 30_000 });
@@ -321,7 +323,9 @@ export class SqliteStore implements RunStore {
     const ours = ['artifacts', 'epochs', 'experiments', 'finals', 'trials'];
     if ((at === 0 && tables.length > 0) || (at > 0 && at <= SCHEMA_VERSION && !ours.every((t) => tables.includes(t)))) {
       throw new StoreError(
-        `the run store ${file}: this SQLite database is not a convlab run store (it has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a run store has ${ours.join(', ')}); choose another --store`,
+        `the run store ${file}: this SQLite database is not a convlab run store (it ` +
+          `has the tables ${tables.join(', ') || 'none'} at schema version ${at}; a ` +
+          `run store has ${ours.join(', ')}); choose another --store`,
         true,
       );
     }

@@ -232,7 +232,9 @@ export function confusionPlots(store: RunStore, t: TrialRow, options: { split?: 
       .filter(([, e]) => e.confusion_matrix)
       .map(([s]) => s);
     throw new FigureError(
-      `trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : ''}; \`convlab evaluate ${t.id} --confusion-matrix${options.split ? ` --split ${options.split}` : ''}\` computes it from the trial's saved weights`,
+      `trial #${t.id} has no confusion matrix${options.split ? ` for the ${options.split} split` : ''}${have.length ? ` (it has: ${have.join(', ')})` : ''}; ` +
+        `\`convlab evaluate ${t.id} --confusion-matrix${options.split ? ` --split ${options.split}` : ''}\` ` +
+        `computes it from the trial's saved weights`,
     );
   }
   return splits.map(([split, e]) => {

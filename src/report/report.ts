@@ -80,7 +80,13 @@ export async function writeReport(
     const finished = trials.filter((t) => t.status === 'finished');
     md.push(`# ${mdText(experiment.name)}`, '');
     md.push(
-      `${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.${hidden ? ` ${hidden} trial${hidden === 1 ? '' : 's'} of earlier versions of the spec ${hidden === 1 ? 'is' : 'are'} left out (\`--all\` shows them).` : ''}`,
+      `${trials.length} trial${trials.length === 1 ? '' : 's'} (${finished.length} ` +
+        `finished${trials.length > finished.length ? `, ${trials.length - finished.length} not` : ''}). ` +
+        `Report written ${new Date().toISOString().replace(/\.\d+Z$/, 'Z')} from ` +
+        `the store ${mdCode(store.root)}${experiment.specFile ? `, spec ${mdCode(experiment.specFile)}` : ''}.` +
+        (hidden
+          ? ` ${hidden} trial${hidden === 1 ? '' : 's'} of earlier versions of the spec ${hidden === 1 ? 'is' : 'are'} left out (\`--all\` shows them).`
+          : ''),
       '',
     );
 
@@ -162,7 +168,9 @@ async function trialSection(store: RunStore, t: TrialRow, place: (f: Figure) => 
     if (e.time_difference) {
       const d = e.time_difference;
       md.push(
-        `Clock time difference (${mdText(split)}): mean ${d.mean.toFixed(1)} min, median ${d.median.toFixed(1)}, 90th percentile ${d.p90.toFixed(1)}, max ${d.max.toFixed(1)}; within 5/15/30/60 min: ${(['5', '15', '30', '60'] as const).map((k) => `${(100 * d.within[k]).toFixed(1)}%`).join(' / ')}.`,
+        `Clock time difference (${mdText(split)}): mean ${d.mean.toFixed(1)} min, ` +
+          `median ${d.median.toFixed(1)}, 90th percentile ${d.p90.toFixed(1)}, max ` +
+          `${d.max.toFixed(1)}; within 5/15/30/60 min: ${(['5', '15', '30', '60'] as const).map((k) => `${(100 * d.within[k]).toFixed(1)}%`).join(' / ')}.`,
         '',
       );
     }
@@ -256,5 +264,9 @@ export function toHtml(title: string, markdown: string, placed: readonly Placed[
     const uri = inline.get(src);
     return uri ? `<img class="figure" src="${uri}" alt="${alt}">` : whole;
   });
-  return `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title)} · convlab report</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body}\n</body>\n</html>\n`;
+  return (
+    `<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<meta ` +
+    `name="viewport" content="width=device-width, initial-scale=1">\n<title>${escapeHtml(title)} ` +
+    `· convlab report</title>\n<style>${CSS}</style>\n</head>\n<body>\n${body}\n</body>\n</html>\n`
+  );
 }

@@ -46,7 +46,9 @@ export function categoricalCrossentropy(args: z.input<typeof categoricalSchema> 
     (yTrue, yPred) => {
       if (yTrue.rank !== yPred.rank || yTrue.shape[yTrue.rank - 1] !== yPred.shape[yPred.rank - 1]) {
         throw new Error(
-          `categorical_crossentropy needs one-hot targets shaped like the predictions [${yPred.shape.join(', ')}], got [${yTrue.shape.join(', ')}]; for integer labels use sparse_categorical_crossentropy`,
+          `categorical_crossentropy needs one-hot targets shaped like the predictions ` +
+            `[${yPred.shape.join(', ')}], got [${yTrue.shape.join(', ')}]; for integer ` +
+            `labels use sparse_categorical_crossentropy`,
         );
       }
       return crossentropy(smooth(yTrue, a.labelSmoothing), yPred, a.fromLogits);

@@ -138,6 +138,12 @@ export function historyFigure(series: readonly HistorySeries[], options: History
     name: options.name ?? 'history',
     title: options.title ?? (many ? 'Training curves' : `Training curves: ${series[0].label}`),
     spec,
-    caption: `${metrics.join(', ')} per epoch${splits.includes('validation') ? '; train against validation' : ''}${many ? `, ${series.length} configuration${series.length === 1 ? '' : 's'}` : ''}${banded ? '; repeats as their mean, with a band of ± one standard deviation' : ''}${options.note ? `; ${options.note}` : ''}.`,
+    caption: `${[
+      `${metrics.join(', ')} per epoch`,
+      ...(splits.includes('validation') ? ['; train against validation'] : []),
+      ...(many ? [`, ${series.length} configuration${series.length === 1 ? '' : 's'}`] : []),
+      ...(banded ? ['; repeats as their mean, with a band of ± one standard deviation'] : []),
+      ...(options.note ? [`; ${options.note}`] : []),
+    ].join('')}.`,
   };
 }

@@ -206,7 +206,9 @@ export function featureMapFigure(
     name: options.name ?? 'feature_maps',
     title,
     spec,
-    caption: `One tile per channel, each scaled to its own range (viridis: dark low, yellow high; a constant channel is dark)${cut ? `; layers with more than ${max} channels show the first ${max}` : ''}.`,
+    caption:
+      `One tile per channel, each scaled to its own range (viridis: dark low, yellow ` +
+      `high; a constant channel is dark)${cut ? `; layers with more than ${max} channels show the first ${max}` : ''}.`,
   };
 }
 
@@ -245,7 +247,9 @@ export function filterFigure(
       cells,
       { width: kw * zoom, height: kh * zoom },
       Math.min(shown, 16),
-      `${l.name}  [${kh}×${kw}, ${cin} → ${cout}]${cin > 1 ? `, input channel ${ci}` : ''}${shown < cout ? `, first ${shown} filters` : ''}  (|w| ≤ ${formatValue(Number(maxAbs.toPrecision(3)))})`,
+      `${l.name}  [${kh}×${kw}, ${cin} → ${cout}]` +
+        `${cin > 1 ? `, input channel ${ci}` : ''}${shown < cout ? `, first ${shown} filters` : ''}` +
+        `  (|w| ≤ ${formatValue(Number(maxAbs.toPrecision(3)))})`,
     );
   });
   const title = options.title ?? 'Filters';

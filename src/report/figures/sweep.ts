@@ -120,10 +120,13 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
     layer: layers,
   } as unknown as TopLevelSpec;
   const counts = [...repeated.values()];
+  const runs = extent(counts)[0] === extent(counts)[1] ? counts[0] : extent(counts).join('–');
   return {
     name: options.name,
     title: options.title,
     spec,
-    caption: `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}${hasRepeats ? `; mean ± one standard deviation over ${extent(counts)[0] === extent(counts)[1] ? counts[0] : extent(counts).join('–')} runs` : ''}.`,
+    caption:
+      `${options.yTitle} against ${options.xTitle}${log ? ' (log scale)' : ''}` +
+      `${hasRepeats ? `; mean ± one standard deviation over ${runs} runs` : ''}.`,
   };
 }

@@ -14,7 +14,9 @@ export class TrainingDivergedError extends Error {
     readonly loss: number,
   ) {
     super(
-      `the training loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; training stopped. Lower the learning rate, check the data's scale, or set train.terminate_on_nan: false to train on regardless`,
+      `the training loss became ${loss} at epoch ${epoch + 1}, batch ${batch + 1}; ` +
+        `training stopped. Lower the learning rate, check the data's scale, or set ` +
+        `train.terminate_on_nan: false to train on regardless`,
     );
     this.name = 'TrainingDivergedError';
   }

@@ -91,7 +91,8 @@ export abstract class Optimizer {
       const g = grads[i];
       if (!(g instanceof Float32Array) || g.length !== w.value.size) {
         throw new TypeError(
-          `${this.className}.apply: the gradient of weight '${w.name}' (shape [${w.value.shape.join(', ')}], ${w.value.size} values) has ${g instanceof Float32Array ? `${g.length} values` : 'no Float32Array'}`,
+          `${this.className}.apply: the gradient of weight '${w.name}' (shape [${w.value.shape.join(', ')}], ` +
+            `${w.value.size} values) has ${g instanceof Float32Array ? `${g.length} values` : 'no Float32Array'}`,
         );
       }
     });

@@ -47,7 +47,9 @@ export class BatchNormalization extends Layer {
     const axis = this.args.axis < 0 ? rank + this.args.axis : this.args.axis;
     if (axis !== rank - 1)
       throw new Error(
-        `BatchNormalization '${this.name}': axis ${this.args.axis} of a rank-${rank} input is not the last (channels) axis; convlab normalizes the last axis: give -1${rank > 1 ? ` or ${rank - 1}` : ''}`,
+        `BatchNormalization '${this.name}': axis ${this.args.axis} of a rank-${rank} ` +
+          `input is not the last (channels) axis; convlab normalizes the last axis: ` +
+          `give -1${rank > 1 ? ` or ${rank - 1}` : ''}`,
       );
     const c = inputShape[inputShape.length - 1];
     if (c === null || inputShape.length < 2)
