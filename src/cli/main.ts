@@ -11,6 +11,8 @@ import { defaultStore, registerLabCommands } from './lab.js';
 import { registerReportCommands } from './report.js';
 import { registerPredictCommand } from './predict.js';
 import { registerEvaluateCommand } from './evaluate.js';
+import { registerWeightsCommands } from './weights.js';
+import { WeightsFileError } from '../saving/safetensors.js';
 import { SqliteStore, StoreError } from '../lab/store.js';
 import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
@@ -152,6 +154,7 @@ export async function main(argv: string[]): Promise<number> {
   registerReportCommands(program);
   registerPredictCommand(program);
   registerEvaluateCommand(program);
+  registerWeightsCommands(program);
 
   program
     .command('summary')
@@ -240,6 +243,7 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof SpecFileError ||
       e instanceof DataError ||
       e instanceof OutputError ||
+      e instanceof WeightsFileError ||
       (e instanceof StoreError && e.badInput)
     ) {
       process.stderr.write(`convlab: ${e instanceof SpecError ? `invalid spec:\n  ${e.message.split('\n').join('\n  ')}` : e.message}\n`);

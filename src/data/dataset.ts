@@ -8,6 +8,7 @@ import type { Random } from '../engine/random.js';
 import { augmentImage, type Augmentation } from './augment.js';
 import type { TargetLayout } from './targets.js';
 import { DataError } from './errors.js';
+import { resizeBilinear } from './image.js';
 
 export interface ImageSet {
   images: Uint8Array;
@@ -59,10 +60,16 @@ export interface ImageTransform {
   oneHot?: number | null;
   /** A scheme that builds the targets from each sample's label and extra values (the clocks'). */
   targetLayout?: TargetLayout | null;
+  /**
+   * Resize each image to [height, width] (bilinear) as its batch is made, after augmentation: for sizes whose
+   * resized split would not fit in memory (CIFAR-10 at 224×224 would take 7.5 GB).
+   */
+  resize?: [number, number] | null;
 }
 
 export function outputShape(set: ImageSet, t: ImageTransform): [number, number, number] {
-  return [set.height + 2 * t.pad, set.width + 2 * t.pad, set.channels];
+  const [h, w] = t.resize ?? [set.height, set.width];
+  return [h + 2 * t.pad, w + 2 * t.pad, set.channels];
 }
 
 /** Per-channel mean and standard deviation of the raw pixel values of the given samples. */
@@ -97,6 +104,8 @@ export function imageSource(
 ): BatchSource {
   const [oh, ow, c] = outputShape(set, t);
   const { height: h, width: w } = set;
+  // The size each image is converted at: the stored one, or the one it is resized to per batch.
+  const [rh, rw] = t.resize ?? [h, w];
   const pixels = h * w * c;
   // Per channel: x = a·v + b.
   const a = new Float32Array(c);
@@ -141,14 +150,15 @@ export function imageSource(
           augmentImage(src, scratch, h, w, c, augment.steps, augment.rng);
           src = scratch;
         }
+        if (t.resize) src = resizeBilinear({ height: h, width: w, channels: c, data: src }, rh, rw).data;
         const out = plane ?? x.subarray(s * oh * ow * c, (s + 1) * oh * ow * c);
         // Padded cells are the transformed value of 0.
         if (t.pad > 0) for (let i = 0; i < oh * ow; i++) for (let k = 0; k < c; k++) out[i * c + k] = b[k];
-        for (let r = 0; r < h; r++) {
+        for (let r = 0; r < rh; r++) {
           const rowDst = ((r + t.pad) * ow + t.pad) * c;
-          for (let j = 0; j < w * c; j++) {
+          for (let j = 0; j < rw * c; j++) {
             const k = j % c;
-            out[rowDst + j] = a[k] * src[r * w * c + j] + b[k];
+            out[rowDst + j] = a[k] * src[r * rw * c + j] + b[k];
           }
         }
         if (perm && plane) {

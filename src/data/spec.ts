@@ -29,6 +29,12 @@ const transform = z.union(
     z.strictObject({ pad: z.number().int().nonnegative() }),
     z.strictObject({ scale: z.tuple([z.number(), z.number()]) }),
     z.strictObject({ standardize: z.literal(true) }),
+    z.strictObject({
+      normalize: z.union([
+        z.literal('imagenet'),
+        z.strictObject({ mean: z.array(z.number()).min(1), std: z.array(z.number().positive()).min(1) }),
+      ]),
+    }),
     z.strictObject({ resize: z.tuple([z.number().int().positive(), z.number().int().positive()]) }),
     z.strictObject({ grayscale: z.literal(true) }),
     z.strictObject({ channel: z.number().int().nonnegative() }),
@@ -37,7 +43,8 @@ const transform = z.union(
   ],
   {
     error:
-      'expected one of {pad: n}, {scale: [low, high]}, {standardize: true}, {resize: [h, w]}, {grayscale: true}, {channel: k}, {permute_pixels: {seed: n}}, {one_hot: true}',
+      'expected one of {pad: n}, {scale: [low, high]}, {standardize: true}, {normalize: imagenet | {mean, std}}, ' +
+      '{resize: [h, w]}, {grayscale: true}, {channel: k}, {permute_pixels: {seed: n}}, {one_hot: true}',
   },
 );
 
@@ -183,12 +190,15 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
   }
   const t: ImageTransform = { pad: 0, scale: null };
   let standardize = false;
+  let normalize: { mean: number[]; std: number[]; at: number } | null = null;
   let permuteSeed: number | null = null;
   const reshape: ({ resize: [number, number] } | { grayscale: true } | { channel: number })[] = [];
   for (const step of spec.transforms) {
     if ('pad' in step) t.pad += step.pad;
     else if ('scale' in step) t.scale = step.scale;
     else if ('standardize' in step) standardize = true;
+    else if ('normalize' in step)
+      normalize = { ...(step.normalize === 'imagenet' ? IMAGENET_STATS : step.normalize), at: spec.transforms.indexOf(step) };
     else if ('permute_pixels' in step) permuteSeed = step.permute_pixels.seed;
     else if ('one_hot' in step) t.oneHot = -1;
     else reshape.push(step);
@@ -196,7 +206,17 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
   if (spec.path !== undefined && !existsSync(spec.path))
     throw new DataError(`${spec.path}: not found (given as ${formatPath([...path, 'path'])})`);
   let dataset = await loadDatasetFiles(spec, seed, path);
-  // Geometry and colour transforms change the stored uint8 images once, for both splits.
+  // Geometry and colour transforms change the stored uint8 images once, for both splits; a final resize to a size
+  // whose images would take more than EAGER_RESIZE_BYTES is done per batch instead, so they are never all held.
+  const lastStep = reshape[reshape.length - 1];
+  if (lastStep && 'resize' in lastStep) {
+    const [rh, rw] = lastStep.resize;
+    const channels = reshape.some((s) => 'grayscale' in s || 'channel' in s) ? 1 : dataset.train.channels;
+    if ((dataset.train.count + dataset.test.count) * rh * rw * channels > EAGER_RESIZE_BYTES) {
+      t.resize = lastStep.resize;
+      reshape.pop();
+    }
+  }
   for (const step of reshape) {
     const where = formatPath([...path, 'transforms', spec.transforms.indexOf(step as never)]);
     dataset = { ...dataset, train: reshapeSet(dataset.train, step, where), test: reshapeSet(dataset.test, step, where) };
@@ -242,6 +262,21 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
         : pickIndices(dataset.train.labels, trainIdx, spec.subset.train, rng, true).picked;
   }
   if (standardize) t.standardize = channelStats(dataset.train, trainIdx);
+  if (normalize) {
+    const where = [...path, 'transforms', normalize.at, 'normalize'];
+    const c = dataset.train.channels;
+    if (standardize) throw new SpecError([{ path: where, message: 'does not combine with standardize: true; keep one' }]);
+    if (normalize.mean.length !== c || normalize.std.length !== c) {
+      throw new SpecError([
+        {
+          path: where,
+          message: `needs one mean and one std per channel: the images have ${c}, given ${normalize.mean.length} and ${normalize.std.length}`,
+        },
+      ]);
+    }
+    // Given for values in [0, 1], as torchvision's Normalize takes them; the stored pixels are 0-255.
+    t.standardize = { mean: normalize.mean.map((m) => m * 255), std: normalize.std.map((s) => s * 255) };
+  }
   if (t.oneHot) t.oneHot = dataset.classNames.length;
   let classNames = dataset.classNames;
   if (spec.target !== undefined) {
@@ -266,8 +301,8 @@ export async function prepareData(raw: unknown, seed: number, path: (string | nu
     classNames,
     targetLayout: t.targetLayout ?? undefined,
     pipeline: {
-      height: dataset.train.height,
-      width: dataset.train.width,
+      height: t.resize?.[0] ?? dataset.train.height,
+      width: t.resize?.[1] ?? dataset.train.width,
       channels: dataset.train.channels,
       pad: t.pad,
       scale: t.scale,
@@ -290,6 +325,12 @@ function toAugmentation(step: z.output<typeof augmentation>): Augmentation {
   if ('random_crop' in step) return { randomCrop: step.random_crop };
   return step as Augmentation;
 }
+
+/** ImageNet's per-channel mean and standard deviation (RGB, values in [0, 1]), as torchvision's models expect. */
+export const IMAGENET_STATS = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+/** The most bytes of resized images held at once; a larger resize happens per batch. */
+export const EAGER_RESIZE_BYTES = 512 * 1024 * 1024;
 
 /** resize, grayscale or one channel, applied to every image of a split. */
 function reshapeSet(

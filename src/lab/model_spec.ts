@@ -8,7 +8,10 @@
 import { Input } from '../nn/layers/core/input_layer.js';
 import { createLayer, getLayerClass, layerClassNames } from '../nn/layers/index.js';
 import type { Layer, SymbolicTensor } from '../nn/layer.js';
+import { resnetOn, RESNETS } from '../nn/applications/resnet.js';
 import { Model, Sequential } from '../nn/model.js';
+import { imagenetCheckpoint } from '../saving/applications.js';
+import { loadStateDict, readWeightsFile } from '../saving/torch_weights.js';
 import { snakeToCamel } from '../nn/naming.js';
 import { SpecError, type SpecIssue } from '../nn/spec.js';
 
@@ -127,7 +130,46 @@ function applyLayer(layer: Layer, inputs: SymbolicTensor | SymbolicTensor[], ent
   }
 }
 
-const MODEL_KEYS = ['name', 'input', 'inputs', 'layers', 'outputs'];
+const MODEL_KEYS = ['name', 'input', 'inputs', 'base', 'layers', 'outputs'];
+const BASE_KEYS = ['weights', 'include_top', 'trainable', 'strict'];
+
+/**
+ * A pretrained base under the spec's layers: {resnet18: {weights: imagenet | FILE | null, include_top: false,
+ * trainable: false, strict: true}}. Its layers are applied to `input`; weights load by PyTorch name.
+ */
+function applyBase(input: SymbolicTensor, spec: unknown, path: Path): SymbolicTensor {
+  const names = Object.keys(RESNETS);
+  if (!isMap(spec) || Object.keys(spec).length !== 1)
+    fail(path, `expected one architecture, e.g. {resnet18: {weights: imagenet}}: one of ${names.join(', ')}`);
+  const arch = Object.keys(spec)[0];
+  if (!(arch in RESNETS)) fail([...path, arch], `unknown architecture: expected one of ${names.join(', ')}`);
+  const args = spec[arch] ?? {};
+  if (!isMap(args)) fail([...path, arch], `expected a mapping of arguments, found ${describe(args)}`);
+  for (const k of Object.keys(args))
+    if (!BASE_KEYS.includes(k)) fail([...path, arch, k], `unknown key: expected one of ${BASE_KEYS.join(', ')}`);
+  const flag = (k: string, dflt: boolean) => {
+    const v = args[k] ?? dflt;
+    if (typeof v !== 'boolean') fail([...path, arch, k], `expected true or false, found ${describe(v)}`);
+    return v;
+  };
+  const weights = args.weights ?? null;
+  if (weights !== null && typeof weights !== 'string')
+    fail([...path, arch, 'weights'], `expected imagenet, a weights file or null, found ${describe(weights)}`);
+  const includeTop = flag('include_top', false);
+  const output = resnetOn(input, RESNETS[arch], { includeTop });
+  const base = new Model({ inputs: input, outputs: output, name: arch });
+  if (weights !== null) {
+    try {
+      const file = weights === 'imagenet' ? imagenetCheckpoint(arch) : weights;
+      const tensors = readWeightsFile(file).filter((t) => includeTop || !t.name.startsWith('fc.'));
+      loadStateDict(base, tensors, { strict: flag('strict', true), source: file });
+    } catch (e) {
+      fail([...path, arch, 'weights'], (e as Error).message);
+    }
+  }
+  if (!flag('trainable', true)) for (const layer of base.layers) layer.trainable = false;
+  return output;
+}
 
 export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model {
   if (!isMap(spec)) fail(path, `expected a mapping with input and layers, found ${describe(spec)}`);
@@ -136,12 +178,16 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
     if (!MODEL_KEYS.includes(k)) issues.push({ path: [...path, k], message: `unknown key: expected one of ${MODEL_KEYS.join(', ')}` });
   if (issues.length) throw new SpecError(issues);
   if (spec.name !== undefined && typeof spec.name !== 'string') fail([...path, 'name'], `expected a string, found ${describe(spec.name)}`);
-  if (!Array.isArray(spec.layers) || spec.layers.length === 0)
+  // Under a base, layers may be left out (a base with its own top is a whole model).
+  const layerList = spec.layers === undefined && spec.base !== undefined ? [] : spec.layers;
+  if (!Array.isArray(layerList) || (layerList.length === 0 && spec.base === undefined))
     fail([...path, 'layers'], `expected a non-empty list of layers, found ${describe(spec.layers)}`);
+  if (spec.base !== undefined && (spec.inputs !== undefined || spec.outputs !== undefined))
+    fail([...path, 'base'], 'a base takes one input (model.input) and the layers after it; it does not combine with inputs and outputs');
   // Check every layer's arguments first, so one run reports all of them.
   const entries: LayerEntry[] = [];
   const built = new Map<LayerEntry, Layer>();
-  spec.layers.forEach((e, i) => {
+  layerList.forEach((e, i) => {
     try {
       const entry = parseLayerEntry(e, [...path, 'layers', i]);
       entries.push(entry);
@@ -157,6 +203,12 @@ export function buildModelFromSpec(spec: unknown, path: Path = ['model']): Model
   if (!functional) {
     if (spec.input === undefined) fail([...path, 'input'], 'missing: give the shape of one sample, e.g. input: [28, 28, 1]');
     const shape = parseShape(spec.input, [...path, 'input']);
+    if (spec.base !== undefined) {
+      const input = Input({ shape, name: 'input' });
+      let y = applyBase(input, spec.base, [...path, 'base']);
+      for (const entry of entries) y = applyLayer(build2(entry), y, entry);
+      return new Model({ inputs: input, outputs: y, name: spec.name as string | undefined });
+    }
     let x = Input({ shape });
     const layers: Layer[] = [x.layer];
     for (const entry of entries) {

@@ -71,7 +71,7 @@ export interface LayerClass {
 
 export abstract class Layer {
   readonly name: string;
-  trainable: boolean;
+  private isTrainable: boolean;
   built = false;
   readonly weights: Weight[] = [];
   readonly inboundNodes: LayerNode[] = [];
@@ -81,7 +81,7 @@ export abstract class Layer {
 
   protected constructor(args: BaseArgs) {
     this.name = args.name ?? uniqueName(toSnakeCase(this.className));
-    this.trainable = args.trainable ?? true;
+    this.isTrainable = args.trainable ?? true;
     this.batchInputShape = args.inputShape ? [args.batchSize ?? null, ...args.inputShape] : undefined;
     this.activityRegularizer = args.activityRegularizer ? getRegularizer(args.activityRegularizer as RegularizerSpec) : undefined;
   }
@@ -118,6 +118,19 @@ export abstract class Layer {
     const w = new Weight(`${this.name}/${name}`, new Tensor(data, shape, trainable && this.trainable), trainable, options.regularizer);
     this.weights.push(w);
     return w;
+  }
+
+  /**
+   * Whether training updates the layer (Keras' layer.trainable). A frozen layer's weights get no gradient and no
+   * optimizer state, count as non-trainable, and a frozen BatchNormalization normalizes with its moving statistics.
+   */
+  get trainable(): boolean {
+    return this.isTrainable;
+  }
+
+  set trainable(value: boolean) {
+    this.isTrainable = value;
+    for (const w of this.weights) w.value.requiresGrad = value && w.trainable;
   }
 
   get trainableWeights(): Weight[] {

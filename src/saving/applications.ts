@@ -1,0 +1,81 @@
+/**
+ * Pretrained architectures (Keras' keras.applications): resnet18 and resnet34, built by src/nn/applications and
+ * given weights from a file or from torchvision's ImageNet checkpoints, found in torchvision's own cache. Nothing is
+ * downloaded here: a missing checkpoint is an error that says where to put it.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { buildResNet, RESNET18, RESNET34, type ResNetArgs, type ResNetShape } from '../nn/applications/resnet.js';
+import type { Model } from '../nn/model.js';
+import { WeightsFileError } from './safetensors.js';
+import { loadStateDict, readWeightsFile } from './torch_weights.js';
+
+export interface PretrainedArgs extends ResNetArgs {
+  /** null (random initial weights), 'imagenet' (torchvision's checkpoint) or the path of a weights file. */
+  weights?: string | null;
+  /** For a weights file: false loads what matches and leaves the rest as initialized. */
+  strict?: boolean;
+}
+
+/** torchvision's ImageNet checkpoints: file names carry the first 8 hex digits of their sha256. */
+export const IMAGENET_CHECKPOINTS: Record<string, string> = {
+  resnet18: 'resnet18-f37072fd.pth',
+  resnet34: 'resnet34-b627a593.pth',
+};
+
+/** Where torchvision keeps downloaded checkpoints: $TORCH_HOME/hub/checkpoints, by default ~/.cache/torch/hub/checkpoints. */
+export function torchCheckpointDir(): string {
+  const home = process.env.TORCH_HOME ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'torch');
+  return join(home, 'hub', 'checkpoints');
+}
+
+/** The cached ImageNet checkpoint of an architecture, its sha256 checked against its name. */
+export function imagenetCheckpoint(arch: string): string {
+  const name = IMAGENET_CHECKPOINTS[arch];
+  if (!name)
+    throw new WeightsFileError(`no ImageNet weights for '${arch}': expected one of ${Object.keys(IMAGENET_CHECKPOINTS).join(', ')}`);
+  const file = join(torchCheckpointDir(), name);
+  if (!existsSync(file)) {
+    throw new WeightsFileError(
+      `${arch}: torchvision's ImageNet checkpoint is not at ${file}. Put ${name} there (from https://download.pytorch.org/models/${name}, ` +
+        `or let torchvision fetch it: python3 -c "import torchvision; torchvision.models.${arch}(weights='IMAGENET1K_V1')"), ` +
+        'or set TORCH_HOME to the folder above hub/checkpoints that holds it',
+    );
+  }
+  const digest = createHash('sha256').update(readFileSync(file)).digest('hex');
+  const expected = name.slice(name.lastIndexOf('-') + 1, name.lastIndexOf('.'));
+  if (!digest.startsWith(expected)) {
+    throw new WeightsFileError(
+      `${file}: sha256 ${digest} does not start with ${expected}, as its name says: the file is damaged or another one`,
+    );
+  }
+  return file;
+}
+
+function pretrained(arch: string, shape: ResNetShape, args: PretrainedArgs): Model {
+  const includeTop = args.includeTop ?? true;
+  if (args.weights === 'imagenet' && includeTop && (args.classes ?? 1000) !== 1000) {
+    throw new WeightsFileError(
+      `${arch}: the ImageNet weights classify 1000 classes, not ${args.classes}: use include_top: false and a top of your own`,
+    );
+  }
+  const model = buildResNet(shape, args, arch);
+  if (!args.weights) return model;
+  const file = args.weights === 'imagenet' ? imagenetCheckpoint(arch) : args.weights;
+  // Without its top, the model has no fc: the file's fc is left out rather than reported.
+  const tensors = readWeightsFile(file).filter((t) => includeTop || !t.name.startsWith('fc.'));
+  loadStateDict(model, tensors, { strict: args.strict ?? true, source: file });
+  return model;
+}
+
+/** ResNet-18 with torchvision's structure; weights: 'imagenet' loads torchvision's checkpoint from its cache. */
+export function resnet18(args: PretrainedArgs = {}): Model {
+  return pretrained('resnet18', RESNET18, args);
+}
+
+/** ResNet-34 with torchvision's structure; weights: 'imagenet' loads torchvision's checkpoint from its cache. */
+export function resnet34(args: PretrainedArgs = {}): Model {
+  return pretrained('resnet34', RESNET34, args);
+}
