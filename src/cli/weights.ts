@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { SpecFileError } from '../lab/spec.js';
-import { readSafetensors, readWeightsFile, toStateDict, writeSafetensors } from '../saving/index.js';
+import { fetchImagenetWeights, readSafetensors, readWeightsFile, toStateDict, writeSafetensors } from '../saving/index.js';
 import { checkWritable, ensureDir, OutputError } from '../util/safe_fs.js';
 import { defaultStore, withStore } from './lab.js';
 import { loadForPrediction, trialModelDir } from './predict.js';
@@ -31,6 +31,14 @@ function registerWeightsCommand(program: Command): void {
       for (const t of tensors) console.log(`${t.name.padEnd(width)}  ${t.dtype.padEnd(5)}  [${t.shape.join(', ')}]`);
       const values = tensors.reduce((n, t) => n + (t.data ? t.data.length : 0), 0);
       console.log(`${tensors.length} tensors, ${values.toLocaleString('en-US')} floating-point values`);
+    });
+  weights
+    .command('fetch')
+    .description("downloads torchvision's ImageNet checkpoint of an architecture into torchvision's cache, checksum-checked")
+    .argument('<arch>', 'resnet18 or resnet34')
+    .action(async (arch: string) => {
+      const file = await fetchImagenetWeights(arch, (line) => console.log(line));
+      console.log(`${file}: ready for weights: imagenet`);
     });
 }
 

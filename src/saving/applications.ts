@@ -4,11 +4,12 @@
  * downloaded here: a missing checkpoint is an error that says where to put it.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { buildResNet, RESNET18, RESNET34, type ResNetArgs, type ResNetShape } from '../nn/applications/resnet.js';
 import type { Model } from '../nn/model.js';
+import { ensureDir } from '../util/safe_fs.js';
 import { WeightsFileError } from './safetensors.js';
 import { loadStateDict, readWeightsFile } from './torch_weights.js';
 
@@ -52,6 +53,52 @@ export function imagenetCheckpoint(arch: string): string {
     );
   }
   return file;
+}
+
+/**
+ * Downloads torchvision's ImageNet checkpoint of an architecture into torchvision's cache (where a network exists),
+ * checks its sha256 against its name before writing, and writes through a temporary file and a rename. Returns the
+ * path. CONVLAB_WEIGHTS_MIRROR replaces https://download.pytorch.org/models/ (a local mirror, or tests).
+ */
+export async function fetchImagenetWeights(arch: string, log: (line: string) => void = () => {}): Promise<string> {
+  const name = IMAGENET_CHECKPOINTS[arch];
+  if (!name)
+    throw new WeightsFileError(`no ImageNet weights for '${arch}': expected one of ${Object.keys(IMAGENET_CHECKPOINTS).join(', ')}`);
+  const dir = torchCheckpointDir();
+  const target = join(dir, name);
+  const expected = name.slice(name.lastIndexOf('-') + 1, name.lastIndexOf('.'));
+  if (existsSync(target) && createHash('sha256').update(readFileSync(target)).digest('hex').startsWith(expected)) {
+    log(`${target} is already there, checksum-checked`);
+    return target;
+  }
+  const mirror = process.env.CONVLAB_WEIGHTS_MIRROR;
+  const url = `${mirror ? mirror.replace(/\/?$/, '/') : 'https://download.pytorch.org/models/'}${name}`;
+  log(`downloading ${url}`);
+  let bytes: Buffer;
+  try {
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
+    bytes = Buffer.from(await res.arrayBuffer());
+  } catch (e) {
+    const cause = (e as { cause?: { message?: string } }).cause?.message;
+    throw new WeightsFileError(
+      `${url}: download failed (${(e as Error).message}${cause ? `: ${cause}` : ''}); no network here? Put ${name} in ${dir} by hand`,
+    );
+  }
+  const digest = createHash('sha256').update(bytes).digest('hex');
+  if (!digest.startsWith(expected)) {
+    throw new WeightsFileError(`${url}: checksum mismatch: sha256 ${digest} does not start with ${expected}; nothing was written`);
+  }
+  ensureDir(dir, 'the torch checkpoint folder');
+  const tmp = `${target}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, target);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new WeightsFileError(`${target}: could not write (${(e as Error).message})`);
+  }
+  return target;
 }
 
 function pretrained(arch: string, shape: ResNetShape, args: PretrainedArgs): Model {

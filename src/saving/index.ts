@@ -4,4 +4,4 @@ export { ModelCheckpoint, type ModelCheckpointArgs } from './model_checkpoint.js
 export { readSafetensors, writeSafetensors, WeightsFileError, type NamedTensor } from './safetensors.js';
 export { readTorchStateDict } from './torch_file.js';
 export { loadStateDict, loadWeightsFile, readWeightsFile, toStateDict, type LoadReport } from './torch_weights.js';
-export { resnet18, resnet34, imagenetCheckpoint, torchCheckpointDir, type PretrainedArgs } from './applications.js';
+export { resnet18, resnet34, imagenetCheckpoint, fetchImagenetWeights, torchCheckpointDir, type PretrainedArgs } from './applications.js';

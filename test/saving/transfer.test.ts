@@ -4,7 +4,10 @@
  * in inference mode), ImageNet normalization and per-batch resizing, and the weights commands.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -200,3 +203,41 @@ describe('convlab weights inspect and convlab export', () => {
     assert.equal(existsSync(join(dir, 'm.onnx')), false);
   });
 });
+
+describe('convlab weights fetch', () => {
+  test('a server that is not there or a file whose checksum is wrong exits 2, and nothing is written', async () => {
+    const home = join(dir, 'fetch-home');
+    const env = { TORCH_HOME: home };
+    const server = createServer((_req, res) => res.end('not a checkpoint'));
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const wrong = await runAsync(['weights', 'fetch', 'resnet18'], { ...env, CONVLAB_WEIGHTS_MIRROR: `http://127.0.0.1:${port}/models` });
+      assert.equal(wrong.code, 2, wrong.err);
+      assert.match(
+        wrong.err,
+        /resnet18-f37072fd\.pth: checksum mismatch: sha256 [0-9a-f]{64} does not start with f37072fd; nothing was written/,
+      );
+    } finally {
+      server.close();
+    }
+    const gone = await runAsync(['weights', 'fetch', 'resnet18'], { ...env, CONVLAB_WEIGHTS_MIRROR: `http://127.0.0.1:${port}/models` });
+    assert.equal(gone.code, 2);
+    assert.match(gone.err, /download failed .*no network here\? Put resnet18-f37072fd\.pth in .*hub\/checkpoints by hand/);
+    assert.equal(existsSync(join(home, 'hub', 'checkpoints', 'resnet18-f37072fd.pth')), false);
+    const unknown = await runAsync(['weights', 'fetch', 'vgg16'], env);
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /no ImageNet weights for 'vgg16': expected one of resnet18, resnet34/);
+  });
+});
+
+/** The CLI in a child process without blocking this one (the test serves HTTP meanwhile). */
+function runAsync(args: string[], env: Record<string, string>): Promise<{ code: number | null; err: string }> {
+  const bin = fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url));
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => done({ code, err }));
+  });
+}
