@@ -1,14 +1,16 @@
 /**
  * `convlab weights inspect FILE`: the tensors of a weights file (torch.save checkpoint or safetensors), and
- * `convlab export MODEL|TRIAL --format safetensors --out FILE`: a saved model's weights with PyTorch's names and
- * layouts (torchvision's, for the architectures of src/nn/applications), which load_state_dict takes.
+ * `convlab export MODEL|TRIAL --format safetensors|onnx --out FILE`: a saved model's weights with PyTorch's names and
+ * layouts (torchvision's, for the architectures of src/nn/applications), which load_state_dict takes, or the whole
+ * inference graph as ONNX.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { SpecFileError } from '../lab/spec.js';
 import { fetchImagenetWeights, readSafetensors, readWeightsFile, toStateDict, writeSafetensors } from '../saving/index.js';
-import { checkWritable, ensureDir, OutputError } from '../util/safe_fs.js';
+import { isConvlabOnnx, toOnnx } from '../saving/onnx.js';
+import { checkWritable, ensureDir, OutputError, writeFileAtomic } from '../util/safe_fs.js';
 import { defaultStore, withStore } from './lab.js';
 import { loadForPrediction, trialModelDir } from './predict.js';
 
@@ -45,36 +47,53 @@ function registerWeightsCommand(program: Command): void {
 function registerExportCommand(program: Command): void {
   program
     .command('export')
-    .description("a saved model's weights for use elsewhere: safetensors with PyTorch's names and layouts")
+    .description("a saved model for use elsewhere: its weights as safetensors (PyTorch's names and layouts) or the whole model as ONNX")
     .argument('<model>', 'a saved model folder (train --save), or a trial id from the run store')
-    .requiredOption('--out <file>', 'the file to write (.safetensors)')
-    .option('--format <format>', 'safetensors', 'safetensors')
+    .requiredOption('--out <file>', 'the file to write (.safetensors or .onnx)')
+    .option('--format <format>', 'safetensors (the weights) or onnx (the inference graph with its weights, opset 13)', 'safetensors')
     .option('--store <dir>', 'the run store folder, for a trial id (default .convlab, or CONVLAB_STORE)')
     .action(async (target: string, opts: { out: string; format: string; store?: string }) => {
-      if (opts.format === 'onnx') {
-        throw new SpecFileError(
-          '--format onnx: ONNX export is not available yet; --format safetensors writes the weights with PyTorch names',
-        );
+      if (opts.format !== 'safetensors' && opts.format !== 'onnx') {
+        throw new SpecFileError(`--format: expected safetensors or onnx, got '${opts.format}'`);
       }
-      if (opts.format !== 'safetensors') throw new SpecFileError(`--format: expected safetensors, got '${opts.format}'`);
       checkWritable(opts.out, 'file', '--out');
-      // An existing file is replaced only if it is a safetensors file (an earlier export), never anything else.
-      if (existsSync(opts.out)) {
-        try {
-          readSafetensors(opts.out);
-        } catch {
-          throw new OutputError(`--out ${opts.out}: the file exists and is not a safetensors file; convlab replaces only its own exports`);
-        }
+      // An existing file is replaced only if it is an earlier export of the same format, never anything else.
+      if (existsSync(opts.out) && !replaceable(opts.out, opts.format)) {
+        const what = opts.format === 'onnx' ? 'an ONNX model written by convlab' : 'a safetensors file';
+        throw new OutputError(`--out ${opts.out}: the file exists and is not ${what}; convlab replaces only its own exports`);
       }
       const isTrial = /^#?\d+$/.test(target) && !existsSync(target);
       const dir = isTrial ? await withStore(opts.store ?? defaultStore(), (store) => trialModelDir(store, target)) : target;
       const { model } = loadForPrediction(dir, { pipeline: false });
-      const tensors = toStateDict(model);
       ensureDir(dirname(opts.out), '--out');
+      if (opts.format === 'onnx') {
+        const bytes = toOnnx(model, packageVersion());
+        writeFileAtomic(opts.out, [bytes]);
+        const size = bytes.length.toLocaleString('en-US');
+        return void console.log(
+          `${opts.out}: ONNX opset 13, ${model.layers.length} layers, ${size} bytes; NHWC input '${model.inputNames.join("', '")}'`,
+        );
+      }
+      const tensors = toStateDict(model);
       writeSafetensors(opts.out, tensors, { format: 'pt', source: 'convlab', model: model.name });
       const values = tensors.reduce((n, t) => n + t.data.length, 0);
       console.log(`${opts.out}: ${tensors.length} tensors, ${values.toLocaleString('en-US')} values (PyTorch names and layouts)`);
     });
+}
+
+/** Whether an existing file is an earlier export of this format (and so may be replaced). */
+function replaceable(file: string, format: string): boolean {
+  if (format === 'onnx') return isConvlabOnnx(readFileSync(file));
+  try {
+    readSafetensors(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export function registerWeightsCommands(program: Command): void {

@@ -4,8 +4,8 @@
  * (a BatchNorm's step counter, say) are listed but carry no values. Writing produces F32 tensors, with the header
  * padded to 8 bytes as the reference implementation does, into a temporary file renamed into place.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/safe_fs.js';
 
 /** One tensor of a weights file, its values as float32 (null for integer tensors, which weights never are). */
 export interface NamedTensor {
@@ -133,22 +133,9 @@ export function writeSafetensors(
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, head);
-    writeSync(fd, Buffer.from(json, 'utf8'));
-    for (const t of tensors) writeSync(fd, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, file);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(file, [
+    head,
+    Buffer.from(json, 'utf8'),
+    ...tensors.map((t) => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)),
+  ]);
 }

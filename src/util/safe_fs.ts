@@ -6,16 +6,20 @@
  */
 import {
   accessSync,
+  closeSync,
   constants,
   existsSync,
+  fsyncSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   renameSync,
   rmSync,
   type Stats,
   statSync,
+  writeSync,
 } from 'node:fs';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 
@@ -257,4 +261,24 @@ export function foreignContent(dir: string, allowed: (rel: string, isDir: boolea
     return null;
   };
   return walk(dir, '');
+}
+
+/** Writes a file through a temporary one beside it and a rename, so it appears whole or not at all. */
+export function writeFileAtomic(file: string, chunks: readonly Uint8Array[]): void {
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    for (const c of chunks) writeSync(fd, c);
+    fsyncSync(fd);
+    closeSync(fd);
+    renameSync(tmp, file);
+  } catch (e) {
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

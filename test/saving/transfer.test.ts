@@ -21,6 +21,7 @@ import type { SpecError } from '../../src/nn/spec.js';
 import { BatchNormalization, Dense, Input, Model, resetNames } from '../../src/nn/index.js';
 import { buildResNet, RESNET18 } from '../../src/nn/applications/resnet.js';
 import { readSafetensors, toStateDict, writeSafetensors } from '../../src/saving/index.js';
+import { isConvlabOnnx } from '../../src/saving/onnx.js';
 import '../../src/train/index.js';
 import { runConvlab } from '../helpers/cli.js';
 
@@ -197,10 +198,20 @@ describe('convlab weights inspect and convlab export', () => {
     assert.equal(f.code, 2);
     assert.match(f.err, /exists and is not a safetensors file; convlab replaces only its own exports/);
     assert.equal(readFileSync(foreign, 'utf8'), 'mine');
-    const onnx = runConvlab(['export', saved, '--format', 'onnx', '--out', join(dir, 'm.onnx')]);
-    assert.equal(onnx.code, 2);
-    assert.match(onnx.err, /ONNX export is not available yet/);
-    assert.equal(existsSync(join(dir, 'm.onnx')), false);
+    const onnxFile = join(dir, 'm.onnx');
+    const onnx = runConvlab(['export', saved, '--format', 'onnx', '--out', onnxFile]);
+    assert.equal(onnx.code, 0, onnx.err);
+    assert.ok(isConvlabOnnx(readFileSync(onnxFile)));
+    assert.equal(runConvlab(['export', saved, '--format', 'onnx', '--out', onnxFile]).code, 0, 'an earlier export is replaced');
+    const other = join(dir, 'other.onnx');
+    writeFileSync(other, 'someone else’s model');
+    const refused = runConvlab(['export', saved, '--format', 'onnx', '--out', other]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.err, /is not an ONNX model written by convlab/);
+    assert.equal(readFileSync(other, 'utf8'), 'someone else’s model');
+    const bad = runConvlab(['export', saved, '--format', 'tflite', '--out', join(dir, 'm.tflite')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--format: expected safetensors or onnx, got 'tflite'/);
   });
 });
 
