@@ -1,4 +1,7 @@
-/** The benchmark models A–D (issue 3), built with convlab's API. PyTorch and TensorFlow.js mirror them. */
+/**
+ * The benchmark models A–E, built with convlab's API. PyTorch and TensorFlow.js mirror A–D; E is resnet18 at
+ * 224×224 (torchvision's structure), against torchvision's own resnet18.
+ */
 import {
   BatchNormalization,
   Conv2D,
@@ -11,10 +14,12 @@ import {
   AveragePooling2D,
   Sequential,
   type Layer,
+  type Model,
 } from '../src/nn/index.js';
+import { buildResNet, RESNET18 } from '../src/nn/applications/resnet.js';
 
 export interface BenchModel {
-  name: 'A' | 'B' | 'C' | 'D';
+  name: 'A' | 'B' | 'C' | 'D' | 'E';
   input: [number, number, number];
   batch: number;
   /** Rough training cost per image in MFLOP, used to size the timed runs. */
@@ -26,9 +31,25 @@ export const MODELS: BenchModel[] = [
   { name: 'B', input: [32, 32, 1], batch: 128, trainMflop: 2.6 },
   { name: 'C', input: [32, 32, 3], batch: 64, trainMflop: 20 },
   { name: 'D', input: [32, 32, 3], batch: 64, trainMflop: 950 },
+  { name: 'E', input: [224, 224, 3], batch: 32, trainMflop: 10_900 },
 ];
 
-export function buildConvlabModel(name: BenchModel['name']): Sequential {
+/** Forward FLOPs of one image (2 per multiply-add) of the convolutions and dense layers: the work a step does. */
+export function forwardFlops(model: Model): number {
+  let flops = 0;
+  for (const node of model.nodes) {
+    const cfg = node.layer.getConfig() as { kernel_size?: [number, number]; units?: number };
+    const out = node.output.shape;
+    const cin = node.inputs[0]?.shape[node.inputs[0].shape.length - 1] ?? 0;
+    if (node.layer.className === 'Conv2D' && cfg.kernel_size) {
+      flops += 2 * (out[1] ?? 0) * (out[2] ?? 0) * (out[3] ?? 0) * cfg.kernel_size[0] * cfg.kernel_size[1] * (cin as number);
+    } else if (node.layer.className === 'Dense' && cfg.units) flops += 2 * (cin as number) * cfg.units;
+  }
+  return flops;
+}
+
+export function buildConvlabModel(name: BenchModel['name']): Sequential | Model {
+  if (name === 'E') return buildResNet(RESNET18, {});
   const conv = (filters: number, strides = 1, padding: 'same' | 'valid' = 'same') =>
     new Conv2D({ filters, kernelSize: 3, strides, padding, activation: 'relu' });
   let layers: Layer[];

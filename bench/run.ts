@@ -1,8 +1,9 @@
 /**
  * npm run bench [-- --quick] [-- --models A,B] [-- --engines convlab-native,pytorch] [-- --rounds 3] [-- --no-contended]
  *
- * Measures training and inference images/s of models A–D and sgemm GFLOPS for convlab (native and TypeScript),
- * PyTorch CPU and TensorFlow.js, each at 1 thread and at all cores, every configuration in its own process.
+ * Measures training and inference images/s of models A–E (E: resnet18 at 224×224, native and PyTorch only) and
+ * sgemm GFLOPS for convlab (native and TypeScript), PyTorch CPU and TensorFlow.js, each at 1 thread and at all
+ * cores, every configuration in its own process.
  * Writes a Markdown table to stdout and bench/README-style rows to bench/results/latest.json.
  * With --rounds N the fast engines (convlab native, PyTorch) are measured N times, one round after another, and
  * each figure is the median over rounds: on a shared machine whose speed drifts over minutes, engines measured in
@@ -20,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const USAGE =
-  'usage: npm run bench [-- --quick] [-- --models A,B,C,D,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N] [-- --no-contended]\n';
+  'usage: npm run bench [-- --quick] [-- --models A,B,C,D,E,sgemm] [-- --engines convlab-native,convlab-ts,pytorch,tfjs] [-- --rounds N] [-- --no-contended]\n';
 const options = {
   quick: { type: 'boolean', default: false },
   'no-contended': { type: 'boolean', default: false },
@@ -69,8 +70,8 @@ interface Row {
 
 const allCores = cpus().length;
 const threadCounts = [...new Set([1, allCores])];
-const models = (values.models ?? 'A,B,C,D,sgemm').split(',');
-const batches: Record<string, number> = { A: 128, B: 128, C: 64, D: 64, sgemm: 0 };
+const models = (values.models ?? 'A,B,C,D,E,sgemm').split(',');
+const batches: Record<string, number> = { A: 128, B: 128, C: 64, D: 64, E: 32, sgemm: 0 };
 
 function available(engine: Engine): string | null {
   if (engine === 'pytorch') {
@@ -95,12 +96,14 @@ function plan(engine: Engine, model: string, threads: number): { steps: number; 
   if (quick && engine === 'tfjs' && (threads > 1 || (model !== 'B' && model !== 'sgemm'))) return null;
   const reps = 3;
   if (model === 'sgemm') return { steps: 1, reps, size: slow ? (quick ? 512 : 1024) : quick ? 1024 : 2048, budget: 0 };
+  // E (resnet18 at 224×224) is measured for the native backend and PyTorch only: a step of it takes minutes in JavaScript.
+  if (slow && model === 'E') return null;
   if (slow) {
     // The single-threaded JavaScript engines get a time budget per configuration; --quick measures them on A and B.
     if (quick && (model === 'C' || model === 'D')) return null;
     return { steps: quick ? 1 : 2, reps, size: 0, budget: quick ? 12 : 150 };
   }
-  const steps = quick ? { A: 4, B: 6, C: 4, D: 1 } : { A: 10, B: 15, C: 10, D: 3 };
+  const steps = quick ? { A: 4, B: 6, C: 4, D: 1, E: 1 } : { A: 10, B: 15, C: 10, D: 3, E: 2 };
   return { steps: steps[model as 'A'], reps, size: 0, budget: 0 };
 }
 
@@ -215,6 +218,7 @@ for (const model of models.filter((m) => m !== 'sgemm')) {
     );
   }
 }
+const peakNote = models.includes('E') ? await flopsNote() : '';
 if (models.includes('sgemm')) {
   for (const t of threadCounts) {
     const g = (e: Engine) => cell(get(e, 'sgemm', t), 'train_ips');
@@ -263,12 +267,37 @@ if (contendedModels.length && contendedEngines.length) {
   }
 }
 
+/**
+ * Model E's work as a share of the machine's peak: FLOPs per training image (forward, then about twice that
+ * backward) times images/s, against cores × clock × FLOPs per cycle (two FMA units of 16 floats with AVX-512, of 8
+ * with AVX2; the clock from /proc/cpuinfo, which a VM may report as its nominal one).
+ */
+async function flopsNote(): Promise<string> {
+  const { buildConvlabModel, forwardFlops } = await import('./models.js');
+  const perImage = 3 * forwardFlops(buildConvlabModel('E'));
+  let mhz = 0;
+  try {
+    mhz = Number(/cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 0);
+  } catch {
+    mhz = 0;
+  }
+  const perCycle = avx512() ? 64 : 32;
+  const parts = threadCounts.map((t) => {
+    const n = get('convlab-native', 'E', t);
+    const pt = get('pytorch', 'E', t);
+    const peak = (t * mhz * 1e6 * perCycle) / 1e9;
+    const share = (ips: number | undefined) => (ips && peak ? `${((100 * ips * perImage) / 1e9 / peak).toFixed(0)}%` : '–');
+    return `${t} thread(s): native ${share(n?.train_ips)}, PyTorch ${share(pt?.train_ips)} of ${peak.toFixed(0)} GFLOP/s`;
+  });
+  return `Model E (resnet18, 224×224, batch 32): ${(perImage / 1e9).toFixed(2)} GFLOP per training image; share of the FMA peak (${mhz.toFixed(0)} MHz × ${perCycle} FLOP/cycle per core) in training: ${parts.join('; ')}.`;
+}
+
 const header = `Training and inference images/s (median of 3 after warm-up${rounds > 1 ? `, then the median of ${rounds} rounds for native and PyTorch` : ''}; for slow peers with a time budget, * = fewer repetitions, † = the warm-up step alone), ${new Date().toISOString().slice(0, 10)}, ${cpus()[0]?.model ?? 'CPU'} × ${allCores}${quick ? ', --quick' : ''}. sgemm rows: GFLOPS (native and PyTorch at 2048³, or 1024³ with --quick; TypeScript and TensorFlow.js at 1024³, or 512³).`;
 const contendedText = contended.length
   ? `\nWith one other busy process on the machine (training images/s):\n\n${contended.join('\n')}\n`
   : '';
 process.stdout.write(
-  `${header}\n\n${lines.join('\n')}\n${contendedText}${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`,
+  `${header}\n\n${lines.join('\n')}\n${peakNote ? `\n${peakNote}\n` : ''}${contendedText}${notes.length ? `\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}\nTook ${((performance.now() - started) / 1000).toFixed(0)} s.\n`,
 );
 const out = join(root, 'bench', 'results');
 mkdirSync(out, { recursive: true });

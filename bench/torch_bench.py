@@ -1,4 +1,4 @@
-"""PyTorch peer of bench/worker.ts: the same models A-D, SGD, softmax cross-entropy, random data; NCHW layout.
+"""PyTorch peer of bench/worker.ts: the same models A-D and torchvision's resnet18 as E, SGD, softmax cross-entropy, random data; NCHW layout.
 
 Prints one JSON line: {"train_ips", "infer_ips", "peak_rss_mb"}; each figure is the median of the repetitions
 after a warm-up. Run with Debian's /usr/bin/python3 (python3-torch with libopenblas0-openmp).
@@ -64,10 +64,15 @@ elif args.model == "D":
         layers += [nn.Conv2d(cin, f, 3, padding=1), nn.BatchNorm2d(f), nn.LeakyReLU(0.01), nn.MaxPool2d(2)]
         cin = f
     layers += [nn.Flatten(), nn.Linear(4 * 4 * 512, 512), nn.BatchNorm1d(512), nn.LeakyReLU(0.01), nn.Linear(512, 10)]
+elif args.model == "E":
+    import torchvision  # Debian's python3-torchvision
+
+    batch, shape = 32, (3, 224, 224)
+    layers = None
 else:
     raise SystemExit(f"unknown model {args.model}")
 
-model = nn.Sequential(*layers)
+model = torchvision.models.resnet18() if layers is None else nn.Sequential(*layers)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 loss_fn = nn.CrossEntropyLoss()
 x = torch.randn(batch, *shape)

@@ -13,6 +13,7 @@ import { SpecError } from '../util/spec_error.js';
 import { dirname } from 'node:path';
 import { checkWritable } from '../util/safe_fs.js';
 import { buildModelFromSpec } from './model_spec.js';
+import { checkPhases } from './phases.js';
 import type { Spec } from './spec.js';
 
 /** Builds the model of a spec (names restart, weights follow the seed). */
@@ -80,6 +81,7 @@ export function describeSplits(data: PreparedData): string {
 export function checkModelEvaluate(spec: Spec): void {
   const model = buildSpecModel(spec);
   checkCompile(model, spec);
+  checkPhases(model, spec);
   checkEvaluate(model, null, spec);
   checkOutputs(spec);
 }

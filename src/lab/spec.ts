@@ -92,6 +92,24 @@ const scheduleSchema = z.union(
 );
 export type ScheduleSpec = z.output<typeof scheduleSchema>;
 
+/**
+ * Which layers a phase trains: all of them, those from one layer on (model order), or only the named ones. A name
+ * also stands for the layers under it: layer4 is layer4.0.conv1, layer4.1.bn2, ...
+ */
+const phaseTrainable = z.union(
+  [z.literal('all'), z.strictObject({ from: z.string().min(1) }), z.strictObject({ only: z.array(z.string().min(1)).min(1) })],
+  { error: 'expected all, {from: LAYER} or {only: [LAYER, ...]}' },
+);
+
+/** One phase of training: its epochs, its optimizer (a fresh one) and the layers it trains. */
+const phaseSchema = z.strictObject({
+  epochs: z.number().int().positive(),
+  optimizer: resolvableWith(getOptimizer).optional(),
+  trainable: phaseTrainable.optional(),
+});
+export type PhaseSpec = z.output<typeof phaseSchema>;
+export type PhaseTrainable = z.output<typeof phaseTrainable>;
+
 export const trainSchema = z.strictObject({
   optimizer: resolvableWith(getOptimizer).default('adam'),
   loss: z.union([lossSpec, z.array(lossSpec), z.record(z.string(), lossSpec)]).default('sparse_categorical_crossentropy'),
@@ -112,6 +130,11 @@ export const trainSchema = z.strictObject({
   class_weight: z.record(z.string().regex(/^\d+$/, 'expected a class index'), z.number().nonnegative()).optional(),
   /** A learning-rate schedule by epoch, starting from the optimizer's learning rate. */
   schedule: scheduleSchema.optional(),
+  /**
+   * Training in phases, one after another (fine-tuning: first the new top, then part of the base at a lower rate).
+   * The run's epochs are the phases' sum; each phase starts a fresh optimizer (train.optimizer where it names none).
+   */
+  phases: z.array(phaseSchema).min(1).optional(),
 });
 export type TrainSpec = z.output<typeof trainSchema>;
 
@@ -307,6 +330,21 @@ export function checkSpec(raw: Record<string, unknown>, file = 'spec'): Spec {
   const train = block(trainSchema, 'train');
   const evaluate = block(evaluateSchema, 'evaluate');
   if (found.length || !train || !evaluate) throw new SpecError(found.flatMap((e) => e.issues));
+  if (train.phases) {
+    // With phases, the epochs are theirs: train.epochs, when given, must agree, and a schedule would span them.
+    const total = train.phases.reduce((n, p) => n + p.epochs, 0);
+    const given = (raw.train as Record<string, unknown> | undefined)?.epochs;
+    if (given !== undefined && given !== total) {
+      throw new SpecError([
+        { path: ['train', 'epochs'], message: `is ${given}, but the phases add up to ${total} epochs: leave it out, or make them agree` },
+      ]);
+    }
+    if (train.schedule)
+      throw new SpecError([
+        { path: ['train', 'schedule'], message: 'does not combine with phases: give each phase its own optimizer and learning rate' },
+      ]);
+    train.epochs = total;
+  }
   return {
     name: (raw.name as string | undefined) ?? base,
     seed: (raw.seed as number | undefined) ?? 0,

@@ -23,9 +23,13 @@ import {
   type History,
   type Logs,
   type Schedule,
+  getOptimizer,
+  trainingState,
+  type EpochRecord,
 } from '../train/index.js';
 import type { ArrayArtifact } from './inspect.js';
 import { buildSpecModel, checkCompile, checkEvaluate, checkOutputs, checkShapes, describeSplits } from './run_checks.js';
+import { checkPhases, enterPhase, phasesOf, resumePoint } from './phases.js';
 import { readCheckpoint, RunCheckpoint } from './run_checkpoint.js';
 import { evaluateTrained, type SplitEvaluation } from './run_evaluate.js';
 import type { Spec } from './spec.js';
@@ -75,6 +79,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   const built = buildSpecModel(spec);
   // What the spec alone decides is checked before any data is read; where files go, before any training.
   checkCompile(built, spec);
+  checkPhases(built, spec);
   checkOutputs(spec, options.saveTo);
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(built, data);
@@ -84,13 +89,16 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
       `convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`,
     );
   checkEvaluate(built, data, spec);
+  const phases = phasesOf(spec);
+  // The trainable flags the model block gives, for phases that name none (a loaded model has a phase's flags).
+  const initialFlags = built.layers.map((l) => l.trainable);
   let model = built;
   if (saved) {
     model = loadModel(saved.modelDir);
     data.train.setState?.(saved.state.source);
   } else {
     model.compile({
-      optimizer: spec.train.optimizer,
+      optimizer: phases[0].optimizer,
       loss: spec.train.loss,
       lossWeights: spec.train.loss_weights,
       metrics: spec.train.metrics,
@@ -103,19 +111,30 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   if (options.checkpoint)
     callbacks.push(new RunCheckpoint(options.checkpoint.dir, callbacks, data.train, earlier, options.checkpoint.onEpoch));
   const started = performance.now();
-  const fitted = model.fit(data.train, {
-    callbacks,
-    classWeight: spec.train.class_weight,
-    // A run that had stopped early (and was interrupted before it finished) trains no further.
-    epochs: saved?.state.stopped ? earlier.length : spec.train.epochs,
-    initialEpoch: earlier.length,
-    callbackStates: saved?.state.callbacks,
-    batchSize: spec.train.batch_size,
-    shuffle: spec.train.shuffle,
-    validationData: data.validation,
-    verbose: options.verbose ?? 1,
-  });
-  const history: History = { epochs: [...earlier, ...fitted.epochs], history: {} };
+  const resume = resumePoint(phases, earlier, Boolean(saved?.state.stopped));
+  const fitted: EpochRecord[] = [];
+  for (let k = resume.phase; k < phases.length; k++) {
+    const phase = phases[k];
+    const from = k === resume.phase ? resume.epoch : phase.start;
+    const midPhase = Boolean(saved) && k === resume.phase && from > phase.start;
+    enterPhase(model, phase, initialFlags);
+    // Each phase starts a fresh optimizer (the first one compile's); a run resumed inside a phase keeps the saved one.
+    if (k > 0 && !midPhase) trainingState(model).optimizer = getOptimizer(phase.optimizer);
+    const h = model.fit(data.train, {
+      callbacks,
+      classWeight: spec.train.class_weight,
+      epochs: phase.end,
+      initialEpoch: from,
+      // Callbacks take up their saved state only inside the phase they were in; a new phase begins them afresh.
+      callbackStates: midPhase ? saved?.state.callbacks : undefined,
+      batchSize: spec.train.batch_size,
+      shuffle: spec.train.shuffle,
+      validationData: data.validation,
+      verbose: options.verbose ?? 1,
+    });
+    fitted.push(...h.epochs);
+  }
+  const history: History = { epochs: [...earlier, ...fitted], history: {} };
   const diverged = history.epochs.find((e) => !Number.isFinite(e.loss));
   if (diverged)
     process.stderr.write(
