@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 // Model's compile/fit/trainOnBatch come with the train module.
 import '../src/train/index.js';
 
-const USAGE = 'usage: npm run profile -- [--model A|B|C|D] [--threads N] [--steps N] [--backend native|ts]\n';
+const USAGE = 'usage: npm run profile -- [--model A|B|C|D|E] [--threads N] [--steps N] [--backend native|ts]\n';
 function fail(message: string): never {
   process.stderr.write(`profile: ${message}\n${USAGE}`);
   process.exit(2);
@@ -32,7 +32,7 @@ if (values.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
-if (!['A', 'B', 'C', 'D'].includes(values.model)) fail(`--model ${values.model}: expected A, B, C or D`);
+if (!['A', 'B', 'C', 'D', 'E'].includes(values.model)) fail(`--model ${values.model}: expected A, B, C, D or E`);
 if (!['native', 'ts'].includes(values.backend)) fail(`--backend ${values.backend}: expected native or ts`);
 for (const flag of ['threads', 'steps'] as const) {
   if (!/^\d+$/.test(values[flag])) fail(`--${flag} ${values[flag]}: expected a whole number`);
