@@ -8,3 +8,4 @@ export { getRegularizer, makeRegularizer, type Regularizer } from './regularizer
 export * from './losses/index.js';
 export { resetNames } from './naming.js';
 export { SpecError, formatPath } from './spec.js';
+export { buildResNet, RESNET18, RESNET34, type ResNetArgs, type ResNetShape } from './applications/resnet.js';
