@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import { SpecFileError } from '../lab/spec.js';
-import { fetchImagenetWeights, readSafetensors, readWeightsFile, toStateDict, writeSafetensors } from '../saving/index.js';
+import { fetchImagenetWeights, readSafetensors, readWeightsFile, toTorchStateDict, writeSafetensors } from '../saving/index.js';
 import { isConvlabOnnx, toOnnx } from '../saving/onnx.js';
 import { checkWritable, ensureDir, OutputError, writeFileAtomic } from '../util/safe_fs.js';
 import { defaultStore, withStore } from './lab.js';
@@ -74,7 +74,7 @@ function registerExportCommand(program: Command): void {
           `${opts.out}: ONNX opset 13, ${model.layers.length} layers, ${size} bytes; NHWC input '${model.inputNames.join("', '")}'`,
         );
       }
-      const tensors = toStateDict(model);
+      const tensors = toTorchStateDict(model);
       writeSafetensors(opts.out, tensors, { format: 'pt', source: 'convlab', model: model.name });
       const values = tensors.reduce((n, t) => n + t.data.length, 0);
       console.log(`${opts.out}: ${tensors.length} tensors, ${values.toLocaleString('en-US')} values (PyTorch names and layouts)`);

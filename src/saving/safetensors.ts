@@ -115,10 +115,10 @@ export function readSafetensors(file: string): NamedTensor[] {
   return out;
 }
 
-/** Writes float32 tensors (in the order given) and optional string metadata; the file appears whole or not at all. */
+/** Writes float32 (and int64) tensors in the order given, with optional string metadata; the file appears whole or not at all. */
 export function writeSafetensors(
   file: string,
-  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array }[],
+  tensors: readonly { name: string; shape: readonly number[]; data: Float32Array | BigInt64Array }[],
   metadata?: Record<string, string>,
 ): void {
   const header: Record<string, unknown> = {};
@@ -126,7 +126,8 @@ export function writeSafetensors(
   let offset = 0;
   for (const t of tensors) {
     if (t.name in header) throw new WeightsFileError(`${file}: two tensors are named '${t.name}'`);
-    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
+    const dtype = t.data instanceof BigInt64Array ? 'I64' : 'F32';
+    header[t.name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
   let json = JSON.stringify(header);

@@ -180,3 +180,17 @@ export function loadWeightsFile(model: Model, file: string, options: { strict?: 
 export function toStateDict(model: Model): { name: string; shape: number[]; data: Float32Array }[] {
   return stateDictSlots(model).map((slot) => ({ name: slot.key, shape: torchShape(slot), data: toTorch(slot.weight.value.data, slot) }));
 }
+
+/**
+ * The state dict as PyTorch's load_state_dict expects it: toStateDict plus each BatchNorm's num_batches_tracked (an
+ * int64 scalar PyTorch keeps and convlab has no use for; 0 here).
+ */
+export function toTorchStateDict(model: Model): { name: string; shape: number[]; data: Float32Array | BigInt64Array }[] {
+  const out: { name: string; shape: number[]; data: Float32Array | BigInt64Array }[] = [];
+  for (const t of toStateDict(model)) {
+    out.push(t);
+    if (t.name.endsWith('.running_var'))
+      out.push({ name: `${t.name.slice(0, -'running_var'.length)}num_batches_tracked`, shape: [], data: new BigInt64Array(1) });
+  }
+  return out;
+}

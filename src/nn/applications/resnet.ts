@@ -42,9 +42,13 @@ const bn = (name: string) => new BatchNormalization({ epsilon: 1e-5, momentum: 0
 const conv = (filters: number, kernel: number, strides: number, name: string) =>
   new Conv2D({ filters, kernelSize: kernel, strides, padding: 'valid', useBias: false, name });
 
-/** A convolution with torchvision's symmetric padding of (kernel − 1) / 2. */
+/**
+ * A convolution with torchvision's symmetric padding of (kernel − 1) / 2. At stride 1 that is Keras' 'same' (no copy
+ * of the input); at stride 2 'same' would put the extra row at the bottom only, so the input is padded first.
+ */
 function paddedConv(x: SymbolicTensor, filters: number, kernel: number, strides: number, name: string): SymbolicTensor {
   const pad = (kernel - 1) / 2;
+  if (strides === 1) return new Conv2D({ filters, kernelSize: kernel, padding: 'same', useBias: false, name }).apply(x);
   const padded = pad > 0 ? new ZeroPadding2D({ padding: pad, name: `${name}.pad` }).apply(x) : x;
   return conv(filters, kernel, strides, name).apply(padded);
 }
