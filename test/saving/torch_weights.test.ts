@@ -209,6 +209,7 @@ describe('resnet18 and resnet34 have torchvision’s sizes', () => {
     const count = (ws: { value: { size: number } }[]) => ws.reduce((n, w) => n + w.value.size, 0);
     assert.equal(count(model.trainableWeights), 11_689_512);
     assert.equal(count(model.nonTrainableWeights), 9_600);
+    assert.match(model.summary({ print: () => undefined }), /Trainable params: 11,689,512\nNon-trainable params: 9,600/);
     assert.deepEqual(model.outputs[0].shape, [null, 1000]);
   });
   test('resnet34 without its top ends at [7, 7, 512] with 21,284,672 trainable parameters', () => {
