@@ -10,6 +10,7 @@ import protobuf from 'protobufjs';
 import type { Layer, LayerNode, SymbolicTensor } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
 import { pads2d } from '../nn/layers/convolutional/conv_utils.js';
+import { convKernel } from './layouts.js';
 import { WeightsFileError } from './safetensors.js';
 
 const OPSET = 13;
@@ -190,16 +191,6 @@ function weight(layer: Layer, param: string): { name: string; data: Float32Array
   return w ? { name: w.name, data: w.value.data, shape: w.value.shape } : null;
 }
 
-/** HWIO → OIHW. */
-function oihw(data: Float32Array, [kh, kw, cin, cout]: readonly number[]): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < cout; o++)
-    for (let c = 0; c < cin; c++)
-      for (let y = 0; y < kh; y++)
-        for (let x = 0; x < kw; x++) out[((o * cin + c) * kh + y) * kw + x] = data[((y * kw + x) * cin + c) * cout + o];
-  return out;
-}
-
 /** Symmetric-or-not pads [top, bottom, left, right] as ONNX's [top, left, bottom, right]. */
 const onnxPads = ([t, b, l, r]: readonly number[]) => [t, l, b, r];
 
@@ -219,7 +210,10 @@ function convertLayer(g: GraphBuilder, layer: Layer, inputs: Value[], node: Laye
       const d = cfg.dilation_rate as [number, number];
       const [h, w] = spatial();
       const pads = pads2d(h, w, k, s, cfg.padding as 'valid' | 'same', d);
-      const ins = [x.name, g.constant(kernel.name, [kernel.shape[3], kernel.shape[2], k[0], k[1]], oihw(kernel.data, kernel.shape))];
+      const ins = [
+        x.name,
+        g.constant(kernel.name, [kernel.shape[3], kernel.shape[2], k[0], k[1]], convKernel(kernel.data, kernel.shape, 'to OIHW')),
+      ];
       const bias = weight(layer, 'bias');
       if (bias) ins.push(g.constant(bias.name, bias.shape, bias.data));
       const y = g.node('Conv', ins, { kernel_shape: k, strides: s, dilations: d, pads: onnxPads(pads) }, layer.name);

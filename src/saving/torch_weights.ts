@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import type { Weight } from '../nn/layer.js';
 import type { Model } from '../nn/model.js';
+import { convKernel, denseKernel } from './layouts.js';
 import { type NamedTensor, readSafetensors, WeightsFileError } from './safetensors.js';
 import { readTorchStateDict } from './torch_file.js';
 
@@ -67,43 +68,15 @@ function torchShape(slot: Slot): number[] {
 
 /** Values from PyTorch's layout to convlab's. */
 function fromTorch(data: Float32Array, slot: Slot): Float32Array {
-  const s = slot.weight.shape;
-  if (slot.layout === 'dense') {
-    const [inputs, units] = s;
-    const out = new Float32Array(data.length);
-    for (let o = 0; o < units; o++) for (let i = 0; i < inputs; i++) out[i * units + o] = data[o * inputs + i];
-    return out;
-  }
-  if (slot.layout === 'conv') {
-    const [kh, kw, cin, cout] = s;
-    const out = new Float32Array(data.length);
-    for (let o = 0; o < cout; o++)
-      for (let c = 0; c < cin; c++)
-        for (let y = 0; y < kh; y++)
-          for (let x = 0; x < kw; x++) out[((y * kw + x) * cin + c) * cout + o] = data[((o * cin + c) * kh + y) * kw + x];
-    return out;
-  }
+  if (slot.layout === 'dense') return denseKernel(data, slot.weight.shape, 'from (out, in)');
+  if (slot.layout === 'conv') return convKernel(data, slot.weight.shape, 'from OIHW');
   return data;
 }
 
 /** Values from convlab's layout to PyTorch's. */
 function toTorch(data: Float32Array, slot: Slot): Float32Array {
-  const s = slot.weight.shape;
-  if (slot.layout === 'dense') {
-    const [inputs, units] = s;
-    const out = new Float32Array(data.length);
-    for (let o = 0; o < units; o++) for (let i = 0; i < inputs; i++) out[o * inputs + i] = data[i * units + o];
-    return out;
-  }
-  if (slot.layout === 'conv') {
-    const [kh, kw, cin, cout] = s;
-    const out = new Float32Array(data.length);
-    for (let o = 0; o < cout; o++)
-      for (let c = 0; c < cin; c++)
-        for (let y = 0; y < kh; y++)
-          for (let x = 0; x < kw; x++) out[((o * cin + c) * kh + y) * kw + x] = data[((y * kw + x) * cin + c) * cout + o];
-    return out;
-  }
+  if (slot.layout === 'dense') return denseKernel(data, slot.weight.shape, 'to (out, in)');
+  if (slot.layout === 'conv') return convKernel(data, slot.weight.shape, 'to OIHW');
   return data.slice();
 }
 
