@@ -148,16 +148,23 @@ export function setPath(spec: Record<string, unknown>, text: string, value: unkn
   container[key] = clone(value);
 }
 
-/** Applies a variant: a map of path → value (set), or {set, insert, delete}. Paths refer to the base spec. */
+/**
+ * Applies a variant: a map of path → value (set), {set, insert, delete}, or both at once (paths beside insert and
+ * delete are set). Paths refer to the base spec.
+ */
 export function applyVariant(spec: Record<string, unknown>, name: string, variant: Record<string, unknown> | null): void {
   const where: Path = ['sweep', 'variants', name];
   if (variant === null) return;
-  const keys = Object.keys(variant);
-  const structured = keys.length > 0 && keys.every((k) => ['description', 'set', 'insert', 'delete'].includes(k));
-  const v = structured
-    ? parseArgs(structuredVariant, variant, `sweep.variants.${name}`)
-    : { set: variant, insert: undefined, delete: undefined };
-  for (const [p, value] of Object.entries(v.set ?? {})) setPath(spec, p, value, at([...where, ...(structured ? ['set'] : [])], p));
+  // Field paths may stand beside set/insert/delete: {train.epochs: 5, insert: {...}} sets train.epochs too.
+  const STRUCTURAL = ['description', 'set', 'insert', 'delete'];
+  const paths = Object.keys(variant).filter((k) => !STRUCTURAL.includes(k));
+  const structural = Object.fromEntries(Object.entries(variant).filter(([k]) => STRUCTURAL.includes(k)));
+  const v = parseArgs(structuredVariant, structural, `sweep.variants.${name}`);
+  for (const p of paths) {
+    if (v.set && p in v.set) throw new SpecError([{ path: at(where, p), message: `given twice: beside set and inside it; keep one` }]);
+  }
+  for (const [p, value] of Object.entries(v.set ?? {})) setPath(spec, p, value, at([...where, 'set'], p));
+  for (const p of paths) setPath(spec, p, variant[p], at(where, p));
   // Inserts and deletes name indices of the base spec, so they are applied from the highest index down; at the same
   // index the delete goes first (delete + insert = replace).
   const edits: { path: Path; index: number; insert?: unknown[]; where: Path }[] = [];

@@ -59,6 +59,17 @@ describe('sweep expansion', () => {
     assert.equal(expandSweep(base()).length, 1);
   });
 
+  test('a variant may set paths beside insert and delete; a path given both beside set and inside it is an error', () => {
+    const spec = base();
+    applyVariant(spec, 'Both', { 'train.epochs': 7, insert: { 'model.layers[1]': { Dropout: { rate: 0.2 } } }, set: { seed: 4 } });
+    assert.equal((spec.train as { epochs: number }).epochs, 7);
+    assert.equal(spec.seed, 4);
+    assert.deepEqual((spec.model as { layers: unknown[] }).layers[1], { Dropout: { rate: 0.2 } });
+    assert.throws(
+      () => applyVariant(base(), 'Twice', { 'train.epochs': 7, set: { 'train.epochs': 8 } }),
+      /sweep\.variants\.Twice\.train\.epochs: given twice: beside set and inside it/,
+    );
+  });
   test("a variant inserts, deletes and replaces layers, all by the base spec's indices", () => {
     const spec = base() as Record<string, unknown>;
     applyVariant(spec, 'Convolution', {
