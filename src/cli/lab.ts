@@ -59,7 +59,7 @@ export function findExperiment(store: RunStore, ref: string) {
 const fmtSeconds = (s: number | null) =>
   s === null ? '–' : s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
 
-function table(header: string[], raw: string[][], rightFrom = 99): string {
+export function table(header: string[], raw: string[][], rightFrom = 99): string {
   const rows = raw.map((r) => r.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>

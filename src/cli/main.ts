@@ -4,10 +4,11 @@ import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
 import { SpecError } from '../nn/spec.js';
-import { loadSpec, SpecFileError, type Spec } from '../lab/spec.js';
+import { checkSpec, loadSpec, SpecFileError, type Spec } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
+import { planStudy } from '../lab/runner.js';
 import { registerDataCommands } from './data.js';
-import { defaultStore, registerLabCommands } from './lab.js';
+import { defaultStore, registerLabCommands, table } from './lab.js';
 import { registerReportCommands } from './report.js';
 import { registerPredictCommand } from './predict.js';
 import { registerEvaluateCommand } from './evaluate.js';
@@ -132,6 +133,33 @@ async function trainRecorded(
   }
 }
 
+/**
+ * `convlab summary`: the base model's summary; for a spec with a sweep, also a table of every configuration's
+ * parameter counts (repeats once), or with --trial one configuration's summary.
+ */
+function printSummaries(file: string, overrides: string[], trial?: string): void {
+  const { raw, plans } = planStudy(file, overrides);
+  const configs = plans.filter((p, i) => plans.findIndex((q) => q.group === p.group) === i);
+  if (trial !== undefined) {
+    const plan = configs.find((p) => p.label === trial || p.group === trial || p.variant === trial);
+    if (!plan) {
+      throw new SpecFileError(`--trial ${trial}: no such trial in ${file}: expected one of ${configs.map((p) => p.group).join(', ')}`);
+    }
+    buildSpecModel(checkSpec(plan.spec, file)).summary();
+    return;
+  }
+  buildSpecModel(checkSpec(raw.sweep === undefined ? raw : plans[0].spec, file)).summary();
+  if (raw.sweep === undefined || configs.length < 2) return;
+  const rows = configs.map((p) => {
+    const model = buildSpecModel(checkSpec(p.spec, file));
+    const trainable = model.trainableWeights.reduce((n, w) => n + w.value.size, 0);
+    const total = model.countParams();
+    return [p.group, total.toLocaleString('en-US'), trainable.toLocaleString('en-US'), (total - trainable).toLocaleString('en-US')];
+  });
+  console.log(`\n${configs.length} configurations (the first is shown above; --trial NAME shows another):`);
+  console.log(table(['trial', 'params', 'trainable', 'non-trainable'], rows, 1));
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     applyEngineFlags(argv);
@@ -158,13 +186,11 @@ export async function main(argv: string[]): Promise<number> {
 
   program
     .command('summary')
-    .description("print the model's Keras-style summary")
+    .description("print the model's Keras-style summary; for a sweep, every trial's parameter counts, or one trial's summary")
     .argument('<spec>', 'experiment or model file (YAML or JSON)')
     .option('--set <path=value>', 'override a field of the spec (repeatable)', collect, [])
-    .action((file: string, opts: { set: string[] }) => {
-      const spec = loadSpec(file, opts.set);
-      buildSpecModel(spec).summary();
-    });
+    .option('--trial <name>', "one trial's summary: a variant name or a trial label, as compare shows them")
+    .action((file: string, opts: { set: string[]; trial?: string }) => printSummaries(file, opts.set, opts.trial));
 
   program
     .command('train')
