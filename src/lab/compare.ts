@@ -345,11 +345,7 @@ function diffLists(a: unknown[], b: unknown[], prefix: string): ConfigChange[] {
   const gapA: number[] = [],
     gapB: number[] = [];
   const flush = () => {
-    // Equal-sized gaps are element-by-element changes; the surplus is deleted (from a) or inserted (into b).
-    const paired = Math.min(gapA.length, gapB.length);
-    for (let k = 0; k < paired; k++) out.push(...diffConfigs(a[gapA[k]], b[gapB[k]], `${prefix}[${gapB[k]}]`));
-    for (const k of gapA.slice(paired)) out.push({ path: `${prefix}[${k}]`, a: a[k], b: undefined });
-    for (const k of gapB.slice(paired)) out.push({ path: `${prefix}[${k}]`, a: undefined, b: b[k] });
+    out.push(...alignGap(a, b, gapA, gapB, prefix));
     gapA.length = gapB.length = 0;
   };
   while (i < a.length || j < b.length) {
@@ -361,5 +357,60 @@ function diffLists(a: unknown[], b: unknown[], prefix: string): ConfigChange[] {
     else gapB.push(j++);
   }
   flush();
+  return out;
+}
+
+/** How many leaf values an element holds (what deleting or inserting it changes). */
+function leaves(v: unknown): number {
+  if (typeof v !== 'object' || v === null) return 1;
+  return Math.max(
+    1,
+    Object.values(v).reduce((n: number, x) => n + leaves(x), 0),
+  );
+}
+
+/** Elements that may be compared field by field: the same layer class (or kind of value). */
+function sameKind(x: unknown, y: unknown): boolean {
+  const isMap = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (isMap(x) && isMap(y)) return Object.keys(x as object).join(',') === Object.keys(y as object).join(',');
+  return Array.isArray(x) === Array.isArray(y) && isMap(x) === isMap(y);
+}
+
+/**
+ * The elements between two aligned runs, paired where that changes fewest fields (an edited layer stays one layer
+ * with its changed fields) and otherwise deleted from a or inserted into b: a small edit-distance alignment.
+ */
+function alignGap(a: unknown[], b: unknown[], ia: number[], ib: number[], prefix: string): ConfigChange[] {
+  const n = ia.length;
+  const m = ib.length;
+  const cost = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  const pairCost = (i: number, j: number) =>
+    sameKind(a[ia[i]], b[ib[j]]) ? diffConfigs(a[ia[i]], b[ib[j]]).length : Number.POSITIVE_INFINITY;
+  for (let i = n; i >= 0; i--)
+    for (let j = m; j >= 0; j--) {
+      if (i === n && j === m) continue;
+      const options = [
+        i < n ? leaves(a[ia[i]]) + cost[i + 1][j] : Number.POSITIVE_INFINITY,
+        j < m ? leaves(b[ib[j]]) + cost[i][j + 1] : Number.POSITIVE_INFINITY,
+        i < n && j < m ? pairCost(i, j) + cost[i + 1][j + 1] : Number.POSITIVE_INFINITY,
+      ];
+      cost[i][j] = Math.min(...options);
+    }
+  const out: ConfigChange[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && cost[i][j] === pairCost(i, j) + cost[i + 1][j + 1]) {
+      out.push(...diffConfigs(a[ia[i]], b[ib[j]], `${prefix}[${ib[j]}]`));
+      i++;
+      j++;
+    } else if (i < n && cost[i][j] === leaves(a[ia[i]]) + cost[i + 1][j]) {
+      out.push({ path: `${prefix}[${ia[i]}]`, a: a[ia[i]], b: undefined });
+      i++;
+    } else {
+      out.push({ path: `${prefix}[${ib[j]}]`, a: undefined, b: b[ib[j]] });
+      j++;
+    }
+  }
   return out;
 }

@@ -226,4 +226,26 @@ describe('compare and diff', { skip }, () => {
     ]);
     assert.deepEqual(diffConfigs(a, a), []);
   });
+
+  test('diff shows two inserted layers and one edited layer as two insertions and one field change', () => {
+    const layers = [
+      { Conv2D: { filters: 16, kernel_size: 5 } },
+      { AveragePooling2D: {} },
+      { Conv2D: { filters: 120, kernel_size: 5 } },
+      { Flatten: {} },
+    ];
+    const edited = [
+      layers[0],
+      layers[1],
+      { Conv2D: { filters: 16, kernel_size: 3 } },
+      { AveragePooling2D: { strides: 1 } },
+      { Conv2D: { filters: 120, kernel_size: 2 } },
+      layers[3],
+    ];
+    assert.deepEqual(diffConfigs({ layers }, { layers: edited }), [
+      { path: 'layers[2]', a: undefined, b: { Conv2D: { filters: 16, kernel_size: 3 } } },
+      { path: 'layers[3]', a: undefined, b: { AveragePooling2D: { strides: 1 } } },
+      { path: 'layers[4].Conv2D.kernel_size', a: 5, b: 2 },
+    ]);
+  });
 });
