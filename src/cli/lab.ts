@@ -412,6 +412,13 @@ function registerCompareCommand(program: Command): void {
           }
           const out = opts.json ? JSON.stringify(toJson(c)) : opts.csv ? formatCsv(c) : opts.md ? formatMarkdown(c) : formatTable(c);
           process.stdout.write(`${out}\n`);
+          // Which training figures these are: reports quote Keras' (running averages) as often as the final model's.
+          if (!opts.json && !opts.csv && c.columns.some((col) => /^(train|epoch)_/.test(col.name))) {
+            process.stdout.write(
+              `${opts.md ? '\n' : ''}train_*: the final model on the training split, in inference mode. ` +
+                "epoch_* (e.g. --columns epoch_loss,epoch_accuracy): Keras' figures, running averages over the last epoch.\n",
+            );
+          }
         });
       },
     );

@@ -54,6 +54,22 @@ export function finalColumns(finals: Record<string, Record<string, number>>): Re
   return out;
 }
 
+/**
+ * The training figures Keras prints for the last epoch, as epoch_loss, epoch_accuracy, ...: running averages over
+ * that epoch's batches, with dropout on and the weights still changing. train_* are the final model's, measured
+ * after training in inference mode; both are offered because reports quote either.
+ */
+export function lastEpochColumns(history: readonly Record<string, number>[]): Record<string, number> {
+  const last = history[history.length - 1];
+  if (!last) return {};
+  const skip = new Set(['epoch', 'lr', 'seconds', 'samples_per_second']);
+  return Object.fromEntries(
+    Object.entries(last)
+      .filter(([k]) => !skip.has(k) && !k.startsWith('val_'))
+      .map(([k, v]) => [`epoch_${k}`, v]),
+  );
+}
+
 /** Accuracy-like metrics sort best-first from high values; losses and errors from low ones. */
 export function higherIsBetter(metric: string): boolean {
   return /acc|f1|precision|recall|r2|auc/.test(metric) && !/loss/.test(metric);
@@ -89,6 +105,7 @@ export function compareTrials(store: RunStore, experiment: string, trials: Trial
   const metrics = new Map<number, Record<string, number>>();
   for (const t of trials) {
     const f = finalColumns(store.finals(t.id));
+    Object.assign(f, lastEpochColumns(store.epochs(t.id)));
     if (t.params !== null) f.params = t.params;
     if (t.seconds !== null) f.seconds = t.seconds;
     f.epochs = t.epochsDone;

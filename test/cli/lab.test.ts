@@ -108,6 +108,11 @@ describe('convlab run and the commands that read the store', { skip }, () => {
       'a swept parameter is a typed column and sorts',
     );
     assert.match(convlab('compare', 'tiny-study', '--store', store, '--md').out, /^\| rank \| trial \| model \|/);
+    // Keras' running averages of the last epoch beside the final model's figures, each named for what it is.
+    const both = convlab('compare', 'tiny-study', '--store', store, '--columns', 'epoch_loss,train_loss,epoch_accuracy');
+    assert.equal(both.code, 0, both.err);
+    assert.match(both.out, /epoch_loss +train_loss +epoch_accuracy/);
+    assert.match(both.out, /train_\*: the final model on the training split, in inference mode\. epoch_\* .*running averages over the last epoch/);
     const diff = convlab('diff', String(trials[0].id), String(trials[3].id), '--store', store);
     assert.equal(diff.code, 0, diff.err);
     assert.match(diff.out, /model\.layers\[1\]\.MaxPooling2D +\(absent\) +→ +\{\}/);
