@@ -112,7 +112,10 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     const both = convlab('compare', 'tiny-study', '--store', store, '--columns', 'epoch_loss,train_loss,epoch_accuracy');
     assert.equal(both.code, 0, both.err);
     assert.match(both.out, /epoch_loss +train_loss +epoch_accuracy/);
-    assert.match(both.out, /train_\*: the final model on the training split, in inference mode\. epoch_\* .*running averages over the last epoch/);
+    assert.match(
+      both.out,
+      /train_\*: the final model on the training split, in inference mode\. epoch_\* .*running averages over the last epoch/,
+    );
     const diff = convlab('diff', String(trials[0].id), String(trials[3].id), '--store', store);
     assert.equal(diff.code, 0, diff.err);
     assert.match(diff.out, /model\.layers\[1\]\.MaxPooling2D +\(absent\) +→ +\{\}/);
