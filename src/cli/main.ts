@@ -4,9 +4,9 @@ import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
 import { DataError } from '../data/errors.js';
 import { SpecError } from '../nn/spec.js';
-import { checkSpec, loadSpec, SpecFileError, type Spec } from '../lab/spec.js';
+import { applyOverride, checkSpec, loadSpec, readSpecFile, SpecFileError, type Spec } from '../lab/spec.js';
 import { buildSpecModel, runSpec, type RunResult } from '../lab/train_run.js';
-import { planStudy } from '../lab/runner.js';
+import { expandSweep } from '../lab/sweep.js';
 import { registerDataCommands } from './data.js';
 import { defaultStore, registerLabCommands, table } from './lab.js';
 import { registerReportCommands } from './report.js';
@@ -138,7 +138,10 @@ async function trainRecorded(
  * parameter counts (repeats once), or with --trial one configuration's summary.
  */
 function printSummaries(file: string, overrides: string[], trial?: string): void {
-  const { raw, plans } = planStudy(file, overrides);
+  // Only the models are built: a model file need not have data or losses that fit it.
+  const raw = readSpecFile(file);
+  for (const o of overrides) applyOverride(raw, o);
+  const plans = expandSweep(raw);
   const configs = plans.filter((p, i) => plans.findIndex((q) => q.group === p.group) === i);
   if (trial !== undefined) {
     const plan = configs.find((p) => p.label === trial || p.group === trial || p.variant === trial);
