@@ -67,9 +67,16 @@ export async function fetchImagenetWeights(arch: string, log: (line: string) => 
   const dir = torchCheckpointDir();
   const target = join(dir, name);
   const expected = name.slice(name.lastIndexOf('-') + 1, name.lastIndexOf('.'));
-  if (existsSync(target) && createHash('sha256').update(readFileSync(target)).digest('hex').startsWith(expected)) {
-    log(`${target} is already there, checksum-checked`);
-    return target;
+  if (existsSync(target)) {
+    const digest = createHash('sha256').update(readFileSync(target)).digest('hex');
+    if (digest.startsWith(expected)) {
+      log(`${target} is already there, checksum-checked`);
+      return target;
+    }
+    // Not convlab's file to replace: torchvision or the user put it there.
+    throw new WeightsFileError(
+      `${target} exists, but its sha256 ${digest} does not start with ${expected}; move it aside, then fetch again`,
+    );
   }
   const mirror = process.env.CONVLAB_WEIGHTS_MIRROR;
   const url = `${mirror ? mirror.replace(/\/?$/, '/') : 'https://download.pytorch.org/models/'}${name}`;

@@ -365,8 +365,8 @@ export function toOnnx(model: Model, producerVersion = '0.1.0'): Uint8Array {
 /** Whether a file is an ONNX model that convlab wrote (so an export may replace it). */
 export function isConvlabOnnx(bytes: Uint8Array): boolean {
   try {
-    const m = schema.lookupType('onnx.ModelProto').decode(bytes) as unknown as { producer_name?: string };
-    return m.producer_name === 'convlab';
+    const ModelProto = schema.lookupType('onnx.ModelProto');
+    return ModelProto.toObject(ModelProto.decode(bytes)).producer_name === 'convlab';
   } catch {
     return false;
   }

@@ -236,6 +236,13 @@ describe('convlab weights fetch', () => {
     assert.equal(gone.code, 2);
     assert.match(gone.err, /download failed .*no network here\? Put resnet18-f37072fd\.pth in .*hub\/checkpoints by hand/);
     assert.equal(existsSync(join(home, 'hub', 'checkpoints', 'resnet18-f37072fd.pth')), false);
+    const cached = join(home, 'hub', 'checkpoints');
+    mkdirSync(cached, { recursive: true });
+    writeFileSync(join(cached, 'resnet18-f37072fd.pth'), 'a file of someone else’s');
+    const foreign = await runAsync(['weights', 'fetch', 'resnet18'], env);
+    assert.equal(foreign.code, 2);
+    assert.match(foreign.err, /exists, but its sha256 [0-9a-f]{64} does not start with f37072fd; move it aside/);
+    assert.equal(readFileSync(join(cached, 'resnet18-f37072fd.pth'), 'utf8'), 'a file of someone else’s');
     const unknown = await runAsync(['weights', 'fetch', 'vgg16'], env);
     assert.equal(unknown.code, 2);
     assert.match(unknown.err, /no ImageNet weights for 'vgg16': expected one of resnet18, resnet34/);
