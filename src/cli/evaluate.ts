@@ -7,13 +7,15 @@ import type { Command } from 'commander';
 import { prepareData } from '../data/spec.js';
 import { recordArtifacts } from '../lab/runner.js';
 import { checkSpec, evaluateSchema, SpecFileError, type Spec } from '../lab/spec.js';
-import type { TrialRow } from '../lab/store.js';
+import type { RunStore, TrialRow } from '../lab/store.js';
 import { checkEvaluate } from '../lab/run_checks.js';
 import { evaluateTrained, type SplitEvaluation } from '../lab/run_evaluate.js';
 import { parseArgs } from '../nn/schema.js';
 import { printEvaluation } from './evaluation.js';
 import { defaultStore, findTrial, withStore } from './lab.js';
-import { loadForPrediction, trialModelDir } from './predict.js';
+import { fileInput, loadForPrediction, trialModelDir } from './predict.js';
+import { featureMapsOf, type ArrayArtifact } from '../lab/inspect.js';
+import type { Model } from '../nn/model.js';
 
 interface EvaluateFlags {
   split: string;
@@ -22,6 +24,7 @@ interface EvaluateFlags {
   baselines?: boolean;
   featureMaps?: string;
   samples?: string;
+  image?: string;
   filters?: boolean;
   predictions?: string;
   errors?: boolean;
@@ -38,12 +41,13 @@ const positive = (flag: string, v: string | undefined, fallback: number): number
 /** The evaluate block the flags ask for (a confusion matrix and a classification report when none is named). */
 function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
   if (!['train', 'validation', 'test'].includes(o.split)) throw new SpecFileError(`--split ${o.split}: expected train, validation or test`);
+  if (o.image !== undefined && !o.featureMaps)
+    throw new SpecFileError('--image: feature maps of an image need the layers too, e.g. --feature-maps 0,1,2,3 --image horse.jpg');
+  if (o.image !== undefined && o.samples !== undefined)
+    throw new SpecFileError('--samples: feature maps of an --image are of that one image; leave --samples out');
   const none = !o.confusionMatrix && !o.classificationReport && !o.baselines && !o.featureMaps && !o.filters && o.predictions === undefined;
-  const layers = o.featureMaps
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+  // With --image the feature maps come from the file, not from samples of the split.
+  const layers = o.image !== undefined ? undefined : featureMapLayers(o);
   return {
     on: [o.split],
     confusion_matrix: none || o.confusionMatrix ? 'both' : false,
@@ -55,6 +59,14 @@ function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
       ? { predictions: { count: positive('--predictions', o.predictions, 36), split: o.split, only: o.errors ? 'errors' : 'all' } }
       : {}),
   };
+}
+
+function featureMapLayers(o: EvaluateFlags): (string | number)[] | undefined {
+  return o.featureMaps
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
 /** Merges new per-split evaluations into what the trial recorded before (new fields win). */
@@ -77,48 +89,71 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--baselines', 'the dummy classifiers (most frequent, stratified, uniform), for scale')
     .option('--feature-maps <layers>', 'activations of these layers (names or indices, comma-separated)')
     .option('--samples <n>', 'feature maps: how many samples (default 1)')
+    .option('--image <file>', "feature maps: of this PNG or JPEG file, through the trial's input pipeline, instead of the split's samples")
     .option('--filters', 'the kernels of every Conv2D layer')
     .option('--predictions <n>', 'n images of the split with their predicted classes')
     .option('--errors', 'predictions: only misclassified images')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
     .action(async (ref: string, o: EvaluateFlags) => {
       const block = evaluateBlock(o);
+      const imageOnly =
+        o.image !== undefined && !o.confusionMatrix && !o.classificationReport && !o.baselines && !o.filters && o.predictions === undefined;
       await withStore(o.store ?? defaultStore(), async (store) => {
         const t: TrialRow = findTrial(store, ref);
         const dir = trialModelDir(store, ref);
         const base = checkSpec(t.config, t.experiment);
         const spec: Spec = { ...base, evaluate: parseArgs(evaluateSchema, block, 'evaluate') };
-        const { model } = loadForPrediction(dir, { pipeline: false });
-        const data = await prepareData(spec.data, spec.seed);
-        checkEvaluate(model, data, spec);
-        if (o.split === 'validation' && !data.validation)
-          throw new SpecFileError(`--split validation: trial #${t.id}'s data block has no validation split`);
-        const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
-        const extra = store.extra(t.id);
-        store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
-        const written = recordArtifacts(store, t.id, artifacts);
-        console.log(
-          `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${o.split} split ` +
-            `(${data[o.split === 'train' ? 'train' : o.split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} ` +
-            `samples):`,
-        );
-        const logs = final[o.split];
-        if (logs)
-          console.log(
-            `  ${Object.entries(logs)
-              .map(([k, v]) => `${k} ${v.toFixed(4)}`)
-              .join(', ')}`,
-          );
-        printEvaluation(evaluation, (l) => console.log(l));
-        for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
-        const kinds = [
-          ...(evaluation[o.split]?.confusion_matrix ? ['confusion'] : []),
-          ...new Set(written.map((w) => (w.kind === 'inputs' ? 'feature-maps' : w.kind === 'feature_maps' ? 'feature-maps' : w.kind))),
-        ];
+        const { model, pipeline } = loadForPrediction(dir, { pipeline: o.image !== undefined });
+        const kinds: string[] = [];
+        if (!imageOnly) kinds.push(...(await evaluateSplit(store, t, model, spec, o.split)));
+        if (o.image !== undefined) {
+          const { x, notes } = fileInput(model, pipeline, o.image);
+          let maps: ArrayArtifact[];
+          try {
+            maps = featureMapsOf(model, [x], featureMapLayers(o) ?? []);
+          } catch (e) {
+            throw new SpecFileError(`--feature-maps: ${(e as Error).message}`);
+          }
+          const written = recordArtifacts(store, t.id, maps);
+          console.log(`Trial #${t.id} ${t.label} (experiment ${t.experiment}), feature maps of ${o.image}:`);
+          for (const n of notes) console.log(`  ${n}`);
+          for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
+          kinds.push('feature-maps');
+        }
         if (kinds.length)
           console.log(
-            `\nDraw them with ${kinds.map((k) => `\`convlab plot ${k} ${t.id}\``).join(', ')}, or \`convlab report ${t.experiment}\`.`,
+            `\nDraw them with ${[...new Set(kinds)].map((k) => `\`convlab plot ${k} ${t.id}\``).join(', ')}, or \`convlab report ${t.experiment}\`.`,
           );
       });
     });
+}
+
+/** Evaluates a trial on one of its splits, records and prints what was asked; returns the kinds of figures made. */
+async function evaluateSplit(store: RunStore, t: TrialRow, model: Model, spec: Spec, split: string): Promise<string[]> {
+  const data = await prepareData(spec.data, spec.seed);
+  checkEvaluate(model, data, spec);
+  if (split === 'validation' && !data.validation)
+    throw new SpecFileError(`--split validation: trial #${t.id}'s data block has no validation split`);
+  const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
+  const extra = store.extra(t.id);
+  store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
+  const written = recordArtifacts(store, t.id, artifacts);
+  console.log(
+    `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${split} split ` +
+      `(${data[split === 'train' ? 'train' : split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} ` +
+      `samples):`,
+  );
+  const logs = final[split];
+  if (logs)
+    console.log(
+      `  ${Object.entries(logs)
+        .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+        .join(', ')}`,
+    );
+  printEvaluation(evaluation, (l) => console.log(l));
+  for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
+  return [
+    ...(evaluation[split]?.confusion_matrix ? ['confusion'] : []),
+    ...written.map((w) => (w.kind === 'inputs' || w.kind === 'feature_maps' ? 'feature-maps' : w.kind)),
+  ];
 }

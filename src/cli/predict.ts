@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { imageInput, type InputPipeline } from '../data/pipeline.js';
 import { SpecFileError } from '../lab/spec.js';
 import type { RunStore } from '../lab/store.js';
+import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../nn/model.js';
 import { loadModel, readInputPipeline } from '../saving/saved_model.js';
 import { defaultStore, findTrial, withStore } from './lab.js';
@@ -65,21 +66,27 @@ function probabilities(row: Float32Array): number[] {
   return e.map((v) => v / z);
 }
 
+/** An image file as the model's input, through the saved pipeline; notes say what had to change (size, colours). */
+export function fileInput(model: Model, pipeline: InputPipeline, file: string): { x: Tensor; notes: string[] } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new SpecFileError(`${file}: cannot read the image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { x, notes } = imageInput(pipeline, bytes, file);
+  const expected = model.inputs[0].shape.slice(1);
+  if (model.inputs.length !== 1 || expected.some((d, i) => d !== null && d !== x.shape[i + 1])) {
+    throw new SpecFileError(
+      `the model expects inputs of shape [${expected.join(', ')}], its saved pipeline gives [${x.shape.slice(1).join(', ')}]`,
+    );
+  }
+  return { x, notes };
+}
+
 export function predictFiles(model: Model, pipeline: InputPipeline, files: readonly string[], top: number): Prediction[] {
   return files.map((file) => {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(file);
-    } catch (e) {
-      throw new SpecFileError(`${file}: cannot read the image (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
-    const { x, notes } = imageInput(pipeline, bytes, file);
-    const expected = model.inputs[0].shape.slice(1);
-    if (model.inputs.length !== 1 || expected.some((d, i) => d !== null && d !== x.shape[i + 1])) {
-      throw new SpecFileError(
-        `the model expects inputs of shape [${expected.join(', ')}], its saved pipeline gives [${x.shape.slice(1).join(', ')}]`,
-      );
-    }
+    const { x, notes } = fileInput(model, pipeline, file);
     const out = model.predictBatch(x)[0];
     const p = probabilities(out.data.subarray(0, out.size));
     const names = pipeline.class_names.length === p.length ? pipeline.class_names : p.map((_, i) => String(i));

@@ -39,6 +39,11 @@ export function featureMapArtifacts(
 ): ArrayArtifact[] {
   const n = Math.min(samples, source.size);
   const { x } = source.batch(Array.from({ length: n }, (_, i) => i));
+  return featureMapsOf(model, x, layers);
+}
+
+/** The inputs and the chosen layers' activations (inference mode) for given inputs (an image file's, say). */
+export function featureMapsOf(model: Model, x: Tensor[], layers: readonly (string | number)[]): ArrayArtifact[] {
   const unique = [...new Map(layers.map((l) => [model.getLayer(l).name, l])).values()];
   const maps = model.featureMaps(unique, x);
   const names = unique.map((l) => model.getLayer(l).name);

@@ -205,12 +205,19 @@ export function readSpecFile(file: string): Record<string, unknown> {
   } catch (e) {
     throw new SpecFileError(`${file}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  // merge: YAML's `<<: *anchor`, so variants can share a block and change a field of it.
+  const doc = parseDocument(text, { prettyErrors: true, merge: true });
   if (doc.errors.length > 0) {
     const e = doc.errors[0];
     const pos = e.linePos?.[0];
+    const line = pos ? (text.split('\n')[pos.line - 1] ?? '') : '';
+    // `{model.layers[4]: ...}`: inside braces a bracket starts a list, so such a key must be quoted or in block style.
+    const hint =
+      /flow (map|sequence)/.test(e.message) && /\{[^}]*\w\[\d+\]/.test(line)
+        ? ` (a key with [ ] inside { } must be quoted, '{"model.layers[4]": ...}', or written on its own line)`
+        : '';
     throw new SpecFileError(
-      `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      `${file}${pos ? `:${pos.line}:${pos.col}` : ''}: invalid YAML: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}${hint}`,
     );
   }
   const value: unknown = doc.toJS();

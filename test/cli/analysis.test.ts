@@ -123,6 +123,29 @@ describe('train into the store, then evaluate, plot and predict', { skip: noSqli
     assert.match(text.out, /photo\.png: \d [0-9.]+%, \d [0-9.]+%, \d [0-9.]+% {2}\(converted from colour/);
   });
 
+  test("evaluate --image records the feature maps of an image file, fitted by the trial's input pipeline", () => {
+    writeFileSync(join(dir, 'photo.png'), photo());
+    const r = convlab('evaluate', '1', '--feature-maps', '0,1', '--image', join(dir, 'photo.png'));
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /feature maps of .*photo\.png:\n {2}converted from colour/);
+    assert.match(r.out, /recorded inputs \S+ \[1, 32, 32, 1\]/);
+    assert.match(r.out, /recorded feature_maps \S+ \[1, \d+, \d+, \d+\]/);
+    assert.doesNotMatch(r.out, /split \(/, 'no split was evaluated');
+    const fig = convlab('plot', 'feature-maps', '1', '--out', join(dir, 'photo-maps.png'));
+    assert.equal(fig.code, 0, fig.err);
+    for (const [args, message] of [
+      [['--image', join(dir, 'photo.png')], /--image: feature maps of an image need the layers too/],
+      [['--feature-maps', '0', '--image', join(dir, 'photo.png'), '--samples', '2'], /--samples: .* leave --samples out/],
+      [['--feature-maps', 'nosuch', '--image', join(dir, 'photo.png')], /--feature-maps: .*nosuch/],
+      [['--feature-maps', '0', '--image', join(dir, 'none.png')], /none\.png: cannot read the image \(ENOENT\)/],
+    ] as [string[], RegExp][]) {
+      const bad = convlab('evaluate', '1', ...args);
+      assert.equal(bad.code, 2, `${args.join(' ')}: ${bad.err}`);
+      assert.match(bad.err, message);
+      assert.doesNotMatch(bad.err, /at .*\.js:\d+/);
+    }
+  });
+
   test('bad input is exit 2 with the problem named', () => {
     writeFileSync(join(dir, 'notes.txt'), 'not an image');
     writeFileSync(join(dir, 'cut.png'), photo().subarray(0, 60));

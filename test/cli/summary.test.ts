@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runConvlab } from '../helpers/cli.js';
 
-const STUDY = 'examples/fashion-mnist-variants.yaml';
+const STUDY = 'examples/reproductions/fashion-mnist-variants.yaml';
 
 test("summary of a sweep lists every configuration's parameter counts (the Fashion-MNIST LeNet-5 variants)", () => {
   const r = runConvlab(['summary', STUDY]);

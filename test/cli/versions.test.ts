@@ -26,7 +26,7 @@ describe('a study run again with other settings', { skip }, () => {
   const version = (train: number, epochs: number) =>
     convlab(
       'run',
-      'examples/fashion-mnist-variants.yaml',
+      'examples/reproductions/fashion-mnist-variants.yaml',
       '-q',
       '--set',
       `data.subset.train=${train}`,

@@ -4,6 +4,10 @@ import { describe, test } from 'node:test';
 import { SpecError } from '../../src/nn/spec.js';
 import { checkTrials } from '../../src/lab/runner.js';
 import { applyVariant, expandSweep } from '../../src/lab/sweep.js';
+import { readSpecFile } from '../../src/lab/spec.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const base = () => ({
   name: 'study',
@@ -178,5 +182,31 @@ describe('sweep expansion', () => {
     );
     assert.equal(msg.split('\n').length, 1, 'one problem shared by two trials is reported once');
     checkTrials(expandSweep({ ...base(), sweep: { grid: { 'model.layers[0].Conv2D.filters': [8, 16] } } }), 'study.yaml');
+  });
+});
+
+describe('spec files', () => {
+  const write = (text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'convlab-spec-'));
+    const file = join(dir, 'spec.yaml');
+    writeFileSync(file, text);
+    return file;
+  };
+  test('variants may share a block through a YAML anchor and change one field of it with <<', () => {
+    const spec = readSpecFile(
+      write(
+        'name: s\nsweep:\n  variants:\n    A: &a\n      train.epochs: 3\n      train.batch_size: 16\n    B:\n      <<: *a\n      train.batch_size: 64\n',
+      ),
+    );
+    const variants = (spec.sweep as { variants: Record<string, Record<string, unknown>> }).variants;
+    assert.deepEqual(variants.B, { 'train.epochs': 3, 'train.batch_size': 64 });
+    assert.deepEqual(variants.A, { 'train.epochs': 3, 'train.batch_size': 16 });
+  });
+  test('a bracketed key inside braces is a YAML error that says how to write it', () => {
+    const file = write('name: s\nsweep:\n  variants:\n    A: {model.layers[4]: {Dropout: {rate: 0.2}}}\n');
+    assert.throws(
+      () => readSpecFile(file),
+      (e: Error) => /spec\.yaml:4:\d+: invalid YAML: .*must be quoted/.test(e.message),
+    );
   });
 });

@@ -20,6 +20,13 @@ describe('loss values (per sample) match hand computation', () => {
     ['mse', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.25, 1]],
     ['mae', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.5, 1]],
     ['huber', t([0, 0, 0], [3, 1]), t([0.5, 1, 2], [3, 1]), [0.125, 0.5, 1.5]],
+    // Period 1: an error of 0.9 is one of 0.1 the other way round; half a period is the chord (1/π)².
+    [
+      'cyclic_mse',
+      t([0.05, 0.95, 0], [3, 1]),
+      t([0.95, 0.05, 0.5], [3, 1]),
+      [(Math.sin(Math.PI * 0.9) / Math.PI) ** 2, (Math.sin(Math.PI * 0.9) / Math.PI) ** 2, 1 / Math.PI ** 2],
+    ],
     ['poisson', t([1, 0], [2, 1]), t([2, 0.5], [2, 1]), [2 - Math.log(2), 0.5]],
     ['kl_divergence', t([0.5, 0.5], [1, 2]), t([0.25, 0.75], [1, 2]), [0.5 * Math.log(2) + 0.5 * Math.log(0.5 / 0.75)]],
     ['cosine_similarity', t([1, 0], [1, 2]), t([1, 1], [1, 2]), [-Math.SQRT1_2]],
@@ -44,6 +51,7 @@ describe('loss gradients match finite differences', () => {
     ['mse', () => randomTensor([3, 2], 8), randomTensor([3, 2], 9).detach()],
     ['mae', () => randomTensor([3, 2], 8), randomTensor([3, 2], 19).detach()],
     ['huber', () => randomTensor([3, 2], 8, -3, 3), randomTensor([3, 2], 10).detach()],
+    ['cyclic_mse', () => randomTensor([3, 2], 8, -1, 2), randomTensor([3, 2], 20, 0, 1).detach()],
     ['poisson', () => randomTensor([3, 2], 11, 0.5, 2), randomTensor([3, 2], 12, 0, 3).detach()],
     ['cosine_similarity', () => randomTensor([3, 4], 13), randomTensor([3, 4], 14).detach()],
   ];
@@ -110,6 +118,15 @@ describe('calling a loss reduces over the batch, as a Keras loss object does', (
     const none = getLoss({ mean_squared_error: { reduction: 'none' } })(yTrue, yPred);
     assert.deepEqual(none.shape, [2]);
     assertClose(none.data, [0.25, 1]);
+  });
+  test('the cyclic squared error is the squared error for small errors and the same a whole period away', () => {
+    const loss = getLoss({ cyclic_mean_squared_error: { period: 720 } });
+    const near = loss.perSample(t([10], [1, 1]), t([13], [1, 1])).data[0];
+    assertClose([near], [9], 1e-3);
+    const wrapped = loss.perSample(t([715], [1, 1]), t([5], [1, 1])).data[0];
+    assertClose([wrapped], [100], 1e-2);
+    assert.equal(getLoss({ cyclic_mse: loss.config }).name, 'cyclic_mean_squared_error');
+    assert.throws(() => getLoss({ cyclic_mse: { period: 0 } }), /period/);
   });
   test('sample weights scale each sample; the mean still divides by the batch size', () => {
     assertClose(getLoss('mse')(yTrue, yPred, t([2, 0])).data, [0.25]);

@@ -5,12 +5,13 @@ import { parseNamed } from '../spec.js';
 import { binaryCrossentropy, categoricalCrossentropy, oneHot, sparseCategoricalCrossentropy } from './crossentropy.js';
 import { isLoss, type Loss, makeLoss } from './loss.js';
 import { cosineSimilarity, klDivergence, poisson } from './probabilistic.js';
-import { huber, meanAbsoluteError, meanSquaredError } from './regression.js';
+import { cyclicMeanSquaredError, huber, meanAbsoluteError, meanSquaredError } from './regression.js';
 
 export {
   binaryCrossentropy,
   categoricalCrossentropy,
   cosineSimilarity,
+  cyclicMeanSquaredError,
   huber,
   klDivergence,
   meanAbsoluteError,
@@ -28,6 +29,7 @@ const builders: Record<string, (args: Record<string, unknown>) => Loss> = {
   mean_squared_error: (a) => meanSquaredError(a),
   mean_absolute_error: (a) => meanAbsoluteError(a),
   huber: (a) => huber(a),
+  cyclic_mean_squared_error: (a) => cyclicMeanSquaredError(a),
   poisson: (a) => poisson(a),
   kl_divergence: (a) => klDivergence(a),
   cosine_similarity: (a) => cosineSimilarity(a),
@@ -36,6 +38,7 @@ const builders: Record<string, (args: Record<string, unknown>) => Loss> = {
 const aliases: Record<string, string> = {
   mse: 'mean_squared_error',
   mae: 'mean_absolute_error',
+  cyclic_mse: 'cyclic_mean_squared_error',
   kld: 'kl_divergence',
   kullback_leibler_divergence: 'kl_divergence',
   huber_loss: 'huber',

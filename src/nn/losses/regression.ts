@@ -1,7 +1,10 @@
-/** Regression losses: mean squared error, mean absolute error and Huber, each averaged over the last axis. */
+/**
+ * Regression losses: mean squared error, mean absolute error, Huber and the cyclic squared error (for targets on a
+ * circle, such as the time on a clock face), each averaged over the last axis.
+ */
 import { z } from 'zod';
 import { mean } from '../../engine/composed.js';
-import { abs, add, minimum, mul, reshape, sub } from '../../engine/ops.js';
+import { abs, add, minimum, mul, reshape, sin, sub } from '../../engine/ops.js';
 import type { Tensor } from '../../engine/tensor.js';
 import { parseArgs } from '../schema.js';
 import { type Loss, makeLoss, type Reduction, reductionSchema } from './loss.js';
@@ -58,6 +61,28 @@ export function huber(args: z.input<typeof huberSchema> = {}): Loss {
       const e = abs(sub(yPred, aligned(yTrue, yPred)));
       const q = minimum(e, delta);
       return mean(add(mul(mul(q, q), 0.5), mul(sub(e, q), delta)), -1);
+    },
+    reduction,
+  );
+}
+
+const cyclicSchema = z.strictObject({ period: z.number().positive().default(1), reduction: reductionSchema });
+
+/**
+ * The squared error of targets that wrap around (a time of day, an angle): the squared chord between prediction and
+ * target on a circle of circumference `period`, (P/π)²·sin²(π·e/P). It equals e² for small errors, is the same for
+ * e and e ± P (11:55 is 10 minutes from 0:05), and is largest half a period away. Smooth everywhere, unlike a
+ * wrapped |e|, so gradient descent never meets a kink.
+ */
+export function cyclicMeanSquaredError(args: z.input<typeof cyclicSchema> = {}): Loss {
+  const { period, reduction } = parseArgs(cyclicSchema, args, 'cyclic_mean_squared_error');
+  return makeLoss(
+    'cyclic_mean_squared_error',
+    { period },
+    (yTrue, yPred) => {
+      checkShapes('cyclic_mean_squared_error', yTrue, yPred);
+      const chord = mul(sin(mul(sub(yPred, aligned(yTrue, yPred)), Math.PI / period)), period / Math.PI);
+      return mean(mul(chord, chord), -1);
     },
     reduction,
   );
