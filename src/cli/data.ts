@@ -1,7 +1,8 @@
 /** `convlab data ls | info | show`: what datasets are available, what is in one, and a grid of its samples. */
 import type { Command } from 'commander';
+import { PNG } from 'pngjs';
 import { findCifar10, cifar10Candidates } from '../data/cifar10.js';
-import { channelStats, type Dataset } from '../data/dataset.js';
+import { channelStats, type Dataset, type ImageSet } from '../data/dataset.js';
 import { DataError } from '../data/errors.js';
 import { fashionMnistCandidates, findFashionMnist } from '../data/fashion_mnist.js';
 import { fetchDataset } from '../data/fetch.js';
@@ -10,6 +11,9 @@ import { loadNamedDataset } from '../data/spec.js';
 import { Random } from '../engine/random.js';
 import { sampleGridFigure } from '../report/figures/images.js';
 import { writeFigure } from '../report/render.js';
+import { checkWritable, ensureDir, OutputError, writeFileAtomic } from '../util/safe_fs.js';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 const NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'image-folder', 'clocks'];
 
@@ -73,6 +77,22 @@ function info(d: Dataset) {
 
 /** n samples of a split in a grid (each image scaled up `zoom` times, 2-pixel gaps), written atomically. */
 /** A labelled grid of seeded random samples of a split, written as PNG or SVG. */
+/** One sample as PNG bytes: grey or RGB as stored, each pixel drawn zoom × zoom. */
+function samplePng(set: ImageSet, index: number, zoom: number): Uint8Array {
+  const { height, width, channels } = set;
+  const per = height * width * channels;
+  const px = set.images.subarray(index * per, (index + 1) * per);
+  const png = new PNG({ width: width * zoom, height: height * zoom });
+  for (let y = 0; y < png.height; y++)
+    for (let x = 0; x < png.width; x++) {
+      const p = (Math.floor(y / zoom) * width + Math.floor(x / zoom)) * channels;
+      const o = (y * png.width + x) * 4;
+      for (let k = 0; k < 3; k++) png.data[o + k] = px[p + (channels === 3 ? k : 0)];
+      png.data[o + 3] = 255;
+    }
+  return PNG.sync.write(png);
+}
+
 async function writeGrid(
   d: Dataset,
   split: 'train' | 'test',
@@ -151,6 +171,42 @@ export function registerDataCommands(program: Command): void {
         console.log(`${String(k).padEnd(6)}${c.name.padEnd(width)}${String(c.train).padStart(8)}${String(c.test).padStart(8)}`),
       );
     });
+  common(data.command('save'))
+    .description('write one sample of a dataset as a PNG file, pixel for pixel (to predict, convolve or draw the feature maps of)')
+    .requiredOption('--index <i>', 'which sample of the split (as `data show` lists them)')
+    .option('--split <split>', 'train or test', 'test')
+    .option('--zoom <factor>', 'scale the image up by this factor (nearest neighbour)', '1')
+    .requiredOption('--out <file>', 'the .png file to write')
+    .action(
+      async (
+        name: string,
+        opts: { path?: string; size?: string; color?: string; count?: string; index: string; split: string; zoom: string; out: string },
+      ) => {
+        if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
+        const zoom = Number(opts.zoom);
+        if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16)
+          throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
+        if (!/\.png$/i.test(opts.out)) throw new DataError(`--out: expected a .png file name, got '${opts.out}'`);
+        const d = await load(name, opts);
+        const set = opts.split === 'train' ? d.train : d.test;
+        const index = Number(opts.index);
+        if (set.count === 0) throw new DataError(`--split ${opts.split}: ${d.name}'s ${opts.split} split is empty`);
+        if (!Number.isInteger(index) || index < 0 || index >= set.count)
+          throw new DataError(
+            `--index: expected an integer from 0 to ${set.count - 1} (the ${opts.split} split's samples), got '${opts.index}'`,
+          );
+        checkWritable(opts.out, 'file', '--out');
+        // A file already there may be anyone's: it is never replaced.
+        if (existsSync(opts.out)) throw new OutputError(`--out ${opts.out}: the file exists; choose another name or remove it first`);
+        ensureDir(dirname(resolve(opts.out)), '--out');
+        writeFileAtomic(opts.out, [samplePng(set, index, zoom)]);
+        console.log(
+          `Wrote ${opts.split} sample #${index} of ${d.name} (${d.classNames[set.labels[index]]}, ${set.height}×${set.width}` +
+            `${zoom > 1 ? ` drawn ${zoom}× larger` : ''}) to ${opts.out}`,
+        );
+      },
+    );
+
   common(data.command('show'))
     .description('draw a grid of random samples with their classes (PNG or SVG) and print the labels in grid order')
     .option('--n <count>', 'how many samples', '16')

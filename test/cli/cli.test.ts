@@ -372,8 +372,28 @@ describe('convlab data', () => {
     for (const l of labels) assert.match(text, new RegExp(`>${l}</text>`), `'${l}' is written under its image`);
   });
 
+  test('save writes one sample pixel for pixel (zoomed if asked), and never over an existing file', () => {
+    const out = join(dir, 'saved', 'one.png');
+    const r = convlab('data', 'save', 'mnist', '--index', '0', '--zoom', '2', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /Wrote test sample #0 of mnist \(7, 28×28 drawn 2× larger\)/);
+    const png = PNG.sync.read(readFileSync(out));
+    assert.deepEqual([png.width, png.height], [56, 56]);
+    const shape = join(dir, 'saved', 'shape.png');
+    assert.equal(convlab('data', 'save', 'image-folder', '--path', images, '--split', 'train', '--index', '1', '--out', shape).code, 0);
+    const one = PNG.sync.read(readFileSync(shape));
+    assert.deepEqual([one.width, one.height], [5, 4], 'the image folder keeps its own size');
+    const again = convlab('data', 'save', 'mnist', '--index', '1', '--out', out);
+    assert.equal(again.code, 2);
+    assert.match(again.err, /one\.png: the file exists/);
+    assert.deepEqual([PNG.sync.read(readFileSync(out)).width], [56], 'the file is untouched');
+  });
+
   test('bad names, paths and flags exit 2 with the problem named', () => {
     const cases: [string[], RegExp][] = [
+      [['data', 'save', 'mnist', '--index', '10000', '--out', join(dir, 'x.png')], /--index: expected an integer from 0 to 9999/],
+      [['data', 'save', 'mnist', '--index', '0', '--out', join(dir, 'x.jpg')], /--out: expected a \.png file name/],
+      [['data', 'save', 'mnist', '--index', '0', '--split', 'dev', '--out', join(dir, 'x.png')], /--split: expected train or test/],
       [['data', 'info', 'imagenet'], /unknown dataset 'imagenet'/],
       [['data', 'info', 'image-folder', '--path', join(dir, 'none')], /none: not found/],
       [['data', 'show', 'mnist', '--out', join(dir, 'x.jpg')], /--out: expected a \.png or \.svg file name/],
