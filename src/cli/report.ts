@@ -35,6 +35,7 @@ interface PlotOptions {
   out?: string;
   store?: string;
   x?: string;
+  xScale?: string;
   y?: string;
   metric?: string;
   metrics?: string;
@@ -50,6 +51,13 @@ interface PlotOptions {
 }
 
 const isTrialRef = (ref: string) => /^#?\d+$/.test(ref);
+
+/** --x-scale: true for log, false for linear, undefined to let the values decide. */
+function xScale(value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'linear' && value !== 'log') throw new SpecFileError(`--x-scale ${value}: expected linear or log`);
+  return value === 'log';
+}
 
 function nonNegative(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
@@ -111,13 +119,20 @@ function makeFigure(store: RunStore, kind: Kind, target: string, o: PlotOptions)
     case 'bars':
       return barsPlot(store, trials, o.metric ?? mainMetric(store, trials));
     case 'time':
-      return sweepPlot(store, name, trials, o.y ?? 'seconds', o.x);
+      return sweepPlot(store, name, trials, o.y ?? 'seconds', o.x, xScale(o.xScale));
     default: {
       // By default the main metric on the last split that has it: test, else validation, else train.
       const metric = mainMetric(store, trials);
       const split =
         (['test', 'validation', 'train'] as const).find((s) => trials.some((t) => store.finals(t.id)[s]?.[metric] !== undefined)) ?? 'test';
-      return sweepPlot(store, name, trials, o.y ?? `${{ test: 'test', validation: 'val', train: 'train' }[split]}_${metric}`, o.x);
+      return sweepPlot(
+        store,
+        name,
+        trials,
+        o.y ?? `${{ test: 'test', validation: 'val', train: 'train' }[split]}_${metric}`,
+        o.x,
+        xScale(o.xScale),
+      );
     }
   }
 }
@@ -190,9 +205,10 @@ export function registerReportCommands(program: Command): void {
     )
     .option('--out <file>', 'file.png, file.svg, or a name without extension for both (default <figure>.png)')
     .option('--x <param>', 'sweep, time: the swept parameter on the x axis (path or short name)')
+    .option('--x-scale <scale>', 'sweep, time: linear or log (default: log when the values span decades)')
     .option(
       '--y <column>',
-      'sweep: the value plotted (test_accuracy, val_loss, ...); time: seconds, seconds_per_epoch or images_per_second',
+      'sweep: the value plotted (test_accuracy, val_loss, ...; several, comma-separated, as lines of their own); time: seconds, seconds_per_epoch or images_per_second',
     )
     .option('--metric <name>', 'bars: the metric (default accuracy)')
     .option('--metrics <list>', 'curves: metrics to draw, comma-separated (default all, loss first)')

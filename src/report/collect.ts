@@ -6,7 +6,7 @@ import { inside } from '../util/safe_fs.js';
 import { maxOf } from '../util/numbers.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { finalColumns, higherIsBetter } from '../lab/compare.js';
+import { finalColumns, higherIsBetter, lastEpochColumns } from '../lab/compare.js';
 import type { SplitEvaluation } from '../lab/train_run.js';
 import type { PredictionMeta } from '../lab/inspect.js';
 import type { ArtifactRow, RunStore, TrialRow } from '../lab/store.js';
@@ -120,8 +120,12 @@ export function sweptParameters(trials: readonly TrialRow[]): { path: string; na
     .map(({ path, name, numeric }) => ({ path, name, numeric }));
 }
 
-/** A final value of a trial: a split metric (test_accuracy, val_loss, ...), seconds, params, or images_per_second. */
+/**
+ * A final value of a trial: a split metric (test_accuracy, val_loss, ...), a Keras last-epoch figure (epoch_accuracy,
+ * ...), seconds, params, or images_per_second.
+ */
 export function trialValue(store: RunStore, t: TrialRow, column: string): number | undefined {
+  if (column.startsWith('epoch_')) return lastEpochColumns(store.epochs(t.id))[column];
   if (column === 'seconds') return t.seconds ?? undefined;
   if (column === 'params') return t.params ?? undefined;
   if (column === 'seconds_per_epoch') return t.seconds !== null && t.epochsDone > 0 ? t.seconds / t.epochsDone : undefined;
@@ -138,13 +142,28 @@ const TITLES: Record<string, string> = {
   images_per_second: 'training images per second',
   params: 'parameters',
 };
-export const columnTitle = (c: string) => TITLES[c] ?? c.replace(/^val_/, 'validation_').replace(/_/g, ' ');
+export const columnTitle = (c: string) =>
+  TITLES[c] ??
+  c
+    .replace(/^epoch_(.*)$/, "$1 (Keras' last epoch)")
+    .replace(/^val_/, 'validation_')
+    .replace(/_/g, ' ');
 
 /**
  * A final value against a swept parameter: the other swept parameters (and the variant) become one line each.
- * `x` is a swept path or its short name; by default the first numeric one.
+ * `x` is a swept path or its short name; by default the first numeric one. `y` may name several columns
+ * ('train_accuracy,test_accuracy'): each is a line of its own, drawn dashed apart from the others.
  */
-export function sweepPlot(store: RunStore, experiment: string, trials: readonly TrialRow[], y: string, x?: string): Figure {
+export function sweepPlot(store: RunStore, experiment: string, trials: readonly TrialRow[], y: string, x?: string, logX?: boolean): Figure {
+  const ys = [
+    ...new Set(
+      y
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (ys.length === 0) throw new FigureError(`--y '${y}': expected a column name, or several separated by commas`);
   const params = sweptParameters(trials);
   if (params.length === 0)
     throw new FigureError(
@@ -158,28 +177,37 @@ export function sweepPlot(store: RunStore, experiment: string, trials: readonly 
   const finished = trials.filter((t) => t.status === 'finished');
   if (finished.length === 0) throw new FigureError(`experiment '${experiment}' has no finished trial yet`);
   const points: SweepPoint[] = [];
-  for (const t of finished) {
-    const v = trialValue(store, t, y);
-    if (v === undefined) continue;
-    const parts = [
-      ...(variants.size > 1 && t.variant ? [t.variant] : []),
-      ...others.map((p) => `${p.name}=${formatValue(t.values[p.path])}`),
-    ];
-    // Two other dimensions: colour for the first, dash for the second; more are joined into one label.
-    const split = parts.length === 2 ? { series: parts[0], dash: parts[1] } : parts.length ? { series: parts.join(' ') } : {};
-    points.push({ x: t.values[chosen.path] as number | string, y: v, ...split });
+  for (const column of ys) {
+    let found = false;
+    for (const t of finished) {
+      const v = trialValue(store, t, column);
+      if (v === undefined) continue;
+      found = true;
+      const parts = [
+        ...(variants.size > 1 && t.variant ? [t.variant] : []),
+        ...(ys.length > 1 ? [columnTitle(column)] : []),
+        ...others.map((p) => `${p.name}=${formatValue(t.values[p.path])}`),
+      ];
+      // Two other dimensions: colour for the first, dash for the second; more are joined into one label.
+      const split = parts.length === 2 ? { series: parts[0], dash: parts[1] } : parts.length ? { series: parts.join(' ') } : {};
+      points.push({ x: t.values[chosen.path] as number | string, y: v, ...split });
+    }
+    if (!found)
+      throw new FigureError(
+        `no finished trial of '${experiment}' has a value '${column}'; expected one of ${availableColumns(store, finished).join(', ')}`,
+      );
   }
-  if (points.length === 0)
-    throw new FigureError(
-      `no finished trial of '${experiment}' has a value '${y}'; expected one of ${availableColumns(store, finished).join(', ')}`,
-    );
-  const dims = [...(variants.size > 1 ? ['variant'] : []), ...others.map((p) => p.name)];
+  const dims = [...(variants.size > 1 ? ['variant'] : []), ...(ys.length > 1 ? ['value'] : []), ...others.map((p) => p.name)];
   const titles = dims.length === 2 ? { seriesTitle: dims[0], dashTitle: dims[1] } : { seriesTitle: dims.join(', ') };
+  // Columns of one metric (train_accuracy, val_accuracy) share its name as the axis title; the legend tells them apart.
+  const metrics = new Set(ys.map((c) => c.replace(/^(train|val|test|epoch)_/, '')));
+  const yTitle = metrics.size === 1 && ys.length > 1 ? [...metrics][0].replace(/_/g, ' ') : ys.map(columnTitle).join(', ');
   return sweepFigure(points, {
-    name: `${safe(y)}_vs_${safe(chosen.name)}`,
-    title: `${sentence(columnTitle(y))} against ${chosen.name}`,
+    name: `${ys.map(safe).join('_')}_vs_${safe(chosen.name)}`,
+    title: `${sentence(ys.map(columnTitle).join(' and '))} against ${chosen.name}`,
     xTitle: chosen.name,
-    yTitle: columnTitle(y),
+    yTitle,
+    logX,
     ...titles,
   });
 }
@@ -192,6 +220,7 @@ export function availableColumns(store: RunStore, trials: readonly TrialRow[]): 
   const cols = new Set<string>(['seconds', 'seconds_per_epoch', 'params']);
   for (const t of trials) {
     for (const c of Object.keys(finalColumns(store.finals(t.id)))) cols.add(c);
+    for (const c of Object.keys(lastEpochColumns(store.epochs(t.id)))) cols.add(c);
     if ((store.extra(t.id).samples as Record<string, number> | undefined)?.train) cols.add('images_per_second');
   }
   return [...cols];

@@ -225,6 +225,27 @@ describe('figures from a run store', { skip }, () => {
     assert.equal(formatValue(40000), '40,000');
   });
 
+  test('several columns against a parameter: one line each, dashed apart, the variants still coloured', async () => {
+    const figure = sweepPlot(store, 'fixture', trials, 'train_accuracy, test_accuracy');
+    const spec = JSON.stringify(figure.spec);
+    assert.match(spec, /"strokeDash":\{"field":"dash","type":"nominal","title":"value","sort":\["test accuracy","train accuracy"\]/);
+    const { svg, text } = await draw(figure);
+    assert.ok(text.includes('Train accuracy and test accuracy against learning_rate'));
+    assert.equal(marks(svg, 'line'), 2 * 2, 'a line per (variant, column)');
+    assert.equal(figure.name, 'train_accuracy_test_accuracy_vs_learning_rate');
+    assert.throws(() => sweepPlot(store, 'fixture', trials, 'test_accuracy,top_accuracy'), /has a value 'top_accuracy'/);
+    assert.match(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, true).spec), /"type":"log"/);
+    assert.doesNotMatch(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, false).spec), /"type":"log"/);
+    // Bunched values on a linear axis (10, 1,000, 50,000): the scale's own ticks, not colliding labels at each value.
+    const bunched = sweepFigure(
+      [10, 1000, 5000, 50000].map((x) => ({ x, y: x / 1e5 })),
+      { name: 'b', title: 'b', xTitle: 'n', yTitle: 'seconds', logX: false },
+    );
+    assert.doesNotMatch(JSON.stringify(bunched.spec), /"values":\[10,1000/);
+    const keras = await draw(sweepPlot(store, 'fixture', trials, 'epoch_accuracy'));
+    assert.ok(keras.text.includes("accuracy (Keras' last epoch)"), "Keras' running average of the last epoch, by its own name");
+  });
+
   test('the time against a parameter, and images per second from the recorded sample counts', async () => {
     const { text } = await draw(sweepPlot(store, 'fixture', trials, 'seconds'));
     assert.ok(text.includes('training time (s)'));

@@ -46,14 +46,17 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
   const withSeries = finite.some((p) => p.series !== undefined);
   const xOrder = numeric ? undefined : [...new Set(finite.map((p) => String(p.x)))];
   const distinct = numeric ? [...new Set(finite.map((p) => p.x as number))].sort((a, b) => a - b) : [];
-  // A few swept values are the ticks themselves; many get the scale's own ticks.
-  const ticks = distinct.length <= 10 ? { values: distinct } : {};
+  // A few swept values are the ticks themselves; many, or values bunched up on a linear axis (10, 1,000 and 50,000),
+  // get the scale's own ticks, whose labels do not collide.
+  const gaps = distinct.slice(1).map((v, i) => v - distinct[i]);
+  const bunched = !log && gaps.length > 1 && Math.min(...gaps) < 0.05 * (distinct[distinct.length - 1] - distinct[0]);
+  const ticks = distinct.length <= 10 && !bunched ? { values: distinct } : {};
   const x = numeric
     ? {
         field: 'x',
         type: 'quantitative',
         title: options.xTitle,
-        scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12 },
+        scale: log ? { type: 'log', nice: false, padding: 12 } : { zero: false, padding: 12, ...(bunched ? { nice: false } : {}) },
         axis: {
           ...ticks,
           labelExpr:
