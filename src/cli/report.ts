@@ -45,12 +45,27 @@ interface PlotOptions {
   sample?: string;
   layers?: string;
   inputChannel?: string;
+  only?: string;
   errors?: boolean;
   count?: string;
   all?: boolean;
 }
 
 const isTrialRef = (ref: string) => /^#?\d+$/.test(ref);
+
+/** '56-63' or '0,5,9' (or both: '0,56-63') as a list of whole numbers in the given order, without repeats. */
+function indexList(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const out: number[] = [];
+  for (const part of value.split(',').map((p) => p.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m || (m[2] !== undefined && Number(m[2]) < Number(m[1])))
+      throw new SpecFileError(`${flag} ${value}: expected indices like 56-63 or 0,5,9`);
+    for (let i = Number(m[1]); i <= Number(m[2] ?? m[1]); i++) if (!out.includes(i)) out.push(i);
+  }
+  if (out.length > 1024) throw new SpecFileError(`${flag} ${value}: at most 1,024 filters`);
+  return out;
+}
 
 /** --x-scale: true for log, false for linear, undefined to let the values decide. */
 function xScale(value: string | undefined): boolean | undefined {
@@ -107,7 +122,11 @@ function makeFigure(store: RunStore, kind: Kind, target: string, o: PlotOptions)
       case 'feature-maps':
         return featureMapPlot(store, t, nonNegative('--sample', o.sample) ?? 0);
       case 'filters':
-        return filterPlot(store, t, { inputChannel: nonNegative('--input-channel', o.inputChannel), layers: o.layers?.split(',') });
+        return filterPlot(store, t, {
+          inputChannel: nonNegative('--input-channel', o.inputChannel),
+          layers: o.layers?.split(','),
+          only: indexList('--only', o.only),
+        });
       default:
         return predictionPlot(store, t, { only: o.errors ? 'errors' : 'all', count: nonNegative('--count', o.count) });
     }
@@ -219,6 +238,7 @@ export function registerReportCommands(program: Command): void {
     .option('--sample <i>', 'feature-maps: which recorded sample (default 0)')
     .option('--layers <names>', 'filters: only these layers, comma-separated')
     .option('--input-channel <c>', 'filters: the input channel drawn for each filter (default 0)')
+    .option('--only <indices>', "filters: which filters, by index: '56-63', '0,5,9' (default the first 64)")
     .option('--errors', 'predictions: only the misclassified samples')
     .option('--count <n>', 'predictions: at most n samples')
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')

@@ -343,7 +343,11 @@ export function imageTile(data: Float32Array, shape: number[], i: number): Tile 
   return { height: shape[1], width: shape[2], channels: shape[3] as 1 | 3, values: minMaxNormalize(data.subarray(i * per, (i + 1) * per)) };
 }
 
-export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel?: number; layers?: string[] } = {}): Figure {
+export function filterPlot(
+  store: RunStore,
+  t: TrialRow,
+  options: { inputChannel?: number; layers?: string[]; only?: number[] } = {},
+): Figure {
   let arts = store.artifacts(t.id).filter((a) => a.kind === 'filters');
   if (arts.length === 0)
     throw new FigureError(
@@ -356,7 +360,20 @@ export function filterPlot(store: RunStore, t: TrialRow, options: { inputChannel
     arts = arts.filter((a) => options.layers!.includes(a.name));
   }
   const layers = arts.map((a) => ({ name: a.name, ...(({ data, shape }) => ({ values: data, shape }))(readNpy(artifactFile(store, a))) }));
-  return filterFigure(layers, { name: `filters_trial${t.id}`, title: `Filters: ${t.label}`, inputChannel: options.inputChannel });
+  if (options.only) {
+    for (const l of layers) {
+      const out = l.shape[l.shape.length - 1];
+      const beyond = options.only.filter((i) => i >= out);
+      if (beyond.length)
+        throw new FigureError(`--only ${beyond.join(', ')}: layer ${l.name} has ${out} filters (0 to ${out - 1}); --layers picks layers`);
+    }
+  }
+  return filterFigure(layers, {
+    name: `filters_trial${t.id}`,
+    title: `Filters: ${t.label}`,
+    inputChannel: options.inputChannel,
+    only: options.only,
+  });
 }
 
 export function predictionPlot(store: RunStore, t: TrialRow, options: { only?: 'all' | 'errors'; count?: number } = {}): Figure {

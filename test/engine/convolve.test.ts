@@ -14,7 +14,7 @@ const sobel = [
   [-1, 0, 1],
 ];
 
-test('reproduces the worked 3×5 example of the week-8 assignment (zero padding, same size), as scipy.ndimage.convolve gives', () => {
+test('reproduces the hand-worked 3×5 convolution of the CIFAR-10 early-stopping study (zero padding, same size), as scipy.ndimage.convolve gives', () => {
   assert.deepEqual(convolve2d(image, sobel, { mode: 'same' }), [
     [-11, 2, 4, -1, 7],
     [-24, 8, 12, -5, 12],

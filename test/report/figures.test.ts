@@ -311,6 +311,14 @@ describe('figures from a run store', { skip }, () => {
     assert.throws(() => filterPlot(store, trials[0], { layers: ['conv9'] }), /no filters of conv9; it has conv2d/);
   });
 
+  test("filters: --only draws the chosen filters by index (the report's 'last 8'), and names them in the title", async () => {
+    const { svg, text } = await draw(filterPlot(store, trials[0], { only: [1, 2, 3] }));
+    assert.equal(marks(svg, 'image'), 3);
+    assert.ok(text.some((t) => t.startsWith('conv2d  [3×3, 1 → 4], filters 1–3')));
+    assert.equal(marks((await draw(filterPlot(store, trials[0], { only: [3, 0] }))).svg, 'image'), 2);
+    assert.throws(() => filterPlot(store, trials[0], { only: [2, 4] }), /--only 4: layer conv2d has 4 filters \(0 to 3\)/);
+  });
+
   test('predictions: true and predicted class under each image, the misclassified one framed', async () => {
     const { svg, text } = await draw(predictionPlot(store, trials[0]));
     assert.equal(marks(svg, 'image'), 2);

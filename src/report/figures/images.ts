@@ -223,9 +223,15 @@ export interface LayerKernel {
  * Conv2D filters, one block per layer: a tile per filter (input channel 0, or the RGB kernel itself for 3-channel
  * first layers shown as colour), on one symmetric scale per layer (blue negative, orange positive).
  */
+/** 56, 57, 58, 59 → '56–59'; 1, 4, 9 → '1, 4, 9'. */
+function compactRange(xs: readonly number[]): string {
+  const consecutive = xs.length > 2 && xs.every((x, i) => i === 0 || x === xs[i - 1] + 1);
+  return consecutive ? `${xs[0]}–${xs[xs.length - 1]}` : xs.join(', ');
+}
+
 export function filterFigure(
   layers: readonly LayerKernel[],
-  options: { name?: string; title?: string; maxFilters?: number; inputChannel?: number } = {},
+  options: { name?: string; title?: string; maxFilters?: number; inputChannel?: number; only?: readonly number[] } = {},
 ): Figure {
   if (layers.length === 0) throw new Error('filters: no Conv2D kernel recorded');
   const max = options.maxFilters ?? 64;
@@ -237,18 +243,21 @@ export function filterFigure(
     let maxAbs = 0;
     for (const v of l.values) maxAbs = Math.max(maxAbs, Math.abs(v));
     const zoom = zoomTo(Math.max(kh, kw), 40);
-    const shown = Math.min(cout, max);
-    const cells: Cell[] = Array.from({ length: shown }, (_, co) => {
+    // The chosen filters (by output channel), or the first `max`.
+    const picked = options.only ? options.only.filter((co) => co < cout) : Array.from({ length: Math.min(cout, max) }, (_, co) => co);
+    const shown = picked.length;
+    const cells: Cell[] = picked.map((co) => {
       const t = new Float32Array(kh * kw);
       for (let p = 0; p < kh * kw; p++) t[p] = maxAbs > 0 ? 0.5 + (0.5 * l.values[(p * cin + ci) * cout + co]) / maxAbs : 0.5;
       return { url: tileUri({ height: kh, width: kw, channels: 1, values: t }, zoom, 'diverging'), caption: `${co}` };
     });
+    const which = options.only ? `, filters ${compactRange(picked)}` : shown < cout ? `, first ${shown} filters` : '';
     return cellGrid(
       cells,
       { width: kw * zoom, height: kh * zoom },
       Math.min(shown, 16),
       `${l.name}  [${kh}×${kw}, ${cin} → ${cout}]` +
-        `${cin > 1 ? `, input channel ${ci}` : ''}${shown < cout ? `, first ${shown} filters` : ''}` +
+        `${cin > 1 ? `, input channel ${ci}` : ''}${which}` +
         `  (|w| ≤ ${formatValue(Number(maxAbs.toPrecision(3)))})`,
     );
   });
