@@ -67,11 +67,12 @@ function indexList(flag: string, value: string | undefined): number[] | undefine
   return out;
 }
 
-/** --x-scale: true for log, false for linear, undefined to let the values decide. */
-function xScale(value: string | undefined): boolean | undefined {
+/** --x-scale: linear, log or category; undefined lets the values decide. */
+function xScale(value: string | undefined): 'linear' | 'log' | 'category' | undefined {
   if (value === undefined) return undefined;
-  if (value !== 'linear' && value !== 'log') throw new SpecFileError(`--x-scale ${value}: expected linear or log`);
-  return value === 'log';
+  if (value !== 'linear' && value !== 'log' && value !== 'category')
+    throw new SpecFileError(`--x-scale ${value}: expected linear, log or category`);
+  return value;
 }
 
 function nonNegative(flag: string, value: string | undefined): number | undefined {
@@ -224,7 +225,10 @@ export function registerReportCommands(program: Command): void {
     )
     .option('--out <file>', 'file.png, file.svg, or a name without extension for both (default <figure>.png)')
     .option('--x <param>', 'sweep, time: the swept parameter on the x axis (path or short name)')
-    .option('--x-scale <scale>', 'sweep, time: linear or log (default: log when the values span decades)')
+    .option(
+      '--x-scale <scale>',
+      'sweep, time: linear, log, or category (numbers evenly spaced, e.g. with a 0 among decades); default log when the values span decades',
+    )
     .option(
       '--y <column>',
       'sweep: the value plotted (test_accuracy, val_loss, ...; several, comma-separated, as lines of their own); time: seconds, seconds_per_epoch or images_per_second',

@@ -154,7 +154,14 @@ export const columnTitle = (c: string) =>
  * `x` is a swept path or its short name; by default the first numeric one. `y` may name several columns
  * ('train_accuracy,test_accuracy'): each is a line of its own, drawn dashed apart from the others.
  */
-export function sweepPlot(store: RunStore, experiment: string, trials: readonly TrialRow[], y: string, x?: string, logX?: boolean): Figure {
+export function sweepPlot(
+  store: RunStore,
+  experiment: string,
+  trials: readonly TrialRow[],
+  y: string,
+  x?: string,
+  scale?: 'linear' | 'log' | 'category',
+): Figure {
   const ys = [
     ...new Set(
       y
@@ -207,7 +214,8 @@ export function sweepPlot(store: RunStore, experiment: string, trials: readonly 
     title: `${sentence(ys.map(columnTitle).join(' and '))} against ${chosen.name}`,
     xTitle: chosen.name,
     yTitle,
-    logX,
+    logX: scale === undefined || scale === 'category' ? undefined : scale === 'log',
+    categoryX: scale === 'category',
     ...titles,
   });
 }

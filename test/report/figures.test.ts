@@ -234,8 +234,10 @@ describe('figures from a run store', { skip }, () => {
     assert.equal(marks(svg, 'line'), 2 * 2, 'a line per (variant, column)');
     assert.equal(figure.name, 'train_accuracy_test_accuracy_vs_learning_rate');
     assert.throws(() => sweepPlot(store, 'fixture', trials, 'test_accuracy,top_accuracy'), /has a value 'top_accuracy'/);
-    assert.match(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, true).spec), /"type":"log"/);
-    assert.doesNotMatch(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, false).spec), /"type":"log"/);
+    assert.match(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, 'log').spec), /"type":"log"/);
+    assert.doesNotMatch(JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, 'linear').spec), /"type":"log"/);
+    const categories = JSON.stringify(sweepPlot(store, 'fixture', trials, 'test_accuracy', undefined, 'category').spec);
+    assert.match(categories, /"type":"ordinal".*"sort":\["0\.001","0\.01"\]/, 'numbers as categories in numeric order');
     // Bunched values on a linear axis (10, 1,000, 50,000): the scale's own ticks, not colliding labels at each value.
     const bunched = sweepFigure(
       [10, 1000, 5000, 50000].map((x) => ({ x, y: x / 1e5 })),

@@ -4,7 +4,7 @@
  * log axis when the parameter's values span two decades or more.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { bounded, naturalOrder, PALETTE, SIZE, type Figure } from '../render.js';
+import { bounded, formatValue, naturalOrder, PALETTE, SIZE, type Figure } from '../render.js';
 import { extent, maxOf } from '../../util/numbers.js';
 
 export interface SweepPoint {
@@ -26,6 +26,8 @@ export interface SweepOptions {
   dashTitle?: string;
   /** Force a log (true) or linear (false) x axis; by default log when positive values span ≥ 100×. */
   logX?: boolean;
+  /** Numbers as evenly spaced categories in their order (0, 1e-5, 0.01, 1000: a log axis cannot hold the 0). */
+  categoryX?: boolean;
 }
 
 /** Log scale for positive numbers spanning two decades or more. */
@@ -36,7 +38,11 @@ export function wantsLog(xs: readonly number[]): boolean {
 }
 
 export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions): Figure {
-  const finite = points.filter((p) => Number.isFinite(p.y));
+  const measured = points.filter((p) => Number.isFinite(p.y));
+  const finite =
+    options.categoryX && measured.every((p) => typeof p.x === 'number')
+      ? [...measured].sort((a, b) => (a.x as number) - (b.x as number)).map((p) => ({ ...p, x: formatValue(p.x as number) }))
+      : measured;
   if (finite.length === 0) throw new Error(`${options.title}: no finished trial has a value to plot`);
   const numeric = finite.every((p) => typeof p.x === 'number');
   const log = numeric && (options.logX ?? wantsLog(finite.map((p) => p.x as number)));
