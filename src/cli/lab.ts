@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { stringify } from 'yaml';
 import { checkSpec } from '../lab/spec.js';
 import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
-import { runStudy, workOn } from '../lab/runner.js';
+import { planStudy, runStudy, workOn } from '../lab/runner.js';
 import { SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
@@ -116,11 +116,14 @@ function registerRunCommand(program: Command): void {
             `--parallel ${parallel}: this machine has ${availableParallelism()} cores; more than ${availableParallelism() * 2} workers only compete for them`,
           );
         const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
+        // A spec that does not check, or data that is not there, stops the run before a store is made.
+        const planned = planStudy(file, opts.set);
         await withStore(opts.store ?? defaultStore(), async (store) => {
           const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])]
             .map(shellQuote)
             .join(' ');
           const study = await runStudy(store, file, opts.set, {
+            planned,
             parallel,
             fresh: opts.fresh,
             quiet: opts.quiet || opts.json || parallel > 1,

@@ -95,16 +95,18 @@ export function cifar10Candidates(): string[] {
   return root ? ['cifar-10-batches-bin[.tar.gz]', 'cifar-10-binary.tar.gz', 'cifar10-jpeg[.tar.gz]'].map((n) => join(root, n)) : [];
 }
 
+/** What to say when CIFAR-10 is nowhere it is looked for. */
+export function cifar10Missing(): string {
+  const where = cifar10Candidates();
+  return (
+    `CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; ` +
+    'pass data.path (the binary batches, or an image folder with train/ and test/, or a .tar.gz of either)'
+  );
+}
+
 export async function loadCifar10(path?: string): Promise<Dataset & { fromCache: boolean }> {
   const found = findCifar10(path);
-  if (!found) {
-    const where = cifar10Candidates();
-    throw new DataError(
-      `CIFAR-10 not found: ${where.length ? `looked in ${where.join(', ')}` : 'CONVLAB_DATA is not set'}; ` +
-        `pass data.path (the binary batches, or an image folder with train/ and test/, ` +
-        `or a .tar.gz of either)`,
-    );
-  }
+  if (!found) throw new DataError(cifar10Missing());
   const key = cacheKey('cifar10', found.path, { form: found.form });
   return cached(key, async () => {
     const d =

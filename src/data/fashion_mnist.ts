@@ -40,12 +40,15 @@ export function findFashionMnist(path?: string): string | null {
   return null;
 }
 
+/** What to say when Fashion-MNIST is nowhere it is looked for. */
+export function fashionMnistMissing(path?: string): string {
+  return `Fashion-MNIST not found: looked in ${fashionMnistCandidates(path).join(', ')}; set CONVLAB_DATA, pass data.path, or install Debian's dataset-fashion-mnist`;
+}
+
 export function loadFashionMnist(path?: string): Dataset {
   const dir = findFashionMnist(path);
   if (!dir) {
-    throw new DataError(
-      `Fashion-MNIST not found: looked in ${fashionMnistCandidates(path).join(', ')}; set CONVLAB_DATA, pass data.path, or install Debian's dataset-fashion-mnist`,
-    );
+    throw new DataError(fashionMnistMissing(path));
   }
   const f = (b: string) => find(dir, b) as string;
   return loadIdxDataset(

@@ -14,11 +14,11 @@ import { resizeBilinear } from './image.js';
 import { existsSync } from 'node:fs';
 import { formatPath } from '../util/spec_error.js';
 import { cached, cacheKey } from './cache.js';
-import { loadCifar10 } from './cifar10.js';
+import { cifar10Missing, findCifar10, loadCifar10 } from './cifar10.js';
 import { clockTargets, generateClocks } from './clocks.js';
 import type { TargetLayout } from './targets.js';
 import { DataError } from './errors.js';
-import { loadFashionMnist } from './fashion_mnist.js';
+import { fashionMnistMissing, findFashionMnist, loadFashionMnist } from './fashion_mnist.js';
 import { loadImageFolder } from './image_folder.js';
 import { loadMnist } from './mnist.js';
 import { pickIndices } from './split.js';
@@ -122,6 +122,33 @@ export async function loadDataset(name: string, options: Omit<DataSpec, 'dataset
 export function toTensors(source: BatchSource): { x: Tensor; y: Tensor } {
   const { x, y } = source.batch(Array.from({ length: source.size }, (_, i) => i));
   return { x: x[0], y: y[0] };
+}
+
+/**
+ * Why a data block's dataset files cannot be found, checked without reading them (null when they can, or when the
+ * dataset needs no files: MNIST comes with its package, clocks are drawn). `convlab run` asks this once per dataset
+ * before the first trial, so a missing dataset is one clear error rather than every trial failing alike.
+ */
+export function dataFilesProblem(block: unknown): string | null {
+  const r = dataSchema.safeParse(block);
+  if (!r.success) return null; // the block's own errors are reported by its checks
+  const spec = r.data;
+  try {
+    switch (spec.dataset) {
+      case 'cifar10':
+        return findCifar10(spec.path) ? null : cifar10Missing();
+      case 'fashion-mnist':
+        return findFashionMnist(spec.path) ? null : fashionMnistMissing(spec.path);
+      case 'image-folder':
+        if (spec.path === undefined) return 'image-folder: data.path is required (a folder of class folders, or a .tar.gz)';
+        return existsSync(spec.path) ? null : `${spec.path}: not found (given as the image folder's data.path)`;
+      default:
+        return null;
+    }
+  } catch (e) {
+    if (e instanceof DataError) return e.message;
+    throw e;
+  }
 }
 
 /** A dataset by name, as the data block names it (for the CLI's data commands too). */

@@ -12,7 +12,8 @@ import { availableParallelism, cpus, hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from '../nn/schema.js';
 import { SpecError, type SpecIssue } from '../nn/spec.js';
-import { dataSchema } from '../data/spec.js';
+import { dataFilesProblem, dataSchema } from '../data/spec.js';
+import { DataError } from '../data/errors.js';
 import { getBackend } from '../engine/backends/index.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { writeArtifacts, type WrittenArtifact } from './artifacts.js';
@@ -43,6 +44,8 @@ export interface StudyOptions {
   command?: string;
   /** Where an isolated worker's own progress lines go (stderr when stdout carries JSON). */
   progressTo?: 'stdout' | 'stderr';
+  /** The study as planStudy made it, when the caller checked it before opening the store. */
+  planned?: { raw: Record<string, unknown>; plans: TrialPlan[] };
 }
 
 export interface Study {
@@ -56,7 +59,23 @@ export function planStudy(file: string, overrides: string[]): { raw: Record<stri
   for (const o of overrides) applyOverride(raw, o);
   const plans = expandSweep(raw);
   checkTrials(plans, file);
+  checkDataFiles(plans);
   return { raw, plans };
+}
+
+/** Each dataset the trials read is where it is looked for, before any trial starts (once per distinct data block). */
+function checkDataFiles(plans: readonly TrialPlan[]): void {
+  const problems = new Set<string>();
+  const seen = new Set<string>();
+  for (const p of plans) {
+    const block = (p.spec as { data?: Record<string, unknown> }).data ?? {};
+    const key = JSON.stringify([block.dataset, block.path]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const why = dataFilesProblem(block);
+    if (why) problems.add(`data: ${why}`);
+  }
+  if (problems.size > 0) throw new DataError([...problems].join('\n'));
 }
 
 /**
@@ -324,7 +343,7 @@ function summarize(store: RunStore, t: TrialRow): string {
 /** Registers the study's trials and runs what is not finished. */
 export async function runStudy(store: RunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
   const log = options.log ?? ((s: string) => console.log(s));
-  const { raw, plans } = planStudy(file, overrides);
+  const { raw, plans } = options.planned ?? planStudy(file, overrides);
   const name = (raw.name as string | undefined) ?? specBaseName(file);
   const experiment = store.upsertExperiment(name, raw, file);
   const trials = store.addTrials(

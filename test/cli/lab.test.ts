@@ -1,7 +1,7 @@
 /** The lab commands as a user runs them: run, ls, show, compare, diff, spawned as processes with exit codes checked. */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -168,6 +168,25 @@ describe('convlab run and the commands that read the store', { skip }, () => {
     const path = convlab('run', study(), '--store', fresh, '--set', 'sweep.grid={"model.layers[8].Dense.units": [1]}');
     assert.equal(path.code, 2);
     assert.match(path.err, /sweep\.grid\.model\.layers\[8\]\.Dense\.units: model\.layers has 4 elements, so there is no \[8\]/);
+  });
+
+  test('a dataset that is not there is one error before any trial, and no store is made', () => {
+    const spec = file(
+      'nodata.yaml',
+      `
+name: nodata
+data: {dataset: cifar10, path: ${JSON.stringify(join(dir, 'no-cifar'))}}
+model: {input: [32, 32, 3], layers: [{Flatten: {}}, {Dense: {units: 10, activation: softmax}}]}
+sweep: {grid: {train.batch_size: [16, 32]}}
+`,
+    );
+    const fresh = join(dir, 'nodata-store');
+    const r = convlab('run', spec, '--store', fresh);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /^convlab: data: .*no-cifar: not found \(given as the CIFAR-10 path\)$/m);
+    assert.equal(r.err.match(/not found/g)?.length, 1, 'said once, not once per trial');
+    assert.doesNotMatch(r.out, /Trial 1/);
+    assert.ok(!existsSync(fresh), 'no store folder');
   });
 
   test('a trial that fails is recorded with its error, the study goes on, and the exit status is 1', () => {
