@@ -44,9 +44,16 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return y;
 }
 
-/** log(1 + exp(x)) without overflow: relu(x) + log(1 + exp(-|x|)). */
+/** log(1 + exp(x)), without overflow for large x and without rounding to 0 for very negative x. */
 export function softplus(x: Tensor): Tensor {
-  return add(relu(x), log(add(1, exp(neg(add(relu(x), relu(neg(x))))))));
+  // relu(x) + log1p(e^-|x|). log(1 + u) alone rounds 1 + u to 1 for u < 6e-8 (x < -16.6) in float32 and returns 0,
+  // which kills the unit and lets a softplus output layer's rows sum to 0 (NaN in a cross-entropy). The correction
+  // term restores log1p's accuracy: with w = fl(1 + u), log1p(u) ≈ log(w) − (w − 1 − u)/w, which is u for tiny u.
+  // −|x| as x − 2·max(x, 0): at x = 0 the two kinks' gradients then cancel to sigmoid(0) = 0.5, as they should.
+  const positive = maximum(x, 0);
+  const u = exp(sub(x, mul(positive, 2)));
+  const w = add(1, u);
+  return add(positive, sub(log(w), div(sub(sub(w, 1), u), w)));
 }
 
 /** Joins tensors along an axis, as a sum of zero-padded copies: pad's adjoint (slice) routes each gradient back. */

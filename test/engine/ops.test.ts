@@ -343,6 +343,19 @@ describe('composed ops', () => {
     assertClose(p.data, [0.09003057, 0.24472847, 0.66524096], 1e-6);
     assert.equal(E.softplus(E.tensor([1000])).item(), 1000);
   });
+  test('softplus keeps its tiny positive values and gradients far below zero (log1p accuracy, not log(1 + u))', () => {
+    const x = new Tensor(Float32Array.from([-20, -40, -80, -1e-3, 0, 3]), [6], true);
+    const y = E.softplus(x);
+    const exact = [-20, -40, -80, -1e-3, 0, 3].map((v) => Math.log1p(Math.exp(v)));
+    y.data.forEach((v, i) =>
+      assert.ok(Math.abs(v - exact[i]) <= 1e-6 * exact[i] + 1e-45, `softplus(${x.data[i]}) = ${v}, expected ${exact[i]}`),
+    );
+    E.sum(y).backward();
+    const sigmoid = [-20, -40, -80, -1e-3, 0, 3].map((v) => 1 / (1 + Math.exp(-v)));
+    x.grad!.data.forEach((g, i) =>
+      assert.ok(Math.abs(g - sigmoid[i]) <= 1e-6 * sigmoid[i] + 1e-45, `d/dx at ${x.data[i]}: ${g}, expected ${sigmoid[i]}`),
+    );
+  });
 });
 
 describe('autograd', () => {
