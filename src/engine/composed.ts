@@ -1,5 +1,5 @@
 /** Ops composed from the primitives. Their gradients come from the primitives' rules; none has its own. */
-import { add, div, exp, log, max, maximum, minimum, mul, neg, pad, relu, reshape, sub, sum, type TensorLike } from './ops.js';
+import { add, div, exp, log, max, maximum, minimum, mul, pad, reshape, sub, sum, type TensorLike } from './ops.js';
 import { normalizeAxes, normalizeAxis, sizeOf } from './shape.js';
 import type { Tensor } from './tensor.js';
 
