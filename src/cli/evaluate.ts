@@ -22,6 +22,7 @@ interface EvaluateFlags {
   confusionMatrix?: boolean;
   classificationReport?: boolean;
   baselines?: boolean;
+  timeDifference?: boolean;
   featureMaps?: string;
   samples?: string;
   image?: string;
@@ -45,7 +46,14 @@ function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
     throw new SpecFileError('--image: feature maps of an image need the layers too, e.g. --feature-maps 0,1,2,3 --image horse.jpg');
   if (o.image !== undefined && o.samples !== undefined)
     throw new SpecFileError('--samples: feature maps of an --image are of that one image; leave --samples out');
-  const none = !o.confusionMatrix && !o.classificationReport && !o.baselines && !o.featureMaps && !o.filters && o.predictions === undefined;
+  const none =
+    !o.confusionMatrix &&
+    !o.classificationReport &&
+    !o.baselines &&
+    !o.timeDifference &&
+    !o.featureMaps &&
+    !o.filters &&
+    o.predictions === undefined;
   // With --image the feature maps come from the file, not from samples of the split.
   const layers = o.image !== undefined ? undefined : featureMapLayers(o);
   return {
@@ -53,6 +61,7 @@ function evaluateBlock(o: EvaluateFlags): Record<string, unknown> {
     confusion_matrix: none || o.confusionMatrix ? 'both' : false,
     classification_report: none || Boolean(o.classificationReport),
     baselines: o.baselines ? ['most_frequent', 'stratified', 'uniform'] : [],
+    time_difference: Boolean(o.timeDifference),
     ...(layers ? { feature_maps: { layers, samples: positive('--samples', o.samples, 1), split: o.split } } : {}),
     ...(o.filters ? { filters: true } : {}),
     ...(o.predictions !== undefined
@@ -87,6 +96,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--confusion-matrix', 'the confusion matrix (counts and normalized)')
     .option('--classification-report', 'precision, recall and F1 per class')
     .option('--baselines', 'the dummy classifiers (most frequent, stratified, uniform), for scale')
+    .option('--time-difference', 'clocks: minutes between the time read and the time shown, with their distribution')
     .option('--feature-maps <layers>', 'activations of these layers (names or indices, comma-separated)')
     .option('--samples <n>', 'feature maps: how many samples (default 1)')
     .option('--image <file>', "feature maps: of this PNG or JPEG file, through the trial's input pipeline, instead of the split's samples")
@@ -97,7 +107,13 @@ export function registerEvaluateCommand(program: Command): void {
     .action(async (ref: string, o: EvaluateFlags) => {
       const block = evaluateBlock(o);
       const imageOnly =
-        o.image !== undefined && !o.confusionMatrix && !o.classificationReport && !o.baselines && !o.filters && o.predictions === undefined;
+        o.image !== undefined &&
+        !o.confusionMatrix &&
+        !o.classificationReport &&
+        !o.baselines &&
+        !o.timeDifference &&
+        !o.filters &&
+        o.predictions === undefined;
       await withStore(o.store ?? defaultStore(), async (store) => {
         const t: TrialRow = findTrial(store, ref);
         const dir = trialModelDir(store, ref);

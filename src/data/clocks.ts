@@ -183,6 +183,12 @@ const wrap = (m: number, period: number) => ((m % period) + period) % period;
 const angle = (c: number, s: number) => wrap(Math.atan2(s, c) / (2 * Math.PI), 1);
 
 export function clockTargets(scheme: ClockTarget): TargetLayout {
+  const layout = clockLayout(scheme);
+  // Every scheme's samples show an exact time, which the time difference measures against (not the class middle).
+  return layout.minutes ? { ...layout, truth: (h, [m]) => h * 60 + m } : layout;
+}
+
+function clockLayout(scheme: ClockTarget): TargetLayout {
   const t = (h: number, m: number) => h * 60 + m; // minutes after 12:00
   switch (scheme) {
     case 'hour':

@@ -138,11 +138,13 @@ export function imageSource(
       const ys = layout ? layout.widths.map((wd) => new Float32Array(n * Math.max(1, wd))) : [];
       const extras = layout ? layout.extras.map((name) => set.targets?.[name]) : [];
       const extra = extras.map(() => 0);
+      const truth = layout?.truth ? new Float64Array(n) : undefined;
       for (let s = 0; s < n; s++) {
         const sample = indices[idx[s]];
         const label = set.labels[sample];
         extras.forEach((values, i) => (extra[i] = values ? values[sample] : 0));
         if (layout) layout.fill(label, extra, ys, s);
+        if (truth && layout?.truth) truth[s] = layout.truth(label, extra);
         else if (t.oneHot) y[s * t.oneHot + label] = 1;
         else y[s] = label;
         let src = set.images.subarray(sample * pixels, (sample + 1) * pixels);
@@ -167,7 +169,7 @@ export function imageSource(
         }
       }
       const xt = new Tensor(x, [n, oh, ow, c]);
-      if (layout) return { x: [xt], y: layout.widths.map((wd, k) => new Tensor(ys[k], wd ? [n, wd] : [n])) };
+      if (layout) return { x: [xt], y: layout.widths.map((wd, k) => new Tensor(ys[k], wd ? [n, wd] : [n])), truth };
       return { x: [xt], y: [new Tensor(y, t.oneHot ? [n, t.oneHot] : [n])] };
     },
   };

@@ -4,6 +4,11 @@ import { Tensor } from '../engine/tensor.js';
 export interface Batch {
   x: Tensor[];
   y: Tensor[];
+  /**
+   * The exact value each sample's targets stand for, where a label scheme rounds it (the clocks' time in minutes,
+   * which 24 classes round to the half hour): what an evaluation measures predictions against.
+   */
+  truth?: Float64Array;
 }
 
 export interface BatchSource {

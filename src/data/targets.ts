@@ -19,4 +19,6 @@ export interface TargetLayout {
    * Null where the rows give only part of it.
    */
   minutes: ((rows: Float32Array[]) => number) | null;
+  /** The exact time one sample shows (minutes after 12:00), from its label and extra values, for the same evaluation. */
+  truth?: (label: number, extra: readonly number[]) => number;
 }

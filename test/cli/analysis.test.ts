@@ -157,6 +157,7 @@ describe('train into the store, then evaluate, plot and predict', { skip: noSqli
       [['evaluate', '999'], /no trial 999 in/],
       [['evaluate', String(t.id)], new RegExp(`trial #${t.id} has no saved weights \\(it is pending\\)`)],
       [['evaluate', '1', '--split', 'dev'], /--split dev: expected train, validation or test/],
+      [['evaluate', '1', '--time-difference'], /evaluate\.time_difference: needs the clocks dataset/],
       [['evaluate', '1', '--feature-maps', 'nosuch'], /evaluate\.feature_maps\.layers\[0\]: no layer "nosuch"/],
       [['predict', '1', join(dir, 'notes.txt')], /notes\.txt: unreadable image: not a PNG or JPEG/],
       [['predict', '1', join(dir, 'cut.png')], /cut\.png: unreadable image/],

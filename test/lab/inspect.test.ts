@@ -14,6 +14,7 @@ import type { Model } from '../../src/nn/model.js';
 import { writeArtifacts } from '../../src/lab/artifacts.js';
 import { encodeNpy } from '../../src/lab/npy.js';
 import { tensorSource } from '../../src/data/source.js';
+import { loadDataset } from '../../src/data/spec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-inspect-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -162,6 +163,23 @@ describe('clocks: common-sense time difference', () => {
     assert.deepEqual(s.count, 4);
     assert.ok(Math.abs(s.mean - (30 + 0 + 60 + 330) / 4) < 1e-3, `mean ${s.mean}`);
     assert.ok(Math.abs(s.max - 330) < 1e-3);
+  });
+
+  test('the difference is measured from the exact time shown, not from the class middle a 24-class label rounds it to', async () => {
+    const data = await loadDataset('clocks', { count: 40, size: [16, 16], target: 'classes24', seed: 3 });
+    const idx = Array.from({ length: data.test.size }, (_, i) => i);
+    const { y, truth } = data.test.batch(idx);
+    assert.ok(truth, 'the clocks source gives each sample its exact time');
+    // A stand-in that predicts each sample's own class: a perfect classifier, still off by up to 15 minutes.
+    const oneHot = new Float32Array(idx.length * 24);
+    idx.forEach((i) => (oneHot[i * 24 + y[0].data[i]] = 1));
+    const perfect = {
+      predictBatch: (x: Tensor[]) => [new Tensor(oneHot.slice(0, x[0].shape[0] * 24), [x[0].shape[0], 24])],
+    } as unknown as Model;
+    const s = timeDifferenceEvaluation(perfect, data.test, data.targetLayout!);
+    const expected = idx.map((i) => Math.abs(truth![i] - (y[0].data[i] * 30 + 15)));
+    assert.ok(Math.abs(s.mean - expected.reduce((a, b) => a + b, 0) / idx.length) < 1e-6, `mean ${s.mean}`);
+    assert.ok(s.mean > 3 && s.max <= 15, `a half-hour class is up to 15 minutes off (mean ${s.mean}, max ${s.max})`);
   });
 
   test('the summary gives mean, median and 90th percentile (as numpy computes them), shares within 5/15/30/60 minutes and a 5-minute histogram', () => {
