@@ -35,10 +35,16 @@ export function histogramFigure(
       mark: { type: 'rule', color: '#D55E00', strokeDash: [4, 3], strokeWidth: 1.5 },
       encoding: { x: { field: 'value', type: 'quantitative' } },
     });
+    // Each label on a line of its own, so markers close together (a median of 4 beside a 90th percentile of 64) do not
+    // print over each other.
     layers.push({
-      data: { values: options.markers },
+      data: { values: options.markers.map((m, i) => ({ ...m, row: 8 + 14 * i })) },
       mark: { type: 'text', align: 'left', dx: 4, dy: -4, color: '#D55E00', fontSize: 11 },
-      encoding: { x: { field: 'value', type: 'quantitative' }, y: { value: 8 }, text: { field: 'label' } },
+      encoding: {
+        x: { field: 'value', type: 'quantitative' },
+        y: { field: 'row', type: 'quantitative', scale: null },
+        text: { field: 'label' },
+      },
     });
   }
   const spec = {
