@@ -77,6 +77,14 @@ function info(d: Dataset) {
 
 /** n samples of a split in a grid (each image scaled up `zoom` times, 2-pixel gaps), written atomically. */
 /** A labelled grid of seeded random samples of a split, written as PNG or SVG. */
+/** --split (train or test) and --zoom (1 to 16), checked. */
+function splitAndZoom(opts: { split: string; zoom: string }): { split: 'train' | 'test'; zoom: number } {
+  if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
+  const zoom = Number(opts.zoom);
+  if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16) throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
+  return { split: opts.split, zoom };
+}
+
 /** One sample as PNG bytes: grey or RGB as stored, each pixel drawn zoom × zoom. */
 function samplePng(set: ImageSet, index: number, zoom: number): Uint8Array {
   const { height, width, channels } = set;
@@ -182,13 +190,10 @@ export function registerDataCommands(program: Command): void {
         name: string,
         opts: { path?: string; size?: string; color?: string; count?: string; index: string; split: string; zoom: string; out: string },
       ) => {
-        if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
-        const zoom = Number(opts.zoom);
-        if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16)
-          throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
+        const { split, zoom } = splitAndZoom(opts);
         if (!/\.png$/i.test(opts.out)) throw new DataError(`--out: expected a .png file name, got '${opts.out}'`);
         const d = await load(name, opts);
-        const set = opts.split === 'train' ? d.train : d.test;
+        const set = split === 'train' ? d.train : d.test;
         const index = Number(opts.index);
         if (set.count === 0) throw new DataError(`--split ${opts.split}: ${d.name}'s ${opts.split} split is empty`);
         if (!Number.isInteger(index) || index < 0 || index >= set.count)
@@ -230,14 +235,11 @@ export function registerDataCommands(program: Command): void {
         },
       ) => {
         const n = Number(opts.n);
-        const zoom = Number(opts.zoom);
         if (!Number.isInteger(n) || n < 1) throw new DataError(`--n: expected a positive integer, got '${opts.n}'`);
-        if (!Number.isInteger(zoom) || zoom < 1 || zoom > 16)
-          throw new DataError(`--zoom: expected an integer from 1 to 16, got '${opts.zoom}'`);
-        if (opts.split !== 'train' && opts.split !== 'test') throw new DataError(`--split: expected train or test, got '${opts.split}'`);
+        const { split, zoom } = splitAndZoom(opts);
         if (!/\.(png|svg)$/i.test(opts.out)) throw new DataError(`--out: expected a .png or .svg file name, got '${opts.out}'`);
         const d = await load(name, opts);
-        const cells = await writeGrid(d, opts.split, n, Number(opts.seed) || 0, opts.out, zoom);
+        const cells = await writeGrid(d, split, n, Number(opts.seed) || 0, opts.out, zoom);
         console.log(`Wrote ${cells.length} ${opts.split} samples of ${d.name} to ${opts.out}, row by row:`);
         const cols = Math.ceil(Math.sqrt(cells.length));
         for (let r = 0; r < cells.length; r += cols)
