@@ -55,7 +55,7 @@ export function sweepFigure(points: readonly SweepPoint[], options: SweepOptions
   // A few swept values are the ticks themselves; many, or values bunched up on a linear axis (10, 1,000 and 50,000),
   // get the scale's own ticks, whose labels do not collide.
   const gaps = distinct.slice(1).map((v, i) => v - distinct[i]);
-  const bunched = !log && gaps.length > 1 && Math.min(...gaps) < 0.05 * (distinct[distinct.length - 1] - distinct[0]);
+  const bunched = !log && gaps.length > 1 && extent(gaps)[0] < 0.05 * (distinct[distinct.length - 1] - distinct[0]);
   const ticks = distinct.length <= 10 && !bunched ? { values: distinct } : {};
   const x = numeric
     ? {
