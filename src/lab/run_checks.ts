@@ -23,6 +23,25 @@ export function buildSpecModel(spec: Spec): Model {
   return buildModelFromSpec(spec.model);
 }
 
+/**
+ * A batch larger than the training split: with drop_remainder no batch is left, an error; otherwise a note, since
+ * each epoch is then one batch of every sample.
+ */
+export function checkBatchSize(spec: Spec, data: PreparedData): void {
+  const { batch_size, drop_remainder } = spec.train;
+  if (batch_size <= data.train.size) return;
+  if (drop_remainder)
+    throw new SpecError([
+      {
+        path: ['train', 'drop_remainder'],
+        message: `leaves no batch to train on: train.batch_size ${batch_size} is more than the ${data.train.size} training samples; lower the batch size or set drop_remainder: false`,
+      },
+    ]);
+  process.stderr.write(
+    `convlab: note: train.batch_size ${batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`,
+  );
+}
+
 export function checkShapes(model: Model, data: PreparedData): void {
   const got = data.sampleShape;
   if (model.inputs.length !== 1) {

@@ -125,6 +125,8 @@ export const trainSchema = z.strictObject({
   /** A NaN or infinite training loss fails the run, naming the epoch and batch (false: train on regardless). */
   terminate_on_nan: z.boolean().default(true),
   shuffle: z.boolean().default(true),
+  /** Skip each epoch's last batch when it is short (PyTorch's drop_last): no step on a handful of samples. */
+  drop_remainder: z.boolean().default(false),
   callbacks: z.array(callbackSchema).default([]),
   /** Weight of each class's samples in the training loss, by class index. */
   class_weight: z.record(z.string().regex(/^\d+$/, 'expected a class index'), z.number().nonnegative()).optional(),

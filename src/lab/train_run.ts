@@ -28,7 +28,7 @@ import {
   type EpochRecord,
 } from '../train/index.js';
 import type { ArrayArtifact } from './inspect.js';
-import { buildSpecModel, checkCompile, checkEvaluate, checkOutputs, checkShapes, describeSplits } from './run_checks.js';
+import { buildSpecModel, checkBatchSize, checkCompile, checkEvaluate, checkOutputs, checkShapes, describeSplits } from './run_checks.js';
 import { checkPhases, enterPhase, phasesOf, resumePoint } from './phases.js';
 import { readCheckpoint, RunCheckpoint } from './run_checkpoint.js';
 import { evaluateTrained, type SplitEvaluation } from './run_evaluate.js';
@@ -84,10 +84,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
   const data = await prepareData(spec.data, spec.seed);
   checkShapes(built, data);
   if ((options.verbose ?? 1) > 0) console.log(describeSplits(data));
-  if (spec.train.batch_size > data.train.size)
-    process.stderr.write(
-      `convlab: note: train.batch_size ${spec.train.batch_size} is more than the ${data.train.size} training samples, so each epoch is one batch of ${data.train.size}\n`,
-    );
+  checkBatchSize(spec, data);
   checkEvaluate(built, data, spec);
   const phases = phasesOf(spec);
   // The trainable flags the model block gives, for phases that name none (a loaded model has a phase's flags).
@@ -129,6 +126,7 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
       callbackStates: midPhase ? saved?.state.callbacks : undefined,
       batchSize: spec.train.batch_size,
       shuffle: spec.train.shuffle,
+      dropRemainder: spec.train.drop_remainder,
       validationData: data.validation,
       verbose: options.verbose ?? 1,
     });

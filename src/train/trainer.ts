@@ -114,6 +114,11 @@ export interface FitOptions {
   epochs?: number;
   batchSize?: number;
   shuffle?: boolean;
+  /**
+   * Skip each epoch's last batch when it is smaller than batchSize (PyTorch's drop_last, tf.data's drop_remainder).
+   * With shuffling, the samples left out change from epoch to epoch.
+   */
+  dropRemainder?: boolean;
   /** [x, y] tensors or a BatchSource. */
   validationData?: [Tensor | Tensor[], Tensor | Tensor[]] | BatchSource;
   /** Takes this fraction from the end of the training data, before shuffling (as Keras does). */
@@ -170,7 +175,9 @@ export function fit(model: TrainableModel, data: BatchSource, options: FitOption
         throw new Error(`class_weight: expected class index → weight ≥ 0, got ${k}: ${v}`);
     }
   }
-  const steps = Math.ceil(train.size / batchSize);
+  const steps = options.dropRemainder ? Math.floor(train.size / batchSize) : Math.ceil(train.size / batchSize);
+  if (steps === 0)
+    throw new Error(`drop_remainder leaves no batch: batch_size ${batchSize} is more than the ${train.size} training samples`);
   const callbacks: Callback[] = [...(options.callbacks ?? [])];
   if ((options.verbose ?? 1) > 0) callbacks.push(new ProgressLogger(epochs, steps));
   const outputMetrics = makeMetrics(c);

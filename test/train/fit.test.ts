@@ -55,6 +55,36 @@ describe('training', () => {
     assert.ok(Math.abs(h.epochs[0].samples_per_second * h.epochs[0].seconds - 90) < 1e-6);
   });
 
+  test("dropRemainder skips each epoch's short last batch: the same weights as training on the full batches alone", () => {
+    const compile = (m: L.Model) => m.compile({ optimizer: { sgd: { learning_rate: 0.05 } }, loss: 'sparse_categorical_crossentropy' });
+    const dropped = compile(cnn(3, 0));
+    const h = dropped.fit(data.x, data.y, { epochs: 2, batchSize: 50, shuffle: false, dropRemainder: true, verbose: 0 });
+    assert.ok(Math.abs(h.epochs[0].samples_per_second * h.epochs[0].seconds - 100) < 1e-6, 'two batches of 50, not 120');
+    const sample = data.x.size / data.x.shape[0];
+    const first = compile(cnn(3, 0));
+    first.fit(E.tensor(data.x.data.slice(0, 100 * sample), [100, ...data.x.shape.slice(1)]), E.tensor(data.y.data.slice(0, 100), [100]), {
+      epochs: 2,
+      batchSize: 50,
+      shuffle: false,
+      verbose: 0,
+    });
+    assert.deepEqual(
+      dropped.weights.map((w) => Array.from(w.value.data)),
+      first.weights.map((w) => Array.from(w.value.data)),
+    );
+    const kept = compile(cnn(3, 0));
+    kept.fit(data.x, data.y, { epochs: 2, batchSize: 50, shuffle: false, verbose: 0 });
+    assert.notDeepEqual(
+      kept.weights.map((w) => Array.from(w.value.data)),
+      first.weights.map((w) => Array.from(w.value.data)),
+      'without dropRemainder the last 20 samples train too',
+    );
+    assert.throws(
+      () => compile(cnn(3, 0)).fit(data.x, data.y, { epochs: 1, batchSize: 500, dropRemainder: true, verbose: 0 }),
+      /drop_remainder leaves no batch: batch_size 500 is more than the 120 training samples/,
+    );
+  });
+
   test('the same seed gives the same weights after training (initial weights, shuffles and dropout masks)', () => {
     const train = (seed: number) => {
       const m = cnn(seed).compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy' });
