@@ -20,9 +20,11 @@ describe('loss values (per sample) match hand computation', () => {
     ['mse', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.25, 1]],
     ['mae', t([1, 2], [2, 1]), t([1.5, 1], [2, 1]), [0.5, 1]],
     ['huber', t([0, 0, 0], [3, 1]), t([0.5, 1, 2], [3, 1]), [0.125, 0.5, 1.5]],
-    // Period 1: an error of 0.9 is one of 0.1 the other way round; half a period is the chord (1/π)².
+    // Period 1: an error of 0.9 is one of 0.1 the other way round; half a period is the farthest, 0.5² (the arc form,
+    // the default) or the chord's (1/π)².
+    ['cyclic_mse', t([0.05, 0.95, 0], [3, 1]), t([0.95, 0.05, 0.5], [3, 1]), [0.01, 0.01, 0.25]],
     [
-      'cyclic_mse',
+      '{"cyclic_mse":{"form":"chord"}}',
       t([0.05, 0.95, 0], [3, 1]),
       t([0.95, 0.05, 0.5], [3, 1]),
       [(Math.sin(Math.PI * 0.9) / Math.PI) ** 2, (Math.sin(Math.PI * 0.9) / Math.PI) ** 2, 1 / Math.PI ** 2],
@@ -32,7 +34,9 @@ describe('loss values (per sample) match hand computation', () => {
     ['cosine_similarity', t([1, 0], [1, 2]), t([1, 1], [1, 2]), [-Math.SQRT1_2]],
   ];
   for (const [name, yTrue, yPred, expected] of cases) {
-    test(name, () => assertClose(getLoss(name).perSample(yTrue, yPred).data, expected, 2e-6, name));
+    test(name, () =>
+      assertClose(getLoss(name.startsWith('{') ? JSON.parse(name) : name).perSample(yTrue, yPred).data, expected, 2e-6, name),
+    );
   }
 });
 
@@ -51,14 +55,14 @@ describe('loss gradients match finite differences', () => {
     ['mse', () => randomTensor([3, 2], 8), randomTensor([3, 2], 9).detach()],
     ['mae', () => randomTensor([3, 2], 8), randomTensor([3, 2], 19).detach()],
     ['huber', () => randomTensor([3, 2], 8, -3, 3), randomTensor([3, 2], 10).detach()],
-    ['cyclic_mse', () => randomTensor([3, 2], 8, -1, 2), randomTensor([3, 2], 20, 0, 1).detach()],
+    ['{"cyclic_mse":{"form":"chord"}}', () => randomTensor([3, 2], 8, -1, 2), randomTensor([3, 2], 20, 0, 1).detach()],
     ['poisson', () => randomTensor([3, 2], 11, 0.5, 2), randomTensor([3, 2], 12, 0, 3).detach()],
     ['cosine_similarity', () => randomTensor([3, 4], 13), randomTensor([3, 4], 14).detach()],
   ];
   for (const [name, makePred, yTrue] of cases) {
     test(name, () => {
       const p = makePred();
-      checkGradients(() => getLoss(name).perSample(yTrue, p), [p]);
+      checkGradients(() => getLoss(name.startsWith('{') ? JSON.parse(name) : name).perSample(yTrue, p), [p]);
     });
   }
   test('cross-entropy from logits (from_logits and through softmax) has correct gradients', () => {
@@ -127,6 +131,28 @@ describe('calling a loss reduces over the batch, as a Keras loss object does', (
     assertClose([wrapped], [100], 1e-2);
     assert.equal(getLoss({ cyclic_mse: loss.config }).name, 'cyclic_mean_squared_error');
     assert.throws(() => getLoss({ cyclic_mse: { period: 0 } }), /period/);
+  });
+  test("the cyclic error's arc form (the default) is the squared distance the shorter way round, growing again past one turn", () => {
+    const arc = getLoss({ cyclic_mean_squared_error: { period: 12, form: 'arc' } });
+    const at = (target: number, prediction: number) => arc.perSample(t([target], [1, 1]), t([prediction], [1, 1])).data[0];
+    assertClose([at(1, 3)], [4]);
+    assertClose([at(1, 11)], [4], 1e-5); // 11 o'clock is two hours from 1, the other way round
+    assertClose([at(11, 1)], [4], 1e-5);
+    assertClose([at(1, 13)], [0], 1e-5); // one whole turn off reads the same time
+    assertClose([at(1, 16)], [9], 1e-5); // past one turn it grows again, unlike the chord
+    assertClose([at(1, 25)], [144], 1e-4);
+    assert.deepEqual(arc.config, { period: 12, form: 'arc' });
+    assert.deepEqual(getLoss('cyclic_mse').config, { period: 1, form: 'arc' });
+    const chord = getLoss({ cyclic_mse: { period: 12, form: 'chord' } });
+    assertClose([chord.perSample(t([1], [1, 1]), t([25], [1, 1])).data[0]], [0], 1e-4); // the chord never minds the turn
+    assert.throws(() => getLoss({ cyclic_mse: { form: 'ring' } }), /form/);
+  });
+  test("the cyclic error's arc form has correct gradients on both sides of the wrap", () => {
+    // Errors of -0.8, -0.3, 0.2, 0.7, 1.3 and -1.2 periods: away from the kinks at 0, ±0.5 and ±1.
+    const yTrue = t([0.9, 0.5, 0.1, 0.2, 0.3, 0.6], [3, 2]).detach();
+    const p = t([0.1, 0.2, 0.3, 0.9, 1.6, -0.6], [3, 2]);
+    p.requiresGrad = true;
+    checkGradients(() => getLoss({ cyclic_mse: { form: 'arc' } }).perSample(yTrue, p), [p]);
   });
   test('sample weights scale each sample; the mean still divides by the batch size', () => {
     assertClose(getLoss('mse')(yTrue, yPred, t([2, 0])).data, [0.25]);

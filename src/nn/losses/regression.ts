@@ -66,22 +66,36 @@ export function huber(args: z.input<typeof huberSchema> = {}): Loss {
   );
 }
 
-const cyclicSchema = z.strictObject({ period: z.number().positive().default(1), reduction: reductionSchema });
+const cyclicSchema = z.strictObject({
+  period: z.number().positive().default(1),
+  form: z.enum(['arc', 'chord']).default('arc'),
+  reduction: reductionSchema,
+});
 
 /**
- * The squared error of targets that wrap around (a time of day, an angle): the squared chord between prediction and
- * target on a circle of circumference `period`, (P/π)²·sin²(π·e/P). It equals e² for small errors, is the same for
- * e and e ± P (11:55 is 10 minutes from 0:05), and is largest half a period away. Smooth everywhere, unlike a
- * wrapped |e|, so gradient descent never meets a kink.
+ * The squared error of targets that wrap around (a time of day, an angle), for an error e = prediction − target on a
+ * circle of circumference `period` (P), in one of two forms. Both equal e² for small errors and treat 11:55 as 10
+ * minutes from 0:05, not 710.
+ * - `arc` (the default): the squared distance the shorter way round, min(|e|, P − |e|)², for outputs within one
+ *   period of the target; beyond that it grows again, as (|e| − P)², which holds a linear output unit to the
+ *   targets' turn. A kink half a period away, where the shorter way changes sides.
+ * - `chord`: the squared chord, (P/π)²·sin²(π·e/P). Smooth everywhere and the same for e and e ± kP, but bounded: a
+ *   linear output unit trained under it can drift off by whole turns and never learn (the clock study did just that).
  */
 export function cyclicMeanSquaredError(args: z.input<typeof cyclicSchema> = {}): Loss {
-  const { period, reduction } = parseArgs(cyclicSchema, args, 'cyclic_mean_squared_error');
+  const { period, form, reduction } = parseArgs(cyclicSchema, args, 'cyclic_mean_squared_error');
   return makeLoss(
     'cyclic_mean_squared_error',
-    { period },
+    { period, form },
     (yTrue, yPred) => {
       checkShapes('cyclic_mean_squared_error', yTrue, yPred);
-      const chord = mul(sin(mul(sub(yPred, aligned(yTrue, yPred)), Math.PI / period)), period / Math.PI);
+      const e = sub(yPred, aligned(yTrue, yPred));
+      if (form === 'arc') {
+        const d = abs(e);
+        const arc = minimum(d, sub(period, d));
+        return mean(mul(arc, arc), -1);
+      }
+      const chord = mul(sin(mul(e, Math.PI / period)), period / Math.PI);
       return mean(mul(chord, chord), -1);
     },
     reduction,
