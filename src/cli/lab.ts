@@ -332,7 +332,13 @@ function registerShowCommand(program: Command): void {
               history.map((h) => [
                 String(h.epoch + 1),
                 ...keys.map((k) =>
-                  k === 'seconds' ? h[k].toFixed(1) : k === 'lr' ? String(+h[k].toPrecision(4)) : (h[k]?.toFixed(4) ?? '–'),
+                  k === 'seconds' || k === 'cpu_seconds'
+                    ? h[k].toFixed(1)
+                    : k === 'rss_mb'
+                      ? h[k].toFixed(0)
+                      : k === 'lr'
+                        ? String(+h[k].toPrecision(4))
+                        : (h[k]?.toFixed(4) ?? '–'),
                 ),
               ]),
               0,

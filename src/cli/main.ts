@@ -13,6 +13,7 @@ import { registerReportCommands } from './report.js';
 import { registerPredictCommand } from './predict.js';
 import { registerEvaluateCommand } from './evaluate.js';
 import { registerWeightsCommands } from './weights.js';
+import { registerDashboardCommand } from './dashboard.js';
 import { WeightsFileError } from '../saving/safetensors.js';
 import { SqliteStore, StoreError } from '../lab/store.js';
 import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
@@ -186,6 +187,7 @@ export async function main(argv: string[]): Promise<number> {
   registerPredictCommand(program);
   registerEvaluateCommand(program);
   registerWeightsCommands(program);
+  registerDashboardCommand(program);
 
   program
     .command('summary')

@@ -4,6 +4,7 @@
  */
 import { mdText, printable } from '../util/text.js';
 import type { RunStore, TrialRow } from './store.js';
+import { SYSTEM_KEYS } from './system.js';
 import { shortNames } from './sweep.js';
 
 /** A column: a metric (numbers, averaged over a row's trials) or a swept parameter (its value, as given). */
@@ -62,7 +63,7 @@ export function finalColumns(finals: Record<string, Record<string, number>>): Re
 export function lastEpochColumns(history: readonly Record<string, number>[]): Record<string, number> {
   const last = history[history.length - 1];
   if (!last) return {};
-  const skip = new Set(['epoch', 'lr', 'seconds', 'samples_per_second']);
+  const skip = new Set<string>(['epoch', 'lr', 'seconds', 'samples_per_second', ...SYSTEM_KEYS]);
   return Object.fromEntries(
     Object.entries(last)
       .filter(([k]) => !skip.has(k) && !k.startsWith('val_'))

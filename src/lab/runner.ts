@@ -4,6 +4,7 @@
  * never re-run; an interrupted trial resumes from its last epoch checkpoint; a failing trial is recorded as failed
  * and the study goes on.
  */
+import { systemMeter } from './system.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { printable } from '../util/text.js';
@@ -173,6 +174,7 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     const spec = checkSpec(trial.config, trial.experiment);
     let model: Model | null = null;
     let beat = Date.now();
+    const meter = systemMeter();
     const heartbeat: Callback = {
       onBatchEnd: () => {
         // Training holds the event loop, so an orphaned worker notices its parent's death here, between batches.
@@ -186,7 +188,7 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
       verbose: options.quiet ? 0 : 1,
       saveTo: options.saveTo,
       callbacks: [heartbeat],
-      checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, logs) },
+      checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, { ...logs, ...meter() }) },
       onModel: (m) => {
         model = m;
         store.startTrial(trial.id, environment(), m.countParams());

@@ -27,7 +27,7 @@ export class StoreError extends Error {
  * better-sqlite3 is an optional dependency built from source at install; without a C++ compiler it is missing and
  * only the store is unavailable (training, data and everything else work).
  */
-function openDatabase(file: string): Database.Database {
+function openDatabase(file: string, readonly = false): Database.Database {
   let Driver: typeof Database;
   try {
     Driver = createRequire(import.meta.url)('better-sqlite3') as typeof Database;
@@ -38,7 +38,7 @@ function openDatabase(file: string): Database.Database {
         `a C++ compiler (g++, make, python3) and run npm install again`,
     );
   }
-  return new Driver(file, { timeout: 30_000 });
+  return new Driver(file, { timeout: 30_000, readonly, fileMustExist: readonly });
 }
 
 /** 'interrupted' is never stored: it is a 'running' trial whose process is gone (see workerAlive). */
@@ -269,9 +269,17 @@ export class SqliteStore implements RunStore {
   readonly root: string;
   private db!: Database.Database;
 
-  /** Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. */
-  constructor(root = '.convlab') {
+  /**
+   * Opens (creating if needed) the store in `root` (default: ./.convlab) and brings its schema up to date. With
+   * `readonly` (the dashboard), an existing store is opened on a read-only connection: nothing is created, migrated
+   * or written, and every write fails.
+   */
+  constructor(root = '.convlab', options: { readonly?: boolean } = {}) {
     this.root = resolve(root);
+    if (options.readonly) {
+      this.openReadonly();
+      return;
+    }
     if (existsSync(this.root) && !statSync(this.root).isDirectory())
       throw new StoreError(
         `the run store ${this.root}: it is a file; expected a folder (--store names the folder that holds runs.db)`,
@@ -310,6 +318,45 @@ export class SqliteStore implements RunStore {
         );
       throw e;
     }
+  }
+
+  private openReadonly(): void {
+    const file = join(this.root, 'runs.db');
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new StoreError(
+        `no run store at ${this.root} (no runs.db there); expected the folder that \`convlab run\` wrote (--store DIR, default .convlab)`,
+        true,
+      );
+    let db: Database.Database;
+    try {
+      db = openDatabase(file, true);
+    } catch (e) {
+      if (e instanceof StoreError) throw e;
+      throw new StoreError(`the run store ${file}: ${(e as Error).message}`, true);
+    }
+    this.db = db;
+    try {
+      this.checkSchema(file);
+      const at = this.schemaVersion;
+      if (at !== SCHEMA_VERSION)
+        throw new StoreError(
+          at < SCHEMA_VERSION
+            ? `the run store ${file} is at schema version ${at}, older than this convlab's ${SCHEMA_VERSION}; any other convlab command on it (convlab ls --store ${this.root}) brings it up to date`
+            : `${file}: schema version ${at} is newer than this convlab knows (${SCHEMA_VERSION}); upgrade convlab`,
+          true,
+        );
+    } catch (e) {
+      db.close();
+      const code = (e as { code?: string }).code;
+      if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT')
+        throw new StoreError(`the run store ${file}: it is not a SQLite database (${code}); expected a convlab run store`, true);
+      throw e;
+    }
+  }
+
+  /** Changes whenever another connection commits: a reader's cue to look again. */
+  get dataVersion(): number {
+    return this.db.pragma('data_version', { simple: true }) as number;
   }
 
   /** A database that some other program made (tables, but not ours) is refused, never migrated. */

@@ -3,6 +3,7 @@
  * trial, dashes for validation).
  */
 import type { TopLevelSpec } from 'vega-lite';
+import { SYSTEM_KEYS } from '../../lab/system.js';
 import { bounded, naturalOrder, SIZE, type Figure } from '../render.js';
 
 export interface HistorySeries {
@@ -12,7 +13,7 @@ export interface HistorySeries {
 }
 
 /** Keys that are not metrics of a split (and the std of repeats, kept under `<key>__std`). */
-const NOT_METRICS = new Set(['epoch', 'seconds', 'samples_per_second', 'lr', 'learning_rate']);
+const NOT_METRICS = new Set<string>(['epoch', 'seconds', 'samples_per_second', 'lr', 'learning_rate', ...SYSTEM_KEYS]);
 const isStd = (k: string) => k.endsWith('__std');
 
 /** Metrics recorded in the histories (base names, without val_), loss first. */
