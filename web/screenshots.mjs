@@ -16,7 +16,11 @@ const dash = await startDashboard({ store, port: 0 });
 const browser = await chromium.launch({ executablePath: process.env.CONVLAB_CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
 const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
 const shots = [
-  ['runs', '#/e/mlp-sweeps?group=variant&sort=test_accuracy', '[data-testid=runs] tbody tr[data-trials]'],
+  [
+    'runs',
+    `#/e/mlp-sweeps?filter=${encodeURIComponent('dataset == "fashion-mnist"')}&sort=test_accuracy`,
+    '[data-testid=runs] tbody tr[data-trials]',
+  ],
   ['curves', '#/e/fashion-mnist-variants?tab=curves&metric=accuracy&sel=146,149,151,152', '[data-testid=curves] canvas'],
   ['sweep', '#/e/cifar10-training-size?tab=sweep&metric=test_accuracy', '[data-testid=parallel]'],
 ];

@@ -63,8 +63,24 @@ const NOT_METRICS = new Set<string>(['epoch', 'lr', 'seconds', 'samples_per_seco
 
 export class DashboardData {
   private summaries = new Map<number, TrialSummary>();
+  private views = new Map<string, { version: number; at: number; trials: TrialRow[] }>();
 
   constructor(readonly store: RunStore & { dataVersion?: number }) {}
+
+  /**
+   * The trials a view of the experiment shows (see lab/views.ts), kept while the store's data version stands still:
+   * between two writes by other processes every request reads them once. Running trials' status depends on the
+   * clock too (a worker that died), so they are never kept longer than a few seconds.
+   */
+  private view(e: ExperimentRow, all = false): TrialRow[] {
+    const version = this.store.dataVersion;
+    const key = `${e.id}|${all}`;
+    const known = this.views.get(key);
+    if (version !== undefined && known && known.version === version && Date.now() - known.at < 5000) return known.trials;
+    const trials = viewTrials(this.store, e, { all });
+    if (version !== undefined) this.views.set(key, { version, at: Date.now(), trials });
+    return trials;
+  }
 
   experiment(name: string): ExperimentRow {
     const e = this.store.getExperiment(name);
@@ -84,7 +100,7 @@ export class DashboardData {
     bestTrial: number | null;
   }[] {
     return this.store.listExperiments().map((e) => {
-      const trials = viewTrials(this.store, e);
+      const trials = this.view(e);
       const counts: Record<string, number> = { finished: 0, running: 0, pending: 0, interrupted: 0, failed: 0 };
       for (const t of trials) counts[t.status] = (counts[t.status] ?? 0) + 1;
       const stamps = trials.flatMap((t) => [t.heartbeatAt, t.finishedAt, t.startedAt]).filter((s): s is string => s !== null);
@@ -141,7 +157,7 @@ export class DashboardData {
 
   runs(name: string, q: RunsQuery = {}): RunsTable {
     const e = this.experiment(name);
-    const trials = viewTrials(this.store, e, { all: q.all });
+    const trials = this.view(e, q.all);
     const params = sweptParams(trials);
     const paramName = (p: { path: string; name: string }) => p.name;
     const metricNames = [...new Set(trials.flatMap((t) => Object.keys(this.summary(t).values)))].filter(
@@ -237,7 +253,7 @@ export class DashboardData {
   /** Every epoch of the given trials (those of the experiment, in the order asked). */
   curves(name: string, ids: number[]): { id: number; label: string; status: string; epochs: Record<string, number | null>[] }[] {
     const e = this.experiment(name);
-    const trials = new Map(viewTrials(this.store, e, { all: true }).map((t) => [t.id, t]));
+    const trials = new Map(this.view(e, true).map((t) => [t.id, t]));
     return ids.map((id) => {
       const t = trials.get(id);
       if (!t) throw new QueryError(`trial ${id} is not in experiment ${e.name}`);
@@ -257,7 +273,7 @@ export class DashboardData {
     metrics: string[];
   } {
     const e = this.experiment(name);
-    const trials = viewTrials(this.store, e).filter((t) => t.status === 'finished');
+    const trials = this.view(e).filter((t) => t.status === 'finished');
     const table = this.runs(name, {});
     const metrics = table.columns.filter((c) => c.kind === 'metric').map((c) => c.name);
     const chosen = metric ?? this.keyMetric(trials);
