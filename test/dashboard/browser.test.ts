@@ -5,6 +5,7 @@
  * console error anywhere.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,7 +144,19 @@ describe('the dashboard in Chromium', { skip: noBrowser }, () => {
     await page.evaluate(() => {
       (window as unknown as { marker: number }).marker = 42;
     });
-    writer.recordEpoch(t.id, 1, { loss: 0.7, accuracy: 0.6, val_loss: 0.9, val_accuracy: 0.55, seconds: 1, samples_per_second: 100 });
+    // The next epoch comes from another process, as from `convlab run` beside the dashboard.
+    const store = new URL('../../src/lab/store.js', import.meta.url).href;
+    const logs = JSON.stringify({ loss: 0.7, accuracy: 0.6, val_loss: 0.9, val_accuracy: 0.55, seconds: 1, samples_per_second: 100 });
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { SqliteStore } from ${JSON.stringify(store)}; const s = new SqliteStore(${JSON.stringify(writer.root)}); s.recordEpoch(${t.id}, 1, ${logs}); s.close();`,
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(child.status, 0, child.stderr);
     await page.waitForFunction((id) => document.body.textContent?.includes(`#${id} running, 2 epochs`), t.id, { timeout: 8000 });
     assert.equal(await page.evaluate(() => (window as unknown as { marker?: number }).marker), 42, 'the page was not reloaded');
   });
