@@ -10,26 +10,9 @@ import { diffConfigs, finalColumns, formatParam, higherIsBetter, lastEpochColumn
 import type { ExperimentRow, RunStore, TrialRow } from '../lab/store.js';
 import { SYSTEM_KEYS } from '../lab/system.js';
 import { viewTrials } from '../lab/views.js';
+import type { CurveTrial, ExperimentSummary, RunsTable, SweepData, TableColumn, TableRow } from './types.js';
 
-/** A runs-table column: a swept parameter, a metric, or a fact about the trial (status, epochs, time, speed). */
-export interface TableColumn {
-  name: string;
-  kind: 'param' | 'metric' | 'info';
-  /** For metrics: whether higher values are better (the default sort direction). */
-  higherIsBetter?: boolean;
-}
-
-export interface TableRow {
-  /** The trials behind the row (one, or a configuration's repeats, or a group). */
-  trials: number[];
-  label: string;
-  status: string;
-  /** Values by column name: numbers (means over the row's trials), strings, or null where there is none. */
-  values: Record<string, number | string | null>;
-  /** Sample standard deviations of numeric columns, where the row has several trials. */
-  std: Record<string, number>;
-  n: number;
-}
+export type { CurveTrial, ExperimentSummary, RunsTable, SweepData, TableColumn, TableRow } from './types.js';
 
 export interface RunsQuery {
   filter?: string;
@@ -39,15 +22,6 @@ export interface RunsQuery {
   group?: string;
   /** Also trials of earlier versions of the spec. */
   all?: boolean;
-}
-
-export interface RunsTable {
-  experiment: string;
-  columns: TableColumn[];
-  rows: TableRow[];
-  total: number;
-  sort: string | null;
-  desc: boolean;
 }
 
 /** A user's mistake in a query (an unknown column, a filter that does not parse): answered with 400. */
@@ -88,17 +62,7 @@ export class DashboardData {
     return e;
   }
 
-  experiments(): {
-    id: number;
-    name: string;
-    trials: number;
-    counts: Record<string, number>;
-    updatedAt: string;
-    lastActivity: string | null;
-    metric: string | null;
-    best: number | null;
-    bestTrial: number | null;
-  }[] {
+  experiments(): ExperimentSummary[] {
     return this.store.listExperiments().map((e) => {
       const trials = this.view(e);
       const counts: Record<string, number> = { finished: 0, running: 0, pending: 0, interrupted: 0, failed: 0 };
@@ -251,7 +215,7 @@ export class DashboardData {
   }
 
   /** Every epoch of the given trials (those of the experiment, in the order asked). */
-  curves(name: string, ids: number[]): { id: number; label: string; status: string; epochs: Record<string, number | null>[] }[] {
+  curves(name: string, ids: number[]): CurveTrial[] {
     const e = this.experiment(name);
     const trials = new Map(this.view(e, true).map((t) => [t.id, t]));
     return ids.map((id) => {
@@ -262,16 +226,7 @@ export class DashboardData {
   }
 
   /** The sweep view: each finished trial's swept values and the metric, and each numeric parameter's correlation. */
-  sweep(
-    name: string,
-    metric?: string,
-  ): {
-    metric: string | null;
-    params: { name: string; numeric: boolean; log: boolean; values: (number | string | null)[] }[];
-    points: { id: number; label: string; metric: number | null; values: (number | string | null)[] }[];
-    correlations: { name: string; pearson: number | null; spearman: number | null }[];
-    metrics: string[];
-  } {
+  sweep(name: string, metric?: string): SweepData {
     const e = this.experiment(name);
     const trials = this.view(e).filter((t) => t.status === 'finished');
     const table = this.runs(name, {});

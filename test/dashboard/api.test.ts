@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Hono } from 'hono';
 import { dashboardApp, startDashboard } from '../../src/dashboard/server.js';
-import { SqliteStore, StoreError, workerId } from '../../src/lab/store.js';
+import { SqliteStore, StoreError } from '../../src/lab/store.js';
 import { runConvlab } from '../helpers/cli.js';
-import { fixtureStore } from '../helpers/report_store.js';
+import { addRunningTrial, fixtureStore } from '../helpers/report_store.js';
 import { noSqlite } from '../helpers/sqlite.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-dashboard-'));
@@ -243,22 +243,7 @@ describe('the dashboard API', { skip: noSqlite }, () => {
 
   test('a trial written by another connection appears, with a new data version, without reopening', async () => {
     const v0 = (await get('http://localhost/api/version')).body.version;
-    const exp = writer.getExperiment('fixture')!;
-    const [t] = writer.addTrials(exp.id, [
-      {
-        key: 'live',
-        label: 'Live',
-        group: 'Live',
-        variant: 'Baseline',
-        values: { 'train.optimizer.adam.learning_rate': 0.003 },
-        repeat: 0,
-        seed: 0,
-        config: {},
-      },
-    ]);
-    writer.claimTrial([t.id], workerId());
-    writer.startTrial(t.id, {}, 10);
-    writer.recordEpoch(t.id, 0, { loss: 1, val_loss: 1.1, seconds: 1, samples_per_second: 100, rss_mb: 120, cpu_seconds: 1.5 });
+    const t = addRunningTrial(writer, { loss: 1, val_loss: 1.1, seconds: 1, samples_per_second: 100, rss_mb: 120, cpu_seconds: 1.5 });
     const v1 = (await get('http://localhost/api/version')).body.version;
     assert.notEqual(v1, v0);
     const rows = (await get('http://localhost/api/experiments/fixture/runs?filter=status%20%3D%3D%20running')).body.rows;

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { type RunningDashboard, startDashboard } from '../../src/dashboard/server.js';
-import { type SqliteStore, workerId } from '../../src/lab/store.js';
-import { fixtureStore } from '../helpers/report_store.js';
+import type { SqliteStore } from '../../src/lab/store.js';
+import { addRunningTrial, fixtureStore } from '../helpers/report_store.js';
 import { noSqlite } from '../helpers/sqlite.js';
 
 const CHROMIUM = process.env.CONVLAB_CHROMIUM ?? '/usr/bin/chromium';
@@ -124,21 +124,7 @@ describe('the dashboard in Chromium', { skip: noBrowser }, () => {
   });
 
   test('an epoch written by another process appears on the curve without a reload', async () => {
-    const exp = writer.getExperiment('fixture')!;
-    const [t] = writer.addTrials(exp.id, [
-      {
-        key: 'live',
-        label: 'Live',
-        group: 'Live',
-        variant: 'Baseline',
-        values: { 'train.optimizer.adam.learning_rate': 0.003 },
-        repeat: 0,
-        seed: 0,
-        config: {},
-      },
-    ]);
-    writer.claimTrial([t.id], workerId());
-    writer.recordEpoch(t.id, 0, { loss: 1, accuracy: 0.5, val_loss: 1.1, val_accuracy: 0.45, seconds: 1, samples_per_second: 100 });
+    const t = addRunningTrial(writer, { loss: 1, accuracy: 0.5, val_loss: 1.1, val_accuracy: 0.45, seconds: 1, samples_per_second: 100 });
     await page.goto(`${dash.url}#/e/fixture?tab=curves&sel=${t.id}`);
     await page.waitForFunction((id) => document.body.textContent?.includes(`#${id} running, 1 epochs`), t.id);
     await page.evaluate(() => {

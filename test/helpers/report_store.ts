@@ -4,7 +4,7 @@
  * (feature maps, filters, predictions), so every figure kind has something to draw.
  */
 import { join } from 'node:path';
-import { SqliteStore, type RunStore } from '../../src/lab/store.js';
+import { SqliteStore, type RunStore, type TrialRow, workerId } from '../../src/lab/store.js';
 import { writeArtifacts } from '../../src/lab/artifacts.js';
 import { classificationReport, confusionMatrix } from '../../src/metrics/index.js';
 import { timeDifferenceSummary } from '../../src/metrics/regression.js';
@@ -120,4 +120,25 @@ export function fixtureStore(dir: string): RunStore {
     store.finishTrial(t.id, final, 2 + i * 0.1, { evaluation, samples: { train: 1000, validation: 100, test: 60 } });
   });
   return store;
+}
+
+/** A trial of the fixture study that this process is running (claimed, started), with its first epoch recorded. */
+export function addRunningTrial(store: RunStore, firstEpoch: Record<string, number>): TrialRow {
+  const exp = store.getExperiment('fixture')!;
+  const [t] = store.addTrials(exp.id, [
+    {
+      key: 'live',
+      label: 'Live',
+      group: 'Live',
+      variant: 'Baseline',
+      values: { 'train.optimizer.adam.learning_rate': 0.003 },
+      repeat: 0,
+      seed: 0,
+      config: {},
+    },
+  ]);
+  store.claimTrial([t.id], workerId());
+  store.startTrial(t.id, {}, 10);
+  store.recordEpoch(t.id, 0, firstEpoch);
+  return t;
 }

@@ -1,56 +1,14 @@
-/** The dashboard API's answers, as the page uses them, and a fetch that turns error answers into messages. */
-export interface Experiment {
-  id: number;
-  name: string;
-  trials: number;
-  counts: Record<string, number>;
-  updatedAt: string;
-  lastActivity: string | null;
-  metric: string | null;
-  best: number | null;
-  bestTrial: number | null;
-}
-
-export interface Column {
-  name: string;
-  kind: 'param' | 'metric' | 'info';
-  higherIsBetter?: boolean;
-}
-
-export interface Row {
-  trials: number[];
-  label: string;
-  status: string;
-  values: Record<string, number | string | null>;
-  std: Record<string, number>;
-  n: number;
-}
-
-export interface RunsTable {
-  experiment: string;
-  columns: Column[];
-  rows: Row[];
-  total: number;
-  sort: string | null;
-  desc: boolean;
-}
+/** The dashboard API's answers (their shared types, and the trial's as the page reads it) and a fetch that turns error answers into messages. */
+export type {
+  CurveTrial as Curve,
+  ExperimentSummary as Experiment,
+  RunsTable,
+  SweepData as Sweep,
+  TableColumn as Column,
+  TableRow as Row,
+} from '../../src/dashboard/types';
 
 export type Epoch = Record<string, number | null>;
-
-export interface Curve {
-  id: number;
-  label: string;
-  status: string;
-  epochs: Epoch[];
-}
-
-export interface Sweep {
-  metric: string | null;
-  params: { name: string; numeric: boolean; log: boolean; values: (number | string | null)[] }[];
-  points: { id: number; label: string; metric: number | null; values: (number | string | null)[] }[];
-  correlations: { name: string; pearson: number | null; spearman: number | null }[];
-  metrics: string[];
-}
 
 export interface Trial {
   id: number;
