@@ -322,6 +322,8 @@ export class SqliteStore implements RunStore {
 
   private openReadonly(): void {
     const file = join(this.root, 'runs.db');
+    if (existsSync(this.root) && !statSync(this.root).isDirectory())
+      throw new StoreError(`the run store ${this.root}: it is a file; expected the folder that holds runs.db (--store DIR)`, true);
     if (!existsSync(file) || !statSync(file).isFile())
       throw new StoreError(
         `no run store at ${this.root} (no runs.db there); expected the folder that \`convlab run\` wrote (--store DIR, default .convlab)`,

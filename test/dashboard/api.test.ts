@@ -296,14 +296,18 @@ describe('the dashboard API', { skip: noSqlite }, () => {
 });
 
 describe('convlab dashboard from the command line', { skip: noSqlite }, () => {
-  test('a store that does not exist and a bad port are errors that say what was expected', () => {
+  test('a store that does not exist, a file given as the store and a bad port are errors that say what was expected', () => {
     const missing = runConvlab(['dashboard', '--store', join(dir, 'none')]);
     assert.equal(missing.code, 2);
     assert.match(missing.err, /no run store at .*none \(no runs\.db there\)/);
     const port = runConvlab(['dashboard', '--store', join(dir, 'none'), '--port', 'http']);
     assert.equal(port.code, 2);
     assert.match(port.err, /--port: expected a port number from 0 to 65535, got 'http'/);
-    assert.doesNotMatch(missing.err + port.err, /at .*\.js:\d+/);
+    writeFileSync(join(dir, 'notes.txt'), 'not a store');
+    const file = runConvlab(['dashboard', '--store', join(dir, 'notes.txt')]);
+    assert.equal(file.code, 2);
+    assert.match(file.err, /notes\.txt: it is a file; expected the folder that holds runs\.db/);
+    assert.doesNotMatch(missing.err + port.err + file.err, /at .*\.js:\d+/);
   });
 
   test('opening a missing store read-only creates nothing', () => {
