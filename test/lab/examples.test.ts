@@ -68,7 +68,7 @@ for (const [file, counts] of Object.entries(reported)) {
   test(`examples/reproductions/${file}: the parameter counts are the report's`, () => {
     const plans = expandSweep(readSpecFile(join(examples, 'reproductions', file)));
     for (const [label, params] of Object.entries(counts)) {
-      const plan = plans.find((p) => p.label === label);
+      const plan = plans.find((p) => p.label === label || p.group === label);
       assert.ok(plan, `${file} has no trial '${label}' (has ${plans.map((p) => p.label).join(', ')})`);
       const model = buildModelFromSpec((plan.spec as { model: unknown }).model);
       assert.equal(model.countParams(), params, `${file} ${label}`);
