@@ -128,6 +128,60 @@ export interface RunStore {
   close(): void;
 }
 
+type StoreMethods = Omit<RunStore, 'root' | 'trialDir' | 'close'>;
+
+/**
+ * The run store as a store on another machine must offer it: every call answers with a promise. PostgresStore
+ * implements it; `asyncStore` wraps the embedded SQLite store in it, so one suite of tests checks both.
+ */
+export type AsyncRunStore = {
+  readonly root: string;
+  /** A trial's own folder for checkpoints and artifacts (reachable by every worker). */
+  trialDir(id: number): string;
+  close(): Promise<void>;
+} & {
+  [K in keyof StoreMethods]: (...args: Parameters<StoreMethods[K]>) => Promise<ReturnType<StoreMethods[K]>>;
+};
+
+/** The embedded store behind the asynchronous interface. */
+export function asyncStore(store: RunStore): AsyncRunStore {
+  const wrap =
+    <K extends keyof StoreMethods>(k: K) =>
+    async (...args: Parameters<StoreMethods[K]>) =>
+      (store[k] as (...a: Parameters<StoreMethods[K]>) => ReturnType<StoreMethods[K]>)(...args);
+  const methods = [
+    'upsertExperiment',
+    'getExperiment',
+    'listExperiments',
+    'addTrials',
+    'resetTrials',
+    'claimTrial',
+    'releaseStale',
+    'startTrial',
+    'recordEpoch',
+    'finishTrial',
+    'failTrial',
+    'heartbeat',
+    'setExtra',
+    'addArtifact',
+    'getTrial',
+    'trials',
+    'epochs',
+    'finals',
+    'extra',
+    'artifacts',
+  ] as const satisfies readonly (keyof StoreMethods)[];
+  // Every method of the interface is wrapped: a method added to RunStore and not listed here fails to compile.
+  const complete: Exclude<keyof StoreMethods, (typeof methods)[number]> extends never ? true : never = true;
+  void complete;
+  return {
+    root: store.root,
+    trialDir: (id) => store.trialDir(id),
+    close: async () => store.close(),
+    ...(Object.fromEntries(methods.map((m) => [m, wrap(m)])) as unknown as Omit<AsyncRunStore, 'root' | 'trialDir' | 'close'>),
+  };
+}
+
 /** Each migration moves the schema one version up; PRAGMA user_version records where a database stands. */
 const MIGRATIONS: string[] = [
   `CREATE TABLE experiments (
@@ -189,9 +243,10 @@ const MIGRATIONS: string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-const now = () => new Date().toISOString();
+export const now = () => new Date().toISOString();
 
-interface TrialRecord {
+/** A trials row as the database gives it (shared by the SQLite and PostgreSQL stores). */
+export interface TrialRecord {
   id: number;
   experiment_id: number;
   experiment: string;
@@ -216,7 +271,7 @@ interface TrialRecord {
   epochs_done: number;
 }
 
-function toTrial(r: TrialRecord): TrialRow {
+export function toTrial(r: TrialRecord): TrialRow {
   return {
     id: r.id,
     experimentId: r.experiment_id,
@@ -243,7 +298,7 @@ function toTrial(r: TrialRecord): TrialRow {
   };
 }
 
-function toExperiment(r: {
+export function toExperiment(r: {
   id: number;
   name: string;
   spec: string;
@@ -258,9 +313,9 @@ const TRIAL_SELECT = `SELECT t.*, e.name AS experiment, (SELECT COUNT(*) FROM ep
   FROM trials t JOIN experiments e ON e.id = t.experiment_id`;
 
 /** Non-finite numbers (NaN losses) are stored as null in JSON and read back as NaN. */
-const encodeLogs = (logs: Record<string, number>) =>
+export const encodeLogs = (logs: Record<string, number>) =>
   JSON.stringify(logs, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? null : v));
-const decodeLogs = (text: string): Record<string, number> => {
+export const decodeLogs = (text: string): Record<string, number> => {
   const o = JSON.parse(text) as Record<string, number | null>;
   return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null ? NaN : v]));
 };
@@ -275,6 +330,13 @@ export class SqliteStore implements RunStore {
    * or written, and every write fails.
    */
   constructor(root = '.convlab', options: { readonly?: boolean } = {}) {
+    if (/^postgres(ql)?:\/\//i.test(root))
+      throw new StoreError(
+        `the run store ${root.replace(/:[^:@/]*@/, ':***@')}: a PostgreSQL URL, which the command line does not take yet ` +
+          '(the PostgreSQL store exists as a library, PostgresStore, but the runner and commands use the SQLite store); ' +
+          'give a folder with --store or CONVLAB_STORE',
+        true,
+      );
     this.root = resolve(root);
     if (options.readonly) {
       this.openReadonly();
