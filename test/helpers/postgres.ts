@@ -65,7 +65,8 @@ export interface TestPostgres {
   stop(): Promise<void>;
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `durable: false` (tests) turns fsync and synchronous commits off; a benchmark keeps PostgreSQL's defaults. */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   if (!BIN) throw new Error(String(noPostgres));
   const dir = mkdtempSync(join(tmpdir(), 'convlab-pg-'));
   const data = join(dir, 'data');
@@ -96,12 +97,7 @@ export async function startPostgres(): Promise<TestPostgres> {
         '127.0.0.1',
         '-p',
         String(port),
-        '-c',
-        'fsync=off',
-        '-c',
-        'full_page_writes=off',
-        '-c',
-        'synchronous_commit=off',
+        ...(options.durable ? [] : ['-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'synchronous_commit=off']),
       ],
       { stdio: 'ignore', ...user },
     );
