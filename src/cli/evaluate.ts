@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { prepareData } from '../data/spec.js';
 import { recordArtifacts } from '../lab/runner.js';
 import { checkSpec, evaluateSchema, SpecFileError, type Spec } from '../lab/spec.js';
-import type { RunStore, TrialRow } from '../lab/store.js';
+import { asyncStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { checkEvaluate } from '../lab/run_checks.js';
 import { evaluateTrained, type SplitEvaluation } from '../lab/run_evaluate.js';
 import { parseArgs } from '../nn/schema.js';
@@ -130,7 +130,7 @@ export function registerEvaluateCommand(program: Command): void {
           } catch (e) {
             throw new SpecFileError(`--feature-maps: ${(e as Error).message}`);
           }
-          const written = recordArtifacts(store, t.id, maps);
+          const written = await recordArtifacts(asyncStore(store), t.id, maps);
           console.log(`Trial #${t.id} ${t.label} (experiment ${t.experiment}), feature maps of ${o.image}:`);
           for (const n of notes) console.log(`  ${n}`);
           for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
@@ -153,7 +153,7 @@ async function evaluateSplit(store: RunStore, t: TrialRow, model: Model, spec: S
   const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
   const extra = store.extra(t.id);
   store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
-  const written = recordArtifacts(store, t.id, artifacts);
+  const written = await recordArtifacts(asyncStore(store), t.id, artifacts);
   console.log(
     `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${split} split ` +
       `(${data[split === 'train' ? 'train' : split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} ` +

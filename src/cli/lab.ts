@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { checkSpec } from '../lab/spec.js';
 import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
 import { planStudy, runStudy, workOn } from '../lab/runner.js';
-import { SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { asyncStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
 import { printable } from '../util/text.js';
@@ -122,7 +122,7 @@ function registerRunCommand(program: Command): void {
           const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])]
             .map(shellQuote)
             .join(' ');
-          const study = await runStudy(store, file, opts.set, {
+          const study = await runStudy(asyncStore(store), file, opts.set, {
             planned,
             parallel,
             fresh: opts.fresh,
@@ -173,7 +173,7 @@ function registerWorkerCommand(program: Command): void {
     .argument('<ids...>')
     .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
       await withStore(opts.store, (store) =>
-        workOn(store, ids.map(Number), {
+        workOn(asyncStore(store), ids.map(Number), {
           quiet: !opts.progress,
           log: opts.log ? (s) => console.log(s) : undefined,
           parentPid: opts.parent === undefined ? undefined : Number(opts.parent),

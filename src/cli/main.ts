@@ -15,7 +15,7 @@ import { registerEvaluateCommand } from './evaluate.js';
 import { registerWeightsCommands } from './weights.js';
 import { registerDashboardCommand } from './dashboard.js';
 import { WeightsFileError } from '../saving/safetensors.js';
-import { SqliteStore, StoreError } from '../lab/store.js';
+import { asyncStore, SqliteStore, StoreError } from '../lab/store.js';
 import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
 import { writeArtifacts } from '../lab/artifacts.js';
@@ -126,7 +126,7 @@ async function trainRecorded(
     throw e;
   }
   try {
-    const { trial, result, resumed } = await trainIntoStore(store, file, spec, { quiet: o.verbose === 0, saveTo: o.saveTo });
+    const { trial, result, resumed } = await trainIntoStore(asyncStore(store), file, spec, { quiet: o.verbose === 0, saveTo: o.saveTo });
     if (resumed && o.verbose) console.log(`(resumed after epoch ${resumed}: an earlier train of this spec was interrupted)`);
     return { result, recorded: { root: store.root, experiment: trial.experiment, trial: trial.id } };
   } finally {

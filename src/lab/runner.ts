@@ -24,7 +24,7 @@ import type { Model } from '../nn/model.js';
 import type { Callback } from '../train/callbacks/callback.js';
 import { applyOverride, checkSpec, readSpecFile, specBaseName, type Spec } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
-import { StoreError, workerAlive, workerId, type RunStore, type TrialRow } from './store.js';
+import { StoreError, workerAlive, workerId, type AsyncRunStore, type TrialRow } from './store.js';
 import { checkModelEvaluate, runSpec, type RunResult } from './train_run.js';
 
 export interface StudyOptions {
@@ -167,7 +167,7 @@ export interface TrialOptions {
 }
 
 /** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
-export async function runTrial(store: RunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
+export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
   removeStaleTemporaries(dir);
   try {
@@ -175,30 +175,45 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
     let model: Model | null = null;
     let beat = Date.now();
     const meter = systemMeter();
+    // Writes made from inside an epoch (training holds the event loop there) are collected and awaited after it.
+    const pending: Promise<void>[] = [];
+    const later = (p: Promise<void>) => void pending.push(p);
     const heartbeat: Callback = {
       onBatchEnd: () => {
         // Training holds the event loop, so an orphaned worker notices its parent's death here, between batches.
         if (Date.now() - beat < HEARTBEAT_EVERY_MS) return;
         beat = Date.now();
-        store.heartbeat(trial.id);
+        later(store.heartbeat(trial.id));
       },
-      onEpochEnd: () => store.heartbeat(trial.id),
     };
     const result = await runSpec(spec, {
       verbose: options.quiet ? 0 : 1,
       saveTo: options.saveTo,
       callbacks: [heartbeat],
-      checkpoint: { dir: join(dir, 'checkpoint'), onEpoch: (epoch, logs) => store.recordEpoch(trial.id, epoch, { ...logs, ...meter() }) },
+      checkpoint: { dir: join(dir, 'checkpoint') },
+      // After each epoch's checkpoint: its row, then a heartbeat, awaited before the next epoch starts.
+      afterEpoch: async ({ epoch, ...logs }) => {
+        await Promise.all(pending.splice(0));
+        await store.recordEpoch(trial.id, epoch, { ...(logs as Record<string, number>), ...meter() });
+        await store.heartbeat(trial.id);
+      },
       onModel: (m) => {
         model = m;
-        store.startTrial(trial.id, environment(), m.countParams());
+        later(store.startTrial(trial.id, environment(), m.countParams()));
       },
     });
+    await Promise.all(pending.splice(0));
     const rel = (p: string) => relative(store.root, p);
-    recordArtifacts(store, trial.id, result.artifacts);
+    await recordArtifacts(store, trial.id, result.artifacts);
     saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
-    store.addArtifact({ trialId: trial.id, kind: 'model', name: 'model', path: rel(join(dir, 'model')), meta: { params: result.params } });
-    store.finishTrial(trial.id, result.final, result.seconds, {
+    await store.addArtifact({
+      trialId: trial.id,
+      kind: 'model',
+      name: 'model',
+      path: rel(join(dir, 'model')),
+      meta: { params: result.params },
+    });
+    await store.finishTrial(trial.id, result.final, result.seconds, {
       evaluation: result.evaluation,
       trainable_params: result.trainableParams,
       samples: result.samples,
@@ -216,18 +231,22 @@ export async function runTrial(store: RunStore, trial: TrialRow, options: TrialO
           : err.message;
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
-    store.failTrial(trial.id, message);
+    await store.failTrial(trial.id, message);
     if (options.rethrow) throw e;
   }
-  return store.getTrial(trial.id)!;
+  return (await store.getTrial(trial.id))!;
 }
 
 /** Writes arrays taken from a trial's model under its folder and records each in the store. */
-export function recordArtifacts(store: RunStore, trialId: number, artifacts: readonly ArrayArtifact[]): WrittenArtifact[] {
+export async function recordArtifacts(
+  store: AsyncRunStore,
+  trialId: number,
+  artifacts: readonly ArrayArtifact[],
+): Promise<WrittenArtifact[]> {
   const rel = (p: string) => relative(store.root, p);
   const written = writeArtifacts(join(store.trialDir(trialId), 'artifacts'), artifacts);
   for (const w of written) {
-    store.addArtifact({
+    await store.addArtifact({
       trialId,
       kind: w.kind,
       name: w.layer,
@@ -244,7 +263,7 @@ export function recordArtifacts(store: RunStore, trialId: number, artifacts: rea
  * or resumed from its last epoch when an earlier `train` of it was interrupted.
  */
 export async function trainIntoStore(
-  store: RunStore,
+  store: AsyncRunStore,
   file: string,
   spec: Spec,
   options: TrialOptions = {},
@@ -252,9 +271,9 @@ export async function trainIntoStore(
   const raw = { ...spec.raw };
   delete raw.sweep;
   const name = spec.raw.sweep !== undefined ? `${spec.name}.train` : spec.name;
-  const experiment = store.upsertExperiment(name, raw, file);
+  const experiment = await store.upsertExperiment(name, raw, file);
   const [plan] = expandSweep(raw);
-  const [added] = store.addTrials(experiment.id, [
+  const [added] = await store.addTrials(experiment.id, [
     {
       key: plan.key,
       label: plan.label,
@@ -266,15 +285,15 @@ export async function trainIntoStore(
       config: plan.spec,
     },
   ]);
-  store.releaseStale(workerAlive);
-  const now = store.getTrial(added.id)!;
+  await store.releaseStale(workerAlive);
+  const now = (await store.getTrial(added.id))!;
   if (now.status === 'running')
     throw new StoreError(`trial #${now.id} of '${name}' is being trained by another process (${now.worker}); wait for it or stop it first`);
   if (now.status !== 'pending') {
     rmSync(store.trialDir(now.id), { recursive: true, force: true });
-    store.resetTrials([now.id]);
+    await store.resetTrials([now.id]);
   }
-  const claimed = store.claimTrial([now.id], workerId())!;
+  const claimed = (await store.claimTrial([now.id], workerId()))!;
   let result: RunResult | null = null;
   const trial = await runTrial(store, claimed, { ...options, rethrow: true, onResult: (r) => (result = r) });
   return { trial, result: result!, resumed: claimed.epochsDone };
@@ -317,25 +336,25 @@ const HEARTBEAT_EVERY_MS = 10_000;
 
 /** Claims and runs trials of `ids` until none is pending. */
 export async function workOn(
-  store: RunStore,
+  store: AsyncRunStore,
   ids: number[],
   options: TrialOptions & { log?: (s: string) => void; total?: number } = {},
 ): Promise<void> {
   const me = workerId();
   if (options.parentPid !== undefined) dieWithParent(options.parentPid);
-  for (let trial = store.claimTrial(ids, me); trial; trial = store.claimTrial(ids, me)) {
+  for (let trial = await store.claimTrial(ids, me); trial; trial = await store.claimTrial(ids, me)) {
     const position = ids.indexOf(trial.id) + 1;
     const resumed = trial.epochsDone > 0 ? ` (resuming after epoch ${trial.epochsDone})` : '';
     options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${printable(trial.label)}${resumed}`);
     const done = await runTrial(store, trial, options);
-    const summary = done.status === 'finished' ? summarize(store, done) : `failed: ${done.error}`;
+    const summary = done.status === 'finished' ? await summarize(store, done) : `failed: ${done.error}`;
     options.log?.(`Trial ${position}/${options.total ?? ids.length} [#${trial.id}] ${printable(trial.label)}: ${summary}`);
   }
 }
 
 /** 'test accuracy 0.9821, 12.3 s' from whichever split is last evaluated. */
-function summarize(store: RunStore, t: TrialRow): string {
-  const finals = store.finals(t.id);
+async function summarize(store: AsyncRunStore, t: TrialRow): Promise<string> {
+  const finals = await store.finals(t.id);
   const split = ['test', 'validation', 'train'].find((s) => finals[s]);
   const metric = split ? (Object.keys(finals[split]).find((k) => k !== 'loss') ?? 'loss') : null;
   const head = split && metric ? `${split} ${metric} ${finals[split][metric].toFixed(4)}, ` : '';
@@ -343,12 +362,12 @@ function summarize(store: RunStore, t: TrialRow): string {
 }
 
 /** Registers the study's trials and runs what is not finished. */
-export async function runStudy(store: RunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
+export async function runStudy(store: AsyncRunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
   const log = options.log ?? ((s: string) => console.log(s));
   const { raw, plans } = options.planned ?? planStudy(file, overrides);
   const name = (raw.name as string | undefined) ?? specBaseName(file);
-  const experiment = store.upsertExperiment(name, raw, file);
-  const trials = store.addTrials(
+  const experiment = await store.upsertExperiment(name, raw, file);
+  const trials = await store.addTrials(
     experiment.id,
     plans.map((p) => ({
       key: p.key,
@@ -362,8 +381,8 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
     })),
   );
   const ids = trials.map((t) => t.id);
-  store.releaseStale(workerAlive);
-  const current = ids.map((id) => store.getTrial(id)!);
+  await store.releaseStale(workerAlive);
+  const current = await trialsById(store, ids);
   if (options.fresh) {
     const busy = current.filter((t) => t.status === 'running');
     if (busy.length)
@@ -371,12 +390,12 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
         `--fresh: trial${busy.length === 1 ? '' : 's'} ${busy.map((t) => `#${t.id}`).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running in another process (${busy[0].worker}); stop it first`,
       );
     for (const t of current) rmSync(store.trialDir(t.id), { recursive: true, force: true });
-    store.resetTrials(ids);
+    await store.resetTrials(ids);
   } else {
     const failed = current.filter((t) => t.status === 'failed');
-    if (failed.length) store.resetTrials(failed.map((t) => t.id));
+    if (failed.length) await store.resetTrials(failed.map((t) => t.id));
   }
-  const states = ids.map((id) => store.getTrial(id)!);
+  const states = await trialsById(store, ids);
   const finished = states.filter((t) => t.status === 'finished').length;
   const running = states.filter((t) => t.status === 'running').length;
   log(
@@ -390,7 +409,14 @@ export async function runStudy(store: RunStore, file: string, overrides: string[
       command: options.command ?? `convlab run ${file}`,
       progressTo: options.progressTo,
     });
-  return { experiment: name, trials: ids.map((id) => store.getTrial(id)!) };
+  return { experiment: name, trials: await trialsById(store, ids) };
+}
+
+/** The trials of these ids, in this order. */
+async function trialsById(store: AsyncRunStore, ids: readonly number[]): Promise<TrialRow[]> {
+  const out: TrialRow[] = [];
+  for (const id of ids) out.push((await store.getTrial(id))!);
+  return out;
 }
 
 /** Thrown when the user stopped a study with Ctrl-C (or SIGTERM): the CLI exits with 130 after the resume hint. */
@@ -407,7 +433,7 @@ export class StudyInterrupted extends Error {
  * recorded as failed; Ctrl-C stops the workers and says how to resume.
  */
 async function runWorkers(
-  store: RunStore,
+  store: AsyncRunStore,
   experimentId: number,
   ids: number[],
   n: number,
@@ -421,20 +447,26 @@ async function runWorkers(
     log(`${n} workers, ${getBackend().name === 'native' ? `${threads} thread${threads === 1 ? '' : 's'} each` : 'TypeScript backend'}`);
   // With one worker, it prints its own progress (to stderr when this process's stdout carries JSON).
   const chatty = n === 1;
-  const reported = new Set<number>(ids.filter((id) => ['finished', 'failed'].includes(store.getTrial(id)!.status)));
-  const report = () => {
+  const reported = new Set<number>(
+    (await trialsById(store, ids)).filter((t) => ['finished', 'failed'].includes(t.status)).map((t) => t.id),
+  );
+  const report = async () => {
     for (const id of ids) {
       if (reported.has(id)) continue;
-      const t = store.getTrial(id)!;
+      const t = (await store.getTrial(id))!;
       if (t.status !== 'finished' && t.status !== 'failed') continue;
       reported.add(id);
       if (!chatty)
         log(
-          `Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${printable(t.label)}: ${t.status === 'finished' ? summarize(store, t) : `failed: ${t.error}`}`,
+          `Trial ${ids.indexOf(id) + 1}/${ids.length} [#${id}] ${printable(t.label)}: ${t.status === 'finished' ? await summarize(store, t) : `failed: ${t.error}`}`,
         );
     }
   };
-  const timer = setInterval(report, 500);
+  // One report at a time: a slow store never has two overlap.
+  let reporting: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    reporting = reporting.then(report, () => {});
+  }, 500);
   let stopping: NodeJS.Signals | null = null;
   const children: ReturnType<typeof spawn>[] = [];
   const onSignal = (signal: NodeJS.Signals) => {
@@ -473,9 +505,10 @@ async function runWorkers(
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   clearInterval(timer);
-  report();
+  await reporting.catch(() => {});
+  await report();
   if (stopping) {
-    const left = ids.map((id) => store.getTrial(id)!).filter((t) => t.status !== 'finished' && t.status !== 'failed');
+    const left = (await trialsById(store, ids)).filter((t) => t.status !== 'finished' && t.status !== 'failed');
     const where = left.filter((t) => t.epochsDone > 0).map((t) => `#${t.id} after epoch ${t.epochsDone}`);
     const rest = left.length === 1 ? 'the other trial' : `the other ${left.length} trials`;
     throw new StudyInterrupted(
@@ -488,9 +521,9 @@ async function runWorkers(
   for (const r of results) {
     if (r.code === 0) continue;
     const how = r.signal ? `was killed by ${r.signal}${r.signal === 'SIGKILL' ? ' (out of memory?)' : ''}` : `exited with code ${r.code}`;
-    for (const t of ids.map((id) => store.getTrial(id)!)) {
+    for (const t of await trialsById(store, ids)) {
       if ((t.status === 'running' || t.status === 'interrupted') && t.worker === `${r.pid}@${host}`) {
-        store.failTrial(t.id, `the worker process ${how} during this trial`);
+        await store.failTrial(t.id, `the worker process ${how} during this trial`);
         log(`Trial ${ids.indexOf(t.id) + 1}/${ids.length} [#${t.id}] ${printable(t.label)}: failed: the worker process ${how}`);
         reported.add(t.id);
       }

@@ -25,6 +25,7 @@ import {
   type Schedule,
   getOptimizer,
   trainingState,
+  fitAsync,
   type EpochRecord,
 } from '../train/index.js';
 import type { ArrayArtifact } from './inspect.js';
@@ -72,6 +73,11 @@ export interface RunOptions {
   onModel?: (model: Model) => void;
   /** More callbacks for fit (a heartbeat, say); they keep no state across a resume. */
   callbacks?: Callback[];
+  /**
+   * Awaited after each epoch (its checkpoint written) before the next starts: where a store across the network
+   * records the epoch. A rejection ends the run with that error.
+   */
+  afterEpoch?: (record: EpochRecord) => Promise<void>;
 }
 
 export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<RunResult> {
@@ -117,7 +123,8 @@ export async function runSpec(spec: Spec, options: RunOptions = {}): Promise<Run
     enterPhase(model, phase, initialFlags);
     // Each phase starts a fresh optimizer (the first one compile's); a run resumed inside a phase keeps the saved one.
     if (k > 0 && !midPhase) trainingState(model).optimizer = getOptimizer(phase.optimizer);
-    const h = model.fit(data.train, {
+    const h = await fitAsync(model, data.train, {
+      afterEpoch: options.afterEpoch,
       callbacks,
       classWeight: spec.train.class_weight,
       epochs: phase.end,

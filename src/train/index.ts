@@ -2,10 +2,12 @@
 import './model_api.js';
 export {
   fit,
+  fitAsync,
   trainOnBatch,
   evaluateSource,
   type StepResult,
   type FitOptions,
+  type AsyncFitOptions,
   type History,
   type EpochRecord,
   type EvaluateOptions,

@@ -9,7 +9,16 @@ import { Model } from '../nn/model.js';
 import type { Logs } from './callbacks/callback.js';
 import type { Optimizer } from './optimizers/index.js';
 import { compile, optimizerOf, trainingState, type CompileArgs } from './state.js';
-import { evaluateSource, fit, trainOnBatch, type EvaluateOptions, type FitOptions, type History } from './trainer.js';
+import {
+  type AsyncFitOptions,
+  evaluateSource,
+  fit,
+  fitAsync,
+  trainOnBatch,
+  type EvaluateOptions,
+  type FitOptions,
+  type History,
+} from './trainer.js';
 
 declare module '../nn/model.js' {
   interface Model {
@@ -17,6 +26,8 @@ declare module '../nn/model.js' {
     compile(args: CompileArgs): this;
     /** Trains on tensors (x, y) or on a BatchSource; returns the History. */
     fit(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[] | FitOptions, options?: FitOptions): History;
+    /** fit(), awaiting `afterEpoch` after each epoch before the next (the event loop runs between epochs). */
+    fitAsync(x: Tensor | Tensor[] | BatchSource, y?: Tensor | Tensor[] | AsyncFitOptions, options?: AsyncFitOptions): Promise<History>;
     /** One training step on one batch (Keras' train_on_batch); returns the batch loss. */
     trainOnBatch(x: Tensor | Tensor[], y: Tensor | Tensor[]): number;
     /** Loss and metrics in inference mode, on tensors (x, y) or on a BatchSource. */
@@ -48,6 +59,18 @@ Object.defineProperties(Model.prototype, {
       if (isSource(x)) return fit(this, x, (y as FitOptions | undefined) ?? {});
       if (!(y instanceof Tensor || Array.isArray(y))) throw new Error('fit(x, y, options) needs targets y');
       return fit(this, tensorSource(x, y), options ?? {});
+    },
+  },
+  fitAsync: {
+    value(
+      this: Model,
+      x: Tensor | Tensor[] | BatchSource,
+      y?: Tensor | Tensor[] | AsyncFitOptions,
+      options?: AsyncFitOptions,
+    ): Promise<History> {
+      if (isSource(x)) return fitAsync(this, x, (y as AsyncFitOptions | undefined) ?? {});
+      if (!(y instanceof Tensor || Array.isArray(y))) return Promise.reject(new Error('fitAsync(x, y, options) needs targets y'));
+      return fitAsync(this, tensorSource(x, y), options ?? {});
     },
   },
   trainOnBatch: {

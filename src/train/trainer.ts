@@ -148,6 +148,30 @@ export interface History {
 }
 
 export function fit(model: TrainableModel, data: BatchSource, options: FitOptions = {}): History {
+  const run = fitEpochs(model, data, options);
+  for (let step = run.next(); ; step = run.next()) if (step.done) return step.value;
+}
+
+/**
+ * fit(), handing control back after each epoch (its callbacks, checkpoint included, done) to `afterEpoch`, whose
+ * promise is awaited before the next epoch starts: a store across the network records each epoch while training
+ * waits, and the event loop runs between epochs. The same numbers as fit() for the same seed.
+ */
+export interface AsyncFitOptions extends FitOptions {
+  /** Called after each epoch (callbacks done); training waits for its promise. */
+  afterEpoch?: (record: EpochRecord) => Promise<void> | void;
+}
+
+export async function fitAsync(model: TrainableModel, data: BatchSource, options: AsyncFitOptions = {}): Promise<History> {
+  const run = fitEpochs(model, data, options);
+  for (let step = run.next(); ; step = run.next()) {
+    if (step.done) return step.value;
+    await options.afterEpoch?.(step.value);
+  }
+}
+
+/** The training loop; it yields each epoch's record once the epoch, its validation and its callbacks are done. */
+function* fitEpochs(model: TrainableModel, data: BatchSource, options: FitOptions): Generator<EpochRecord, History, void> {
   const c = trainingState(model);
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;
@@ -234,6 +258,7 @@ export function fit(model: TrainableModel, data: BatchSource, options: FitOption
     history.epochs.push({ epoch, ...logs });
     for (const [k, val] of Object.entries(logs)) (history.history[k] ??= []).push(val);
     for (const cb of callbacks) cb.onEpochEnd?.(epoch, logs, c);
+    yield { epoch, ...logs };
   }
   const last = history.epochs[history.epochs.length - 1] ?? {};
   for (const cb of callbacks) cb.onTrainEnd?.(last, c);

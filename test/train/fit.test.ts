@@ -9,6 +9,7 @@ import * as E from '../../src/engine/index.js';
 import * as L from '../../src/nn/index.js';
 import { loadModel, saveModel } from '../../src/saving/saved_model.js';
 import { findTrainingState } from '../../src/train/index.js';
+import type { Callback } from '../../src/train/callbacks/callback.js';
 import { squares } from '../helpers/tiny.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-fit-'));
@@ -82,6 +83,47 @@ describe('training', () => {
     assert.throws(
       () => compile(cnn(3, 0)).fit(data.x, data.y, { epochs: 1, batchSize: 500, dropRemainder: true, verbose: 0 }),
       /drop_remainder leaves no batch: batch_size 500 is more than the 120 training samples/,
+    );
+  });
+
+  test('fitAsync trains to the same weights as fit, and waits for afterEpoch before starting the next epoch', async () => {
+    const compile = (m: L.Model) => m.compile({ optimizer: 'adam', loss: 'sparse_categorical_crossentropy', metrics: ['accuracy'] });
+    const sync = compile(cnn(5));
+    const h1 = sync.fit(data.x, data.y, { epochs: 3, batchSize: 16, validationData: [val.x, val.y], verbose: 0 });
+    const events: string[] = [];
+    const tracker: Callback = { onEpochBegin: (e) => void events.push(`begin ${e}`) };
+    const async_ = compile(cnn(5));
+    const h2 = await async_.fitAsync(data.x, data.y, {
+      epochs: 3,
+      batchSize: 16,
+      validationData: [val.x, val.y],
+      verbose: 0,
+      callbacks: [tracker],
+      afterEpoch: async (r) => {
+        events.push(`after ${r.epoch} start`);
+        await new Promise((done) => setTimeout(done, 5));
+        events.push(`after ${r.epoch} done`);
+      },
+    });
+    assert.deepEqual(events, [
+      'begin 0',
+      'after 0 start',
+      'after 0 done',
+      'begin 1',
+      'after 1 start',
+      'after 1 done',
+      'begin 2',
+      'after 2 start',
+      'after 2 done',
+    ]);
+    assert.deepEqual(h2.history.val_loss, h1.history.val_loss);
+    assert.deepEqual(
+      async_.weights.map((w) => Array.from(w.value.data)),
+      sync.weights.map((w) => Array.from(w.value.data)),
+    );
+    await assert.rejects(
+      compile(cnn(5)).fitAsync(data.x, data.y, { epochs: 2, verbose: 0, afterEpoch: () => Promise.reject(new Error('store down')) }),
+      /store down/,
     );
   });
 
