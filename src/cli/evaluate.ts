@@ -8,6 +8,7 @@ import { prepareData } from '../data/spec.js';
 import { recordArtifacts } from '../lab/runner.js';
 import { checkSpec, evaluateSchema, SpecFileError, type Spec } from '../lab/spec.js';
 import { asyncStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { isPostgresUrl } from '../lab/open_store.js';
 import { checkEvaluate } from '../lab/run_checks.js';
 import { evaluateTrained, type SplitEvaluation } from '../lab/run_evaluate.js';
 import { parseArgs } from '../nn/schema.js';
@@ -114,7 +115,12 @@ export function registerEvaluateCommand(program: Command): void {
         !o.timeDifference &&
         !o.filters &&
         o.predictions === undefined;
-      await withStore(o.store ?? defaultStore(), async (store) => {
+      const storeRef = o.store ?? defaultStore();
+      if (isPostgresUrl(storeRef))
+        throw new SpecFileError(
+          'evaluate --store postgres://...: recording evaluations in a PostgreSQL store is not built yet; copy the trial (convlab export) or evaluate it in a SQLite store',
+        );
+      await withStore(storeRef, async (store) => {
         const t: TrialRow = findTrial(store, ref);
         const dir = trialModelDir(store, ref);
         const base = checkSpec(t.config, t.experiment);

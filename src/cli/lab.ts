@@ -5,7 +5,9 @@ import { stringify } from 'yaml';
 import { checkSpec } from '../lab/spec.js';
 import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
 import { planStudy, runStudy, workOn } from '../lab/runner.js';
-import { asyncStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { type AsyncRunStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { isPostgresUrl, openAsyncStore, SnapshotStore } from '../lab/open_store.js';
+import { redactUrl } from '../lab/pg_store.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
 import { printable } from '../util/text.js';
@@ -24,17 +26,34 @@ function collect(value: string, previous: string[]): string[] {
 
 export const defaultStore = () => process.env.CONVLAB_STORE ?? '.convlab';
 
-function openStore(dir: string): RunStore {
-  return new SqliteStore(dir);
-}
-
-/** Runs fn with an open store and closes it, even when fn throws. */
-export async function withStore<T>(dir: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
-  const store = openStore(dir);
+/**
+ * Runs fn with the store for reading and closes it, even when fn throws. A PostgreSQL store is read as a snapshot
+ * taken now, so every view works on it as on SQLite.
+ */
+export async function withStore<T>(ref: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
+  if (isPostgresUrl(ref)) {
+    const live = await openAsyncStore(ref);
+    try {
+      return await fn(await SnapshotStore.of(live, redactUrl(ref)));
+    } finally {
+      await live.close();
+    }
+  }
+  const store = new SqliteStore(ref);
   try {
     return await fn(store);
   } finally {
     store.close();
+  }
+}
+
+/** Runs fn with the store for writing (run, worker, train): SQLite or PostgreSQL behind the asynchronous interface. */
+export async function withAsyncStore<T>(ref: string, fn: (store: AsyncRunStore) => T | Promise<T>): Promise<T> {
+  const store = await openAsyncStore(ref);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
   }
 }
 
@@ -118,11 +137,11 @@ function registerRunCommand(program: Command): void {
         const log = opts.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => console.log(s);
         // A spec that does not check, or data that is not there, stops the run before a store is made.
         const planned = planStudy(file, opts.set);
-        await withStore(opts.store ?? defaultStore(), async (store) => {
+        await withAsyncStore(opts.store ?? defaultStore(), async (store) => {
           const command = ['convlab', 'run', file, ...opts.set.flatMap((o) => ['--set', o]), ...(opts.store ? ['--store', opts.store] : [])]
             .map(shellQuote)
             .join(' ');
-          const study = await runStudy(asyncStore(store), file, opts.set, {
+          const study = await runStudy(store, file, opts.set, {
             planned,
             parallel,
             fresh: opts.fresh,
@@ -134,20 +153,25 @@ function registerRunCommand(program: Command): void {
           });
           const failed = study.trials.filter((t) => t.status === 'failed');
           if (opts.json) {
-            const trials = study.trials.map((t) => ({
-              id: t.id,
-              label: t.label,
-              status: t.status,
-              error: t.error,
-              seed: t.seed,
-              params: t.params,
-              seconds: t.seconds,
-              final: store.finals(t.id),
-            }));
+            const trials = [];
+            for (const t of study.trials)
+              trials.push({
+                id: t.id,
+                label: t.label,
+                status: t.status,
+                error: t.error,
+                seed: t.seed,
+                params: t.params,
+                seconds: t.seconds,
+                final: await store.finals(t.id),
+              });
             process.stdout.write(`${JSON.stringify({ experiment: study.experiment, trials })}\n`);
           } else {
             console.log('');
-            const c = compareTrials(store, study.experiment, study.trials);
+            const snapshot = await SnapshotStore.of(store, redactUrl(opts.store ?? defaultStore()), {
+              experimentId: study.trials[0]?.experimentId,
+            });
+            const c = compareTrials(snapshot, study.experiment, study.trials);
             console.log(formatTable(c));
             if (failed.length)
               console.log(
@@ -165,15 +189,15 @@ function registerWorkerCommand(program: Command): void {
   program
     .command('worker', { hidden: true })
     .description('claim and run pending trials of an experiment (started by run --parallel)')
-    .requiredOption('--store <dir>')
+    .option('--store <dir>', 'the run store (default CONVLAB_STORE, which carries a PostgreSQL URL so that no password shows in ps)')
     .requiredOption('--experiment <id>')
     .option('--log', 'print a line as each trial starts and ends')
     .option('--progress', 'print per-epoch progress')
     .option('--parent <pid>', 'stop when this process (the run command) is gone')
     .argument('<ids...>')
-    .action(async (ids: string[], opts: { store: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
-      await withStore(opts.store, (store) =>
-        workOn(asyncStore(store), ids.map(Number), {
+    .action(async (ids: string[], opts: { store?: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
+      await withAsyncStore(opts.store ?? defaultStore(), (store) =>
+        workOn(store, ids.map(Number), {
           quiet: !opts.progress,
           log: opts.log ? (s) => console.log(s) : undefined,
           parentPid: opts.parent === undefined ? undefined : Number(opts.parent),

@@ -15,7 +15,9 @@ import { registerEvaluateCommand } from './evaluate.js';
 import { registerWeightsCommands } from './weights.js';
 import { registerDashboardCommand } from './dashboard.js';
 import { WeightsFileError } from '../saving/safetensors.js';
-import { asyncStore, SqliteStore, StoreError } from '../lab/store.js';
+import { type AsyncRunStore, StoreError } from '../lab/store.js';
+import { isPostgresUrl, openAsyncStore } from '../lab/open_store.js';
+import { redactUrl } from '../lab/pg_store.js';
 import { StudyInterrupted, trainIntoStore } from '../lab/runner.js';
 import { printEvaluation } from './evaluation.js';
 import { writeArtifacts } from '../lab/artifacts.js';
@@ -115,9 +117,10 @@ async function trainRecorded(
 ): Promise<{ result: RunResult; recorded?: { root: string; experiment: string; trial: number } }> {
   const alone = async () => ({ result: await runSpec(spec, { verbose: o.verbose, saveTo: o.saveTo }) });
   if (o.store === false) return alone();
-  let store: SqliteStore;
+  let store: AsyncRunStore;
+  const ref = o.store ?? defaultStore();
   try {
-    store = new SqliteStore(o.store ?? defaultStore());
+    store = await openAsyncStore(ref);
   } catch (e) {
     if (e instanceof StoreError && !e.badInput) {
       process.stderr.write(`convlab: note: the run is not recorded: ${e.message}\n`);
@@ -126,11 +129,11 @@ async function trainRecorded(
     throw e;
   }
   try {
-    const { trial, result, resumed } = await trainIntoStore(asyncStore(store), file, spec, { quiet: o.verbose === 0, saveTo: o.saveTo });
+    const { trial, result, resumed } = await trainIntoStore(store, file, spec, { quiet: o.verbose === 0, saveTo: o.saveTo });
     if (resumed && o.verbose) console.log(`(resumed after epoch ${resumed}: an earlier train of this spec was interrupted)`);
-    return { result, recorded: { root: store.root, experiment: trial.experiment, trial: trial.id } };
+    return { result, recorded: { root: isPostgresUrl(ref) ? redactUrl(ref) : store.root, experiment: trial.experiment, trial: trial.id } };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -25,6 +25,7 @@ import type { Callback } from '../train/callbacks/callback.js';
 import { applyOverride, checkSpec, readSpecFile, specBaseName, type Spec } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
 import { StoreError, workerAlive, workerId, type AsyncRunStore, type TrialRow } from './store.js';
+import { redactUrl } from './pg_store.js';
 import { checkModelEvaluate, runSpec, type RunResult } from './train_run.js';
 
 export interface StudyOptions {
@@ -399,7 +400,7 @@ export async function runStudy(store: AsyncRunStore, file: string, overrides: st
   const finished = states.filter((t) => t.status === 'finished').length;
   const running = states.filter((t) => t.status === 'running').length;
   log(
-    `Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${store.root}`,
+    `Experiment ${name}: ${ids.length} trial${ids.length === 1 ? '' : 's'}, ${finished} already finished${running ? `, ${running} running elsewhere` : ''}; store ${storeName(store)}`,
   );
   const parallel = Math.max(1, options.parallel ?? 1);
   if (parallel === 1 && !options.isolate) await workOn(store, ids, { quiet: options.quiet, log });
@@ -410,6 +411,12 @@ export async function runStudy(store: AsyncRunStore, file: string, overrides: st
       progressTo: options.progressTo,
     });
   return { experiment: name, trials: await trialsById(store, ids) };
+}
+
+/** How a store is named to the user: its folder, or a PostgreSQL store's URL without the password. */
+function storeName(store: AsyncRunStore): string {
+  const url = (store as { url?: string }).url;
+  return url ? redactUrl(url) : store.root;
 }
 
 /** The trials of these ids, in this order. */
@@ -477,6 +484,10 @@ async function runWorkers(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A PostgreSQL store reaches the workers through the environment, so its URL (and password) never shows in ps.
+  const url = (store as { url?: string }).url;
+  const storeArgs = url ? [] : ['--store', store.root];
+  const env = url ? { ...process.env, CONVLAB_STORE: url, CONVLAB_ARTIFACTS: store.root } : process.env;
   const exits = Array.from(
     { length: n },
     () =>
@@ -485,8 +496,7 @@ async function runWorkers(
           script,
           ...backendArgs,
           'worker',
-          '--store',
-          store.root,
+          ...storeArgs,
           '--experiment',
           String(experimentId),
           '--parent',
@@ -495,6 +505,7 @@ async function runWorkers(
           ...ids.map(String),
         ];
         const child = spawn(process.execPath, args, {
+          env,
           stdio: ['ignore', !chatty ? 'ignore' : options.progressTo === 'stderr' ? 2 : 'inherit', 'inherit'],
         });
         children.push(child);

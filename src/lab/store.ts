@@ -332,9 +332,8 @@ export class SqliteStore implements RunStore {
   constructor(root = '.convlab', options: { readonly?: boolean } = {}) {
     if (/^postgres(ql)?:\/\//i.test(root))
       throw new StoreError(
-        `the run store ${root.replace(/:[^:@/]*@/, ':***@')}: a PostgreSQL URL, which the command line does not take yet ` +
-          '(the PostgreSQL store exists as a library, PostgresStore, but the runner and commands use the SQLite store); ' +
-          'give a folder with --store or CONVLAB_STORE',
+        `the run store ${root.replace(/:[^:@/]*@/, ':***@')}: a PostgreSQL URL, which this command does not take yet ` +
+          '(run, worker, train, ls, show, compare, diff, report, plot and predict do); give a folder with --store or CONVLAB_STORE',
         true,
       );
     this.root = resolve(root);
