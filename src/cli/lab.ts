@@ -269,15 +269,19 @@ function registerLsCommand(program: Command): void {
             seconds: t.seconds,
             final: store.finals(t.id),
             error: t.error,
+            worker: t.worker,
+            heartbeat_at: t.heartbeatAt,
           }));
           return void process.stdout.write(`${JSON.stringify(rows)}\n`);
         }
         console.log(
           `Experiment ${e.name} (${trials.length} trials, spec ${e.specFile ?? '–'}${hidden ? `; ${hidden} more from earlier versions of the spec: --all` : ''})`,
         );
+        // Which process (pid@host) holds each running trial, and when it was last heard from.
+        const held = trials.some((t) => t.status === 'running' || t.status === 'interrupted');
         console.log(
           table(
-            ['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time'],
+            ['trial', 'model', 'status', 'seed', 'epochs', 'params', 'key metric', 'time', ...(held ? ['worker'] : [])],
             trials.map((t) => [
               `#${t.id}`,
               t.label,
@@ -287,11 +291,20 @@ function registerLsCommand(program: Command): void {
               t.params === null ? '–' : t.params.toLocaleString('en-US'),
               keyMetric(store, t),
               fmtSeconds(t.seconds),
+              ...(held ? [workerOf(t)] : []),
             ]),
           ),
         );
       });
     });
+}
+
+/** 'pid@host, heard 12 s ago' for a running or interrupted trial; '–' otherwise. */
+export function workerOf(t: TrialRow, now = Date.now()): string {
+  if ((t.status !== 'running' && t.status !== 'interrupted') || !t.worker) return '–';
+  if (!t.heartbeatAt) return t.worker;
+  const ago = Math.max(0, (now - Date.parse(t.heartbeatAt)) / 1000);
+  return `${t.worker}, heard ${ago < 90 ? `${ago.toFixed(0)} s` : ago < 5400 ? `${(ago / 60).toFixed(0)} min` : `${(ago / 3600).toFixed(1)} h`} ago`;
 }
 
 function registerShowCommand(program: Command): void {

@@ -32,7 +32,9 @@ interface TrialSummary {
   values: Record<string, number>;
 }
 
-const INFO = ['status', 'epochs', 'seconds', 'images_per_s', 'params'];
+const INFO = ['status', 'epochs', 'seconds', 'images_per_s', 'params', 'worker', 'heard_s_ago'];
+/** Facts about where a trial runs, not numbers of its summary. */
+const PLACE = new Set(['status', 'worker', 'heard_s_ago']);
 const NOT_METRICS = new Set<string>(['epoch', 'lr', 'seconds', 'samples_per_second', ...SYSTEM_KEYS]);
 
 export class DashboardData {
@@ -144,7 +146,11 @@ export class DashboardData {
         const v = p.path === 'variant' ? t.variant : t.values[p.path];
         row[p.name] = v === undefined || v === null ? null : typeof v === 'number' || typeof v === 'string' ? v : formatParam(v);
       }
-      for (const m of [...metricNames, ...INFO.filter((c) => c !== 'status')]) row[m] = s[m] ?? null;
+      for (const m of [...metricNames, ...INFO.filter((c) => !PLACE.has(c))]) row[m] = s[m] ?? null;
+      // Which process holds a running trial (pid@host), and how long ago it was last heard from.
+      const held = (t.status === 'running' || t.status === 'interrupted') && t.worker !== null;
+      row.worker = held ? t.worker : null;
+      row.heard_s_ago = held && t.heartbeatAt ? Math.max(0, Math.round((Date.now() - Date.parse(t.heartbeatAt)) / 1000)) : null;
       return row;
     };
     let rows = trials.map((t) => ({ t, row: flat(t) }));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Hono } from 'hono';
 import { dashboardApp, startDashboard } from '../../src/dashboard/server.js';
-import { SqliteStore, StoreError } from '../../src/lab/store.js';
+import { SqliteStore, StoreError, workerId } from '../../src/lab/store.js';
 import { runConvlab } from '../helpers/cli.js';
 import { addRunningTrial, fixtureStore } from '../helpers/report_store.js';
 import { noSqlite } from '../helpers/sqlite.js';
@@ -241,7 +241,7 @@ describe('the dashboard API', { skip: noSqlite }, () => {
     writer = new SqliteStore(writer.root);
   });
 
-  test('a trial written by another connection appears, with a new data version, without reopening', async () => {
+  test('a trial written by another connection appears, with a new data version and its worker, in the dashboard and in ls', async () => {
     const v0 = (await get('http://localhost/api/version')).body.version;
     const t = addRunningTrial(writer, { loss: 1, val_loss: 1.1, seconds: 1, samples_per_second: 100, rss_mb: 120, cpu_seconds: 1.5 });
     const v1 = (await get('http://localhost/api/version')).body.version;
@@ -249,6 +249,11 @@ describe('the dashboard API', { skip: noSqlite }, () => {
     const rows = (await get('http://localhost/api/experiments/fixture/runs?filter=status%20%3D%3D%20running')).body.rows;
     assert.equal(rows.length, 1);
     assert.equal(rows[0].values.epochs, 1);
+    assert.equal(rows[0].values.worker, workerId());
+    assert.ok(rows[0].values.heard_s_ago >= 0 && rows[0].values.heard_s_ago < 60, `heard ${rows[0].values.heard_s_ago}`);
+    const ls = runConvlab(['ls', 'fixture', '--store', writer.root]);
+    assert.equal(ls.code, 0, ls.err);
+    assert.match(ls.out, new RegExp(`Live\\s+running.*${workerId().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, heard \\d+ s ago`));
     writer.recordEpoch(t.id, 1, { loss: 0.8, val_loss: 0.9, seconds: 1, samples_per_second: 100, rss_mb: 121, cpu_seconds: 1.4 });
     const curve = (await get(`http://localhost/api/experiments/fixture/curves?trials=${t.id}`)).body[0];
     assert.deepEqual(
