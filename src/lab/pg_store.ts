@@ -313,6 +313,9 @@ export class PostgresStore implements AsyncRunStore {
     extra: Record<string, unknown>,
   ): Promise<void> {
     await this.tx(async (c) => {
+      // A trial is finished once: a second finish (a worker that came back late) changes nothing.
+      const row = await c.query('SELECT status FROM trials WHERE id = $1 FOR UPDATE', [id]);
+      if (row.rows[0]?.status === 'finished') return;
       for (const [split, logs] of Object.entries(final))
         for (const [m, v] of Object.entries(logs))
           await c.query(

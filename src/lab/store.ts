@@ -575,6 +575,9 @@ export class SqliteStore implements RunStore {
     );
     this.db
       .transaction(() => {
+        // A trial is finished once: a second finish (a worker that came back late) changes nothing.
+        const row = this.db.prepare('SELECT status FROM trials WHERE id = ?').get(id) as { status: string } | undefined;
+        if (row?.status === 'finished') return;
         for (const [split, logs] of Object.entries(final))
           for (const [m, v] of Object.entries(logs)) put.run(id, split, m, Number.isFinite(v) ? v : null);
         this.db

@@ -115,6 +115,8 @@ for (const [kind, skip, open] of kinds) {
       });
       await store.addArtifact({ trialId: t.id, kind: 'filters', name: 'conv', path: 'trials/1/a.npy', meta: { shape: [3, 3] } });
       await store.addArtifact({ trialId: t.id, kind: 'filters', name: 'conv', path: 'trials/1/b.npy', meta: { shape: [5, 5] } });
+      // A second finish (a worker that came back late) changes nothing.
+      await store.finishTrial(t.id, { test: { accuracy: 0.1 } }, 99, { late: true });
       const back = (await store.getTrial(t.id))!;
       assert.equal(back.status, 'finished');
       assert.equal(back.params, 1234);
