@@ -126,8 +126,40 @@ function connectionError(url: string, e: unknown): StoreError {
   return new StoreError(`the run store ${where}: ${err.message ?? String(e)}${code ? ` (${code})` : ''}`);
 }
 
+const TRANSIENT = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now (starting up)
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+/** A lost or refused connection, as opposed to a mistake in a query or in the data. */
+function transient(e: unknown): boolean {
+  const err = e as { code?: string; message?: string };
+  if (err?.code && TRANSIENT.has(err.code)) return true;
+  return !err?.code && /Connection terminated|connection error|Client has encountered a connection error/i.test(err?.message ?? '');
+}
+
+function describe(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  return err.code ?? err.message ?? String(e);
+}
+
 export class PostgresStore implements AsyncRunStore {
   readonly root: string;
+  /** Until open() has succeeded, a connection problem is an error at once (a wrong URL must not wait). */
+  private opened = false;
+  private readonly retrySeconds = Number(process.env.CONVLAB_PG_RETRY_SECONDS ?? 300);
   private constructor(
     private readonly pool: pg.Pool,
     readonly url: string,
@@ -155,6 +187,7 @@ export class PostgresStore implements AsyncRunStore {
     const store = new PostgresStore(pool, url, options.artifacts ?? '.convlab');
     try {
       await store.migrate();
+      store.opened = true;
     } catch (e) {
       await pool.end().catch(() => {});
       if (e instanceof StoreError) throw e;
@@ -163,19 +196,56 @@ export class PostgresStore implements AsyncRunStore {
     return store;
   }
 
-  private async tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /** Connection losses count as an outage, waited out (with backoff) once the store is open; others are errors. */
+  private async withRetry<T>(op: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    let wait = 250;
+    let said = false;
+    for (;;) {
+      try {
+        const out = await op();
+        if (said)
+          process.stderr.write(
+            `convlab: the run store ${redactUrl(this.url)} is back after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
+          );
+        return out;
+      } catch (e) {
+        if (!this.opened || !transient(e) || Date.now() - started > this.retrySeconds * 1000) throw e;
+        if (!said)
+          process.stderr.write(
+            `convlab: the run store ${redactUrl(this.url)} is unreachable (${describe(e)}); waiting for it, up to ${this.retrySeconds} s (CONVLAB_PG_RETRY_SECONDS)\n`,
+          );
+        said = true;
+        await new Promise((r) => setTimeout(r, wait));
+        wait = Math.min(5000, wait * 2);
+      }
+    }
+  }
+
+  private q(text: string, values?: unknown[]): Promise<pg.QueryResult> {
+    return this.withRetry(() => this.pool.query(text, values));
+  }
+
+  /** A transaction, run again from the start when the connection is lost in the middle (its writes rolled back). */
+  private tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withRetry(() => this.txOnce(work));
+  }
+
+  private async txOnce<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
+    let out: T;
     try {
       await c.query('BEGIN');
-      const out = await work(c);
+      out = await work(c);
       await c.query('COMMIT');
-      return out;
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
+      // A client whose connection broke is dropped from the pool rather than handed out again.
+      c.release(transient(e) ? (e as Error) : undefined);
       throw e;
-    } finally {
-      c.release();
     }
+    c.release();
+    return out;
   }
 
   private async migrate(): Promise<void> {
@@ -211,13 +281,13 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   async schemaVersion(): Promise<number> {
-    const r = await this.pool.query(`SELECT version FROM ${SCHEMA}.schema_version`);
+    const r = await this.q(`SELECT version FROM ${SCHEMA}.schema_version`);
     return Number(r.rows[0].version);
   }
 
   async upsertExperiment(name: string, spec: Record<string, unknown>, specFile: string | null): Promise<ExperimentRow> {
     const t = now();
-    const r = await this.pool.query(
+    const r = await this.q(
       `INSERT INTO experiments (name, spec, spec_file, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
        ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, spec_file = excluded.spec_file, updated_at = excluded.updated_at RETURNING *`,
       [name, JSON.stringify(spec), specFile, t],
@@ -228,16 +298,16 @@ export class PostgresStore implements AsyncRunStore {
   async getExperiment(nameOrId: string | number): Promise<ExperimentRow | null> {
     const byId = typeof nameOrId === 'number' || /^\d+$/.test(nameOrId);
     const r = byId
-      ? await this.pool.query('SELECT * FROM experiments WHERE id = $1 OR name = $2 ORDER BY (id = $1) DESC LIMIT 1', [
+      ? await this.q('SELECT * FROM experiments WHERE id = $1 OR name = $2 ORDER BY (id = $1) DESC LIMIT 1', [
           Number(nameOrId),
           String(nameOrId),
         ])
-      : await this.pool.query('SELECT * FROM experiments WHERE name = $1', [nameOrId]);
+      : await this.q('SELECT * FROM experiments WHERE name = $1', [nameOrId]);
     return r.rows[0] ? toExperiment(r.rows[0]) : null;
   }
 
   async listExperiments(): Promise<ExperimentRow[]> {
-    return (await this.pool.query('SELECT * FROM experiments ORDER BY id')).rows.map(toExperiment);
+    return (await this.q('SELECT * FROM experiments ORDER BY id')).rows.map(toExperiment);
   }
 
   async addTrials(experimentId: number, trials: NewTrial[]): Promise<TrialRow[]> {
@@ -272,7 +342,7 @@ export class PostgresStore implements AsyncRunStore {
     if (ids.length === 0) return null;
     const t = now();
     // SKIP LOCKED: two workers claiming at once never take the same trial, and neither waits for the other.
-    const r = await this.pool.query(
+    const r = await this.q(
       `UPDATE trials SET status = 'running', worker = $2, started_at = COALESCE(started_at, $3), heartbeat_at = $3
        WHERE id = (SELECT id FROM trials WHERE status = 'pending' AND id = ANY($1::int[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING id`,
@@ -282,25 +352,23 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   async releaseStale(isAlive: (worker: string, heartbeatAt: string | null) => boolean): Promise<number> {
-    const running = (await this.pool.query(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`)).rows as {
+    const running = (await this.q(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`)).rows as {
       id: number;
       worker: string | null;
       heartbeat_at: string | null;
     }[];
     const stale = running.filter((r) => !r.worker || !isAlive(r.worker, r.heartbeat_at)).map((r) => r.id);
     if (stale.length)
-      await this.pool.query(`UPDATE trials SET status = 'pending', worker = NULL WHERE id = ANY($1::int[]) AND status = 'running'`, [
-        stale,
-      ]);
+      await this.q(`UPDATE trials SET status = 'pending', worker = NULL WHERE id = ANY($1::int[]) AND status = 'running'`, [stale]);
     return stale.length;
   }
 
   async startTrial(id: number, env: Record<string, unknown>, params: number): Promise<void> {
-    await this.pool.query('UPDATE trials SET env = $1, params = $2 WHERE id = $3', [JSON.stringify(env), params, id]);
+    await this.q('UPDATE trials SET env = $1, params = $2 WHERE id = $3', [JSON.stringify(env), params, id]);
   }
 
   async recordEpoch(id: number, epoch: number, logs: Record<string, number>): Promise<void> {
-    await this.pool.query(
+    await this.q(
       'INSERT INTO epochs (trial_id, epoch, logs) VALUES ($1, $2, $3) ON CONFLICT (trial_id, epoch) DO UPDATE SET logs = excluded.logs',
       [id, epoch, encodeLogs(logs)],
     );
@@ -332,19 +400,19 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   async failTrial(id: number, error: string): Promise<void> {
-    await this.pool.query(`UPDATE trials SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3`, [error, now(), id]);
+    await this.q(`UPDATE trials SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3`, [error, now(), id]);
   }
 
   async setExtra(id: number, extra: Record<string, unknown>): Promise<void> {
-    await this.pool.query('UPDATE trials SET extra = $1 WHERE id = $2', [JSON.stringify(extra), id]);
+    await this.q('UPDATE trials SET extra = $1 WHERE id = $2', [JSON.stringify(extra), id]);
   }
 
   async heartbeat(id: number): Promise<void> {
-    await this.pool.query(`UPDATE trials SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'`, [now(), id]);
+    await this.q(`UPDATE trials SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'`, [now(), id]);
   }
 
   async addArtifact(a: ArtifactRow): Promise<void> {
-    await this.pool.query(
+    await this.q(
       `INSERT INTO artifacts (trial_id, kind, name, path, meta) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (trial_id, kind, name) DO UPDATE SET path = excluded.path, meta = excluded.meta`,
       [a.trialId, a.kind, a.name, a.path, JSON.stringify(a.meta)],
@@ -352,37 +420,37 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   async getTrial(id: number): Promise<TrialRow | null> {
-    const r = await this.pool.query(`${TRIAL_SELECT} WHERE t.id = $1`, [id]);
+    const r = await this.q(`${TRIAL_SELECT} WHERE t.id = $1`, [id]);
     return r.rows[0] ? trialOf(r.rows[0]) : null;
   }
 
   async trials(experimentId?: number): Promise<TrialRow[]> {
     const r =
       experimentId === undefined
-        ? await this.pool.query(`${TRIAL_SELECT} ORDER BY t.id`)
-        : await this.pool.query(`${TRIAL_SELECT} WHERE t.experiment_id = $1 ORDER BY t.id`, [experimentId]);
+        ? await this.q(`${TRIAL_SELECT} ORDER BY t.id`)
+        : await this.q(`${TRIAL_SELECT} WHERE t.experiment_id = $1 ORDER BY t.id`, [experimentId]);
     return r.rows.map(trialOf);
   }
 
   async epochs(trialId: number): Promise<Record<string, number>[]> {
-    const r = await this.pool.query('SELECT epoch, logs FROM epochs WHERE trial_id = $1 ORDER BY epoch', [trialId]);
+    const r = await this.q('SELECT epoch, logs FROM epochs WHERE trial_id = $1 ORDER BY epoch', [trialId]);
     return r.rows.map((row) => ({ epoch: row.epoch, ...decodeLogs(row.logs) }));
   }
 
   async finals(trialId: number): Promise<Record<string, Record<string, number>>> {
     const out: Record<string, Record<string, number>> = {};
-    const r = await this.pool.query('SELECT split, metric, value FROM finals WHERE trial_id = $1 ORDER BY ord', [trialId]);
+    const r = await this.q('SELECT split, metric, value FROM finals WHERE trial_id = $1 ORDER BY ord', [trialId]);
     for (const row of r.rows) (out[row.split] ??= {})[row.metric] = row.value === null ? NaN : Number(row.value);
     return out;
   }
 
   async extra(trialId: number): Promise<Record<string, unknown>> {
-    const r = await this.pool.query('SELECT extra FROM trials WHERE id = $1', [trialId]);
+    const r = await this.q('SELECT extra FROM trials WHERE id = $1', [trialId]);
     return r.rows[0] ? JSON.parse(r.rows[0].extra) : {};
   }
 
   async artifacts(trialId: number): Promise<ArtifactRow[]> {
-    const r = await this.pool.query('SELECT * FROM artifacts WHERE trial_id = $1 ORDER BY id', [trialId]);
+    const r = await this.q('SELECT * FROM artifacts WHERE trial_id = $1 ORDER BY id', [trialId]);
     return r.rows.map((row) => ({ trialId: row.trial_id, kind: row.kind, name: row.name, path: row.path, meta: JSON.parse(row.meta) }));
   }
 

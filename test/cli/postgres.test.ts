@@ -5,6 +5,9 @@
  * server is started by the test from Debian's binaries (skipped, visibly, where they are missing).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +19,7 @@ import { noSqlite } from '../helpers/sqlite.js';
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-pg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const file = fileWriter(dir);
+const BIN = fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url));
 
 const spec = () =>
   file(
@@ -116,6 +120,55 @@ describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgre
       assert.equal(r.code, 0, r.err);
       assert.match(r.out, /Recorded as trial #\d+ of experiment pgstudy\.train in postgres:\/\/convlab:\*\*\*@/);
     });
+  });
+
+  test('the server stopped for 10 s in the middle of a study: the run waits, goes on, and loses or repeats nothing', async () => {
+    const study = file(
+      'outage.yaml',
+      `
+name: outage
+seed: 1
+data: {dataset: mnist, subset: {train: 10000}, validation: {count: 500}}
+model:
+  input: [28, 28, 1]
+  layers:
+    - Flatten: {}
+    - Dense: {units: 10, activation: softmax}
+train: {epochs: 10, batch_size: 100, optimizer: {sgd: {learning_rate: 0.1}}}
+sweep:
+  grid:
+    train.optimizer.sgd.learning_rate: [0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+`,
+    );
+    const outageUrl = await server.database('outage');
+    const child = spawn(process.execPath, [BIN, 'run', study, '--store', outageUrl, '--quiet'], {
+      env: { ...process.env, CONVLAB_ARTIFACTS: join(dir, 'artifacts-outage'), CONVLAB_PG_RETRY_SECONDS: '120' },
+    });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    // As soon as the first epoch is recorded, the server goes away for 10 s.
+    const probe = new pg.Client({ connectionString: outageUrl });
+    await probe.connect();
+    for (let i = 0; i < 600; i++) {
+      const r = await probe.query(`SELECT to_regclass('convlab.epochs') IS NOT NULL AS ready`);
+      if (r.rows[0].ready && (await probe.query('SELECT COUNT(*)::int AS n FROM convlab.epochs')).rows[0].n > 0) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await probe.end();
+    await server.pause(10_000);
+    assert.equal(await exited, 0, err);
+    assert.match(err, /is unreachable .*waiting for it/);
+    assert.match(err, /is back after \d+ s/);
+    const check = new pg.Client({ connectionString: outageUrl });
+    await check.connect();
+    const trials = (
+      await check.query(`SELECT status, (SELECT COUNT(*)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS epochs,
+      (SELECT COUNT(DISTINCT epoch)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS distinct_epochs FROM convlab.trials t`)
+    ).rows;
+    await check.end();
+    assert.equal(trials.length, 6);
+    for (const t of trials) assert.deepEqual(t, { status: 'finished', epochs: 10, distinct_epochs: 10 });
   });
 
   test('a wrong password is exit 2 naming the problem, never the password; evaluate and dashboard say they do not take it yet', () => {
