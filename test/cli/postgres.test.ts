@@ -122,6 +122,34 @@ describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgre
     });
   });
 
+  test('two runs of the same study at once (two machines) share its trials through the store and finish them all', async () => {
+    const shared = await server.database('shared');
+    const study = spec();
+    const start = () => {
+      const child = spawn(process.execPath, [BIN, 'run', study, '--quiet'], {
+        env: { ...process.env, CONVLAB_STORE: shared, CONVLAB_ARTIFACTS: join(dir, 'artifacts-shared') },
+      });
+      let err = '';
+      child.stderr.on('data', (d) => (err += d));
+      return new Promise<{ code: number | null; err: string }>((done) => child.on('exit', (code) => done({ code, err })));
+    };
+    const results = await Promise.all([start(), start()]);
+    for (const r of results) assert.equal(r.code, 0, r.err);
+    const check = new pg.Client({ connectionString: shared });
+    await check.connect();
+    const rows = (
+      await check.query(
+        `SELECT status, worker, (SELECT COUNT(*)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS epochs FROM convlab.trials t`,
+      )
+    ).rows;
+    await check.end();
+    assert.equal(rows.length, 3);
+    for (const r of rows) {
+      assert.equal(r.status, 'finished');
+      assert.equal(r.epochs, 2);
+    }
+  });
+
   test('the server stopped for 10 s in the middle of a study: the run waits, goes on, and loses or repeats nothing', async () => {
     const study = file(
       'outage.yaml',
