@@ -7,13 +7,12 @@ import type { Command } from 'commander';
 import { prepareData } from '../data/spec.js';
 import { recordArtifacts } from '../lab/runner.js';
 import { checkSpec, evaluateSchema, SpecFileError, type Spec } from '../lab/spec.js';
-import { asyncStore, type RunStore, type TrialRow } from '../lab/store.js';
-import { isPostgresUrl } from '../lab/open_store.js';
+import type { AsyncRunStore, RunStore, TrialRow } from '../lab/store.js';
 import { checkEvaluate } from '../lab/run_checks.js';
 import { evaluateTrained, type SplitEvaluation } from '../lab/run_evaluate.js';
 import { parseArgs } from '../nn/schema.js';
 import { printEvaluation } from './evaluation.js';
-import { defaultStore, findTrial, withStore } from './lab.js';
+import { defaultStore, findTrial, withReadWriteStore } from './lab.js';
 import { fileInput, loadForPrediction, trialModelDir } from './predict.js';
 import { featureMapsOf, type ArrayArtifact } from '../lab/inspect.js';
 import type { Model } from '../nn/model.js';
@@ -115,19 +114,14 @@ export function registerEvaluateCommand(program: Command): void {
         !o.timeDifference &&
         !o.filters &&
         o.predictions === undefined;
-      const storeRef = o.store ?? defaultStore();
-      if (isPostgresUrl(storeRef))
-        throw new SpecFileError(
-          'evaluate --store postgres://...: recording evaluations in a PostgreSQL store is not built yet; copy the trial (convlab export) or evaluate it in a SQLite store',
-        );
-      await withStore(storeRef, async (store) => {
+      await withReadWriteStore(o.store ?? defaultStore(), async (store, writer) => {
         const t: TrialRow = findTrial(store, ref);
         const dir = trialModelDir(store, ref);
         const base = checkSpec(t.config, t.experiment);
         const spec: Spec = { ...base, evaluate: parseArgs(evaluateSchema, block, 'evaluate') };
         const { model, pipeline } = loadForPrediction(dir, { pipeline: o.image !== undefined });
         const kinds: string[] = [];
-        if (!imageOnly) kinds.push(...(await evaluateSplit(store, t, model, spec, o.split)));
+        if (!imageOnly) kinds.push(...(await evaluateSplit(store, writer, t, model, spec, o.split)));
         if (o.image !== undefined) {
           const { x, notes } = fileInput(model, pipeline, o.image);
           let maps: ArrayArtifact[];
@@ -136,7 +130,7 @@ export function registerEvaluateCommand(program: Command): void {
           } catch (e) {
             throw new SpecFileError(`--feature-maps: ${(e as Error).message}`);
           }
-          const written = await recordArtifacts(asyncStore(store), t.id, maps);
+          const written = await recordArtifacts(writer, t.id, maps);
           console.log(`Trial #${t.id} ${t.label} (experiment ${t.experiment}), feature maps of ${o.image}:`);
           for (const n of notes) console.log(`  ${n}`);
           for (const w of written) console.log(`  recorded ${w.kind} ${w.layer} [${w.shape.join(', ')}]`);
@@ -151,15 +145,22 @@ export function registerEvaluateCommand(program: Command): void {
 }
 
 /** Evaluates a trial on one of its splits, records and prints what was asked; returns the kinds of figures made. */
-async function evaluateSplit(store: RunStore, t: TrialRow, model: Model, spec: Spec, split: string): Promise<string[]> {
+async function evaluateSplit(
+  store: RunStore,
+  writer: AsyncRunStore,
+  t: TrialRow,
+  model: Model,
+  spec: Spec,
+  split: string,
+): Promise<string[]> {
   const data = await prepareData(spec.data, spec.seed);
   checkEvaluate(model, data, spec);
   if (split === 'validation' && !data.validation)
     throw new SpecFileError(`--split validation: trial #${t.id}'s data block has no validation split`);
   const { final, evaluation, artifacts } = evaluateTrained(model, data, spec);
   const extra = store.extra(t.id);
-  store.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
-  const written = await recordArtifacts(asyncStore(store), t.id, artifacts);
+  await writer.setExtra(t.id, { ...extra, evaluation: merge(extra.evaluation as Record<string, SplitEvaluation> | undefined, evaluation) });
+  const written = await recordArtifacts(writer, t.id, artifacts);
   console.log(
     `Trial #${t.id} ${t.label} (experiment ${t.experiment}), ${split} split ` +
       `(${data[split === 'train' ? 'train' : split === 'validation' ? 'validation' : 'test']!.size.toLocaleString('en-US')} ` +

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { checkSpec } from '../lab/spec.js';
 import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJson } from '../lab/compare.js';
 import { planStudy, runStudy, workOn } from '../lab/runner.js';
-import { type AsyncRunStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
+import { type AsyncRunStore, asyncStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { isPostgresUrl, openAsyncStore, SnapshotStore } from '../lab/open_store.js';
 import { redactUrl } from '../lab/pg_store.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
@@ -42,6 +42,27 @@ export async function withStore<T>(ref: string, fn: (store: RunStore) => T | Pro
   const store = new SqliteStore(ref);
   try {
     return await fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Runs fn with the store to read (as withStore gives it) and to write to (as withAsyncStore does), for commands that
+ * add to a trial (evaluate): on SQLite both are the one store; on PostgreSQL, a snapshot and the live store.
+ */
+export async function withReadWriteStore<T>(ref: string, fn: (read: RunStore, write: AsyncRunStore) => T | Promise<T>): Promise<T> {
+  if (isPostgresUrl(ref)) {
+    const live = await openAsyncStore(ref);
+    try {
+      return await fn(await SnapshotStore.of(live, redactUrl(ref)), live);
+    } finally {
+      await live.close();
+    }
+  }
+  const store = new SqliteStore(ref);
+  try {
+    return await fn(store, asyncStore(store));
   } finally {
     store.close();
   }

@@ -333,7 +333,7 @@ export class SqliteStore implements RunStore {
     if (/^postgres(ql)?:\/\//i.test(root))
       throw new StoreError(
         `the run store ${root.replace(/:[^:@/]*@/, ':***@')}: a PostgreSQL URL, which this command does not take yet ` +
-          '(run, worker, train, ls, show, compare, diff, report, plot and predict do); give a folder with --store or CONVLAB_STORE',
+          '(run, worker, train, evaluate, ls, show, compare, diff, report, plot and predict do); give a folder with --store or CONVLAB_STORE',
         true,
       );
     this.root = resolve(root);

@@ -114,6 +114,20 @@ describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgre
     assert.equal(compare.rows.length, 3);
   });
 
+  test('evaluate records a confusion matrix and feature maps there, which show and plot then read', () => {
+    withEnv({ CONVLAB_ARTIFACTS: join(dir, 'artifacts') }, () => {
+      const ev = runConvlab(['evaluate', '1', '--store', url, '--confusion-matrix', '--feature-maps', 'conv2d']);
+      assert.equal(ev.code, 0, ev.err);
+      assert.match(ev.out, /recorded feature_maps conv2d/);
+      const show = runConvlab(['show', '1', '--store', url]);
+      assert.match(show.out, /Confusion matrix \(test/);
+      const plot = runConvlab(['plot', 'confusion', '1', '--store', url, '--out', join(dir, 'confusion.png')]);
+      assert.equal(plot.code, 0, plot.err);
+      const maps = runConvlab(['plot', 'feature-maps', '1', '--store', url, '--out', join(dir, 'maps.png')]);
+      assert.equal(maps.code, 0, maps.err);
+    });
+  });
+
   test('train records a one-trial experiment there', () => {
     withEnv({ CONVLAB_ARTIFACTS: join(dir, 'artifacts') }, () => {
       const r = runConvlab(['train', spec(), '--store', url, '--quiet']);
@@ -199,15 +213,12 @@ sweep:
     for (const t of trials) assert.deepEqual(t, { status: 'finished', epochs: 10, distinct_epochs: 10 });
   });
 
-  test('a wrong password is exit 2 naming the problem, never the password; evaluate and dashboard say they do not take it yet', () => {
+  test('a wrong password is exit 2 naming the problem, never the password; the dashboard says it does not take it yet', () => {
     const bad = `postgres://convlab:not-it@127.0.0.1:${server.port}/cli`;
     const r = runConvlab(['ls', '--store', bad]);
     assert.equal(r.code, 2);
     assert.match(r.err, /the server refused the login/);
     assert.doesNotMatch(r.err, /not-it/);
-    const ev = runConvlab(['evaluate', '1', '--store', url]);
-    assert.equal(ev.code, 2);
-    assert.match(ev.err, /recording evaluations in a PostgreSQL store is not built yet/);
     const dash = runConvlab(['dashboard', '--store', url, '--port', '0'], 20_000);
     assert.equal(dash.code, 2);
     assert.match(dash.err, /a PostgreSQL URL, which this command does not take yet/);
