@@ -10,6 +10,7 @@ import { diffConfigs, finalColumns, formatParam, higherIsBetter, lastEpochColumn
 import type { ExperimentRow, RunStore, TrialRow } from '../lab/store.js';
 import { SYSTEM_KEYS } from '../lab/system.js';
 import { viewTrials } from '../lab/views.js';
+import { extent } from '../util/numbers.js';
 import type { CurveTrial, ExperimentSummary, RunsTable, SweepData, TableColumn, TableRow } from './types.js';
 
 export type { CurveTrial, ExperimentSummary, RunsTable, SweepData, TableColumn, TableRow } from './types.js';
@@ -106,12 +107,12 @@ export class DashboardData {
     for (const k of new Set(epochs.flatMap((e) => Object.keys(e)))) {
       if (!k.startsWith('val_')) continue;
       const xs = epochs.map((e) => e[k]).filter((v) => v !== undefined && !Number.isNaN(v));
-      if (xs.length) values[`best_${k}`] = higherIsBetter(k) ? Math.max(...xs) : Math.min(...xs);
+      if (xs.length) values[`best_${k}`] = extent(xs)[higherIsBetter(k) ? 1 : 0];
     }
     const speeds = epochs.map((e) => e.samples_per_second).filter((v) => v !== undefined && Number.isFinite(v));
     if (speeds.length) values.images_per_s = speeds.reduce((a, b) => a + b, 0) / speeds.length;
     const rss = epochs.map((e) => e.rss_mb).filter((v) => v !== undefined && Number.isFinite(v));
-    if (rss.length) values.peak_rss_mb = Math.max(...rss);
+    if (rss.length) values.peak_rss_mb = extent(rss)[1];
     values.epochs = t.epochsDone;
     if (t.params !== null) values.params = t.params;
     const seconds = t.seconds ?? epochs.reduce((a, e) => a + (Number.isFinite(e.seconds) ? e.seconds : 0), 0);
@@ -256,7 +257,8 @@ export class DashboardData {
       const numeric = values.every((v) => typeof v === 'number');
       const nums = values.filter((v): v is number => typeof v === 'number');
       const positive = nums.filter((v) => v > 0);
-      const log = numeric && positive.length === nums.length && nums.length > 1 && Math.max(...nums) / Math.min(...nums) >= 100;
+      const [lo, hi] = extent(nums);
+      const log = numeric && positive.length === nums.length && nums.length > 1 && hi / lo >= 100;
       return { name: p.name, numeric, log, values };
     });
     const correlations = axes.map((a, i) => {

@@ -4,6 +4,7 @@
  */
 import { enc, fmt, getJson, type Sweep } from './api';
 import { href, setParams, useFetch } from './route';
+import { extent } from '../../src/util/numbers';
 
 const W = 900;
 const H = 320;
@@ -39,8 +40,7 @@ function axisFor(name: string, values: (number | string | null)[], numeric: bool
     };
   }
   const f = (v: number) => (log ? Math.log10(v) : v);
-  const lo = Math.min(...nums.map(f));
-  const hi = Math.max(...nums.map(f));
+  const [lo, hi] = extent(nums.map(f));
   const scale = (v: number) => (hi === lo ? (top + bottom) / 2 : bottom - ((f(v) - lo) / (hi - lo)) * (bottom - top));
   const steps = hi === lo ? [lo] : [0, 0.25, 0.5, 0.75, 1].map((u) => lo + u * (hi - lo));
   const ticks = steps.map((t) => {
@@ -77,8 +77,7 @@ export function SweepView({ name, params, version }: { name: string; params: URL
   const axes = [...data.params.map((p) => axisFor(p.name, p.values, p.numeric, p.log)), axisFor(m ?? 'metric', values, true, false)];
   const xs = axes.map((_, i) => PAD.left + (i / Math.max(1, axes.length - 1)) * (W - PAD.left - PAD.right));
   const finite = values.filter((v): v is number => v !== null && Number.isFinite(v));
-  const lo = Math.min(...finite);
-  const hi = Math.max(...finite);
+  const [lo, hi] = extent(finite);
   return (
     <div>
       <div class="toolbar">
