@@ -5,13 +5,14 @@ import { QueryError } from '../dashboard/data.js';
 import { isLoopback, startDashboard } from '../dashboard/server.js';
 import { SpecFileError } from '../lab/spec.js';
 import { defaultStore } from './lab.js';
+import { isPostgresUrl, redactUrl } from '../lab/pg_store.js';
 
 export function registerDashboardCommand(program: Command): void {
   program
     .command('dashboard')
     .alias('ui')
     .description('serve a live, read-only dashboard of the run store in the browser (experiments, runs, curves, sweeps, trials)')
-    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .option('--store <dir>', 'the run store: a folder (default .convlab), a postgres:// URL, or CONVLAB_STORE')
     .option('--port <n>', 'the port (0: any free one)', '4700')
     .option('--host <host>', 'the address to listen on; anything but loopback lets anyone who can reach it read the store', '127.0.0.1')
     .option('--open', 'open the dashboard in the default browser')
@@ -23,9 +24,10 @@ export function registerDashboardCommand(program: Command): void {
         process.stderr.write(
           `convlab: warning: --host ${opts.host} is not a loopback address: anyone who can reach this machine on that address can read the whole run store\n`,
         );
+      const ref = opts.store ?? defaultStore();
       let d: Awaited<ReturnType<typeof startDashboard>>;
       try {
-        d = await startDashboard({ store: opts.store ?? defaultStore(), host: opts.host, port: Number(opts.port) });
+        d = await startDashboard({ store: ref, host: opts.host, port: Number(opts.port) });
       } catch (e) {
         if (e instanceof QueryError) throw new SpecFileError(`--port: ${e.message}`);
         const code = (e as NodeJS.ErrnoException).code;
@@ -33,7 +35,9 @@ export function registerDashboardCommand(program: Command): void {
           throw new SpecFileError(`--host ${opts.host} --port ${opts.port}: cannot listen there (${code})`);
         throw e;
       }
-      console.log(`convlab dashboard: ${d.url}  (store ${d.store.root}, read-only; Ctrl-C stops it)`);
+      console.log(
+        `convlab dashboard: ${d.url}  (store ${isPostgresUrl(ref) ? `${redactUrl(ref)}, files in ${d.store.root}` : d.store.root}, read-only; Ctrl-C stops it)`,
+      );
       if (opts.open) {
         const opener = process.platform === 'darwin' ? 'open' : process.platform === 'win32' ? 'explorer' : 'xdg-open';
         const child = spawn(opener, [d.url], { stdio: 'ignore', detached: true });

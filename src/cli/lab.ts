@@ -7,7 +7,8 @@ import { compareTrials, diffConfigs, formatCsv, formatMarkdown, formatTable, toJ
 import { planStudy, runStudy, workOn } from '../lab/runner.js';
 import { type AsyncRunStore, asyncStore, SqliteStore, type RunStore, type TrialRow } from '../lab/store.js';
 import { isPostgresUrl, openAsyncStore, SnapshotStore } from '../lab/open_store.js';
-import { redactUrl } from '../lab/pg_store.js';
+import { type PostgresStore, redactUrl } from '../lab/pg_store.js';
+import { enqueueStudy, workQueue } from '../lab/queue.js';
 import { buildSpecModel, type SplitEvaluation } from '../lab/train_run.js';
 import { printEvaluation } from './evaluation.js';
 import { printable } from '../util/text.js';
@@ -145,9 +146,14 @@ function registerRunCommand(program: Command): void {
     .option('--fresh', 'forget earlier results of these trials and run them all again')
     .option('-q, --quiet', 'no per-epoch output')
     .option('--json', 'print the trials and their final metrics as JSON on stdout (progress goes to stderr)')
-    .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
+    .option('--store <dir>', 'the run store: a folder (default .convlab), a postgres:// URL, or CONVLAB_STORE')
+    .option('--enqueue', 'put the trials on the queue of a PostgreSQL store, for `convlab worker` processes to train, and return')
     .action(
-      async (file: string, opts: { set: string[]; parallel: string; fresh?: boolean; quiet?: boolean; json?: boolean; store?: string }) => {
+      async (
+        file: string,
+        opts: { set: string[]; parallel: string; fresh?: boolean; quiet?: boolean; json?: boolean; store?: string; enqueue?: boolean },
+      ) => {
+        if (opts.enqueue) return enqueueCommand(file, opts);
         const parallel = Number(opts.parallel);
         if (!Number.isInteger(parallel) || parallel < 1)
           throw new SpecFileError(`--parallel: expected a positive integer, got '${opts.parallel}'`);
@@ -206,25 +212,72 @@ function registerRunCommand(program: Command): void {
     );
 }
 
+/** `run --enqueue`: the study's trials onto the queue of a PostgreSQL store. */
+async function enqueueCommand(file: string, opts: { set: string[]; parallel: string; fresh?: boolean; json?: boolean; store?: string }) {
+  const ref = opts.store ?? defaultStore();
+  if (!isPostgresUrl(ref))
+    throw new SpecFileError(
+      `--enqueue: the store ${ref} is a folder (SQLite, one machine); the queue lives in a PostgreSQL store: --store postgres://user:password@host/db or CONVLAB_STORE. On one machine, --parallel N runs trials side by side`,
+    );
+  if (opts.parallel !== '1')
+    throw new SpecFileError(
+      '--enqueue and --parallel: an enqueued study is trained by `convlab worker` processes; start as many as wanted',
+    );
+  const planned = planStudy(file, opts.set);
+  await withAsyncStore(ref, async (store) => {
+    const q = await enqueueStudy(store as PostgresStore, file, opts.set, { planned, fresh: opts.fresh });
+    if (opts.json) {
+      process.stdout.write(`${JSON.stringify(q)}\n`);
+      return;
+    }
+    console.log(
+      `Experiment ${q.experiment}: ${q.trials} trial${q.trials === 1 ? '' : 's'}, ${q.finished} already finished; ${q.enqueued} put on the queue now, ${q.queued} already queued or training; store ${redactUrl(ref)}`,
+    );
+    if (q.enqueued + q.queued > 0)
+      console.log(
+        'Train them with `convlab worker` on any machine that reaches this database (CONVLAB_STORE or --store) and the artifacts folder (CONVLAB_ARTIFACTS or --artifacts); `convlab ls` shows progress',
+      );
+  });
+}
+
 function registerWorkerCommand(program: Command): void {
   program
-    .command('worker', { hidden: true })
-    .description('claim and run pending trials of an experiment (started by run --parallel)')
-    .option('--store <dir>', 'the run store (default CONVLAB_STORE, which carries a PostgreSQL URL so that no password shows in ps)')
-    .requiredOption('--experiment <id>')
-    .option('--log', 'print a line as each trial starts and ends')
+    .command('worker')
+    .description(
+      'train trials from the queue of a PostgreSQL store (filled by `run --enqueue`), one at a time, until stopped; start one on each machine',
+    )
+    .option('--store <url>', 'the PostgreSQL store (default CONVLAB_STORE, which keeps the password out of ps)')
+    .option('--until-empty', 'stop once no trial is waiting on the queue or training')
     .option('--progress', 'print per-epoch progress')
-    .option('--parent <pid>', 'stop when this process (the run command) is gone')
-    .argument('<ids...>')
-    .action(async (ids: string[], opts: { store?: string; experiment: string; log?: boolean; progress?: boolean; parent?: string }) => {
-      await withAsyncStore(opts.store ?? defaultStore(), (store) =>
-        workOn(store, ids.map(Number), {
-          quiet: !opts.progress,
-          log: opts.log ? (s) => console.log(s) : undefined,
-          parentPid: opts.parent === undefined ? undefined : Number(opts.parent),
-        }),
-      );
-    });
+    .option('--experiment <id>', '(for run --parallel) the experiment whose trials to claim')
+    .option('--log', '(for run --parallel) print a line as each trial starts and ends')
+    .option('--parent <pid>', '(for run --parallel) stop when this process (the run command) is gone')
+    .argument('[ids...]', '(for run --parallel) the trials to claim')
+    .action(
+      async (
+        ids: string[],
+        opts: { store?: string; experiment?: string; log?: boolean; progress?: boolean; parent?: string; untilEmpty?: boolean },
+      ) => {
+        const ref = opts.store ?? defaultStore();
+        if (ids.length > 0) {
+          await withAsyncStore(ref, (store) =>
+            workOn(store, ids.map(Number), {
+              quiet: !opts.progress,
+              log: opts.log ? (s) => console.log(s) : undefined,
+              parentPid: opts.parent === undefined ? undefined : Number(opts.parent),
+            }),
+          );
+          return;
+        }
+        if (!isPostgresUrl(ref))
+          throw new SpecFileError(
+            `convlab worker takes trials from the queue of a PostgreSQL store: --store postgres://user:password@host/db or CONVLAB_STORE (got ${ref}); on one machine, \`convlab run SPEC --parallel N\` does it with a folder store`,
+          );
+        await withAsyncStore(ref, (store) =>
+          workQueue(store as PostgresStore, { quiet: !opts.progress, untilEmpty: opts.untilEmpty, log: (s) => console.log(s) }),
+        );
+      },
+    );
 }
 
 function registerLsCommand(program: Command): void {

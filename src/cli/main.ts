@@ -1,4 +1,5 @@
 /** The convlab command line. Bad input exits with 2 and a message saying where and what; other failures exit 1. */
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { getBackend, getThreads, nativeIsa, setBackend, setThreads } from '../engine/index.js';
@@ -64,9 +65,12 @@ function flagValue(argv: string[], flag: string): string | undefined {
 
 /** --backend and --threads take effect before anything else, --version included. */
 function applyEngineFlags(argv: string[]): void {
-  for (const flag of ['--out', '--save', '--store']) {
+  for (const flag of ['--out', '--save', '--store', '--artifacts']) {
     if (flagValue(argv, flag) === '') throw new SpecFileError(`${flag}: expected a path, got an empty string`);
   }
+  // The folder a PostgreSQL store's trials keep their files in reaches every command, and the workers it starts.
+  const artifacts = flagValue(argv, '--artifacts');
+  if (artifacts !== undefined) process.env.CONVLAB_ARTIFACTS = resolve(artifacts);
   const backend = flagValue(argv, '--backend');
   if (backend !== undefined) {
     try {
@@ -181,6 +185,10 @@ export async function main(argv: string[]): Promise<number> {
     .version(`convlab ${version()} (${describeBackend()})`, '-V, --version')
     .option('--threads <n>', 'threads for the native backend (default: all cores, or CONVLAB_THREADS)')
     .option('--backend <name>', "'native' or 'ts' (default: native when its addon is built, or CONVLAB_BACKEND)")
+    .option(
+      '--artifacts <dir>',
+      "where a PostgreSQL store's trials keep their files, a folder every worker reaches (default ./.convlab, or CONVLAB_ARTIFACTS)",
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

@@ -12,6 +12,7 @@ import { Hono } from 'hono';
 import { checkSpec } from '../lab/spec.js';
 import { buildSpecModel } from '../lab/run_checks.js';
 import { type RunStore, SqliteStore } from '../lab/store.js';
+import { isPostgresUrl, LiveSnapshot } from '../lab/open_store.js';
 import { confusionPlots, trialFigures } from '../report/collect.js';
 import { renderSvg, type Figure } from '../report/render.js';
 import { DashboardData, QueryError, type RunsQuery } from './data.js';
@@ -218,8 +219,18 @@ export function confinedFile(root: string, stored: string): string | null {
 export interface RunningDashboard {
   url: string;
   server: ServerType;
-  store: SqliteStore;
+  store: RunStore;
   close(): Promise<void>;
+}
+
+/** The store as the dashboard reads it: SQLite through a read-only connection, PostgreSQL as a live snapshot. */
+async function openForReading(ref: string): Promise<{ store: RunStore & { dataVersion?: number }; close: () => Promise<void> }> {
+  if (isPostgresUrl(ref)) {
+    const view = await LiveSnapshot.open(ref);
+    return { store: view, close: () => view.shutdown() };
+  }
+  const store = new SqliteStore(ref, { readonly: true });
+  return { store, close: async () => store.close() };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -230,7 +241,7 @@ export function isLoopback(host: string): boolean {
 
 /** Opens the store read-only and serves the dashboard on host:port (port 0: any free port). */
 export async function startDashboard(options: { store: string; host?: string; port?: number; web?: string }): Promise<RunningDashboard> {
-  const store = new SqliteStore(options.store, { readonly: true });
+  const { store, close } = await openForReading(options.store);
   const host = options.host ?? '127.0.0.1';
   // On loopback, only requests addressed to loopback names: a page elsewhere cannot reach this server by DNS rebinding.
   const allowedHosts = isLoopback(host) ? new Set(['127.0.0.1', 'localhost', '::1', host]) : undefined;
@@ -244,15 +255,12 @@ export async function startDashboard(options: { store: string; host?: string; po
         store,
         close: () =>
           new Promise((done) => {
-            server.close(() => {
-              store.close();
-              done();
-            });
+            server.close(() => void close().then(done));
           }),
       });
     });
     server.on('error', (e: NodeJS.ErrnoException) => {
-      store.close();
+      void close();
       reject(
         e.code === 'EADDRINUSE'
           ? new QueryError(`port ${options.port} on ${host} is in use; choose another with --port (0 picks a free one)`)

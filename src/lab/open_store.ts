@@ -5,7 +5,7 @@
  * when they start, through the same synchronous interface as SQLite's, so every view works on both alike.
  */
 import { join } from 'node:path';
-import { PostgresStore, isPostgresUrl } from './pg_store.js';
+import { PostgresStore, isPostgresUrl, redactUrl } from './pg_store.js';
 import {
   type ArtifactRow,
   type AsyncRunStore,
@@ -32,19 +32,33 @@ export async function openAsyncStore(ref: string, options: { artifacts?: string 
 
 /** A store's contents at one moment, read-only, behind the synchronous interface. */
 export class SnapshotStore implements RunStore {
-  private constructor(
+  protected constructor(
     readonly root: string,
-    private readonly where: string,
-    private readonly experimentRows: ExperimentRow[],
-    private readonly trialRows: TrialRow[],
-    private readonly epochRows: Map<number, Record<string, number>[]>,
-    private readonly finalRows: Map<number, Record<string, Record<string, number>>>,
-    private readonly extraRows: Map<number, Record<string, unknown>>,
-    private readonly artifactRows: Map<number, ArtifactRow[]>,
+    protected readonly where: string,
+    private experimentRows: ExperimentRow[],
+    private trialRows: TrialRow[],
+    private epochRows: Map<number, Record<string, number>[]>,
+    private finalRows: Map<number, Record<string, Record<string, number>>>,
+    private extraRows: Map<number, Record<string, unknown>>,
+    private artifactRows: Map<number, ArtifactRow[]>,
   ) {}
+
+  /** Takes another snapshot's contents (a newer one of the same store). */
+  protected take(other: SnapshotStore): void {
+    this.experimentRows = other.experimentRows;
+    this.trialRows = other.trialRows;
+    this.epochRows = other.epochRows;
+    this.finalRows = other.finalRows;
+    this.extraRows = other.extraRows;
+    this.artifactRows = other.artifactRows;
+  }
 
   /** Everything in the store, or one experiment's trials (`experimentId`). */
   static async of(store: AsyncRunStore, where: string, options: { experimentId?: number } = {}): Promise<SnapshotStore> {
+    if (store instanceof PostgresStore) {
+      const d = await store.dump(options.experimentId);
+      return new SnapshotStore(store.root, where, d.experiments, d.trials, d.epochs, d.finals, d.extra, d.artifacts);
+    }
     const experiments = await store.listExperiments();
     const trials = await store.trials(options.experimentId);
     const epochs = new Map<number, Record<string, number>[]>();
@@ -133,4 +147,78 @@ export class SnapshotStore implements RunStore {
     return join(this.root, 'trials', String(id));
   }
   close(): void {}
+}
+
+/**
+ * A PostgreSQL store as the dashboard reads it: a snapshot, taken again after every change another process commits
+ * (the store announces them; bursts are gathered into one refresh, never two at once). `dataVersion` counts the
+ * refreshes, as SQLite's data_version counts other connections' writes, so the dashboard's caches and its page's
+ * polling work alike on both.
+ */
+export class LiveSnapshot extends SnapshotStore {
+  private version = 1;
+  private refreshing = false;
+  private again = false;
+  private unwatch: () => Promise<void> = async () => {};
+  private complained = 0;
+
+  private constructor(
+    private readonly live: PostgresStore,
+    first: SnapshotStore,
+    where: string,
+  ) {
+    super(live.root, where, [], [], new Map(), new Map(), new Map(), new Map());
+    this.take(first);
+  }
+
+  static async open(url: string, options: { artifacts?: string } = {}): Promise<LiveSnapshot> {
+    const live = await PostgresStore.open(url, { artifacts: artifactsFolder(options.artifacts) });
+    const where = redactUrl(url);
+    try {
+      const view = new LiveSnapshot(live, await SnapshotStore.of(live, where), where);
+      view.unwatch = live.watch(() => view.refresh());
+      return view;
+    } catch (e) {
+      await live.close();
+      throw e;
+    }
+  }
+
+  get dataVersion(): number {
+    return this.version;
+  }
+
+  private refresh(): void {
+    if (this.refreshing) {
+      this.again = true;
+      return;
+    }
+    this.refreshing = true;
+    void (async () => {
+      do {
+        this.again = false;
+        // Writes come in bursts (an epoch's row, then a heartbeat): one refresh after them.
+        await new Promise((r) => setTimeout(r, 150));
+        try {
+          this.take(await SnapshotStore.of(this.live, this.where));
+          this.version++;
+        } catch (e) {
+          if (Date.now() - this.complained > 60_000)
+            process.stderr.write(`convlab: could not read ${this.where} to refresh the dashboard: ${(e as Error).message}\n`);
+          this.complained = Date.now();
+        }
+      } while (this.again);
+      this.refreshing = false;
+    })();
+  }
+
+  /** Stops watching and closes the connection (close() starts this; await it to know it is done). */
+  async shutdown(): Promise<void> {
+    await this.unwatch();
+    await this.live.close();
+  }
+
+  override close(): void {
+    void this.shutdown();
+  }
 }

@@ -6,6 +6,8 @@
  * database holds their paths relative to it.
  */
 import { resolve, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import {
   type ArtifactRow,
@@ -20,6 +22,7 @@ import {
   type TrialRow,
   toExperiment,
   toTrial,
+  workerAlive,
 } from './store.js';
 
 const SCHEMA = 'convlab';
@@ -82,7 +85,32 @@ const MIGRATIONS: string[] = [
      UNIQUE (trial_id, kind, name)
    );
    CREATE INDEX trials_by_status ON trials (experiment_id, status);`,
+  // The queue job (pg-boss) that stands for each enqueued trial, so that enqueuing a study twice queues it once.
+  `CREATE TABLE jobs (
+     trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+     job_id UUID NOT NULL,
+     queued_at TEXT NOT NULL
+   );`,
+  // Every committed change is announced on the channel convlab_changes, so a live dashboard refreshes when, and
+  // only when, something changed (a notification is delivered at commit, once per transaction).
+  `CREATE FUNCTION announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM pg_notify('convlab_changes', '');
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER experiments_changed AFTER INSERT OR UPDATE OR DELETE ON experiments FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER trials_changed AFTER INSERT OR UPDATE OR DELETE ON trials FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER epochs_changed AFTER INSERT OR UPDATE OR DELETE ON epochs FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER finals_changed AFTER INSERT OR UPDATE OR DELETE ON finals FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER artifacts_changed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH STATEMENT EXECUTE FUNCTION announce_change();`,
 ];
+
+/** The channel a PostgreSQL store announces its changes on (see the migrations). */
+export const CHANGES_CHANNEL = 'convlab_changes';
+
+/** How often a training worker's thread beats, and how long a worker on another machine may go unheard. */
+export const PG_HEARTBEAT_EVERY_MS = 5_000;
+export const PG_HEARTBEAT_TIMEOUT_MS = Number(process.env.CONVLAB_PG_HEARTBEAT_TIMEOUT ?? 60) * 1000;
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -91,7 +119,22 @@ const TRIAL_SELECT = `SELECT t.*, e.name AS experiment, (SELECT COUNT(*)::int FR
 
 /** A trials row from pg: BIGINT params arrive as text. */
 function trialOf(r: Record<string, unknown>): TrialRow {
-  return toTrial({ ...(r as unknown as TrialRecord), params: r.params === null ? null : Number(r.params) });
+  return toTrial({ ...(r as unknown as TrialRecord), params: r.params === null ? null : Number(r.params) }, PG_HEARTBEAT_TIMEOUT_MS);
+}
+
+/** Everything a snapshot holds. */
+export interface StoreDump {
+  experiments: ExperimentRow[];
+  trials: TrialRow[];
+  epochs: Map<number, Record<string, number>[]>;
+  finals: Map<number, Record<string, Record<string, number>>>;
+  extra: Map<number, Record<string, unknown>>;
+  artifacts: Map<number, ArtifactRow[]>;
+}
+
+/** A way to run SQL that pg-boss accepts as its `db` option, so that its writes join a transaction of ours. */
+export interface SqlRunner {
+  executeSql(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
 }
 
 export function isPostgresUrl(s: string): boolean {
@@ -157,8 +200,12 @@ function describe(e: unknown): string {
 
 export class PostgresStore implements AsyncRunStore {
   readonly root: string;
+  readonly heartbeatTimeoutMs = PG_HEARTBEAT_TIMEOUT_MS;
   /** Until open() has succeeded, a connection problem is an error at once (a wrong URL must not wait). */
   private opened = false;
+  /** Since when this process has reached the server without a break (open, or the end of the last outage). */
+  private reachableSince = Date.now();
+  private beater: Worker | null = null;
   private readonly retrySeconds = Number(process.env.CONVLAB_PG_RETRY_SECONDS ?? 300);
   private constructor(
     private readonly pool: pg.Pool,
@@ -197,13 +244,14 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   /** Connection losses count as an outage, waited out (with backoff) once the store is open; others are errors. */
-  private async withRetry<T>(op: () => Promise<T>): Promise<T> {
+  async retrying<T>(op: () => Promise<T>): Promise<T> {
     const started = Date.now();
     let wait = 250;
     let said = false;
     for (;;) {
       try {
         const out = await op();
+        if (said) this.reachableSince = Date.now();
         if (said)
           process.stderr.write(
             `convlab: the run store ${redactUrl(this.url)} is back after ${((Date.now() - started) / 1000).toFixed(0)} s\n`,
@@ -223,12 +271,12 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   private q(text: string, values?: unknown[]): Promise<pg.QueryResult> {
-    return this.withRetry(() => this.pool.query(text, values));
+    return this.retrying(() => this.pool.query(text, values));
   }
 
   /** A transaction, run again from the start when the connection is lost in the middle (its writes rolled back). */
   private tx<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    return this.withRetry(() => this.txOnce(work));
+    return this.retrying(() => this.txOnce(work));
   }
 
   private async txOnce<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -400,7 +448,11 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   async failTrial(id: number, error: string): Promise<void> {
-    await this.q(`UPDATE trials SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3`, [error, now(), id]);
+    await this.q(`UPDATE trials SET status = 'failed', error = $1, finished_at = $2 WHERE id = $3 AND status <> 'finished'`, [
+      error,
+      now(),
+      id,
+    ]);
   }
 
   async setExtra(id: number, extra: Record<string, unknown>): Promise<void> {
@@ -458,7 +510,157 @@ export class PostgresStore implements AsyncRunStore {
     return join(this.root, 'trials', String(id));
   }
 
+  keepAlive(trial: { id: number; worker: string } | null): void {
+    if (!this.beater) {
+      if (!trial) return;
+      this.beater = new Worker(new URL('./pg_heartbeat.js', import.meta.url), {
+        workerData: { url: this.url, everyMs: PG_HEARTBEAT_EVERY_MS },
+      });
+      this.beater.unref();
+    }
+    this.beater.postMessage(trial);
+  }
+
+  async holds(trialId: number, worker: string): Promise<boolean> {
+    const r = await this.q(`SELECT 1 FROM trials WHERE id = $1 AND worker = $2 AND status = 'running'`, [trialId, worker]);
+    return r.rows.length === 1;
+  }
+
+  /**
+   * A worker is dead when its process is gone (on this machine) or it has been unheard for longer than the heartbeat
+   * timeout (elsewhere). Workers elsewhere are judged only once this process has reached the server for that long
+   * without a break: right after an outage (or this process's start) every other worker's heartbeat may be old.
+   */
+  isAlive(worker: string, heartbeatAt: string | null): boolean {
+    if (!worker.endsWith(`@${hostname()}`) && Date.now() - this.reachableSince < this.heartbeatTimeoutMs) return true;
+    return workerAlive(worker, heartbeatAt, this.heartbeatTimeoutMs);
+  }
+
+  /**
+   * Releases (to pending) the running trials whose worker is dead by `isAlive`, each on condition that the same
+   * worker still holds it, so two workers never both release one; returns them with the worker each had.
+   */
+  async releaseDead(isAlive: (worker: string, heartbeatAt: string | null) => boolean): Promise<{ id: number; worker: string }[]> {
+    const running = (await this.q(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`)).rows as {
+      id: number;
+      worker: string | null;
+      heartbeat_at: string | null;
+    }[];
+    const released: { id: number; worker: string }[] = [];
+    for (const r of running) {
+      const worker = r.worker ?? '';
+      if (r.worker && isAlive(r.worker, r.heartbeat_at)) continue;
+      const u = await this.q(
+        `UPDATE trials SET status = 'pending', worker = NULL WHERE id = $1 AND status = 'running' AND worker IS NOT DISTINCT FROM $2`,
+        [r.id, r.worker],
+      );
+      if (u.rowCount) released.push({ id: r.id, worker });
+    }
+    return released;
+  }
+
+  /**
+   * Runs work in one transaction holding an advisory lock named `lock`, so that such work (enqueuing a study) is
+   * done by one process at a time. `sql` runs inside the transaction; pg-boss takes it as its `db` option.
+   */
+  exclusive<T>(lock: string, work: (sql: SqlRunner) => Promise<T>): Promise<T> {
+    return this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [lock]);
+      return work({ executeSql: (text, values) => c.query(text, values) as Promise<{ rows: Record<string, unknown>[] }> });
+    });
+  }
+
+  /**
+   * The whole store (or one experiment's trials), read in a handful of queries within one read-only transaction,
+   * so that it is consistent: what a snapshot is made of.
+   */
+  async dump(experimentId?: number): Promise<StoreDump> {
+    return this.retrying(async () => {
+      const c = await this.pool.connect();
+      try {
+        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const only = experimentId === undefined ? '' : 'WHERE trial_id IN (SELECT id FROM trials WHERE experiment_id = $1)';
+        const args = experimentId === undefined ? [] : [experimentId];
+        const experiments = (await c.query('SELECT * FROM experiments ORDER BY id')).rows.map(toExperiment);
+        const trialRows = (
+          await c.query(`${TRIAL_SELECT} ${experimentId === undefined ? '' : 'WHERE t.experiment_id = $1'} ORDER BY t.id`, args)
+        ).rows;
+        const trials = trialRows.map(trialOf);
+        const epochs = new Map<number, Record<string, number>[]>(trials.map((t) => [t.id, []]));
+        for (const row of (await c.query(`SELECT trial_id, epoch, logs FROM epochs ${only} ORDER BY trial_id, epoch`, args)).rows)
+          epochs.get(row.trial_id)?.push({ epoch: row.epoch, ...decodeLogs(row.logs) });
+        const finals = new Map<number, Record<string, Record<string, number>>>(trials.map((t) => [t.id, {}]));
+        for (const row of (await c.query(`SELECT trial_id, split, metric, value FROM finals ${only} ORDER BY trial_id, ord`, args)).rows) {
+          const f = finals.get(row.trial_id);
+          if (f) (f[row.split] ??= {})[row.metric] = row.value === null ? NaN : Number(row.value);
+        }
+        const extra = new Map<number, Record<string, unknown>>(trialRows.map((r) => [Number(r.id), JSON.parse(String(r.extra))]));
+        const artifacts = new Map<number, ArtifactRow[]>(trials.map((t) => [t.id, []]));
+        for (const row of (await c.query(`SELECT * FROM artifacts ${only} ORDER BY trial_id, id`, args)).rows)
+          artifacts
+            .get(row.trial_id)
+            ?.push({ trialId: row.trial_id, kind: row.kind, name: row.name, path: row.path, meta: JSON.parse(row.meta) });
+        await c.query('COMMIT');
+        c.release();
+        return { experiments, trials, epochs, finals, extra, artifacts };
+      } catch (e) {
+        await c.query('ROLLBACK').catch(() => {});
+        c.release(transient(e) ? (e as Error) : undefined);
+        throw e;
+      }
+    });
+  }
+
+  /**
+   * Calls `onChange` after every committed change to the store (by any process), from a connection of its own that
+   * comes back after an outage (and then calls `onChange`, since changes may have been missed). Returns a stopper.
+   */
+  watch(onChange: () => void): () => Promise<void> {
+    let client: pg.Client | null = null;
+    let stopped = false;
+    let wait = 250;
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: this.url });
+      c.on('notification', () => onChange());
+      const lost = () => {
+        if (client !== c) return;
+        client = null;
+        void c.end().catch(() => {});
+        setTimeout(() => void connect(), wait);
+      };
+      c.on('error', lost);
+      c.on('end', lost);
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${CHANGES_CHANNEL}`);
+        client = c;
+        wait = 250;
+        onChange();
+      } catch {
+        await c.end().catch(() => {});
+        wait = Math.min(5000, wait * 2);
+        setTimeout(() => void connect(), wait);
+      }
+    };
+    void connect();
+    return async () => {
+      stopped = true;
+      const c = client;
+      client = null;
+      await c?.end().catch(() => {});
+    };
+  }
+
+  /** The queue job recorded for each of these trials. */
+  async jobsOf(trialIds: number[]): Promise<Map<number, string>> {
+    const r = await this.q('SELECT trial_id, job_id FROM jobs WHERE trial_id = ANY($1::int[])', [trialIds]);
+    return new Map(r.rows.map((row) => [Number(row.trial_id), String(row.job_id)]));
+  }
+
   async close(): Promise<void> {
+    await this.beater?.terminate();
+    this.beater = null;
     await this.pool.end();
   }
 }

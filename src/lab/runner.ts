@@ -18,13 +18,14 @@ import { DataError } from '../data/errors.js';
 import { getBackend } from '../engine/backends/index.js';
 import { getThreads, nativeIsa } from '../engine/backends/native/index.js';
 import { writeArtifacts, type WrittenArtifact } from './artifacts.js';
+import { readCheckpoint } from './run_checkpoint.js';
 import type { ArrayArtifact } from './inspect.js';
 import { saveModel } from '../saving/saved_model.js';
 import type { Model } from '../nn/model.js';
 import type { Callback } from '../train/callbacks/callback.js';
 import { applyOverride, checkSpec, readSpecFile, specBaseName, type Spec } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
-import { StoreError, workerAlive, workerId, type AsyncRunStore, type TrialRow } from './store.js';
+import { aliveIn, StoreError, workerId, type AsyncRunStore, type TrialRow } from './store.js';
 import { redactUrl } from './pg_store.js';
 import { checkModelEvaluate, runSpec, type RunResult } from './train_run.js';
 
@@ -170,9 +171,19 @@ export interface TrialOptions {
 /** Runs one claimed trial to the end (or to failure), recording epochs, final metrics and artifacts. */
 export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: TrialOptions = {}): Promise<TrialRow> {
   const dir = store.trialDir(trial.id);
+  const me = trial.worker ?? workerId();
   removeStaleTemporaries(dir);
+  store.keepAlive?.({ id: trial.id, worker: me });
+  /** After a long silence another worker may have taken the trial over: then this one stops and leaves it alone. */
+  const stillMine = async () => {
+    if (store.holds && !(await store.holds(trial.id, me)))
+      throw new TakenOver(
+        `trial #${trial.id} was taken over by another worker while this one (${me}) was unheard; leaving it to that worker`,
+      );
+  };
   try {
     const spec = checkSpec(trial.config, trial.experiment);
+    await recordCheckpointedEpochs(store, trial.id, join(dir, 'checkpoint'));
     let model: Model | null = null;
     let beat = Date.now();
     const meter = systemMeter();
@@ -195,6 +206,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
       // After each epoch's checkpoint: its row, then a heartbeat, awaited before the next epoch starts.
       afterEpoch: async ({ epoch, ...logs }) => {
         await Promise.all(pending.splice(0));
+        await stillMine();
         await store.recordEpoch(trial.id, epoch, { ...(logs as Record<string, number>), ...meter() });
         await store.heartbeat(trial.id);
       },
@@ -204,6 +216,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
       },
     });
     await Promise.all(pending.splice(0));
+    await stillMine();
     const rel = (p: string) => relative(store.root, p);
     await recordArtifacts(store, trial.id, result.artifacts);
     saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
@@ -222,6 +235,10 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
     options.onResult?.(result);
   } catch (e) {
+    if (e instanceof TakenOver) {
+      process.stderr.write(`convlab: ${e.message}\n`);
+      return (await store.getTrial(trial.id))!;
+    }
     const err = e as NodeJS.ErrnoException;
     const full = err.code === 'ENOSPC' || err.code === 'EDQUOT';
     const message =
@@ -234,9 +251,26 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
     rmSync(dir, { recursive: true, force: true });
     await store.failTrial(trial.id, message);
     if (options.rethrow) throw e;
+  } finally {
+    store.keepAlive?.(null);
   }
   return (await store.getTrial(trial.id))!;
 }
+
+/**
+ * A process killed after an epoch's checkpoint was written but before the epoch's row was: the run resumes after
+ * that epoch, so its row is recorded now, from the checkpoint's history (without the system meters of the moment).
+ */
+async function recordCheckpointedEpochs(store: AsyncRunStore, trialId: number, checkpointDir: string): Promise<void> {
+  const saved = readCheckpoint(checkpointDir);
+  if (!saved) return;
+  const have = new Set((await store.epochs(trialId)).map((e) => e.epoch));
+  for (const { epoch, ...logs } of saved.state.history)
+    if (!have.has(epoch)) await store.recordEpoch(trialId, epoch, logs as Record<string, number>);
+}
+
+/** This worker no longer holds its trial (see runTrial). */
+class TakenOver extends Error {}
 
 /** Writes arrays taken from a trial's model under its folder and records each in the store. */
 export async function recordArtifacts(
@@ -286,7 +320,7 @@ export async function trainIntoStore(
       config: plan.spec,
     },
   ]);
-  await store.releaseStale(workerAlive);
+  await store.releaseStale(aliveIn(store));
   const now = (await store.getTrial(added.id))!;
   if (now.status === 'running')
     throw new StoreError(`trial #${now.id} of '${name}' is being trained by another process (${now.worker}); wait for it or stop it first`);
@@ -354,7 +388,7 @@ export async function workOn(
 }
 
 /** 'test accuracy 0.9821, 12.3 s' from whichever split is last evaluated. */
-async function summarize(store: AsyncRunStore, t: TrialRow): Promise<string> {
+export async function summarize(store: AsyncRunStore, t: TrialRow): Promise<string> {
   const finals = await store.finals(t.id);
   const split = ['test', 'validation', 'train'].find((s) => finals[s]);
   const metric = split ? (Object.keys(finals[split]).find((k) => k !== 'loss') ?? 'loss') : null;
@@ -362,9 +396,16 @@ async function summarize(store: AsyncRunStore, t: TrialRow): Promise<string> {
   return `${head}${(t.seconds ?? 0).toFixed(1)} s`;
 }
 
-/** Registers the study's trials and runs what is not finished. */
-export async function runStudy(store: AsyncRunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
-  const log = options.log ?? ((s: string) => console.log(s));
+/**
+ * Registers a study's trials in the store (those already there are kept, by key), releases the trials of dead
+ * workers, and makes failed trials pending again (every trial with `fresh`, refused while one is running).
+ */
+export async function registerStudy(
+  store: AsyncRunStore,
+  file: string,
+  overrides: string[],
+  options: { planned?: { raw: Record<string, unknown>; plans: TrialPlan[] }; fresh?: boolean } = {},
+): Promise<{ name: string; experimentId: number; ids: number[]; current: TrialRow[] }> {
   const { raw, plans } = options.planned ?? planStudy(file, overrides);
   const name = (raw.name as string | undefined) ?? specBaseName(file);
   const experiment = await store.upsertExperiment(name, raw, file);
@@ -382,7 +423,7 @@ export async function runStudy(store: AsyncRunStore, file: string, overrides: st
     })),
   );
   const ids = trials.map((t) => t.id);
-  await store.releaseStale(workerAlive);
+  await store.releaseStale(aliveIn(store));
   const current = await trialsById(store, ids);
   if (options.fresh) {
     const busy = current.filter((t) => t.status === 'running');
@@ -396,7 +437,13 @@ export async function runStudy(store: AsyncRunStore, file: string, overrides: st
     const failed = current.filter((t) => t.status === 'failed');
     if (failed.length) await store.resetTrials(failed.map((t) => t.id));
   }
-  const states = await trialsById(store, ids);
+  return { name, experimentId: experiment.id, ids, current: await trialsById(store, ids) };
+}
+
+/** Registers the study's trials and runs what is not finished. */
+export async function runStudy(store: AsyncRunStore, file: string, overrides: string[], options: StudyOptions = {}): Promise<Study> {
+  const log = options.log ?? ((s: string) => console.log(s));
+  const { name, experimentId, ids, current: states } = await registerStudy(store, file, overrides, options);
   const finished = states.filter((t) => t.status === 'finished').length;
   const running = states.filter((t) => t.status === 'running').length;
   log(
@@ -405,7 +452,7 @@ export async function runStudy(store: AsyncRunStore, file: string, overrides: st
   const parallel = Math.max(1, options.parallel ?? 1);
   if (parallel === 1 && !options.isolate) await workOn(store, ids, { quiet: options.quiet, log });
   else
-    await runWorkers(store, experiment.id, ids, parallel, log, {
+    await runWorkers(store, experimentId, ids, parallel, log, {
       quiet: Boolean(options.quiet),
       command: options.command ?? `convlab run ${file}`,
       progressTo: options.progressTo,

@@ -139,6 +139,17 @@ export type AsyncRunStore = {
   /** A trial's own folder for checkpoints and artifacts (reachable by every worker). */
   trialDir(id: number): string;
   close(): Promise<void>;
+  /** How long a worker on another machine may go unheard before its trial counts as interrupted (default 15 min). */
+  readonly heartbeatTimeoutMs?: number;
+  /**
+   * Keeps the heartbeat of the trial this process trains going from a thread of its own, so that a long epoch,
+   * which holds the event loop, never makes a live worker look dead (PostgreSQL); null stops it.
+   */
+  keepAlive?(trial: { id: number; worker: string } | null): void;
+  /** Whether the worker holding a trial is alive, when the store judges it otherwise than by the timeout alone. */
+  isAlive?(worker: string, heartbeatAt: string | null): boolean;
+  /** Whether `worker` still holds the trial: a worker unheard for too long may have had it taken over. */
+  holds?(trialId: number, worker: string): Promise<boolean>;
 } & {
   [K in keyof StoreMethods]: (...args: Parameters<StoreMethods[K]>) => Promise<ReturnType<StoreMethods[K]>>;
 };
@@ -271,7 +282,7 @@ export interface TrialRecord {
   epochs_done: number;
 }
 
-export function toTrial(r: TrialRecord): TrialRow {
+export function toTrial(r: TrialRecord, heartbeatTimeoutMs = HEARTBEAT_TIMEOUT_MS): TrialRow {
   return {
     id: r.id,
     experimentId: r.experiment_id,
@@ -284,7 +295,8 @@ export function toTrial(r: TrialRecord): TrialRow {
     repeat: r.repeat,
     seed: r.seed,
     config: JSON.parse(r.config),
-    status: r.status === 'running' && r.worker !== null && !workerAlive(r.worker, r.heartbeat_at) ? 'interrupted' : r.status,
+    status:
+      r.status === 'running' && r.worker !== null && !workerAlive(r.worker, r.heartbeat_at, heartbeatTimeoutMs) ? 'interrupted' : r.status,
     error: r.error,
     createdAt: r.created_at,
     startedAt: r.started_at,
@@ -588,7 +600,9 @@ export class SqliteStore implements RunStore {
   }
 
   failTrial(id: number, error: string): void {
-    this.db.prepare(`UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ?`).run(error, now(), id);
+    this.db
+      .prepare(`UPDATE trials SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status <> 'finished'`)
+      .run(error, now(), id);
   }
 
   setExtra(id: number, extra: Record<string, unknown>): void {
@@ -617,7 +631,7 @@ export class SqliteStore implements RunStore {
       experimentId === undefined
         ? this.db.prepare(`${TRIAL_SELECT} ORDER BY t.id`).all()
         : this.db.prepare(`${TRIAL_SELECT} WHERE t.experiment_id = ? ORDER BY t.id`).all(experimentId);
-    return (rows as TrialRecord[]).map(toTrial);
+    return (rows as TrialRecord[]).map((r) => toTrial(r));
   }
 
   epochs(trialId: number): Record<string, number>[] {
@@ -672,15 +686,22 @@ export function workerId(): string {
 /** How long a worker on another machine may go without a heartbeat before its trial counts as interrupted. */
 export const HEARTBEAT_TIMEOUT_MS = 15 * 60_000;
 
+/** The liveness test for a store's trials, with the store's heartbeat timeout. */
+export function aliveIn(
+  store: Pick<AsyncRunStore, 'heartbeatTimeoutMs' | 'isAlive'>,
+): (worker: string, heartbeatAt: string | null) => boolean {
+  return store.isAlive ? (w, h) => store.isAlive!(w, h) : (w, h) => workerAlive(w, h, store.heartbeatTimeoutMs);
+}
+
 /**
  * A worker on this machine is alive when its process exists; a worker elsewhere when its last heartbeat is recent
  * (a trial recorded before heartbeats existed counts as alive).
  */
-export function workerAlive(worker: string, heartbeatAt: string | null = null): boolean {
+export function workerAlive(worker: string, heartbeatAt: string | null = null, timeoutMs = HEARTBEAT_TIMEOUT_MS): boolean {
   const at = worker.indexOf('@');
   const pid = worker.slice(0, at);
   const host = worker.slice(at + 1);
-  if (host !== hostname()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < HEARTBEAT_TIMEOUT_MS;
+  if (host !== hostname()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < timeoutMs;
   try {
     process.kill(Number(pid), 0);
   } catch (e) {

@@ -245,7 +245,7 @@ sweep: {grid: {train.batch_size: [64, 100]}}
       JSON.parse(convlab('run', spec(), '--store', store, '-q', '--json').out) as { trials: { status: string; final: unknown }[] }
     ).trials.map((t) => ({ status: t.status, final: t.final }));
 
-  test('killed with SIGKILL at random points and run again, a study ends with the uninterrupted numbers', async () => {
+  test('killed with SIGKILL at random points and run again, a study ends with the uninterrupted numbers and every epoch recorded', async () => {
     const whole = finals(join(dir, 'whole'));
     assert.ok(whole.every((t) => t.status === 'finished'));
     const store = join(dir, 'killed');
@@ -282,5 +282,13 @@ sweep: {grid: {train.batch_size: [64, 100]}}
     }
     assert.ok(kills > 0, `at least one run was killed (CONVLAB_KILL_SEED=${seed})`);
     assert.deepEqual(finals(store), whole, `the resumed study ends as the uninterrupted one (replay with CONVLAB_KILL_SEED=${seed})`);
+    // Every epoch has its row, even one whose checkpoint was written just before a kill and its row not yet.
+    const rows = (where: string) => {
+      const s = new SqliteStore(where);
+      const out = s.trials().map((t) => s.epochs(t.id).map((e) => [e.epoch, e.loss, e.val_loss]));
+      s.close();
+      return out;
+    };
+    assert.deepEqual(rows(store), rows(join(dir, 'whole')), `every epoch is recorded once (CONVLAB_KILL_SEED=${seed})`);
   });
 });

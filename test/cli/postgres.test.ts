@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { noPostgres, PG_PASSWORD, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { startDashboard } from '../../src/dashboard/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-pg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -213,14 +214,48 @@ sweep:
     for (const t of trials) assert.deepEqual(t, { status: 'finished', epochs: 10, distinct_epochs: 10 });
   });
 
-  test('a wrong password is exit 2 naming the problem, never the password; the dashboard says it does not take it yet', () => {
+  test('a wrong password is exit 2 naming the problem, never the password', () => {
     const bad = `postgres://convlab:not-it@127.0.0.1:${server.port}/cli`;
-    const r = runConvlab(['ls', '--store', bad]);
-    assert.equal(r.code, 2);
-    assert.match(r.err, /the server refused the login/);
-    assert.doesNotMatch(r.err, /not-it/);
-    const dash = runConvlab(['dashboard', '--store', url, '--port', '0'], 20_000);
-    assert.equal(dash.code, 2);
-    assert.match(dash.err, /a PostgreSQL URL, which this command does not take yet/);
+    for (const command of [['ls'], ['dashboard', '--port', '0']]) {
+      const r = runConvlab([...command, '--store', bad], 20_000);
+      assert.equal(r.code, 2, command.join(' '));
+      assert.match(r.err, /the server refused the login/);
+      assert.doesNotMatch(r.err, /not-it/);
+    }
+  });
+
+  test('the dashboard serves a PostgreSQL store and shows what another process records, without a reload', async () => {
+    const live = await server.database('dashboard');
+    const artifacts = join(dir, 'artifacts-dashboard');
+    withEnv({ CONVLAB_ARTIFACTS: artifacts }, () => {
+      const first = runConvlab(['run', spec(), '--store', live, '--quiet'], 300_000);
+      assert.equal(first.code, 0, first.err);
+    });
+    const d = await startDashboard({ store: live, port: 0 });
+    try {
+      const get = async (path: string) => (await fetch(new URL(path, d.url))).json();
+      const experiments = (await get('/api/experiments')) as { name: string; counts: { finished: number } }[];
+      assert.deepEqual(
+        experiments.map((e) => [e.name, e.counts.finished]),
+        [['pgstudy', 3]],
+      );
+      const runs = (await get('/api/experiments/pgstudy/runs')) as { rows: unknown[] };
+      assert.equal(runs.rows.length, 3);
+      const { version } = (await get('/api/version')) as { version: number };
+      // Another process records a new experiment: the version moves and the experiment is listed.
+      withEnv({ CONVLAB_ARTIFACTS: artifacts }, () => {
+        const other = runConvlab(['train', spec(), '--store', live, '--quiet'], 300_000);
+        assert.equal(other.code, 0, other.err);
+      });
+      let names: string[] = [];
+      for (let i = 0; i < 100 && !names.includes('pgstudy.train'); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        names = ((await get('/api/experiments')) as { name: string }[]).map((e) => e.name);
+      }
+      assert.deepEqual(names.sort(), ['pgstudy', 'pgstudy.train']);
+      assert.ok(((await get('/api/version')) as { version: number }).version > version);
+    } finally {
+      await d.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { PG_SCHEMA_VERSION, PostgresStore, redactUrl } from '../../src/lab/pg_store.js';
+import { PG_HEARTBEAT_EVERY_MS, PG_SCHEMA_VERSION, PostgresStore, redactUrl } from '../../src/lab/pg_store.js';
 import { type AsyncRunStore, asyncStore, type NewTrial, SqliteStore, StoreError } from '../../src/lab/store.js';
 import { runConvlab } from '../helpers/cli.js';
 import { noPostgres, PG_PASSWORD, startPostgres, type TestPostgres } from '../helpers/postgres.js';
@@ -102,7 +102,7 @@ for (const [kind, skip, open] of kinds) {
       assert.equal(await store.claimTrial(ids, 'late@elsewhere'), null);
     });
 
-    test('epochs (NaN included), finals in order, extras and artifacts round-trip; a finished trial reads back', async () => {
+    test('epochs (NaN included), finals in order, extras and artifacts round-trip; a finished trial reads back and stays finished', async () => {
       const e = (await store.getExperiment('contract'))!;
       const [t] = await store.trials(e.id);
       await store.startTrial(t.id, { backend: 'native', threads: 2 }, 1234);
@@ -117,8 +117,11 @@ for (const [kind, skip, open] of kinds) {
       await store.addArtifact({ trialId: t.id, kind: 'filters', name: 'conv', path: 'trials/1/b.npy', meta: { shape: [5, 5] } });
       // A second finish (a worker that came back late) changes nothing.
       await store.finishTrial(t.id, { test: { accuracy: 0.1 } }, 99, { late: true });
+      // Nor does a failure reported after it (a worker that lost the trial to another and then crashed).
+      await store.failTrial(t.id, 'late failure');
       const back = (await store.getTrial(t.id))!;
       assert.equal(back.status, 'finished');
+      assert.equal(back.error, null);
       assert.equal(back.params, 1234);
       assert.equal(back.seconds, 12.5);
       assert.equal(back.epochsDone, 2);
@@ -184,6 +187,32 @@ describe('the PostgreSQL store, its own cases', { skip: noSqlite || noPostgres }
       ['x'],
     );
     await again.close();
+  });
+
+  test('the heartbeat goes on from its thread while training holds the event loop; a trial taken over is no longer held', async () => {
+    postgres ??= await startPostgres();
+    const store = await PostgresStore.open(await postgres.database('heartbeat'), { artifacts: dir });
+    try {
+      const e = await store.upsertExperiment('beat', {}, null);
+      const [t] = await store.addTrials(e.id, plan(1));
+      const me = 'me@elsewhere';
+      await store.claimTrial([t.id], me);
+      store.keepAlive({ id: t.id, worker: me });
+      const before = Date.now();
+      // Synchronous work longer than a beat, as an epoch is: nothing on this thread's event loop runs meanwhile.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, PG_HEARTBEAT_EVERY_MS + 1500);
+      const beat = Date.parse((await store.getTrial(t.id))!.heartbeatAt!);
+      assert.ok(beat > before + 1000, `the last heartbeat (${beat - before} ms after the work began) came from the thread`);
+      assert.equal(await store.holds(t.id, me), true);
+      store.keepAlive(null);
+      // Another worker finds this one dead (the test's judge says so) and takes the trial over.
+      const released = await store.releaseDead((w) => w !== me);
+      assert.deepEqual(released, [{ id: t.id, worker: me }]);
+      await store.claimTrial([t.id], 'other@elsewhere');
+      assert.equal(await store.holds(t.id, me), false);
+    } finally {
+      await store.close();
+    }
   });
 
   test('a convlab schema that some other program made is refused, not migrated', async () => {

@@ -1,0 +1,207 @@
+/**
+ * Sweeps spread over workers through the pg-boss queue of a PostgreSQL store: `run --enqueue` twice at once queues
+ * each trial once; three `convlab worker` processes share a 12-trial sweep while one is killed with SIGKILL in the
+ * middle of a trial, and every trial finishes exactly once with the numbers of a single-process run; the workers
+ * wait out the server being stopped for 10 s. The server is started by the test from Debian's binaries (skipped,
+ * visibly, where they are missing).
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { fileWriter, runConvlab } from '../helpers/cli.js';
+import { noPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { noSqlite } from '../helpers/sqlite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'convlab-queue-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const file = fileWriter(dir);
+const BIN = fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url));
+
+/** 12 trials of 4 epochs each: long enough that a worker can be killed between two epochs of one. */
+const SPEC = `
+name: qsweep
+seed: 3
+data: {dataset: mnist, subset: {train: 2000}, validation: {count: 100}}
+model:
+  input: [28, 28, 1]
+  layers:
+    - Conv2D: {filters: 4, kernel_size: 3, activation: relu}
+    - MaxPooling2D: {}
+    - Flatten: {}
+    - Dense: {units: 10, activation: softmax}
+train: {epochs: 4, batch_size: 50}
+sweep:
+  grid:
+    train.optimizer: [adam, sgd, rmsprop]
+    train.batch_size: [50, 100]
+  repeats: 2
+`;
+
+interface Running {
+  child: ChildProcess;
+  out: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+function start(args: string[], env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) =>
+    child.on('exit', (code, signal) => done({ code, signal })),
+  );
+  return { child, out: () => out, exited };
+}
+
+async function query<T = Record<string, unknown>>(url: string, text: string, values?: unknown[]): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text, values)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+/** Each trial's status and how many distinct epochs it recorded, and how many rows. */
+const trialState = (url: string) =>
+  query<{ id: number; status: string; rows: number; epochs: number }>(
+    url,
+    `SELECT t.id, t.status, (SELECT COUNT(*)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS rows,
+            (SELECT COUNT(DISTINCT epoch)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS epochs
+     FROM convlab.trials t ORDER BY t.id`,
+  );
+
+/** compare --json rows as [model, test accuracy, validation loss, training loss], sorted (repeats are averaged). */
+function compareRows(store: string): unknown[][] {
+  const r = runConvlab(['compare', 'qsweep', '--store', store, '--json']);
+  assert.equal(r.code, 0, r.err);
+  return (JSON.parse(r.out).rows as Record<string, unknown>[])
+    .map((row) => [row.model, row.test_accuracy, row.val_loss, row.train_loss])
+    .sort();
+}
+
+describe('sweeps spread over convlab worker processes through the queue', { skip: noSqlite || noPostgres }, () => {
+  let server: TestPostgres;
+  before(async () => {
+    server = await startPostgres();
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  test('two `run --enqueue` of one spec at once queue each trial once; a third finds them queued', async () => {
+    const url = await server.database('enqueue');
+    const spec = file('twice.yaml', SPEC);
+    const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-twice') };
+    const both = [start(['run', spec, '--enqueue', '--json'], env), start(['run', spec, '--enqueue', '--json'], env)];
+    const put: number[] = [];
+    for (const r of both) {
+      const { code } = await r.exited;
+      assert.equal(code, 0, r.out());
+      const q = JSON.parse(r.out().trim().split('\n').at(-1)!);
+      assert.equal(q.trials, 12);
+      put.push(q.enqueued);
+    }
+    assert.deepEqual(
+      put.sort((a, b) => a - b),
+      [0, 12],
+    );
+    const jobs = await query<{ n: number; trials: number }>(
+      url,
+      `SELECT COUNT(*)::int AS n, COUNT(DISTINCT data->>'trial')::int AS trials FROM convlab_queue.job WHERE name = 'convlab-trials'`,
+    );
+    assert.deepEqual(jobs, [{ n: 12, trials: 12 }]);
+    const third = runConvlab(['run', spec, '--enqueue'], 60_000, undefined);
+    assert.equal(third.code, 2, 'without CONVLAB_STORE the default store is a folder');
+    assert.match(third.err, /--enqueue: the store .* is a folder \(SQLite, one machine\)/);
+    const again = start(['run', spec, '--enqueue'], env);
+    assert.equal((await again.exited).code, 0, again.out());
+    assert.match(again.out(), /12 trials, 0 already finished; 0 put on the queue now, 12 already queued or training/);
+  });
+
+  test('three workers share a 12-trial sweep, one killed with SIGKILL mid-trial: each trial finishes once, with the numbers of one process', async () => {
+    const url = await server.database('workers');
+    const spec = file('sweep.yaml', SPEC);
+    const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-workers') };
+    const enqueue = start(['run', spec, '--enqueue'], env);
+    assert.equal((await enqueue.exited).code, 0, enqueue.out());
+    const workers = [0, 1, 2].map(() => start(['--threads', '1', 'worker', '--until-empty'], env));
+    const victim = workers[2];
+    // Kill the third worker once it has recorded an epoch of a trial it is still training.
+    let killedIn: number | null = null;
+    for (let i = 0; i < 3000 && killedIn === null; i++) {
+      const held = await query<{ id: number; n: number }>(
+        url,
+        `SELECT t.id, (SELECT COUNT(*)::int FROM convlab.epochs e WHERE e.trial_id = t.id) AS n
+         FROM convlab.trials t WHERE t.status = 'running' AND t.worker LIKE $1`,
+        [`${victim.child.pid}@%`],
+      );
+      const mid = held.find((h) => h.n >= 1 && h.n < 4);
+      if (mid) {
+        victim.child.kill('SIGKILL');
+        killedIn = mid.id;
+      } else await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.notEqual(killedIn, null, 'the third worker never held a trial between two epochs');
+    assert.equal((await victim.exited).signal, 'SIGKILL');
+    for (const w of workers.slice(0, 2)) assert.equal((await w.exited).code, 0, w.out());
+    const logs = workers.map((w) => w.out()).join('\n');
+    // Another worker saw the dead one, put its trial back and resumed it from its checkpoint.
+    assert.match(logs, new RegExp(`Trial #${killedIn}: its worker ${victim.child.pid}@\\S+ is gone`));
+    assert.match(logs, new RegExp(`Trial \\[#${killedIn}\\] qsweep .* \\(resuming after epoch [123]\\)`));
+    const state = await trialState(url);
+    assert.equal(state.length, 12);
+    for (const t of state)
+      assert.deepEqual({ status: t.status, rows: t.rows, epochs: t.epochs }, { status: 'finished', rows: 4, epochs: 4 });
+    // Each trial was trained to its end once, across the three workers.
+    for (const t of state) {
+      const ends = logs.match(new RegExp(`Trial \\[#${t.id}\\] [^\\n]*: test accuracy`, 'g')) ?? [];
+      assert.equal(ends.length, 1, `trial #${t.id} ended ${ends.length} times`);
+    }
+    const jobs = await query<{ state: string; n: number }>(
+      url,
+      `SELECT state::text, COUNT(*)::int AS n FROM convlab_queue.job WHERE name = 'convlab-trials' GROUP BY state`,
+    );
+    assert.deepEqual(jobs, [{ state: 'completed', n: 12 }]);
+    // The same spec run by one process into a SQLite store gives the same final numbers, trial for trial.
+    const single = join(dir, 'single');
+    const one = runConvlab(['--threads', '1', 'run', spec, '--store', single, '--quiet']);
+    assert.equal(one.code, 0, one.err);
+    assert.deepEqual(compareRows(url), compareRows(single));
+  });
+
+  test('the server stopped for 10 s while two workers train: they wait, go on, and lose or repeat nothing', async () => {
+    const url = await server.database('queue-outage');
+    const spec = file('outage.yaml', SPEC.replace('repeats: 2', 'repeats: 1'));
+    const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-outage'), CONVLAB_PG_RETRY_SECONDS: '120' };
+    const enqueue = start(['run', spec, '--enqueue'], env);
+    assert.equal((await enqueue.exited).code, 0, enqueue.out());
+    const workers = [0, 1].map(() => start(['--threads', '1', 'worker', '--until-empty'], env));
+    for (let i = 0; i < 3000; i++) {
+      const [{ n }] = await query<{ n: number }>(url, 'SELECT COUNT(*)::int AS n FROM convlab.epochs');
+      if (n > 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await server.pause(10_000);
+    for (const w of workers) assert.equal((await w.exited).code, 0, w.out());
+    const logs = workers.map((w) => w.out()).join('\n');
+    assert.match(logs, /is unreachable .*waiting for it/);
+    const state = await trialState(url);
+    assert.equal(state.length, 6);
+    for (const t of state)
+      assert.deepEqual({ status: t.status, rows: t.rows, epochs: t.epochs }, { status: 'finished', rows: 4, epochs: 4 });
+  });
+
+  test('a worker without a PostgreSQL store is exit 2 saying what it needs', () => {
+    const r = runConvlab(['worker', '--store', join(dir, 'folder')]);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /convlab worker takes trials from the queue of a PostgreSQL store/);
+  });
+});
