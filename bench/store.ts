@@ -37,11 +37,11 @@ const TRIALS = Number(values.trials);
 const WORKERS = values.workers.split(',').map(Number);
 const BIN = fileURLToPath(new URL('../../bin/convlab.js', import.meta.url));
 
-/** A study of TRIALS small CNNs on 6,000 MNIST images, 2 epochs each (differing by their seed). */
+/** A study of TRIALS small CNNs on 15,000 MNIST images, 2 epochs each (differing by their seed). */
 const STUDY = () => `
 name: bench-queue
 seed: 0
-data: {dataset: mnist, subset: {train: 6000}, validation: {count: 1000}}
+data: {dataset: mnist, subset: {train: 15000}, validation: {count: 1000}}
 model:
   input: [28, 28, 1]
   layers:
@@ -176,7 +176,7 @@ async function main(): Promise<void> {
     for (const r of rows) console.log(r);
     if (study.length) {
       console.log(
-        `\nA study of ${TRIALS} trials (small CNN, 6,000 MNIST images, 2 epochs each), wall time on ${availableParallelism()} cores\n`,
+        `\nA study of ${TRIALS} trials (small CNN, 15,000 MNIST images, 2 epochs each), wall time on ${availableParallelism()} cores\n`,
       );
       console.log('| how | seconds | speed against one run |');
       console.log('|---|---|---|');

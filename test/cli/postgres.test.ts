@@ -16,6 +16,7 @@ import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { noPostgres, PG_PASSWORD, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-pg-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +44,7 @@ sweep:
 `,
   );
 
-describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgres }, () => {
+describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgres || firstPassOnly }, () => {
   let server: TestPostgres;
   let url: string;
   before(async () => {

@@ -16,6 +16,7 @@ import pg from 'pg';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { noPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-queue-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -87,7 +88,7 @@ function compareRows(store: string): unknown[][] {
     .sort();
 }
 
-describe('sweeps spread over convlab worker processes through the queue', { skip: noSqlite || noPostgres }, () => {
+describe('sweeps spread over convlab worker processes through the queue', { skip: noSqlite || noPostgres || firstPassOnly }, () => {
   let server: TestPostgres;
   before(async () => {
     server = await startPostgres();

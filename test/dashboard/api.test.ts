@@ -15,11 +15,12 @@ import { SqliteStore, StoreError, workerId } from '../../src/lab/store.js';
 import { runConvlab } from '../helpers/cli.js';
 import { addRunningTrial, fixtureStore } from '../helpers/report_store.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-dashboard-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the dashboard API', { skip: noSqlite }, () => {
+describe('the dashboard API', { skip: noSqlite || firstPassOnly }, () => {
   let writer: SqliteStore;
   let reader: SqliteStore;
   let app: Hono;
@@ -300,7 +301,7 @@ describe('the dashboard API', { skip: noSqlite }, () => {
   });
 });
 
-describe('convlab dashboard from the command line', { skip: noSqlite }, () => {
+describe('convlab dashboard from the command line', { skip: noSqlite || firstPassOnly }, () => {
   test('a store that does not exist, a file given as the store and a bad port are errors that say what was expected', () => {
     const missing = runConvlab(['dashboard', '--store', join(dir, 'none')]);
     assert.equal(missing.code, 2);

@@ -15,6 +15,7 @@ import { type RunningDashboard, startDashboard } from '../../src/dashboard/serve
 import type { SqliteStore } from '../../src/lab/store.js';
 import { addRunningTrial, fixtureStore } from '../helpers/report_store.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const CHROMIUM = process.env.CONVLAB_CHROMIUM ?? '/usr/bin/chromium';
 const noBrowser =
@@ -23,7 +24,7 @@ const noBrowser =
 const dir = mkdtempSync(join(tmpdir(), 'convlab-dashboard-browser-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the dashboard in Chromium', { skip: noBrowser }, () => {
+describe('the dashboard in Chromium', { skip: noBrowser || firstPassOnly }, () => {
   let writer: SqliteStore;
   let dash: RunningDashboard;
   let browser: Browser;

@@ -16,6 +16,7 @@ import { type AsyncRunStore, asyncStore, type NewTrial, SqliteStore, StoreError 
 import { runConvlab } from '../helpers/cli.js';
 import { noPostgres, PG_PASSWORD, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-store-contract-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,7 +53,7 @@ after(async () => {
 });
 
 for (const [kind, skip, open] of kinds) {
-  describe(`the run store contract on ${kind}`, { skip }, () => {
+  describe(`the run store contract on ${kind}`, { skip: skip || firstPassOnly }, () => {
     let store: AsyncRunStore;
     before(async () => {
       store = await open();
@@ -173,7 +174,7 @@ for (const [kind, skip, open] of kinds) {
   });
 }
 
-describe('the PostgreSQL store, its own cases', { skip: noSqlite || noPostgres }, () => {
+describe('the PostgreSQL store, its own cases', { skip: noSqlite || noPostgres || firstPassOnly }, () => {
   test('a fresh database gets the current schema; concurrent opens migrate once; reopening migrates nothing', async () => {
     postgres ??= await startPostgres();
     const url = await postgres.database('migrations');
