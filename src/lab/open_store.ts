@@ -5,7 +5,7 @@
  * when they start, through the same synchronous interface as SQLite's, so every view works on both alike.
  */
 import { join } from 'node:path';
-import { PostgresStore, isPostgresUrl, redactUrl } from './pg_store.js';
+import { PostgresStore, isPostgresUrl, redactUrl, type StoreDump } from './pg_store.js';
 import {
   type ArtifactRow,
   type AsyncRunStore,
@@ -53,10 +53,28 @@ export class SnapshotStore implements RunStore {
     this.artifactRows = other.artifactRows;
   }
 
+  /** Takes newer rows of some trials (`ids`; those missing from `d` are gone) and the experiments. */
+  protected merge(d: StoreDump, ids: readonly number[]): void {
+    const fresh = new Map(d.trials.map((t) => [t.id, t]));
+    const trials = this.trialRows.filter((t) => !ids.includes(t.id) || fresh.has(t.id)).map((t) => fresh.get(t.id) ?? t);
+    for (const t of d.trials) if (!this.trialRows.some((x) => x.id === t.id)) trials.push(t);
+    this.trialRows = trials.sort((a, b) => a.id - b.id);
+    for (const id of ids) {
+      for (const m of [this.epochRows, this.finalRows, this.extraRows, this.artifactRows] as Map<number, unknown>[]) m.delete(id);
+    }
+    for (const t of d.trials) {
+      this.epochRows.set(t.id, d.epochs.get(t.id) ?? []);
+      this.finalRows.set(t.id, d.finals.get(t.id) ?? {});
+      this.extraRows.set(t.id, d.extra.get(t.id) ?? {});
+      this.artifactRows.set(t.id, d.artifacts.get(t.id) ?? []);
+    }
+    this.experimentRows = d.experiments;
+  }
+
   /** Everything in the store, or one experiment's trials (`experimentId`). */
   static async of(store: AsyncRunStore, where: string, options: { experimentId?: number } = {}): Promise<SnapshotStore> {
     if (store instanceof PostgresStore) {
-      const d = await store.dump(options.experimentId);
+      const d = await store.dump({ experimentId: options.experimentId });
       return new SnapshotStore(store.root, where, d.experiments, d.trials, d.epochs, d.finals, d.extra, d.artifacts);
     }
     const experiments = await store.listExperiments();
@@ -150,16 +168,21 @@ export class SnapshotStore implements RunStore {
 }
 
 /**
- * A PostgreSQL store as the dashboard reads it: a snapshot, taken again after every change another process commits
- * (the store announces them; bursts are gathered into one refresh, never two at once). `dataVersion` counts the
+ * A PostgreSQL store as the dashboard reads it: a snapshot kept up to date with what other processes commit. The
+ * store announces each change with the trial it touched, so a refresh reads those trials alone (bursts gathered into
+ * one refresh, never two at once); a full read only at the start and after the connection was lost. Running
+ * trials are read again every 15 s as well, so a worker that died shows as interrupted. `dataVersion` counts the
  * refreshes, as SQLite's data_version counts other connections' writes, so the dashboard's caches and its page's
  * polling work alike on both.
  */
 export class LiveSnapshot extends SnapshotStore {
   private version = 1;
   private refreshing = false;
-  private again = false;
+  private changed = new Set<number>();
+  private everything = false;
+  private experiments = false;
   private unwatch: () => Promise<void> = async () => {};
+  private timer: NodeJS.Timeout | null = null;
   private complained = 0;
 
   private constructor(
@@ -176,7 +199,13 @@ export class LiveSnapshot extends SnapshotStore {
     const where = redactUrl(url);
     try {
       const view = new LiveSnapshot(live, await SnapshotStore.of(live, where), where);
-      view.unwatch = live.watch(() => view.refresh());
+      view.unwatch = live.watch((what) => view.noteChange(what));
+      view.timer = setInterval(() => {
+        const running = view.trials().filter((t) => t.status === 'running');
+        for (const t of running) view.changed.add(t.id);
+        if (running.length) view.refresh();
+      }, 15_000);
+      view.timer.unref();
       return view;
     } catch (e) {
       await live.close();
@@ -188,32 +217,44 @@ export class LiveSnapshot extends SnapshotStore {
     return this.version;
   }
 
+  private noteChange(what: string | null): void {
+    if (what === null) this.everything = true;
+    else if (what === 'e') this.experiments = true;
+    else this.changed.add(Number(what));
+    this.refresh();
+  }
+
   private refresh(): void {
-    if (this.refreshing) {
-      this.again = true;
-      return;
-    }
+    if (this.refreshing) return;
     this.refreshing = true;
     void (async () => {
-      do {
-        this.again = false;
-        // Writes come in bursts (an epoch's row, then a heartbeat): one refresh after them.
-        await new Promise((r) => setTimeout(r, 150));
+      // Writes come in bursts (an epoch's row, then a heartbeat): one refresh after them.
+      await new Promise((r) => setTimeout(r, 150));
+      while (this.everything || this.experiments || this.changed.size > 0) {
+        const everything = this.everything;
+        const ids = [...this.changed];
+        this.everything = false;
+        this.experiments = false;
+        this.changed.clear();
         try {
-          this.take(await SnapshotStore.of(this.live, this.where));
+          if (everything) this.take(await SnapshotStore.of(this.live, this.where));
+          else this.merge(await this.live.dump({ trialIds: ids }), ids);
           this.version++;
         } catch (e) {
           if (Date.now() - this.complained > 60_000)
             process.stderr.write(`convlab: could not read ${this.where} to refresh the dashboard: ${(e as Error).message}\n`);
           this.complained = Date.now();
+          this.everything = true;
+          await new Promise((r) => setTimeout(r, 1000));
         }
-      } while (this.again);
+      }
       this.refreshing = false;
     })();
   }
 
   /** Stops watching and closes the connection (close() starts this; await it to know it is done). */
   async shutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
     await this.unwatch();
     await this.live.close();
   }

@@ -91,18 +91,26 @@ const MIGRATIONS: string[] = [
      job_id UUID NOT NULL,
      queued_at TEXT NOT NULL
    );`,
-  // Every committed change is announced on the channel convlab_changes, so a live dashboard refreshes when, and
-  // only when, something changed (a notification is delivered at commit, once per transaction).
+  // Every committed change is announced on the channel convlab_changes, once per transaction and payload: 'e' for
+  // the experiments, else the id of the trial whose rows changed. A live dashboard refreshes what changed, and only
+  // when something did (notifications are delivered at commit).
   `CREATE FUNCTION announce_change() RETURNS trigger LANGUAGE plpgsql AS $$
+   DECLARE
+     changed jsonb;
    BEGIN
-     PERFORM pg_notify('convlab_changes', '');
+     IF TG_TABLE_NAME = 'experiments' THEN
+       PERFORM pg_notify('convlab_changes', 'e');
+       RETURN NULL;
+     END IF;
+     IF TG_OP = 'DELETE' THEN changed := to_jsonb(OLD); ELSE changed := to_jsonb(NEW); END IF;
+     PERFORM pg_notify('convlab_changes', COALESCE(changed->>'trial_id', changed->>'id'));
      RETURN NULL;
    END $$;
    CREATE TRIGGER experiments_changed AFTER INSERT OR UPDATE OR DELETE ON experiments FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
-   CREATE TRIGGER trials_changed AFTER INSERT OR UPDATE OR DELETE ON trials FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
-   CREATE TRIGGER epochs_changed AFTER INSERT OR UPDATE OR DELETE ON epochs FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
-   CREATE TRIGGER finals_changed AFTER INSERT OR UPDATE OR DELETE ON finals FOR EACH STATEMENT EXECUTE FUNCTION announce_change();
-   CREATE TRIGGER artifacts_changed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH STATEMENT EXECUTE FUNCTION announce_change();`,
+   CREATE TRIGGER trials_changed AFTER INSERT OR UPDATE OR DELETE ON trials FOR EACH ROW EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER epochs_changed AFTER INSERT OR UPDATE OR DELETE ON epochs FOR EACH ROW EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER finals_changed AFTER INSERT OR UPDATE OR DELETE ON finals FOR EACH ROW EXECUTE FUNCTION announce_change();
+   CREATE TRIGGER artifacts_changed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH ROW EXECUTE FUNCTION announce_change();`,
 ];
 
 /** The channel a PostgreSQL store announces its changes on (see the migrations). */
@@ -389,10 +397,13 @@ export class PostgresStore implements AsyncRunStore {
   async claimTrial(ids: number[], worker: string): Promise<TrialRow | null> {
     if (ids.length === 0) return null;
     const t = now();
-    // SKIP LOCKED: two workers claiming at once never take the same trial, and neither waits for the other.
+    // SKIP LOCKED: two workers claiming at once never take the same trial, and neither waits for the other. A claim
+    // whose commit landed but whose answer was lost with the connection is retried: it then finds the trial it
+    // already holds (a worker holds one trial at a time) rather than leaving it held by nobody training it.
     const r = await this.q(
       `UPDATE trials SET status = 'running', worker = $2, started_at = COALESCE(started_at, $3), heartbeat_at = $3
-       WHERE id = (SELECT id FROM trials WHERE status = 'pending' AND id = ANY($1::int[]) ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+       WHERE id = (SELECT id FROM trials WHERE (status = 'pending' OR (status = 'running' AND worker = $2)) AND id = ANY($1::int[])
+                   ORDER BY status = 'running' DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING id`,
       [ids, worker, t],
     );
@@ -537,11 +548,19 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   /**
-   * Releases (to pending) the running trials whose worker is dead by `isAlive`, each on condition that the same
-   * worker still holds it, so two workers never both release one; returns them with the worker each had.
+   * Releases (to pending) the running trials (all, or `only` these) whose worker is dead by `isAlive`, each on
+   * condition that the same worker still holds it, so two workers never both release one; returns them with the
+   * worker each had.
    */
-  async releaseDead(isAlive: (worker: string, heartbeatAt: string | null) => boolean): Promise<{ id: number; worker: string }[]> {
-    const running = (await this.q(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`)).rows as {
+  async releaseDead(
+    isAlive: (worker: string, heartbeatAt: string | null) => boolean,
+    only?: number[],
+  ): Promise<{ id: number; worker: string }[]> {
+    const running = (
+      only
+        ? await this.q(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running' AND id = ANY($1::int[])`, [only])
+        : await this.q(`SELECT id, worker, heartbeat_at FROM trials WHERE status = 'running'`)
+    ).rows as {
       id: number;
       worker: string | null;
       heartbeat_at: string | null;
@@ -571,20 +590,22 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   /**
-   * The whole store (or one experiment's trials), read in a handful of queries within one read-only transaction,
-   * so that it is consistent: what a snapshot is made of.
+   * The whole store (or one experiment's trials, or some trials), read in five queries within one read-only
+   * transaction, so that it is consistent: what a snapshot is made of.
    */
-  async dump(experimentId?: number): Promise<StoreDump> {
+  async dump(which: { experimentId?: number; trialIds?: number[] } = {}): Promise<StoreDump> {
     return this.retrying(async () => {
       const c = await this.pool.connect();
       try {
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const only = experimentId === undefined ? '' : 'WHERE trial_id IN (SELECT id FROM trials WHERE experiment_id = $1)';
-        const args = experimentId === undefined ? [] : [experimentId];
+        const [trialWhere, only, args] =
+          which.trialIds !== undefined
+            ? ['WHERE t.id = ANY($1::int[])', 'WHERE trial_id = ANY($1::int[])', [which.trialIds]]
+            : which.experimentId !== undefined
+              ? ['WHERE t.experiment_id = $1', 'WHERE trial_id IN (SELECT id FROM trials WHERE experiment_id = $1)', [which.experimentId]]
+              : ['', '', []];
         const experiments = (await c.query('SELECT * FROM experiments ORDER BY id')).rows.map(toExperiment);
-        const trialRows = (
-          await c.query(`${TRIAL_SELECT} ${experimentId === undefined ? '' : 'WHERE t.experiment_id = $1'} ORDER BY t.id`, args)
-        ).rows;
+        const trialRows = (await c.query(`${TRIAL_SELECT} ${trialWhere} ORDER BY t.id`, args)).rows;
         const trials = trialRows.map(trialOf);
         const epochs = new Map<number, Record<string, number>[]>(trials.map((t) => [t.id, []]));
         for (const row of (await c.query(`SELECT trial_id, epoch, logs FROM epochs ${only} ORDER BY trial_id, epoch`, args)).rows)
@@ -612,17 +633,18 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   /**
-   * Calls `onChange` after every committed change to the store (by any process), from a connection of its own that
-   * comes back after an outage (and then calls `onChange`, since changes may have been missed). Returns a stopper.
+   * Calls `onChange` after every committed change to the store (by any process) with what changed ('e': the
+   * experiments; a trial's id), from a connection of its own that comes back after an outage (and then calls
+   * `onChange(null)`: anything may have changed meanwhile). Returns a stopper.
    */
-  watch(onChange: () => void): () => Promise<void> {
+  watch(onChange: (what: string | null) => void): () => Promise<void> {
     let client: pg.Client | null = null;
     let stopped = false;
     let wait = 250;
     const connect = async (): Promise<void> => {
       if (stopped) return;
       const c = new pg.Client({ connectionString: this.url });
-      c.on('notification', () => onChange());
+      c.on('notification', (n) => onChange(n.payload ?? null));
       const lost = () => {
         if (client !== c) return;
         client = null;
@@ -636,7 +658,7 @@ export class PostgresStore implements AsyncRunStore {
         await c.query(`LISTEN ${CHANGES_CHANNEL}`);
         client = c;
         wait = 250;
-        onChange();
+        onChange(null);
       } catch {
         await c.end().catch(() => {});
         wait = Math.min(5000, wait * 2);

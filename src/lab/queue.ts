@@ -226,8 +226,11 @@ export async function workQueue(store: PostgresStore, options: WorkerOptions): P
 async function work(store: PostgresStore, boss: PgBoss, job: PgBoss.Job<JobData>, me: string, options: WorkerOptions): Promise<boolean> {
   const done = () => store.retrying(() => boss.complete(QUEUE, job.id));
   let t = await store.getTrial(job.data.trial);
+  // Its worker died and the job came back by expiry before any worker noticed: release this trial alone (the job in
+  // hand is its job; others are for reclaim, which puts their jobs back too).
   if (t?.status === 'interrupted') {
-    await store.releaseDead(aliveIn(store));
+    for (const r of await store.releaseDead(aliveIn(store), [t.id]))
+      options.log(`Trial #${r.id}: its worker ${r.worker || '(unknown)'} is gone; taking it over`);
     t = await store.getTrial(t.id);
   }
   // Finished, failed (the study's owner queues it again), or held by a live worker (a second job for it).

@@ -16,6 +16,8 @@ import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { noPostgres, PG_PASSWORD, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
 import { startDashboard } from '../../src/dashboard/server.js';
+import { SnapshotStore } from '../../src/lab/open_store.js';
+import { PostgresStore } from '../../src/lab/pg_store.js';
 import { firstPassOnly } from '../helpers/passes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'convlab-cli-pg-'));
@@ -255,6 +257,33 @@ sweep:
       }
       assert.deepEqual(names.sort(), ['pgstudy', 'pgstudy.train']);
       assert.ok(((await get('/api/version')) as { version: number }).version > version);
+      // What the dashboard holds, refreshed trial by trial from the store's announcements, is what a fresh read
+      // of the whole store finds, once the writes have settled.
+      const reader = await PostgresStore.open(live, { artifacts });
+      try {
+        const holds = () => ({
+          trials: d.store.trials().map((t) => ({ ...t, heartbeatAt: null })),
+          epochs: d.store.trials().map((t) => d.store.epochs(t.id)),
+          finals: d.store.trials().map((t) => d.store.finals(t.id)),
+          artifacts: d.store.trials().map((t) => d.store.artifacts(t.id)),
+        });
+        let expected: unknown = null;
+        for (let i = 0; i < 50; i++) {
+          const fresh = await SnapshotStore.of(reader, 'fresh');
+          expected = {
+            trials: fresh.trials().map((t) => ({ ...t, heartbeatAt: null })),
+            epochs: fresh.trials().map((t) => fresh.epochs(t.id)),
+            finals: fresh.trials().map((t) => fresh.finals(t.id)),
+            artifacts: fresh.trials().map((t) => fresh.artifacts(t.id)),
+          };
+          if (JSON.stringify(holds()) === JSON.stringify(expected)) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        assert.deepEqual(holds(), expected);
+        assert.equal(d.store.trials().length, 4);
+      } finally {
+        await reader.close();
+      }
     } finally {
       await d.close();
     }

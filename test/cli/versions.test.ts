@@ -11,6 +11,7 @@ import { after, describe, test } from 'node:test';
 import { findFashionMnist } from '../../src/data/fashion_mnist.js';
 import { runConvlab } from '../helpers/cli.js';
 import { noSqlite } from '../helpers/sqlite.js';
+import { firstPassOnly } from '../helpers/passes.js';
 
 const shared = resolve('..', 'shared', 'data');
 if (!process.env.CONVLAB_DATA && existsSync(join(shared, 'fashion-mnist'))) process.env.CONVLAB_DATA = shared;
@@ -21,7 +22,7 @@ process.env.CONVLAB_CACHE = join(dir, 'cache');
 const store = join(dir, 'store');
 const convlab = (...args: string[]) => runConvlab([...args, '--store', store]);
 
-describe('a study run again with other settings', { skip }, () => {
+describe('a study run again with other settings', { skip: skip || firstPassOnly }, () => {
   // Small subsets, evaluated on the training split only, so both backends run it in seconds.
   const version = (train: number, epochs: number) =>
     convlab(
