@@ -13,7 +13,7 @@
  * Prints Markdown tables.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
@@ -89,7 +89,7 @@ async function studyWallTimes(dir: string, server: Awaited<ReturnType<typeof sta
   return rows;
 }
 
-async function lenetEpochSeconds(): Promise<number> {
+async function lenetEpochSeconds(checkpoint: string): Promise<number> {
   const spec = checkSpec({
     name: 'bench-lenet',
     seed: 0,
@@ -109,17 +109,19 @@ async function lenetEpochSeconds(): Promise<number> {
     },
     train: { optimizer: 'adam', epochs: 2, batch_size: 64 },
   });
-  const r = await runSpec(spec, { verbose: 0 });
+  const r = await runSpec(spec, { verbose: 0, checkpoint: { dir: checkpoint } });
   // The second epoch, warm, scaled from 6,000 images to MNIST's 60,000.
   return r.history.epochs[1].seconds * 10;
 }
 
-async function perEpoch(store: AsyncRunStore): Promise<number[]> {
+/** One epoch's store work: its row, a heartbeat, and (where the store keeps files) the epoch's checkpoint. */
+async function perEpoch(store: AsyncRunStore, checkpoint?: string): Promise<number[]> {
   const e = await store.upsertExperiment('bench-store', { name: 'bench-store' }, null);
   const [t] = await store.addTrials(e.id, [
     { key: 'k', label: 'k', group: 'k', variant: null, values: {}, repeat: 0, seed: 0, config: { name: 'bench-store' } },
   ]);
   await store.claimTrial([t.id], workerId());
+  if (checkpoint) cpSync(checkpoint, join(store.trialDir(t.id), 'checkpoint', 'current'), { recursive: true });
   const logs = {
     loss: 0.1,
     accuracy: 0.97,
@@ -135,6 +137,7 @@ async function perEpoch(store: AsyncRunStore): Promise<number[]> {
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
     await store.recordEpoch(t.id, i, logs);
+    if (checkpoint) await store.putFiles?.(t.id, 'checkpoint/current');
     await store.heartbeat(t.id);
     times.push(performance.now() - t0);
   }
@@ -146,7 +149,9 @@ const q = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(p *
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'convlab-bench-store-'));
   try {
-    const epoch = await lenetEpochSeconds();
+    const checkpoint = join(dir, 'lenet-checkpoint');
+    const epoch = await lenetEpochSeconds(checkpoint);
+    const size = (statSync(join(checkpoint, 'current', 'weights.bin')).size / 2 ** 20).toFixed(2);
     const rows: string[] = [];
     const report = (name: string, times: number[]) =>
       rows.push(
@@ -162,14 +167,15 @@ async function main(): Promise<void> {
       try {
         const pg = await PostgresStore.open(await server.database('bench'), { artifacts: join(dir, 'art') });
         report('PostgreSQL (loopback)', await perEpoch(pg));
+        report(`PostgreSQL, with LeNet-5's checkpoint (${size} MiB) put into it`, await perEpoch(pg, join(checkpoint, 'current')));
         await pg.close();
-        study = await studyWallTimes(dir, server);
+        if (TRIALS > 0) study = await studyWallTimes(dir, server);
       } finally {
         await server.stop();
       }
     }
     console.log(
-      `\nStore work per epoch (one epoch row and one heartbeat), ${ROUNDS} epochs; LeNet-5's MNIST epoch here: ${epoch.toFixed(1)} s\n`,
+      `\nStore work per epoch (one epoch row and one heartbeat; where the store keeps the files, the epoch's checkpoint too), ${ROUNDS} epochs; LeNet-5's MNIST epoch here: ${epoch.toFixed(1)} s\n`,
     );
     console.log('| store | p50 (ms) | p95 (ms) | p50 as a share of the epoch |');
     console.log('|---|---|---|---|');

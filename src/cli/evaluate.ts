@@ -116,6 +116,7 @@ export function registerEvaluateCommand(program: Command): void {
         o.predictions === undefined;
       await withReadWriteStore(o.store ?? defaultStore(), async (store, writer) => {
         const t: TrialRow = findTrial(store, ref);
+        await writer.getFiles?.(t.id, 'model');
         const dir = trialModelDir(store, ref);
         const base = checkSpec(t.config, t.experiment);
         const spec: Spec = { ...base, evaluate: parseArgs(evaluateSchema, block, 'evaluate') };

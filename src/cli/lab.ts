@@ -31,21 +31,36 @@ export const defaultStore = () => process.env.CONVLAB_STORE ?? '.convlab';
  * Runs fn with the store for reading and closes it, even when fn throws. A PostgreSQL store is read as a snapshot
  * taken now, so every view works on it as on SQLite.
  */
-export async function withStore<T>(ref: string, fn: (store: RunStore) => T | Promise<T>): Promise<T> {
+export async function withStore<T>(ref: string, fn: (store: RunStore, files: TrialFiles) => T | Promise<T>): Promise<T> {
   if (isPostgresUrl(ref)) {
     const live = await openAsyncStore(ref);
     try {
-      return await fn(await SnapshotStore.of(live, redactUrl(ref)));
+      return await fn(await SnapshotStore.of(live, redactUrl(ref)), async (id, sub) => live.getFiles?.(id, sub));
     } finally {
       await live.close();
     }
   }
   const store = new SqliteStore(ref);
   try {
-    return await fn(store);
+    return await fn(store, async () => {});
   } finally {
     store.close();
   }
+}
+
+/**
+ * Brings a trial's folder ('model', 'artifacts') to this machine where the store keeps the trials' files
+ * (PostgreSQL); nothing to do for a folder store.
+ */
+export type TrialFiles = (trialId: number, sub: 'model' | 'artifacts') => Promise<void>;
+
+/** The artifacts of a trial (an id) or of an experiment's trials (a name), brought here before figures read them. */
+export async function fetchArtifacts(store: RunStore, files: TrialFiles, target: string): Promise<void> {
+  const id = Number(target.replace(/^#/, ''));
+  const trial = Number.isInteger(id) ? store.getTrial(id) : null;
+  const experiment = trial ? null : store.getExperiment(target);
+  const trials = trial ? [trial] : experiment ? store.trials(experiment.id) : [];
+  for (const t of trials) if (store.artifacts(t.id).some((a) => a.kind !== 'model')) await files(t.id, 'artifacts');
 }
 
 /**
@@ -235,7 +250,7 @@ async function enqueueCommand(file: string, opts: { set: string[]; parallel: str
     );
     if (q.enqueued + q.queued > 0)
       console.log(
-        'Train them with `convlab worker` on any machine that reaches this database (CONVLAB_STORE or --store) and the artifacts folder (CONVLAB_ARTIFACTS or --artifacts); `convlab ls` shows progress',
+        'Train them with `convlab worker` on any machine that reaches this database (give it the URL in CONVLAB_STORE); `convlab ls` shows progress',
       );
   });
 }

@@ -187,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backend <name>', "'native' or 'ts' (default: native when its addon is built, or CONVLAB_BACKEND)")
     .option(
       '--artifacts <dir>',
-      "where a PostgreSQL store's trials keep their files, a folder every worker reaches (default ./.convlab, or CONVLAB_ARTIFACTS)",
+      "where this machine keeps its copy of a PostgreSQL store's trial files (default ./.convlab, or CONVLAB_ARTIFACTS)",
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -110,7 +110,12 @@ export function registerPredictCommand(program: Command): void {
       const top = Number(opts.top);
       if (!Number.isInteger(top) || top < 1) throw new SpecFileError(`--top: expected a positive integer, got '${opts.top}'`);
       const isTrial = /^#?\d+$/.test(target) && !existsSync(target);
-      const dir = isTrial ? await withStore(opts.store ?? defaultStore(), (store) => trialModelDir(store, target)) : target;
+      const dir = isTrial
+        ? await withStore(opts.store ?? defaultStore(), async (store, files) => {
+            await files(findTrial(store, target).id, 'model');
+            return trialModelDir(store, target);
+          })
+        : target;
       const { model, pipeline } = loadForPrediction(dir);
       const results = predictFiles(model, pipeline, images, top);
       if (opts.json)

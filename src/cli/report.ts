@@ -24,7 +24,7 @@ import { writeFigure, type Figure } from '../report/render.js';
 import { writeReport } from '../report/report.js';
 import { inside } from '../util/safe_fs.js';
 import { viewTrials } from '../lab/views.js';
-import { defaultStore, findExperiment, findTrial, withStore } from './lab.js';
+import { defaultStore, fetchArtifacts, findExperiment, findTrial, withStore } from './lab.js';
 import { extent } from '../util/numbers.js';
 
 const KINDS = ['curves', 'sweep', 'time', 'bars', 'confusion', 'errors', 'feature-maps', 'filters', 'predictions'] as const;
@@ -203,7 +203,8 @@ export function registerReportCommands(program: Command): void {
     .option('--all', "also the trials of earlier versions of the experiment's spec, labelled apart")
     .option('--store <dir>', 'the run store folder (default .convlab, or CONVLAB_STORE)')
     .action(async (name: string, opts: { out?: string; sort?: string; trials: boolean; store?: string; all?: boolean }) => {
-      await withStore(opts.store ?? defaultStore(), async (store) => {
+      await withStore(opts.store ?? defaultStore(), async (store, files) => {
+        await fetchArtifacts(store, files, name);
         const out = opts.out ?? inside('convlab-report', name, 'experiment name');
         const written = await withFigureErrors(() =>
           writeReport(store, name, out, { sort: opts.sort, trials: opts.trials, all: opts.all }),
@@ -251,7 +252,8 @@ export function registerReportCommands(program: Command): void {
         throw new SpecFileError(`plot: unknown figure kind '${kind}'; expected one of ${KINDS.join(', ')}`);
       if (opts.split && !['train', 'validation', 'test'].includes(opts.split))
         throw new SpecFileError(`--split ${opts.split}: expected train, validation or test`);
-      await withStore(opts.store ?? defaultStore(), async (store) => {
+      await withStore(opts.store ?? defaultStore(), async (store, files) => {
+        await fetchArtifacts(store, files, target);
         const figure = await withFigureErrors(async () => makeFigure(store, kind as Kind, target, opts));
         const { base, formats } = outputs(opts.out, figure);
         for (const f of await writeFigure(figure, base, formats)) console.log(`Wrote ${f}`);

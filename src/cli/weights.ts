@@ -11,7 +11,7 @@ import { SpecFileError } from '../lab/spec.js';
 import { fetchImagenetWeights, readSafetensors, readWeightsFile, toTorchStateDict, writeSafetensors } from '../saving/index.js';
 import { isConvlabOnnx, toOnnx } from '../saving/onnx.js';
 import { checkWritable, ensureDir, OutputError, writeFileAtomic } from '../util/safe_fs.js';
-import { defaultStore, withStore } from './lab.js';
+import { defaultStore, findTrial, withStore } from './lab.js';
 import { loadForPrediction, trialModelDir } from './predict.js';
 
 function registerWeightsCommand(program: Command): void {
@@ -63,7 +63,12 @@ function registerExportCommand(program: Command): void {
         throw new OutputError(`--out ${opts.out}: the file exists and is not ${what}; convlab replaces only its own exports`);
       }
       const isTrial = /^#?\d+$/.test(target) && !existsSync(target);
-      const dir = isTrial ? await withStore(opts.store ?? defaultStore(), (store) => trialModelDir(store, target)) : target;
+      const dir = isTrial
+        ? await withStore(opts.store ?? defaultStore(), async (store, files) => {
+            await files(findTrial(store, target).id, 'model');
+            return trialModelDir(store, target);
+          })
+        : target;
       const { model } = loadForPrediction(dir, { pipeline: false });
       ensureDir(dirname(opts.out), '--out');
       if (opts.format === 'onnx') {

@@ -19,7 +19,7 @@ import {
 
 export { isPostgresUrl };
 
-/** Where a PostgreSQL store's trials keep their files: --artifacts, else CONVLAB_ARTIFACTS, else ./.convlab. */
+/** Where this machine keeps its copy of a PostgreSQL store's trial files: --artifacts, else CONVLAB_ARTIFACTS, else ./.convlab. */
 export function artifactsFolder(given?: string): string {
   return given ?? process.env.CONVLAB_ARTIFACTS ?? '.convlab';
 }
@@ -199,6 +199,7 @@ export class LiveSnapshot extends SnapshotStore {
     const where = redactUrl(url);
     try {
       const view = new LiveSnapshot(live, await SnapshotStore.of(live, where), where);
+      await view.fetchArtifacts(view.trials().map((t) => t.id));
       view.unwatch = live.watch((what) => view.noteChange(what));
       view.timer = setInterval(() => {
         const running = view.trials().filter((t) => t.status === 'running');
@@ -215,6 +216,11 @@ export class LiveSnapshot extends SnapshotStore {
 
   get dataVersion(): number {
     return this.version;
+  }
+
+  /** The arrays the trials' figures are drawn from, brought to this machine's artifacts folder. */
+  private async fetchArtifacts(ids: readonly number[]): Promise<void> {
+    for (const id of ids) if (this.artifacts(id).some((a) => a.kind !== 'model')) await this.live.getFiles(id, 'artifacts');
   }
 
   private noteChange(what: string | null): void {
@@ -239,6 +245,7 @@ export class LiveSnapshot extends SnapshotStore {
         try {
           if (everything) this.take(await SnapshotStore.of(this.live, this.where));
           else this.merge(await this.live.dump({ trialIds: ids }), ids);
+          await this.fetchArtifacts(everything ? this.trials().map((t) => t.id) : ids);
           this.version++;
         } catch (e) {
           if (Date.now() - this.complained > 60_000)

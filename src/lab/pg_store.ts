@@ -1,11 +1,14 @@
 /**
  * The run store on PostgreSQL, for a team: the same tables as the SQLite store, in their own schema (`convlab`),
  * versioned migrations applied under an advisory lock, every multi-row write in one transaction. Rows are read
- * back through the same converters as SQLite's, so both stores give identical answers. Artifacts (checkpoints,
- * saved models, feature maps) are files under `artifacts`, a folder every worker must reach (a shared mount): the
- * database holds their paths relative to it.
+ * back through the same converters as SQLite's, so both stores give identical answers. The trials' files
+ * (checkpoints, saved models, feature maps) are kept in the database too (table `files`), so a machine needs only
+ * the URL; `artifacts` is the folder where this machine keeps its copy of them (the paths recorded are relative to
+ * it), fetched on demand and checked against their digests.
  */
-import { resolve, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -111,7 +114,46 @@ const MIGRATIONS: string[] = [
    CREATE TRIGGER epochs_changed AFTER INSERT OR UPDATE OR DELETE ON epochs FOR EACH ROW EXECUTE FUNCTION announce_change();
    CREATE TRIGGER finals_changed AFTER INSERT OR UPDATE OR DELETE ON finals FOR EACH ROW EXECUTE FUNCTION announce_change();
    CREATE TRIGGER artifacts_changed AFTER INSERT OR UPDATE OR DELETE ON artifacts FOR EACH ROW EXECUTE FUNCTION announce_change();`,
+  // The trials' files (checkpoints, saved models, arrays), so that a worker or a reader anywhere needs only the
+  // URL: the artifacts folder of each machine is a copy of what it used, checked against these sizes and digests.
+  `CREATE TABLE files (
+     trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
+     path TEXT NOT NULL,
+     size BIGINT NOT NULL,
+     sha256 TEXT NOT NULL,
+     PRIMARY KEY (trial_id, path)
+   );
+   CREATE TABLE file_chunks (
+     trial_id INTEGER NOT NULL,
+     path TEXT NOT NULL,
+     chunk INTEGER NOT NULL,
+     data BYTEA NOT NULL,
+     PRIMARY KEY (trial_id, path, chunk),
+     FOREIGN KEY (trial_id, path) REFERENCES files (trial_id, path) ON DELETE CASCADE
+   );`,
 ];
+
+/** Files go into the database in chunks of this many bytes. */
+const CHUNK_BYTES = 4 << 20;
+
+/** The files under a folder, as paths relative to it (sorted). */
+function filesUnder(dir: string, prefix = ''): string[] {
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(join(dir, prefix), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries) {
+    const rel = prefix ? `${prefix}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...filesUnder(dir, rel));
+    else if (e.isFile()) out.push(rel);
+  }
+  return out.sort();
+}
+
+const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** The channel a PostgreSQL store announces its changes on (see the migrations). */
 export const CHANGES_CHANNEL = 'convlab_changes';
@@ -390,7 +432,7 @@ export class PostgresStore implements AsyncRunStore {
         `UPDATE trials SET status = 'pending', error = NULL, started_at = NULL, finished_at = NULL, worker = NULL, seconds = NULL, extra = '{}' WHERE id = ANY($1::int[])`,
         [ids],
       );
-      for (const t of ['epochs', 'finals', 'artifacts']) await c.query(`DELETE FROM ${t} WHERE trial_id = ANY($1::int[])`, [ids]);
+      for (const t of ['epochs', 'finals', 'artifacts', 'files']) await c.query(`DELETE FROM ${t} WHERE trial_id = ANY($1::int[])`, [ids]);
     });
   }
 
@@ -672,6 +714,81 @@ export class PostgresStore implements AsyncRunStore {
       client = null;
       await c?.end().catch(() => {});
     };
+  }
+
+  /**
+   * Copies the files of a trial's folder `sub` ('checkpoint', 'model', 'artifacts') into the database, replacing
+   * what it held there, in one transaction: a reader never sees half of a set.
+   */
+  async putFiles(trialId: number, sub: string): Promise<void> {
+    const dir = join(this.trialDir(trialId), sub);
+    const names = filesUnder(dir);
+    await this.tx(async (c) => {
+      await c.query(`DELETE FROM files WHERE trial_id = $1 AND (path = $2 OR path LIKE $3)`, [trialId, sub, `${sub}/%`]);
+      for (const name of names) {
+        const data = readFileSync(join(dir, name));
+        const path = `${sub}/${name}`;
+        await c.query('INSERT INTO files (trial_id, path, size, sha256) VALUES ($1, $2, $3, $4)', [
+          trialId,
+          path,
+          data.length,
+          digest(data),
+        ]);
+        for (let at = 0, chunk = 0; at < data.length || chunk === 0; at += CHUNK_BYTES, chunk++)
+          await c.query('INSERT INTO file_chunks (trial_id, path, chunk, data) VALUES ($1, $2, $3, $4)', [
+            trialId,
+            path,
+            chunk,
+            data.subarray(at, at + CHUNK_BYTES),
+          ]);
+      }
+    });
+  }
+
+  /**
+   * Makes the trial's folder `sub` on this machine what the database holds: files missing or different (by size and
+   * digest) are fetched and written whole (a temporary name, then a rename), and files the database does not hold
+   * are removed from that folder, which is convlab's own. Nothing happens where the database holds no files for
+   * the trial at all and `sub` is not 'checkpoint' (a trial recorded through a shared folder).
+   */
+  async getFiles(trialId: number, sub: string): Promise<void> {
+    const dir = this.trialDir(trialId);
+    const listed = (
+      await this.q('SELECT path, size, sha256 FROM files WHERE trial_id = $1 AND (path = $2 OR path LIKE $3) ORDER BY path', [
+        trialId,
+        sub,
+        `${sub}/%`,
+      ])
+    ).rows as { path: string; size: string; sha256: string }[];
+    if (listed.length === 0 && sub !== 'checkpoint') return;
+    const wanted = new Set<string>();
+    for (const f of listed) {
+      if (f.path.split('/').some((part) => part === '..' || part === '') || isAbsolute(f.path))
+        throw new StoreError(`the run store ${redactUrl(this.url)}: trial #${trialId} has a file named '${f.path}', outside its folder`);
+      wanted.add(f.path);
+      const local = join(dir, f.path);
+      if (existsSync(local)) {
+        const have = readFileSync(local);
+        if (have.length === Number(f.size) && digest(have) === f.sha256) continue;
+      }
+      const chunks = (
+        await this.q('SELECT data FROM file_chunks WHERE trial_id = $1 AND path = $2 ORDER BY chunk', [trialId, f.path])
+      ).rows.map((r) => r.data as Buffer);
+      const data = Buffer.concat(chunks);
+      if (digest(data) !== f.sha256)
+        throw new StoreError(`the run store ${redactUrl(this.url)}: trial #${trialId}'s file ${f.path} reads back damaged`);
+      mkdirSync(dirname(local), { recursive: true });
+      const tmp = `${local}.tmp-${process.pid}`;
+      writeFileSync(tmp, data);
+      renameSync(tmp, local);
+    }
+    for (const name of filesUnder(join(dir, sub))) if (!wanted.has(`${sub}/${name}`)) rmSync(join(dir, sub, name), { force: true });
+  }
+
+  /** Forgets the trial's files in the database (all, or those of folder `sub`). */
+  async dropFiles(trialId: number, sub?: string): Promise<void> {
+    if (sub === undefined) await this.q('DELETE FROM files WHERE trial_id = $1', [trialId]);
+    else await this.q(`DELETE FROM files WHERE trial_id = $1 AND (path = $2 OR path LIKE $3)`, [trialId, sub, `${sub}/%`]);
   }
 
   /** The queue job recorded for each of these trials. */

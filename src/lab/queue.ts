@@ -1,7 +1,7 @@
 /**
  * Sweeps spread over many machines: `run --enqueue` puts one job per unfinished trial on a pg-boss queue in the
- * PostgreSQL store's database, and `convlab worker` processes, anywhere that reaches the database and the shared
- * artifacts folder, take one job at a time and train its trial into the store.
+ * PostgreSQL store's database, and `convlab worker` processes, anywhere that reaches the database, take one job at
+ * a time and train its trial into the store (checkpoints included, so another worker can resume it).
  *
  * Who does what: pg-boss hands out jobs (one worker per job, retries, expiry); the store decides whether a trial
  * still needs training (its claim is the only way to train a trial, so a trial never trains twice at once, and its

@@ -183,6 +183,8 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
   };
   try {
     const spec = checkSpec(trial.config, trial.experiment);
+    // Where the store keeps the trials' files, its checkpoint (if any) is the one to resume from, wherever it was made.
+    await store.getFiles?.(trial.id, 'checkpoint');
     await recordCheckpointedEpochs(store, trial.id, join(dir, 'checkpoint'));
     let model: Model | null = null;
     let beat = Date.now();
@@ -208,6 +210,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
         await Promise.all(pending.splice(0));
         await stillMine();
         await store.recordEpoch(trial.id, epoch, { ...(logs as Record<string, number>), ...meter() });
+        await store.putFiles?.(trial.id, 'checkpoint/current');
         await store.heartbeat(trial.id);
       },
       onModel: (m) => {
@@ -220,6 +223,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
     const rel = (p: string) => relative(store.root, p);
     await recordArtifacts(store, trial.id, result.artifacts);
     saveModel(model!, join(dir, 'model'), { inputPipeline: result.pipeline });
+    await store.putFiles?.(trial.id, 'model');
     await store.addArtifact({
       trialId: trial.id,
       kind: 'model',
@@ -233,6 +237,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
       samples: result.samples,
     });
     rmSync(join(dir, 'checkpoint'), { recursive: true, force: true });
+    await store.dropFiles?.(trial.id, 'checkpoint');
     options.onResult?.(result);
   } catch (e) {
     if (e instanceof TakenOver) {
@@ -249,6 +254,7 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
           : err.message;
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
+    await store.dropFiles?.(trial.id);
     await store.failTrial(trial.id, message);
     if (options.rethrow) throw e;
   } finally {
@@ -279,7 +285,10 @@ export async function recordArtifacts(
   artifacts: readonly ArrayArtifact[],
 ): Promise<WrittenArtifact[]> {
   const rel = (p: string) => relative(store.root, p);
+  // Where the store keeps the files, the folder is first made whole here, so that putting it back loses nothing.
+  await store.getFiles?.(trialId, 'artifacts');
   const written = writeArtifacts(join(store.trialDir(trialId), 'artifacts'), artifacts);
+  if (written.length) await store.putFiles?.(trialId, 'artifacts');
   for (const w of written) {
     await store.addArtifact({
       trialId,

@@ -148,6 +148,13 @@ export type AsyncRunStore = {
   keepAlive?(trial: { id: number; worker: string } | null): void;
   /** Whether the worker holding a trial is alive, when the store judges it otherwise than by the timeout alone. */
   isAlive?(worker: string, heartbeatAt: string | null): boolean;
+  /**
+   * A store whose trials' files live in it too (PostgreSQL), the artifacts folder being this machine's copy: puts
+   * the trial's folder `sub` ('checkpoint', 'model', 'artifacts') into the store, gets it back here, or drops it.
+   */
+  putFiles?(trialId: number, sub: string): Promise<void>;
+  getFiles?(trialId: number, sub: string): Promise<void>;
+  dropFiles?(trialId: number, sub?: string): Promise<void>;
   /** Whether `worker` still holds the trial: a worker unheard for too long may have had it taken over. */
   holds?(trialId: number, worker: string): Promise<boolean>;
 } & {

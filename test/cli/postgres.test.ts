@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -118,17 +118,25 @@ describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgre
     assert.equal(compare.rows.length, 3);
   });
 
-  test('evaluate records a confusion matrix and feature maps there, which show and plot then read', () => {
-    withEnv({ CONVLAB_ARTIFACTS: join(dir, 'artifacts') }, () => {
+  test('evaluate records a confusion matrix and feature maps there, which show, plot and predict then read on another machine', () => {
+    // Another machine: its own artifacts folder, empty; the model and the feature maps come from the database.
+    withEnv({ CONVLAB_ARTIFACTS: join(dir, 'elsewhere') }, () => {
       const ev = runConvlab(['evaluate', '1', '--store', url, '--confusion-matrix', '--feature-maps', 'conv2d']);
       assert.equal(ev.code, 0, ev.err);
       assert.match(ev.out, /recorded feature_maps conv2d/);
+    });
+    withEnv({ CONVLAB_ARTIFACTS: join(dir, 'third-machine') }, () => {
       const show = runConvlab(['show', '1', '--store', url]);
       assert.match(show.out, /Confusion matrix \(test/);
       const plot = runConvlab(['plot', 'confusion', '1', '--store', url, '--out', join(dir, 'confusion.png')]);
       assert.equal(plot.code, 0, plot.err);
       const maps = runConvlab(['plot', 'feature-maps', '1', '--store', url, '--out', join(dir, 'maps.png')]);
       assert.equal(maps.code, 0, maps.err);
+      assert.ok(existsSync(join(dir, 'third-machine', 'trials', '1', 'artifacts')));
+      const save = runConvlab(['data', 'save', 'mnist', '--index', '0', '--out', join(dir, 'digit.png')]);
+      assert.equal(save.code, 0, save.err);
+      const predict = runConvlab(['predict', '1', join(dir, 'digit.png'), '--store', url, '--json']);
+      assert.equal(predict.code, 0, predict.err);
     });
   });
 

@@ -127,16 +127,21 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     assert.match(again.out(), /12 trials, 0 already finished; 0 put on the queue now, 12 already queued or training/);
   });
 
-  test('three workers share a 12-trial sweep, one killed with SIGKILL mid-trial: each trial finishes once, with the numbers of one process', async () => {
+  test('three workers that share only the URL take a 12-trial sweep, one killed with SIGKILL mid-trial: each trial finishes once, with the numbers of one process', async () => {
     const url = await server.database('workers');
     const spec = file('sweep.yaml', SPEC);
     const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-workers') };
     const enqueue = start(['run', spec, '--enqueue'], env);
     assert.equal((await enqueue.exited).code, 0, enqueue.out());
-    const workers = [0, 1, 2].map(() => start(['--threads', '1', 'worker', '--until-empty'], env));
+    // Each worker keeps its files in a folder of its own, as on three machines that share nothing but the URL: the
+    // trial of the killed worker resumes from the checkpoint it put into the database.
+    const workers = [0, 1, 2].map((i) =>
+      start(['--threads', '1', 'worker', '--until-empty'], { ...env, CONVLAB_ARTIFACTS: join(dir, `machine${i}`) }),
+    );
     const victim = workers[2];
-    // Kill the third worker once it has recorded an epoch of a trial it is still training.
+    // Kill the third worker once it has recorded two epochs of a trial it is still training.
     let killedIn: number | null = null;
+    let before: { epoch: number; logs: string }[] = [];
     for (let i = 0; i < 3000 && killedIn === null; i++) {
       const held = await query<{ id: number; n: number }>(
         url,
@@ -144,11 +149,12 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
          FROM convlab.trials t WHERE t.status = 'running' AND t.worker LIKE $1`,
         [`${victim.child.pid}@%`],
       );
-      const mid = held.find((h) => h.n >= 1 && h.n < 4);
+      const mid = held.find((h) => h.n >= 2 && h.n < 4);
       if (mid) {
         victim.child.kill('SIGKILL');
         killedIn = mid.id;
-      } else await new Promise((r) => setTimeout(r, 20));
+        before = await query(url, 'SELECT epoch, logs FROM convlab.epochs WHERE trial_id = $1 ORDER BY epoch', [mid.id]);
+      } else await new Promise((r) => setTimeout(r, 10));
     }
     assert.notEqual(killedIn, null, 'the third worker never held a trial between two epochs');
     assert.equal((await victim.exited).signal, 'SIGKILL');
@@ -157,6 +163,16 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     // Another worker saw the dead one, put its trial back and resumed it from its checkpoint.
     assert.match(logs, new RegExp(`Trial #${killedIn}: its worker ${victim.child.pid}@\\S+ is gone`));
     assert.match(logs, new RegExp(`Trial \\[#${killedIn}\\] qsweep .* \\(resuming after epoch [123]\\)`));
+    // It resumed from the checkpoint in the database, not from scratch: the epochs before the last one recorded
+    // when the worker died were not trained again (their rows, which carry the process's memory and CPU time, are
+    // as that worker wrote them; the last one may be trained again, if the kill came before its checkpoint).
+    const after = await query<{ epoch: number; logs: string }>(
+      url,
+      'SELECT epoch, logs FROM convlab.epochs WHERE trial_id = $1 ORDER BY epoch',
+      [killedIn],
+    );
+    assert.ok(before.length >= 2);
+    assert.deepEqual(after.slice(0, before.length - 1), before.slice(0, -1));
     const state = await trialState(url);
     assert.equal(state.length, 12);
     for (const t of state)
@@ -171,6 +187,13 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
       `SELECT state::text, COUNT(*)::int AS n FROM convlab_queue.job WHERE name = 'convlab-trials' GROUP BY state`,
     );
     assert.deepEqual(jobs, [{ state: 'completed', n: 12 }]);
+    // Every trial's saved model is in the database, and no checkpoint is left there.
+    const files = await query<{ models: number; checkpoints: number }>(
+      url,
+      `SELECT COUNT(DISTINCT trial_id) FILTER (WHERE path = 'model/model.json')::int AS models,
+              COUNT(*) FILTER (WHERE path LIKE 'checkpoint/%')::int AS checkpoints FROM convlab.files`,
+    );
+    assert.deepEqual(files, [{ models: 12, checkpoints: 0 }]);
     // The same spec run by one process into a SQLite store gives the same final numbers, trial for trial.
     const single = join(dir, 'single');
     const one = runConvlab(['--threads', '1', 'run', spec, '--store', single, '--quiet']);
