@@ -49,7 +49,8 @@ export async function openQueue(store: PostgresStore, options: { supervise: bool
     process.stderr.write(`convlab: the job queue on ${redactUrl(store.url)}: ${e.message}\n`);
   });
   await store.retrying(() => boss.start());
-  await store.retrying(() =>
+  // pg-boss makes a table per queue; two processes making it at once deadlock, so one at a time, under a lock.
+  const create = () =>
     boss.createQueue(QUEUE, {
       name: QUEUE,
       policy: 'standard',
@@ -58,8 +59,11 @@ export async function openQueue(store: PostgresStore, options: { supervise: bool
       expireInSeconds: JOB_EXPIRY_SECONDS,
       // A queued job waits as long as a study does: a year, not pg-boss's default of two weeks.
       retentionMinutes: 365 * 24 * 60,
-    }),
-  );
+    });
+  if (!(await store.retrying(() => boss.getQueue(QUEUE))))
+    await store.exclusive('convlab-queue-create', async () => {
+      if (!(await boss.getQueue(QUEUE))) await create();
+    });
   return boss;
 }
 
@@ -151,7 +155,10 @@ async function ensureJobs(
         queued++;
         continue;
       }
-      const id = await boss.send(QUEUE, { trial: t.id } satisfies JobData, { id: randomUUID(), db: sql } as PgBoss.SendOptions);
+      // Workers take trials in the study's order (pg-boss hands out the highest priority first), a trial whose
+      // worker died before the rest.
+      const priority = released.has(t.id) ? 1 : -t.id;
+      const id = await boss.send(QUEUE, { trial: t.id } satisfies JobData, { id: randomUUID(), priority, db: sql } as PgBoss.SendOptions);
       if (!id) throw new StoreError(`the job queue refused a job for trial #${t.id}`);
       await sql.executeSql(
         `INSERT INTO convlab.jobs (trial_id, job_id, queued_at) VALUES ($1, $2, $3)

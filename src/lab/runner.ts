@@ -252,10 +252,12 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
         : full
           ? `no space left on the device (${err.code}) while writing under ${dir}; free some space and run the study again`
           : err.message;
+    // On a store shared by many machines, say which one it failed on: missing data may be that machine's alone.
+    const where = (store as { url?: string }).url ? ` (on ${me})` : '';
     // The trial's folder is convlab's own: a failed trial keeps nothing half-written, and runs again from scratch.
     rmSync(dir, { recursive: true, force: true });
     await store.dropFiles?.(trial.id);
-    await store.failTrial(trial.id, message);
+    await store.failTrial(trial.id, `${message}${where}`);
     if (options.rethrow) throw e;
   } finally {
     store.keepAlive?.(null);
