@@ -248,6 +248,10 @@ async function enqueueCommand(file: string, opts: { set: string[]; parallel: str
     console.log(
       `Experiment ${q.experiment}: ${q.trials} trial${q.trials === 1 ? '' : 's'}, ${q.finished} already finished; ${q.enqueued} put on the queue now, ${q.queued} already queued or training; store ${redactUrl(ref)}`,
     );
+    if (q.withdrawn)
+      console.log(
+        `${q.withdrawn} waiting trial${q.withdrawn === 1 ? '' : 's'} of an earlier version of the spec taken off the queue (\`convlab ls ${q.experiment} --all\` lists them)`,
+      );
     if (q.enqueued + q.queued > 0)
       console.log(
         'Train them with `convlab worker` on any machine that reaches this database (give it the URL in CONVLAB_STORE); `convlab ls` shows progress',

@@ -79,6 +79,32 @@ export interface Enqueued {
   enqueued: number;
   /** Already waiting on the queue, or held by a live worker. */
   queued: number;
+  /** Trials of earlier versions of the spec that were waiting on the queue and are taken off it. */
+  withdrawn: number;
+}
+
+/**
+ * The trials of the experiment that the spec, as it is now, no longer has (it was edited) are taken off the queue
+ * where they wait; one a worker is training goes on to its end.
+ */
+async function withdrawEarlier(store: PostgresStore, boss: PgBoss, experimentId: number, ids: readonly number[]): Promise<number> {
+  return store.exclusive('convlab-queue', async (sql) => {
+    const rows = (
+      await sql.executeSql(
+        `SELECT j.trial_id, j.job_id FROM convlab.jobs j JOIN convlab.trials t ON t.id = j.trial_id
+         WHERE t.experiment_id = $1 AND t.status = 'pending' AND NOT (t.id = ANY($2::int[]))`,
+        [experimentId, ids],
+      )
+    ).rows;
+    let withdrawn = 0;
+    for (const r of rows) {
+      const job = await boss.getJobById<JobData>(QUEUE, String(r.job_id), { db: sql, includeArchive: false });
+      if (job?.state !== 'created' && job?.state !== 'retry') continue;
+      await boss.cancel(QUEUE, job.id, { db: sql });
+      withdrawn++;
+    }
+    return withdrawn;
+  });
 }
 
 /**
@@ -95,9 +121,20 @@ export async function enqueueStudy(
   const boss = await openQueue(store, { supervise: false });
   try {
     await reclaim(store, boss);
-    const { name, ids, current } = await registerStudy(store, file, overrides, { planned: options.planned, fresh: options.fresh });
+    const { name, experimentId, ids, current } = await registerStudy(store, file, overrides, {
+      planned: options.planned,
+      fresh: options.fresh,
+    });
     const { enqueued, queued } = await ensureJobs(store, boss, current, new Set());
-    return { experiment: name, trials: ids.length, finished: current.filter((t) => t.status === 'finished').length, enqueued, queued };
+    const withdrawn = await withdrawEarlier(store, boss, experimentId, ids);
+    return {
+      experiment: name,
+      trials: ids.length,
+      finished: current.filter((t) => t.status === 'finished').length,
+      enqueued,
+      queued,
+      withdrawn,
+    };
   } finally {
     await closeQueue(boss);
   }

@@ -97,7 +97,7 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     await server?.stop();
   });
 
-  test('two `run --enqueue` of one spec at once queue each trial once; a third finds them queued', async () => {
+  test('two `run --enqueue` of one spec at once queue each trial once; a third finds them queued; an edited spec withdraws the earlier trials', async () => {
     const url = await server.database('enqueue');
     const spec = file('twice.yaml', SPEC);
     const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-twice') };
@@ -125,6 +125,21 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     const again = start(['run', spec, '--enqueue'], env);
     assert.equal((await again.exited).code, 0, again.out());
     assert.match(again.out(), /12 trials, 0 already finished; 0 put on the queue now, 12 already queued or training/);
+    // The spec edited (every trial changes) and enqueued again: the earlier version's waiting trials leave the queue.
+    const edited = start(['run', file('twice.yaml', SPEC.replace('epochs: 4', 'epochs: 3')), '--enqueue', '--json'], env);
+    assert.equal((await edited.exited).code, 0, edited.out());
+    assert.deepEqual(
+      (({ enqueued, queued, withdrawn }) => ({ enqueued, queued, withdrawn }))(JSON.parse(edited.out().trim().split('\n').at(-1)!)),
+      { enqueued: 12, queued: 0, withdrawn: 12 },
+    );
+    const states = await query<{ state: string; n: number }>(
+      url,
+      `SELECT state::text, COUNT(*)::int AS n FROM convlab_queue.job WHERE name = 'convlab-trials' GROUP BY state ORDER BY state::text`,
+    );
+    assert.deepEqual(states, [
+      { state: 'cancelled', n: 12 },
+      { state: 'created', n: 12 },
+    ]);
   });
 
   test('three workers that share only the URL take a 12-trial sweep, one killed with SIGKILL mid-trial: each trial finishes once, with the numbers of one process', async () => {
