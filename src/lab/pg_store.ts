@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { hostname } from 'node:os';
 import pg from 'pg';
 import {
   type ArtifactRow,
@@ -24,6 +23,7 @@ import {
   type TrialRecord,
   type TrialRow,
   toExperiment,
+  thisHost,
   toTrial,
   workerAlive,
 } from './store.js';
@@ -159,8 +159,8 @@ const digest = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 export const CHANGES_CHANNEL = 'convlab_changes';
 
 /** How often a training worker's thread beats, and how long a worker on another machine may go unheard. */
-export const PG_HEARTBEAT_EVERY_MS = 5_000;
 export const PG_HEARTBEAT_TIMEOUT_MS = Number(process.env.CONVLAB_PG_HEARTBEAT_TIMEOUT ?? 60) * 1000;
+export const PG_HEARTBEAT_EVERY_MS = Math.min(5_000, PG_HEARTBEAT_TIMEOUT_MS / 4);
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length;
 
@@ -585,7 +585,7 @@ export class PostgresStore implements AsyncRunStore {
    * without a break: right after an outage (or this process's start) every other worker's heartbeat may be old.
    */
   isAlive(worker: string, heartbeatAt: string | null): boolean {
-    if (!worker.endsWith(`@${hostname()}`) && Date.now() - this.reachableSince < this.heartbeatTimeoutMs) return true;
+    if (!worker.endsWith(`@${thisHost()}`) && Date.now() - this.reachableSince < this.heartbeatTimeoutMs) return true;
     return workerAlive(worker, heartbeatAt, this.heartbeatTimeoutMs);
   }
 

@@ -25,7 +25,7 @@ import type { Model } from '../nn/model.js';
 import type { Callback } from '../train/callbacks/callback.js';
 import { applyOverride, checkSpec, readSpecFile, specBaseName, type Spec } from './spec.js';
 import { expandSweep, type TrialPlan } from './sweep.js';
-import { aliveIn, StoreError, workerId, type AsyncRunStore, type TrialRow } from './store.js';
+import { aliveIn, StoreError, thisHost, workerId, type AsyncRunStore, type TrialRow } from './store.js';
 import { redactUrl } from './pg_store.js';
 import { checkModelEvaluate, runSpec, type RunResult } from './train_run.js';
 
@@ -586,7 +586,7 @@ async function runWorkers(
     );
   }
   // A worker that died took its trial with it: record that trial as failed, saying how the process ended.
-  const host = hostname();
+  const host = thisHost();
   for (const r of results) {
     if (r.code === 0) continue;
     const how = r.signal ? `was killed by ${r.signal}${r.signal === 'SIGKILL' ? ' (out of memory?)' : ''}` : `exited with code ${r.code}`;

@@ -685,9 +685,18 @@ export class SqliteStore implements RunStore {
   }
 }
 
+/**
+ * The name this machine goes by in the store: CONVLAB_HOSTNAME, else its host name. Machines that share a host name
+ * (containers started alike) must be given names of their own, since a worker on the same host is judged alive by
+ * its process id.
+ */
+export function thisHost(): string {
+  return process.env.CONVLAB_HOSTNAME || hostname();
+}
+
 /** 'pid@host' for the current process: how trials name the worker that holds them. */
 export function workerId(): string {
-  return `${process.pid}@${hostname()}`;
+  return `${process.pid}@${thisHost()}`;
 }
 
 /** How long a worker on another machine may go without a heartbeat before its trial counts as interrupted. */
@@ -708,7 +717,7 @@ export function workerAlive(worker: string, heartbeatAt: string | null = null, t
   const at = worker.indexOf('@');
   const pid = worker.slice(0, at);
   const host = worker.slice(at + 1);
-  if (host !== hostname()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < timeoutMs;
+  if (host !== thisHost()) return heartbeatAt === null || Date.now() - Date.parse(heartbeatAt) < timeoutMs;
   try {
     process.kill(Number(pid), 0);
   } catch (e) {

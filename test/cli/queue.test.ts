@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { getBackend } from '../../src/engine/backends/index.js';
 import { fileWriter, runConvlab } from '../helpers/cli.js';
 import { noPostgres, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { noSqlite } from '../helpers/sqlite.js';
@@ -22,6 +23,9 @@ const dir = mkdtempSync(join(tmpdir(), 'convlab-queue-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const file = fileWriter(dir);
 const BIN = fileURLToPath(new URL('../../../bin/convlab.js', import.meta.url));
+
+/** One thread per worker process (the TypeScript backend always has one, and takes no --threads). */
+const ONE_THREAD = getBackend().name === 'native' ? ['--threads', '1'] : [];
 
 /** 12 trials of 4 epochs each: long enough that a worker can be killed between two epochs of one. */
 const SPEC = `
@@ -151,7 +155,7 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     // Each worker keeps its files in a folder of its own, as on three machines that share nothing but the URL: the
     // trial of the killed worker resumes from the checkpoint it put into the database.
     const workers = [0, 1, 2].map((i) =>
-      start(['--threads', '1', 'worker', '--until-empty'], { ...env, CONVLAB_ARTIFACTS: join(dir, `machine${i}`) }),
+      start([...ONE_THREAD, 'worker', '--until-empty'], { ...env, CONVLAB_ARTIFACTS: join(dir, `machine${i}`) }),
     );
     const victim = workers[2];
     // Kill the third worker once it has recorded two epochs of a trial it is still training.
@@ -211,9 +215,59 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     assert.deepEqual(files, [{ models: 12, checkpoints: 0 }]);
     // The same spec run by one process into a SQLite store gives the same final numbers, trial for trial.
     const single = join(dir, 'single');
-    const one = runConvlab(['--threads', '1', 'run', spec, '--store', single, '--quiet']);
+    const one = runConvlab([...ONE_THREAD, 'run', spec, '--store', single, '--quiet']);
     assert.equal(one.code, 0, one.err);
     assert.deepEqual(compareRows(url), compareRows(single));
+  });
+
+  test('a worker unheard for longer than the timeout (frozen) has its trial taken over elsewhere, and stops it without writing when it wakes', async () => {
+    const url = await server.database('takeover');
+    const spec = file(
+      'takeover.yaml',
+      SPEC.replace(/sweep:[\s\S]*$/, '')
+        .replace('epochs: 4', 'epochs: 6')
+        .replace('train: 2000', 'train: 4000'),
+    );
+    // Two machines, as far as the store can tell: each worker names its host, and is judged by its heartbeat.
+    const env = { CONVLAB_STORE: url, CONVLAB_PG_HEARTBEAT_TIMEOUT: '4' };
+    const enqueue = start(['run', spec, '--enqueue'], env);
+    assert.equal((await enqueue.exited).code, 0, enqueue.out());
+    const a = start([...ONE_THREAD, 'worker', '--until-empty'], {
+      ...env,
+      CONVLAB_HOSTNAME: 'alpha',
+      CONVLAB_ARTIFACTS: join(dir, 'alpha'),
+    });
+    for (let i = 0; i < 3000; i++) {
+      const [{ n }] = await query<{ n: number }>(url, 'SELECT COUNT(*)::int AS n FROM convlab.epochs');
+      if (n >= 1) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    a.child.kill('SIGSTOP');
+    const b = start([...ONE_THREAD, 'worker', '--until-empty'], { ...env, CONVLAB_HOSTNAME: 'beta', CONVLAB_ARTIFACTS: join(dir, 'beta') });
+    assert.equal((await b.exited).code, 0, b.out());
+    assert.match(b.out(), new RegExp(`its worker ${a.child.pid}@alpha is gone`));
+    assert.match(b.out(), /\(resuming after epoch [1-5]\)/);
+    const rowsByB = await query(url, 'SELECT epoch, logs FROM convlab.epochs ORDER BY epoch');
+    a.child.kill('SIGCONT');
+    assert.equal((await a.exited).code, 0, a.out());
+    assert.deepEqual(await query(url, 'SELECT epoch, logs FROM convlab.epochs ORDER BY epoch'), rowsByB, 'the woken worker wrote nothing');
+    assert.match(a.out(), /was taken over by another worker while this one \(\d+@alpha\) was unheard; leaving it to that worker/);
+    const state = await trialState(url);
+    assert.deepEqual(
+      state.map(({ status, rows, epochs }) => ({ status, rows, epochs })),
+      [{ status: 'finished', rows: 6, epochs: 6 }],
+    );
+    const [{ worker }] = await query<{ worker: string }>(url, 'SELECT worker FROM convlab.trials');
+    assert.match(worker, /@beta$/);
+    const single = join(dir, 'takeover-single');
+    const one = runConvlab([...ONE_THREAD, 'run', spec, '--store', single, '--quiet']);
+    assert.equal(one.code, 0, one.err);
+    const finals = (store: string) => {
+      const r = runConvlab(['compare', 'qsweep', '--store', store, '--json']);
+      assert.equal(r.code, 0, r.err);
+      return (JSON.parse(r.out).rows as Record<string, unknown>[]).map((row) => [row.test_accuracy, row.val_loss, row.train_loss]);
+    };
+    assert.deepEqual(finals(url), finals(single));
   });
 
   test('the server stopped for 10 s while two workers train: they wait, go on, and lose or repeat nothing', async () => {
@@ -222,7 +276,7 @@ describe('sweeps spread over convlab worker processes through the queue', { skip
     const env = { CONVLAB_STORE: url, CONVLAB_ARTIFACTS: join(dir, 'artifacts-outage'), CONVLAB_PG_RETRY_SECONDS: '120' };
     const enqueue = start(['run', spec, '--enqueue'], env);
     assert.equal((await enqueue.exited).code, 0, enqueue.out());
-    const workers = [0, 1].map(() => start(['--threads', '1', 'worker', '--until-empty'], env));
+    const workers = [0, 1].map(() => start([...ONE_THREAD, 'worker', '--until-empty'], env));
     for (let i = 0; i < 3000; i++) {
       const [{ n }] = await query<{ n: number }>(url, 'SELECT COUNT(*)::int AS n FROM convlab.epochs');
       if (n > 0) break;
