@@ -5,7 +5,7 @@
  * server is started by the test from Debian's binaries (skipped, visibly, where they are missing).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -88,6 +88,16 @@ describe('the command line on a PostgreSQL store', { skip: noSqlite || noPostgre
         .sort();
     assert.deepEqual(rows(onPg.out), rows(onSqlite.out));
     assert.equal(rows(onPg.out).length, 3);
+  });
+
+  test('output into a pipe that closes early (| head) ends compare quietly, without a stack trace', () => {
+    // The reader's connection keeps the process alive after its last write, so the broken pipe surfaces there.
+    const r = spawnSync('bash', ['-c', `node ${BIN} compare pgstudy --store "$URL" | true; exit \${PIPESTATUS[0]}`], {
+      env: { ...process.env, URL: url },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/);
   });
 
   test('ls and show read it; a second run finds every trial finished', () => {
