@@ -330,7 +330,7 @@ export class PostgresStore implements AsyncRunStore {
   }
 
   private async txOnce<T>(work: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect();
+    const c = await this.checkout();
     let out: T;
     try {
       await c.query('BEGIN');
@@ -339,11 +339,29 @@ export class PostgresStore implements AsyncRunStore {
     } catch (e) {
       await c.query('ROLLBACK').catch(() => {});
       // A client whose connection broke is dropped from the pool rather than handed out again.
-      c.release(transient(e) ? (e as Error) : undefined);
+      c.done(transient(e) ? (e as Error) : undefined);
       throw e;
     }
-    c.release();
+    c.done();
     return out;
+  }
+
+  /**
+   * A client of the pool for a transaction. A connection that breaks while the client is out of the pool and between
+   * two queries makes the client emit 'error', which would end the process unheard; it is caught here, and the next
+   * query then fails as a lost connection, which the transaction's retry handles. `done` puts the client back (or
+   * drops it, given the error that broke it).
+   */
+  private async checkout(): Promise<pg.PoolClient & { done: (broken?: Error) => void }> {
+    const c = await this.pool.connect();
+    const ignore = () => {};
+    c.on('error', ignore);
+    return Object.assign(c, {
+      done: (broken?: Error) => {
+        c.off('error', ignore);
+        c.release(broken);
+      },
+    });
   }
 
   private async migrate(): Promise<void> {
@@ -637,7 +655,7 @@ export class PostgresStore implements AsyncRunStore {
    */
   async dump(which: { experimentId?: number; trialIds?: number[] } = {}): Promise<StoreDump> {
     return this.retrying(async () => {
-      const c = await this.pool.connect();
+      const c = await this.checkout();
       try {
         await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const [trialWhere, only, args] =
@@ -664,11 +682,11 @@ export class PostgresStore implements AsyncRunStore {
             .get(row.trial_id)
             ?.push({ trialId: row.trial_id, kind: row.kind, name: row.name, path: row.path, meta: JSON.parse(row.meta) });
         await c.query('COMMIT');
-        c.release();
+        c.done();
         return { experiments, trials, epochs, finals, extra, artifacts };
       } catch (e) {
         await c.query('ROLLBACK').catch(() => {});
-        c.release(transient(e) ? (e as Error) : undefined);
+        c.done(transient(e) ? (e as Error) : undefined);
         throw e;
       }
     });
