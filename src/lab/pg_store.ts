@@ -229,6 +229,7 @@ const TRANSIENT = new Set([
   '57P01', // admin_shutdown
   '57P02', // crash_shutdown
   '57P03', // cannot_connect_now (starting up)
+  '25P03', // idle_in_transaction_session_timeout: the session was ended, its transaction rolled back
   '08000',
   '08001',
   '08003',
@@ -278,7 +279,15 @@ export class PostgresStore implements AsyncRunStore {
     }
     if (!/^postgres(ql)?:$/.test(parsed.protocol))
       throw new StoreError(`the run store ${redactUrl(url)}: expected a postgres:// URL`, true);
-    const pool = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${SCHEMA}` });
+    // A worker frozen or cut off in the middle of a transaction would hold its row locks until TCP gave up (hours);
+    // the server ends such a session after 30 s idle in a transaction (ours never pause that long), and keepalives
+    // notice a dead peer.
+    const pool = new pg.Pool({
+      connectionString: url,
+      max: 4,
+      keepAlive: true,
+      options: `-c search_path=${SCHEMA} -c idle_in_transaction_session_timeout=30000`,
+    });
     // An idle client losing its connection (the server restarting) must not crash the process: the pool drops it.
     pool.on('error', () => {});
     const store = new PostgresStore(pool, url, options.artifacts ?? '.convlab');

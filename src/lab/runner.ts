@@ -240,8 +240,14 @@ export async function runTrial(store: AsyncRunStore, trial: TrialRow, options: T
     await store.dropFiles?.(trial.id, 'checkpoint');
     options.onResult?.(result);
   } catch (e) {
-    if (e instanceof TakenOver) {
-      process.stderr.write(`convlab: ${e.message}\n`);
+    // A trial this worker no longer holds is another's now: its folder, files and status are left alone.
+    // (When the store cannot even say, that error goes on: the process ends, and its trial is released as a dead
+    // worker's.)
+    const lost = e instanceof TakenOver || (store.holds !== undefined && !(await store.holds(trial.id, me)));
+    if (lost) {
+      process.stderr.write(
+        `convlab: ${e instanceof TakenOver ? e.message : `trial #${trial.id} stopped (${(e as Error).message}) and is held by another worker now; leaving it to that worker`}\n`,
+      );
       return (await store.getTrial(trial.id))!;
     }
     const err = e as NodeJS.ErrnoException;
